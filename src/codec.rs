@@ -1,0 +1,369 @@
+//! The signed cookie format, `payload|timestamp|signature`, and the checks that read it back.
+//!
+//! - `payload`: compact JSON, URL-safe base64 without padding;
+//! - `timestamp`: Unix seconds when the value was signed;
+//! - `signature`: URL-safe base64 of HMAC-SHA256 over `name|payload|timestamp`, so a value
+//!   copied into a cookie of another name does not verify.
+//!
+//! The codec knows nothing of sessions, backends or HTTP.
+
+use std::fmt::Write;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::Mac;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime};
+
+use crate::key::{DerivedKey, KeyRing};
+
+/// The longest cookie value that is read at all; longer values are refused before any decoding.
+pub const MAX_COOKIE_VALUE_LEN: usize = 4096;
+
+/// How far in the future a timestamp may be (clock skew between servers) before it is refused.
+pub const MAX_CLOCK_SKEW: Duration = Duration::seconds(60);
+
+/// Length of an HMAC-SHA256 tag in unpadded base64: 32 bytes -> 43 characters.
+const SIGNATURE_B64_LEN: usize = 43;
+
+/// The longest timestamp field: an `i64` has at most 19 digits.
+const MAX_TIMESTAMP_DIGITS: usize = 19;
+
+/// Signs and verifies cookie values in webapp2's `payload|timestamp|signature` format.
+///
+/// A signed value cannot be changed or moved to another cookie name without the secret, but
+/// anyone holding the cookie can read its payload (it is only base64): keep secrets out of
+/// cookie sessions, or use a server-side backend.
+///
+/// The serializer comes from a built config, with keys derived once:
+///
+/// ```
+/// use axum_session_store::SessionConfig;
+/// use serde_json::json;
+///
+/// let config = SessionConfig::builder()
+///     .secret_key("a secret of at least thirty-two bytes!")
+///     .build()?;
+/// let serializer = config.serializer();
+///
+/// let cookie = serializer.serialize("session", &json!({ "user": "ada" }))?;
+/// let data = serializer.deserialize("session", &cookie, None)?;
+/// assert_eq!(data["user"], "ada");
+///
+/// // The same value under another cookie name does not verify.
+/// assert!(serializer.deserialize("other", &cookie, None).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct SecureCookieSerializer {
+    keys: KeyRing,
+}
+
+/// A cookie value that verified: its data and what the signature said about it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct VerifiedCookie {
+    /// The JSON object the value carried.
+    pub data: Map<String, Value>,
+    /// When the value was signed.
+    pub signed_at: OffsetDateTime,
+    /// True when a fallback key, not the primary one, verified the signature: the value should
+    /// be signed again with the primary key.
+    pub signed_with_fallback: bool,
+}
+
+/// Why a cookie value was not accepted. Each case reads as "no session".
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The value is longer than [`MAX_COOKIE_VALUE_LEN`]; it was not decoded.
+    #[error("cookie value is {len} bytes, over the {MAX_COOKIE_VALUE_LEN}-byte limit")]
+    TooLong {
+        /// Length of the value in bytes.
+        len: usize,
+    },
+    /// The value does not have the shape `payload|timestamp|signature`.
+    #[error("cookie value is not of the form `payload|timestamp|signature`")]
+    Malformed,
+    /// The signature does not match: another key, another cookie name, or a changed value.
+    #[error("cookie signature does not match")]
+    BadSignature,
+    /// The value was signed longer ago than the max age allows.
+    #[error("cookie expired {expired_for} ago")]
+    Expired {
+        /// How long ago the value stopped being valid.
+        expired_for: Duration,
+    },
+    /// The timestamp lies further in the future than clock skew explains.
+    #[error("cookie timestamp is {ahead} in the future")]
+    FromTheFuture {
+        /// How far ahead of this server's clock the timestamp is.
+        ahead: Duration,
+    },
+    /// The signed payload is not URL-safe base64 of JSON.
+    #[error("cookie payload is not base64-encoded JSON")]
+    BadPayload,
+    /// The signed payload is JSON but not a JSON object.
+    #[error("cookie payload is not a JSON object")]
+    NotAnObject,
+}
+
+impl SecureCookieSerializer {
+    pub(crate) fn new(keys: KeyRing) -> Self {
+        Self { keys }
+    }
+
+    /// Signs `value` for the cookie `name`, timestamped now.
+    ///
+    /// # Errors
+    /// The error of `serde_json` when `value` cannot be serialized as JSON.
+    pub fn serialize<T: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<String, serde_json::Error> {
+        self.serialize_at(name, value, OffsetDateTime::now_utc())
+    }
+
+    /// Signs `value` for the cookie `name` with the given timestamp (for tests and tools).
+    ///
+    /// # Errors
+    /// The error of `serde_json` when `value` cannot be serialized as JSON.
+    pub fn serialize_at<T: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+        signed_at: OffsetDateTime,
+    ) -> Result<String, serde_json::Error> {
+        let json = serde_json::to_vec(value)?;
+        Ok(self.sign_json(name, &json, signed_at.unix_timestamp()))
+    }
+
+    /// Signs already-encoded JSON bytes.
+    pub(crate) fn sign_json(&self, name: &str, json: &[u8], timestamp: i64) -> String {
+        let payload_len = base64::encoded_len(json.len(), false).unwrap_or(0);
+        let mut out = String::with_capacity(payload_len + 1 + 20 + 1 + SIGNATURE_B64_LEN);
+        URL_SAFE_NO_PAD.encode_string(json, &mut out);
+        out.push('|');
+        // Writing to a `String` cannot fail.
+        let _ = write!(out, "{timestamp}");
+        let tag = signature(self.keys.primary(), name, &out)
+            .finalize()
+            .into_bytes();
+        out.push('|');
+        URL_SAFE_NO_PAD.encode_string(tag, &mut out);
+        out
+    }
+
+    /// Verifies a value of the cookie `name` and returns its data.
+    ///
+    /// `max_age`, when given, refuses values signed longer ago than that.
+    ///
+    /// # Errors
+    /// A [`VerifyError`] saying why the value is not accepted.
+    pub fn deserialize(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<Duration>,
+    ) -> Result<Map<String, Value>, VerifyError> {
+        self.deserialize_at(name, value, max_age, OffsetDateTime::now_utc())
+            .map(|verified| verified.data)
+    }
+
+    /// Verifies a value of the cookie `name` as of the instant `now`.
+    ///
+    /// The signature is checked (in constant time, with the primary key and then each fallback
+    /// key) before the payload is decoded, so nothing unauthenticated is ever parsed.
+    ///
+    /// # Errors
+    /// A [`VerifyError`] saying why the value is not accepted.
+    pub fn deserialize_at(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<Duration>,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedCookie, VerifyError> {
+        if value.len() > MAX_COOKIE_VALUE_LEN {
+            return Err(VerifyError::TooLong { len: value.len() });
+        }
+        let (signed, signature_b64) = value.rsplit_once('|').ok_or(VerifyError::Malformed)?;
+        let (payload_b64, timestamp) = signed.split_once('|').ok_or(VerifyError::Malformed)?;
+        let timestamp = parse_timestamp(timestamp).ok_or(VerifyError::Malformed)?;
+        if signature_b64.len() != SIGNATURE_B64_LEN {
+            return Err(VerifyError::Malformed);
+        }
+        let tag = URL_SAFE_NO_PAD
+            .decode(signature_b64)
+            .map_err(|_| VerifyError::Malformed)?;
+
+        let signed_with_fallback = self.verifying_key_index(name, signed, &tag)? > 0;
+
+        let now_ts = now.unix_timestamp();
+        let age = Duration::seconds(now_ts.saturating_sub(timestamp));
+        if -age > MAX_CLOCK_SKEW {
+            return Err(VerifyError::FromTheFuture { ahead: -age });
+        }
+        if let Some(max_age) = max_age {
+            if age > max_age {
+                return Err(VerifyError::Expired {
+                    expired_for: age - max_age,
+                });
+            }
+        }
+
+        let json = URL_SAFE_NO_PAD
+            .decode(payload_b64)
+            .map_err(|_| VerifyError::BadPayload)?;
+        let data = match serde_json::from_slice::<Value>(&json) {
+            Ok(Value::Object(data)) => data,
+            Ok(_) => return Err(VerifyError::NotAnObject),
+            Err(_) => return Err(VerifyError::BadPayload),
+        };
+        let signed_at =
+            OffsetDateTime::from_unix_timestamp(timestamp).map_err(|_| VerifyError::Malformed)?;
+        Ok(VerifiedCookie {
+            data,
+            signed_at,
+            signed_with_fallback,
+        })
+    }
+
+    /// Index of the key (0 = primary) whose signature matches `tag`.
+    fn verifying_key_index(
+        &self,
+        name: &str,
+        signed: &str,
+        tag: &[u8],
+    ) -> Result<usize, VerifyError> {
+        self.keys
+            .all()
+            .position(|key| signature(key, name, signed).verify_slice(tag).is_ok())
+            .ok_or(VerifyError::BadSignature)
+    }
+}
+
+/// The MAC over `name|payload|timestamp`, ready to finalize or verify (constant time).
+fn signature(key: &DerivedKey, name: &str, signed: &str) -> crate::key::HmacSha256 {
+    let mut mac = key.mac();
+    mac.update(name.as_bytes());
+    mac.update(b"|");
+    mac.update(signed.as_bytes());
+    mac
+}
+
+/// Parses an unsigned decimal timestamp: digits only, no sign, no leading `+`, no spaces.
+fn parse_timestamp(digits: &str) -> Option<i64> {
+    if digits.is_empty()
+        || digits.len() > MAX_TIMESTAMP_DIGITS
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::SIGNING_PURPOSE;
+    use serde_json::json;
+
+    fn serializer(secret: &[u8], fallbacks: &[Vec<u8>]) -> SecureCookieSerializer {
+        SecureCookieSerializer::new(KeyRing::new(secret, fallbacks, SIGNING_PURPOSE))
+    }
+
+    fn at(ts: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(ts).expect("valid timestamp")
+    }
+
+    /// Guards the wire format: a change here breaks every cookie users hold. The expected value
+    /// was checked independently with Python's `hmac` and `base64` modules.
+    #[test]
+    fn wire_format_is_stable() {
+        let s = serializer(&[0x42; 32], &[]);
+        let value = s
+            .serialize_at("session", &json!({"a": 1, "b": "ü"}), at(1_700_000_000))
+            .expect("serializable");
+        assert_eq!(
+            value,
+            "eyJhIjoxLCJiIjoiw7wifQ|1700000000|GCFPPUFYGBPN7Yc_4Az1Cb5XG4PfVf96bGvHxG2hMlE"
+        );
+        let verified = s
+            .deserialize_at("session", &value, None, at(1_700_000_000))
+            .expect("verifies");
+        assert_eq!(
+            verified.data,
+            *json!({"a": 1, "b": "ü"}).as_object().expect("object")
+        );
+        assert_eq!(verified.signed_at, at(1_700_000_000));
+        assert!(!verified.signed_with_fallback);
+    }
+
+    #[test]
+    fn timestamps_accept_only_plain_digits() {
+        assert_eq!(parse_timestamp("123"), Some(123));
+        for bad in ["", "+1", "-1", " 1", "1 ", "1a", "99999999999999999999"] {
+            assert_eq!(parse_timestamp(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn expiry_and_future_bounds() {
+        let s = serializer(&[1; 32], &[]);
+        let value = s
+            .serialize_at("n", &json!({}), at(1000))
+            .expect("serializable");
+        let max_age = Some(Duration::seconds(10));
+        assert!(s.deserialize_at("n", &value, max_age, at(1010)).is_ok());
+        assert_eq!(
+            s.deserialize_at("n", &value, max_age, at(1011)),
+            Err(VerifyError::Expired {
+                expired_for: Duration::seconds(1)
+            })
+        );
+        assert!(s.deserialize_at("n", &value, None, at(1000 - 60)).is_ok());
+        assert_eq!(
+            s.deserialize_at("n", &value, None, at(1000 - 61)),
+            Err(VerifyError::FromTheFuture {
+                ahead: Duration::seconds(61)
+            })
+        );
+    }
+
+    #[test]
+    fn fallback_keys_verify_and_are_flagged() {
+        let old = serializer(&[1; 32], &[]);
+        let rotated = serializer(&[2; 32], &[vec![1; 32]]);
+        let value = old
+            .serialize_at("n", &json!({"k": 1}), at(5))
+            .expect("serializable");
+        let verified = rotated
+            .deserialize_at("n", &value, None, at(5))
+            .expect("fallback verifies");
+        assert!(verified.signed_with_fallback);
+        assert_eq!(
+            serializer(&[2; 32], &[]).deserialize_at("n", &value, None, at(5)),
+            Err(VerifyError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn payload_must_be_an_object() {
+        let s = serializer(&[1; 32], &[]);
+        let value = s
+            .serialize_at("n", &json!([1, 2]), at(5))
+            .expect("serializable");
+        assert_eq!(
+            s.deserialize_at("n", &value, None, at(5)),
+            Err(VerifyError::NotAnObject)
+        );
+        let not_json = s.sign_json("n", b"{nope", 5);
+        assert_eq!(
+            s.deserialize_at("n", &not_json, None, at(5)),
+            Err(VerifyError::BadPayload)
+        );
+    }
+}

@@ -1,0 +1,270 @@
+//! [`SessionConfig`], webapp2's `default_config`, and its builder.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use time::Duration;
+
+use crate::backend::Backend;
+use crate::codec::SecureCookieSerializer;
+use crate::cookie_args::CookieArgs;
+use crate::error::ConfigError;
+use crate::key::{KeyRing, MIN_SECRET_LEN, SIGNING_PURPOSE};
+
+/// The default cookie name of the default session.
+pub const DEFAULT_COOKIE_NAME: &str = "session";
+
+/// The session configuration: webapp2's `default_config`, validated once and cheap to clone.
+///
+/// Put it in the router's state (or in any state it can be taken from with
+/// [`FromRef`](axum::extract::FromRef)); the [`Session`](crate::Session),
+/// [`Flash`](crate::Flash) and [`SessionStore`](crate::SessionStore) extractors find it there.
+/// Signing keys are derived from the secrets once, when the config is built.
+///
+/// # Example
+/// ```
+/// use axum::{routing::get, Router};
+/// use axum_session_store::{Session, SessionConfig};
+///
+/// async fn visits(session: Session) -> (Session, String) {
+///     let n: u64 = session.get("visits").ok().flatten().unwrap_or(0) + 1;
+///     let _ = session.insert("visits", n);
+///     (session, format!("visit {n}"))
+/// }
+///
+/// # fn main() -> Result<(), axum_session_store::ConfigError> {
+/// let config = SessionConfig::builder()
+///     .secret_key(b"0123456789abcdef0123456789abcdef")
+///     .build()?;
+/// let app: Router = Router::new().route("/", get(visits)).with_state(config);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SessionConfig {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    serializer: SecureCookieSerializer,
+    cookie_name: String,
+    session_max_age: Option<Duration>,
+    cookie_args: CookieArgs,
+    cookie_args_by_session: HashMap<String, CookieArgs>,
+    backends: HashMap<String, Backend>,
+}
+
+impl SessionConfig {
+    /// Starts a config; only [`secret_key`](SessionConfigBuilder::secret_key) is required.
+    pub fn builder() -> SessionConfigBuilder {
+        SessionConfigBuilder::default()
+    }
+
+    /// The cookie name of the default session (`"session"` unless configured).
+    pub fn cookie_name(&self) -> &str {
+        &self.inner.cookie_name
+    }
+
+    /// How long a session stays valid after it was last saved, checked by the server from the
+    /// signed timestamp. `None`: as long as the cookie lives.
+    pub fn session_max_age(&self) -> Option<Duration> {
+        self.inner.session_max_age
+    }
+
+    /// The default cookie attributes.
+    pub fn cookie_args(&self) -> &CookieArgs {
+        &self.inner.cookie_args
+    }
+
+    /// The cookie attributes of the session `name`: its own, if it was given some with
+    /// [`SessionConfigBuilder::session_cookie_args`], else the defaults.
+    pub fn cookie_args_for(&self, name: &str) -> &CookieArgs {
+        self.inner
+            .cookie_args_by_session
+            .get(name)
+            .unwrap_or(&self.inner.cookie_args)
+    }
+
+    /// The names of the registered backends, `"securecookie"` among them.
+    pub fn backend_names(&self) -> impl Iterator<Item = &str> {
+        self.inner.backends.keys().map(String::as_str)
+    }
+
+    /// The signer of cookie values, keyed with this config's secrets.
+    pub fn serializer(&self) -> &SecureCookieSerializer {
+        &self.inner.serializer
+    }
+
+    /// The max age that a signed value of the session `name` is checked against: the session
+    /// max age, else the cookie's own max age (a browser would have dropped it by then).
+    pub(crate) fn max_age_for(&self, name: &str) -> Option<Duration> {
+        self.inner
+            .session_max_age
+            .or(self.cookie_args_for(name).max_age)
+    }
+
+    pub(crate) fn backend(&self, name: &str) -> Option<&Backend> {
+        self.inner.backends.get(name)
+    }
+
+    /// Checks a session name chosen at run time, with the cookie attributes it will get.
+    pub(crate) fn validate_session_name(&self, name: &str) -> Result<(), ConfigError> {
+        self.cookie_args_for(name).validate(name)
+    }
+}
+
+impl fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("secret_key", &"..")
+            .field("cookie_name", &self.inner.cookie_name)
+            .field("session_max_age", &self.inner.session_max_age)
+            .field("cookie_args", &self.inner.cookie_args)
+            .field("cookie_args_by_session", &self.inner.cookie_args_by_session)
+            .field("backends", &self.inner.backends.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+/// Builds a [`SessionConfig`]; [`build`](Self::build) checks every setting.
+///
+/// ```
+/// use axum_session_store::{ConfigError, CookieArgs, SessionConfig};
+/// use time::Duration;
+///
+/// let config = SessionConfig::builder()
+///     .secret_key(std::env::var("SESSION_SECRET").unwrap_or_else(|_| "x".repeat(32)))
+///     .fallback_keys(["a former secret, still accepted!!"])
+///     .cookie_name("__Host-session")
+///     .session_max_age(Duration::days(14))
+///     .cookie_args(CookieArgs { max_age: Some(Duration::days(14)), ..CookieArgs::default() })
+///     .build()?;
+/// assert_eq!(config.cookie_name(), "__Host-session");
+///
+/// // Mistakes fail here, not on the first request.
+/// let err = SessionConfig::builder().secret_key("too short").build().unwrap_err();
+/// assert_eq!(err, ConfigError::SecretKeyTooShort { len: 9 });
+/// # Ok::<(), ConfigError>(())
+/// ```
+#[derive(Default)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SessionConfigBuilder {
+    secret_key: Option<Vec<u8>>,
+    fallback_keys: Vec<Vec<u8>>,
+    cookie_name: Option<String>,
+    session_max_age: Option<Duration>,
+    cookie_args: CookieArgs,
+    cookie_args_by_session: HashMap<String, CookieArgs>,
+}
+
+impl SessionConfigBuilder {
+    /// The secret that signs cookies: at least 32 random bytes, kept out of the source code.
+    /// Required.
+    pub fn secret_key(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret_key = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// Former secrets that still verify cookies, for key rotation. A cookie verified by one of
+    /// them is signed again with `secret_key` when its response is written.
+    pub fn fallback_keys<K: AsRef<[u8]>>(mut self, keys: impl IntoIterator<Item = K>) -> Self {
+        self.fallback_keys = keys.into_iter().map(|k| k.as_ref().to_vec()).collect();
+        self
+    }
+
+    /// The cookie name of the default session. Default `"session"`.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = Some(name.into());
+        self
+    }
+
+    /// How long a session stays valid after it was last saved, enforced by the server from the
+    /// signed timestamp whatever the browser does. Default: no limit beyond the cookie's own
+    /// `max_age`.
+    pub fn session_max_age(mut self, max_age: Duration) -> Self {
+        self.session_max_age = Some(max_age);
+        self
+    }
+
+    /// The default cookie attributes of every session.
+    pub fn cookie_args(mut self, args: CookieArgs) -> Self {
+        self.cookie_args = args;
+        self
+    }
+
+    /// Cookie attributes for the session `name` alone, in place of the defaults.
+    pub fn session_cookie_args(mut self, name: impl Into<String>, args: CookieArgs) -> Self {
+        self.cookie_args_by_session.insert(name.into(), args);
+        self
+    }
+
+    /// Checks every setting and derives the signing keys.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first setting that is missing or wrong.
+    pub fn build(self) -> Result<SessionConfig, ConfigError> {
+        let secret = self.secret_key.ok_or(ConfigError::MissingSecretKey)?;
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(ConfigError::SecretKeyTooShort { len: secret.len() });
+        }
+        if let Some((index, key)) = self
+            .fallback_keys
+            .iter()
+            .enumerate()
+            .find(|(_, key)| key.len() < MIN_SECRET_LEN)
+        {
+            return Err(ConfigError::FallbackKeyTooShort {
+                index,
+                len: key.len(),
+            });
+        }
+        if let Some(max_age) = self.session_max_age {
+            if !max_age.is_positive() {
+                return Err(ConfigError::NonPositiveDuration {
+                    setting: "session_max_age",
+                    value: max_age,
+                });
+            }
+        }
+        let cookie_name = self
+            .cookie_name
+            .unwrap_or_else(|| DEFAULT_COOKIE_NAME.to_owned());
+        // The defaults serve every session without its own attributes: check them under the
+        // default session's name, unless that session has attributes of its own.
+        let name_for_defaults = if self.cookie_args_by_session.contains_key(&cookie_name) {
+            DEFAULT_COOKIE_NAME
+        } else {
+            &cookie_name
+        };
+        self.cookie_args.validate(name_for_defaults)?;
+        for (name, args) in &self.cookie_args_by_session {
+            args.validate(name)?;
+        }
+
+        let keys = KeyRing::new(&secret, &self.fallback_keys, SIGNING_PURPOSE);
+        let backends = Backend::defaults();
+        Ok(SessionConfig {
+            inner: Arc::new(Inner {
+                serializer: SecureCookieSerializer::new(keys),
+                cookie_name,
+                session_max_age: self.session_max_age,
+                cookie_args: self.cookie_args,
+                cookie_args_by_session: self.cookie_args_by_session,
+                backends,
+            }),
+        })
+    }
+}
+
+impl fmt::Debug for SessionConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfigBuilder")
+            .field("secret_key", &self.secret_key.as_ref().map(|_| ".."))
+            .field("fallback_keys", &self.fallback_keys.len())
+            .field("cookie_name", &self.cookie_name)
+            .field("session_max_age", &self.session_max_age)
+            .field("cookie_args", &self.cookie_args)
+            .field("cookie_args_by_session", &self.cookie_args_by_session)
+            .finish()
+    }
+}

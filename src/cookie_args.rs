@@ -1,0 +1,221 @@
+//! Cookie attributes (webapp2's `cookie_args`), their validation, and the `Set-Cookie` values
+//! built from them.
+
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use time::{Duration, OffsetDateTime};
+
+use crate::error::ConfigError;
+
+/// The longest cookie name accepted.
+const MAX_NAME_LEN: usize = 256;
+
+/// The attributes of a session cookie, webapp2's `cookie_args`.
+///
+/// The defaults are safer than webapp2's: `secure` and `http_only` are on, and `same_site` is
+/// `Lax`. Fields are public; change the ones you need and keep the rest:
+///
+/// ```
+/// use axum_session_store::{CookieArgs, SameSite};
+/// use time::Duration;
+///
+/// let args = CookieArgs {
+///     max_age: Some(Duration::days(30)),
+///     same_site: SameSite::Strict,
+///     ..CookieArgs::default()
+/// };
+/// assert!(args.secure && args.http_only);
+/// assert_eq!(args.path, "/");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CookieArgs {
+    /// `Max-Age`: how long the browser keeps the cookie. `None` (default): until the browser
+    /// closes.
+    pub max_age: Option<Duration>,
+    /// `Domain`. `None` (default): only the host that set it.
+    pub domain: Option<String>,
+    /// `Path`. Default `/`.
+    pub path: String,
+    /// `Secure`: sent over HTTPS only (browsers also allow `http://localhost`). Default `true`.
+    pub secure: bool,
+    /// `HttpOnly`: hidden from JavaScript. Default `true`.
+    pub http_only: bool,
+    /// `SameSite`. Default `Lax`: sent on top-level navigation, not on cross-site sub-requests.
+    pub same_site: SameSite,
+}
+
+impl Default for CookieArgs {
+    fn default() -> Self {
+        Self {
+            max_age: None,
+            domain: None,
+            path: "/".to_owned(),
+            secure: true,
+            http_only: true,
+            same_site: SameSite::Lax,
+        }
+    }
+}
+
+impl CookieArgs {
+    /// Checks these attributes for the cookie `name`: the name itself, the `__Host-` and
+    /// `__Secure-` prefix rules (prefixes matched case-insensitively, as browsers do), and
+    /// `SameSite=None` without `Secure`.
+    pub(crate) fn validate(&self, name: &str) -> Result<(), ConfigError> {
+        validate_cookie_name(name)?;
+        let named = || name.to_owned();
+        if let Some(max_age) = self.max_age {
+            if !max_age.is_positive() {
+                return Err(ConfigError::NonPositiveDuration {
+                    setting: "cookie_args.max_age",
+                    value: max_age,
+                });
+            }
+        }
+        if !self.path.starts_with('/') || has_forbidden_attribute_char(&self.path) {
+            return Err(ConfigError::InvalidPath {
+                name: named(),
+                path: self.path.clone(),
+            });
+        }
+        if let Some(domain) = &self.domain {
+            if domain.is_empty() || domain.contains(' ') || has_forbidden_attribute_char(domain) {
+                return Err(ConfigError::InvalidDomain {
+                    name: named(),
+                    domain: domain.clone(),
+                });
+            }
+        }
+        if has_prefix(name, "__Host-") {
+            if !self.secure {
+                return Err(ConfigError::HostPrefixNeedsSecure { name: named() });
+            }
+            if self.path != "/" {
+                return Err(ConfigError::HostPrefixNeedsRootPath { name: named() });
+            }
+            if self.domain.is_some() {
+                return Err(ConfigError::HostPrefixForbidsDomain { name: named() });
+            }
+        }
+        if has_prefix(name, "__Secure-") && !self.secure {
+            return Err(ConfigError::SecurePrefixNeedsSecure { name: named() });
+        }
+        if self.same_site == SameSite::None && !self.secure {
+            return Err(ConfigError::SameSiteNoneNeedsSecure { name: named() });
+        }
+        Ok(())
+    }
+
+    /// The `Set-Cookie` value that stores `value` under `name`.
+    pub(crate) fn set_cookie(&self, name: &str, value: String) -> String {
+        let mut cookie = self.cookie(name, value);
+        if let Some(max_age) = self.max_age {
+            cookie.set_max_age(max_age);
+        }
+        cookie.to_string()
+    }
+
+    /// The `Set-Cookie` value that makes the browser delete `name`: same path, domain and
+    /// security attributes, an empty value, `Max-Age=0` and an expiry in the past.
+    pub(crate) fn removal_cookie(&self, name: &str) -> String {
+        let mut cookie = self.cookie(name, String::new());
+        cookie.set_max_age(Duration::ZERO);
+        cookie.set_expires(OffsetDateTime::UNIX_EPOCH);
+        cookie.to_string()
+    }
+
+    fn cookie(&self, name: &str, value: String) -> Cookie<'static> {
+        let mut cookie = Cookie::build((name.to_owned(), value))
+            .path(self.path.clone())
+            .secure(self.secure)
+            .http_only(self.http_only)
+            .same_site(self.same_site)
+            .build();
+        if let Some(domain) = &self.domain {
+            cookie.set_domain(domain.clone());
+        }
+        cookie
+    }
+}
+
+/// A cookie name must be an RFC 7230 token: visible ASCII without separators.
+pub(crate) fn validate_cookie_name(name: &str) -> Result<(), ConfigError> {
+    let is_token_char = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || name.len() > MAX_NAME_LEN || !name.bytes().all(is_token_char) {
+        return Err(ConfigError::InvalidCookieName {
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+fn has_prefix(name: &str, prefix: &str) -> bool {
+    name.get(..prefix.len())
+        .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+}
+
+fn has_forbidden_attribute_char(value: &str) -> bool {
+    value.chars().any(|c| c == ';' || c.is_control())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_cookie_carries_every_attribute() {
+        let args = CookieArgs {
+            max_age: Some(Duration::seconds(60)),
+            domain: Some("example.com".into()),
+            ..CookieArgs::default()
+        };
+        let header = args.set_cookie("session", "v".into());
+        for part in [
+            "session=v",
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+            "Path=/",
+            "Domain=example.com",
+            "Max-Age=60",
+        ] {
+            assert!(header.contains(part), "{header} lacks {part}");
+        }
+    }
+
+    #[test]
+    fn removal_cookie_expires_with_same_scope() {
+        let args = CookieArgs {
+            domain: Some("example.com".into()),
+            path: "/app".into(),
+            ..CookieArgs::default()
+        };
+        let header = args.removal_cookie("session");
+        for part in [
+            "session=;",
+            "Path=/app",
+            "Domain=example.com",
+            "Max-Age=0",
+            "Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            "Secure",
+        ] {
+            assert!(header.contains(part), "{header} lacks {part}");
+        }
+    }
+
+    #[test]
+    fn prefixes_match_case_insensitively() {
+        let insecure = CookieArgs {
+            secure: false,
+            ..CookieArgs::default()
+        };
+        assert!(matches!(
+            insecure.validate("__host-s"),
+            Err(ConfigError::HostPrefixNeedsSecure { .. })
+        ));
+        assert!(matches!(
+            insecure.validate("__SECURE-s"),
+            Err(ConfigError::SecurePrefixNeedsSecure { .. })
+        ));
+        assert!(insecure.validate("_Host-s").is_ok());
+    }
+}

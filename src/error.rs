@@ -1,0 +1,183 @@
+//! The crate's two error types: [`ConfigError`] at build time, [`SessionError`] at request time.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use time::Duration;
+
+/// A mistake in the session configuration, found by [`SessionConfigBuilder::build`].
+///
+/// Each message names the setting and says how to fix it.
+///
+/// [`SessionConfigBuilder::build`]: crate::SessionConfigBuilder::build
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No `secret_key` was given.
+    #[error(
+        "secret_key is missing: set it with SessionConfig::builder().secret_key(...) to at least \
+         32 random bytes kept out of the source code (generate one with `openssl rand -base64 48`)"
+    )]
+    MissingSecretKey,
+    /// The `secret_key` is shorter than 32 bytes.
+    #[error(
+        "secret_key is {len} bytes, fewer than the 32 required: use at least 32 random bytes \
+         (generate one with `openssl rand -base64 48`)"
+    )]
+    SecretKeyTooShort {
+        /// The length that was given.
+        len: usize,
+    },
+    /// One of the `fallback_keys` is shorter than 32 bytes.
+    #[error(
+        "fallback_keys[{index}] is {len} bytes, fewer than the 32 required: a fallback key is a \
+         former secret_key and must be as long as one"
+    )]
+    FallbackKeyTooShort {
+        /// Position of the key in `fallback_keys`.
+        index: usize,
+        /// The length that was given.
+        len: usize,
+    },
+    /// A session or cookie name that is not a valid cookie name.
+    #[error(
+        "cookie name {name:?} is not valid: use 1 to 256 letters, digits or the characters \
+         !#$%&'*+-.^_`|~"
+    )]
+    InvalidCookieName {
+        /// The name that was given.
+        name: String,
+    },
+    /// A `__Host-` cookie without `secure`.
+    #[error("cookie {name:?}: the __Host- prefix requires cookie_args.secure = true")]
+    HostPrefixNeedsSecure {
+        /// The cookie name.
+        name: String,
+    },
+    /// A `__Host-` cookie whose path is not `/`.
+    #[error("cookie {name:?}: the __Host- prefix requires cookie_args.path = \"/\"")]
+    HostPrefixNeedsRootPath {
+        /// The cookie name.
+        name: String,
+    },
+    /// A `__Host-` cookie with a domain.
+    #[error("cookie {name:?}: the __Host- prefix forbids a domain: set cookie_args.domain = None")]
+    HostPrefixForbidsDomain {
+        /// The cookie name.
+        name: String,
+    },
+    /// A `__Secure-` cookie without `secure`.
+    #[error("cookie {name:?}: the __Secure- prefix requires cookie_args.secure = true")]
+    SecurePrefixNeedsSecure {
+        /// The cookie name.
+        name: String,
+    },
+    /// `SameSite=None` without `secure`, which browsers reject.
+    #[error(
+        "cookie {name:?}: cookie_args.same_site = SameSite::None requires cookie_args.secure = \
+         true (browsers drop such cookies); use SameSite::Lax or enable secure"
+    )]
+    SameSiteNoneNeedsSecure {
+        /// The cookie name.
+        name: String,
+    },
+    /// A path that does not start with `/` or holds characters a cookie attribute cannot.
+    #[error(
+        "cookie {name:?}: cookie_args.path {path:?} must start with '/' and hold no ';' or \
+         control characters"
+    )]
+    InvalidPath {
+        /// The cookie name.
+        name: String,
+        /// The path that was given.
+        path: String,
+    },
+    /// A domain that holds characters a cookie attribute cannot.
+    #[error(
+        "cookie {name:?}: cookie_args.domain {domain:?} must be a host name, without ';', \
+         spaces or control characters"
+    )]
+    InvalidDomain {
+        /// The cookie name.
+        name: String,
+        /// The domain that was given.
+        domain: String,
+    },
+    /// A duration setting that is zero or negative.
+    #[error("{setting} is {value}: it must be positive (or left unset)")]
+    NonPositiveDuration {
+        /// The setting, such as `session_max_age`.
+        setting: &'static str,
+        /// The value that was given.
+        value: Duration,
+    },
+}
+
+/// An error while using or saving a session.
+///
+/// It implements [`IntoResponse`]: returned from a handler (or as the rejection of an
+/// extractor) it logs the details with `tracing` and answers `500 Internal Server Error` with a
+/// short body that reveals nothing about the session.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// A value given to [`Session::insert`](crate::Session::insert) cannot be serialized as JSON.
+    #[error("session {session:?}: the value for key {key:?} cannot be serialized as JSON")]
+    Serialize {
+        /// The session name.
+        session: String,
+        /// The key being set (empty when the whole session failed to encode).
+        key: String,
+        /// What serde_json said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A stored value cannot be read as the type that [`Session::get`](crate::Session::get) asked for.
+    #[error("session {session:?}: the value under key {key:?} is not of the requested type")]
+    Deserialize {
+        /// The session name.
+        session: String,
+        /// The key being read.
+        key: String,
+        /// What serde_json said.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The session's `Set-Cookie` header would exceed the 4096 bytes browsers keep.
+    #[error(
+        "session {session:?}: its Set-Cookie header would be {size} bytes, over the 4096-byte \
+         limit browsers keep; store less in it, or keep the data server-side"
+    )]
+    CookieTooLarge {
+        /// The session name.
+        session: String,
+        /// Size of the `Set-Cookie` value in bytes.
+        size: usize,
+    },
+    /// The session's `Set-Cookie` header is not a valid HTTP header value.
+    #[error("session {session:?}: its Set-Cookie header is not a valid header value")]
+    InvalidHeader {
+        /// The session name.
+        session: String,
+    },
+    /// The session asks for a backend that the config does not have.
+    #[error(
+        "session {session:?} uses backend {backend:?}, which is not registered: add it with \
+         SessionConfig::builder().backend({backend:?}, ...)"
+    )]
+    UnknownBackend {
+        /// The session name.
+        session: String,
+        /// The backend name.
+        backend: String,
+    },
+    /// A session name or its cookie settings chosen at run time are not valid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+impl IntoResponse for SessionError {
+    fn into_response(self) -> Response {
+        tracing::error!(error = &self as &dyn std::error::Error, "session error");
+        (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+    }
+}

@@ -1,0 +1,55 @@
+//! The save guard: returning a [`SessionStore`], [`Session<N>`] or [`Flash<N>`] from a handler
+//! saves every modified session of the request.
+
+use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
+
+use crate::error::SessionError;
+use crate::flash::Flash;
+use crate::session::Session;
+use crate::store::SessionStore;
+
+impl IntoResponseParts for SessionStore {
+    type Error = SessionError;
+
+    fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        self.save_sessions(res.headers_mut())?;
+        Ok(res)
+    }
+}
+
+impl<N> IntoResponseParts for Session<N> {
+    type Error = SessionError;
+
+    fn into_response_parts(self, res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        self.store.into_response_parts(res)
+    }
+}
+
+impl<N> IntoResponseParts for Flash<N> {
+    type Error = SessionError;
+
+    fn into_response_parts(self, res: ResponseParts) -> Result<ResponseParts, Self::Error> {
+        self.session.into_response_parts(res)
+    }
+}
+
+impl IntoResponse for SessionStore {
+    /// An empty `200 OK` that saves the sessions.
+    fn into_response(self) -> Response {
+        (self, ()).into_response()
+    }
+}
+
+impl<N> IntoResponse for Session<N> {
+    /// An empty `200 OK` that saves the sessions.
+    fn into_response(self) -> Response {
+        self.store.into_response()
+    }
+}
+
+impl<N> IntoResponse for Flash<N> {
+    /// An empty `200 OK` that saves the sessions.
+    fn into_response(self) -> Response {
+        self.session.into_response()
+    }
+}

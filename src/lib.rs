@@ -1,0 +1,61 @@
+//! Sessions for [Axum](https://docs.rs/axum) in the manner of webapp2's `webapp2_extras.sessions`:
+//! a request-scoped [`SessionStore`] that hands out any number of named sessions, each kept by
+//! its own backend, plus flash messages.
+//!
+//! - [`SessionConfig`] (in the router state) mirrors webapp2's `default_config`: `secret_key`,
+//!   `cookie_name`, `session_max_age`, `cookie_args`, `backends`.
+//! - [`Session<N>`] and [`Flash<N>`] are extractors; `N` names the session (see
+//!   [`SessionName`]), `Session` alone is the default one.
+//! - Returning any of them (or the [`SessionStore`]) from the handler saves every modified
+//!   session: the signed-cookie backend writes `Set-Cookie` headers.
+//!
+//! # Example
+//! ```
+//! use axum::{routing::get, Router};
+//! use axum_session_store::{Flash, Session, SessionConfig, SessionError};
+//!
+//! async fn counter(session: Session, flash: Flash) -> Result<(Session, String), SessionError> {
+//!     let visits: u64 = session.get("visits")?.unwrap_or(0) + 1;
+//!     session.insert("visits", visits)?;
+//!     if visits == 1 {
+//!         flash.info("Welcome!");
+//!     }
+//!     Ok((session, format!("visit number {visits}")))
+//! }
+//!
+//! # fn main() -> Result<(), axum_session_store::ConfigError> {
+//! let config = SessionConfig::builder()
+//!     .secret_key(std::env::var("SESSION_SECRET").unwrap_or_else(|_| "x".repeat(32)))
+//!     .build()?;
+//! let app: Router = Router::new().route("/", get(counter)).with_state(config);
+//! # Ok(()) }
+//! ```
+#![warn(clippy::unwrap_used, clippy::expect_used)]
+
+mod backend;
+mod codec;
+mod config;
+mod cookie_args;
+mod error;
+mod extract;
+mod flash;
+mod guard;
+mod key;
+mod name;
+mod request_cookies;
+mod session;
+mod state;
+mod store;
+
+pub use axum_extra::extract::cookie::SameSite;
+pub use backend::SECURE_COOKIE;
+pub use codec::{
+    SecureCookieSerializer, VerifiedCookie, VerifyError, MAX_CLOCK_SKEW, MAX_COOKIE_VALUE_LEN,
+};
+pub use config::{SessionConfig, SessionConfigBuilder, DEFAULT_COOKIE_NAME};
+pub use cookie_args::CookieArgs;
+pub use error::{ConfigError, SessionError};
+pub use flash::{Flash, FlashMessage, Level, FLASH_KEY};
+pub use name::{DefaultSession, RuntimeName, SessionName};
+pub use session::Session;
+pub use store::SessionStore;

@@ -1,0 +1,79 @@
+//! The request's `Cookie` headers, parsed once per request.
+
+use axum::http::header::COOKIE;
+use axum::http::HeaderMap;
+
+/// Name-value pairs of the request's cookies.
+///
+/// When a name appears more than once (a browser sends every cookie whose domain and path match,
+/// most specific path first), the **first** occurrence wins and the others are ignored. This
+/// is deterministic, matches RFC 6265's ordering, and is what Go's `net/http` and Rack do.
+#[derive(Debug, Default)]
+pub(crate) struct RequestCookies {
+    pairs: Vec<(String, String)>,
+}
+
+impl RequestCookies {
+    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+        let mut cookies = Self::default();
+        for header in headers.get_all(COOKIE) {
+            for pair in header.as_bytes().split(|&b| b == b';') {
+                // A pair that is not UTF-8 belongs to someone else's cookie: skip just that one.
+                let Ok(pair) = std::str::from_utf8(pair) else {
+                    continue;
+                };
+                let Some((name, value)) = pair.split_once('=') else {
+                    continue;
+                };
+                let name = name.trim();
+                if name.is_empty() || cookies.get(name).is_some() {
+                    continue;
+                }
+                let value = value.trim();
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                cookies.pairs.push((name.to_owned(), value.to_owned()));
+            }
+        }
+        cookies
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn parse(headers: &[&[u8]]) -> RequestCookies {
+        let mut map = HeaderMap::new();
+        for h in headers {
+            map.append(COOKIE, HeaderValue::from_bytes(h).expect("valid header"));
+        }
+        RequestCookies::from_headers(&map)
+    }
+
+    #[test]
+    fn first_occurrence_wins_across_headers() {
+        let cookies = parse(&[b"a=1; b=2; a=3", b"b=4; c=\"5\""]);
+        assert_eq!(cookies.get("a"), Some("1"));
+        assert_eq!(cookies.get("b"), Some("2"));
+        assert_eq!(cookies.get("c"), Some("5"));
+        assert_eq!(cookies.get("d"), None);
+    }
+
+    #[test]
+    fn junk_pairs_are_skipped_not_fatal() {
+        let cookies = parse(&[b"noequals; =x; other=\xff\xfe; good=yes"]);
+        assert_eq!(cookies.get("good"), Some("yes"));
+        assert_eq!(cookies.get("other"), None);
+    }
+}

@@ -1,0 +1,216 @@
+//! [`Session<N>`]: the handle a handler uses to read and change one session.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::SessionError;
+use crate::flash::{self, FlashMessage, Level};
+use crate::name::DefaultSession;
+use crate::state::SessionState;
+use crate::store::SessionStore;
+
+/// One named session of the request: a dictionary of JSON values, and the save guard.
+///
+/// It behaves as webapp2's `SessionDict`: every mutating call marks the session modified (even
+/// setting an equal value or clearing an empty session), reads never do, and removing a missing
+/// key changes nothing. Values go in and out through serde.
+///
+/// All methods take `&self`: handles to the same session (two extractors of one request, or
+/// clones) share one state. Returning any handle from the handler saves **every** session of the
+/// request (see [`SessionStore::save_sessions`]); unmodified sessions set no cookie.
+///
+/// `Session` alone is the default session, named by the configured `cookie_name`; name others
+/// with a [`SessionName`](crate::SessionName) marker.
+///
+/// # Example
+/// ```
+/// use axum::{routing::post, Router};
+/// use axum_session_store::{Session, SessionConfig};
+///
+/// async fn login(session: Session) -> Result<(Session, &'static str), axum_session_store::SessionError> {
+///     session.insert("user_id", 42_u64)?;
+///     Ok((session, "welcome"))
+/// }
+///
+/// # fn main() -> Result<(), axum_session_store::ConfigError> {
+/// let config = SessionConfig::builder().secret_key([7u8; 32]).build()?;
+/// let app: Router = Router::new().route("/login", post(login)).with_state(config);
+/// # Ok(()) }
+/// ```
+#[must_use = "return the session from the handler, or add `config.layer()`, so that changes are saved"]
+pub struct Session<N = DefaultSession> {
+    pub(crate) state: Arc<SessionState>,
+    pub(crate) store: SessionStore,
+    name: PhantomData<fn() -> N>,
+}
+
+impl<N> Session<N> {
+    pub(crate) fn new(state: Arc<SessionState>, store: SessionStore) -> Self {
+        Self {
+            state,
+            store,
+            name: PhantomData,
+        }
+    }
+
+    /// The session's name, which is its cookie's name.
+    pub fn name(&self) -> &str {
+        self.state.name()
+    }
+
+    /// The request's store, which holds every session of the request.
+    pub fn store(&self) -> &SessionStore {
+        &self.store
+    }
+
+    /// The value under `key`, read as a `T`; `None` when the key is missing.
+    ///
+    /// # Errors
+    /// [`SessionError::Deserialize`] when the stored value is not a `T`.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        let data = self.state.lock();
+        let Some(value) = data.values.get(key) else {
+            return Ok(None);
+        };
+        T::deserialize(value)
+            .map(Some)
+            .map_err(|source| SessionError::Deserialize {
+                session: self.name().to_owned(),
+                key: key.to_owned(),
+                source,
+            })
+    }
+
+    /// The raw JSON value under `key`.
+    pub fn get_value(&self, key: &str) -> Option<Value> {
+        self.state.lock().values.get(key).cloned()
+    }
+
+    /// Stores `value` under `key` and marks the session modified.
+    ///
+    /// # Errors
+    /// [`SessionError::Serialize`] when `value` cannot be represented as JSON (a map with
+    /// non-string keys, say); the session is then left unchanged.
+    pub fn insert(
+        &self,
+        key: impl Into<String>,
+        value: impl Serialize,
+    ) -> Result<(), SessionError> {
+        let key = key.into();
+        let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
+            session: self.name().to_owned(),
+            key: key.clone(),
+            source,
+        })?;
+        self.insert_value(key, value);
+        Ok(())
+    }
+
+    /// Stores a JSON value under `key` and marks the session modified.
+    pub fn insert_value(&self, key: impl Into<String>, value: Value) {
+        let mut data = self.state.lock();
+        data.values.insert(key.into(), value);
+        data.modified = true;
+    }
+
+    /// Removes `key` and returns its value. Removing a missing key changes nothing and does not
+    /// mark the session modified (webapp2's `pop(key, default)`).
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        let mut data = self.state.lock();
+        let removed = data.values.remove(key);
+        if removed.is_some() {
+            data.modified = true;
+        }
+        removed
+    }
+
+    /// Whether `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.state.lock().values.contains_key(key)
+    }
+
+    /// The keys, in the order of the underlying map (sorted).
+    pub fn keys(&self) -> Vec<String> {
+        self.state.lock().values.keys().cloned().collect()
+    }
+
+    /// The number of keys.
+    pub fn len(&self) -> usize {
+        self.state.lock().values.len()
+    }
+
+    /// Whether the session holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.state.lock().values.is_empty()
+    }
+
+    /// Removes every key and marks the session modified, even when it was already empty.
+    pub fn clear(&self) {
+        let mut data = self.state.lock();
+        data.values.clear();
+        data.modified = true;
+    }
+
+    /// True when no valid session came with the request.
+    pub fn is_new(&self) -> bool {
+        self.state.lock().is_new
+    }
+
+    /// True when a mutating call happened since the session was loaded (or saved).
+    pub fn is_modified(&self) -> bool {
+        self.state.lock().modified
+    }
+
+    /// Ends the session: removes every key and, when saved, tells the browser to delete the
+    /// cookie (same `Path` and `Domain`). Keys set afterwards start a new session instead.
+    pub fn invalidate(&self) {
+        let mut data = self.state.lock();
+        data.values.clear();
+        data.invalidated = true;
+        data.modified = true;
+    }
+
+    /// Appends a flash message, webapp2's `add_flash(value, level)`; it is stored as
+    /// `[value, level]` in a list under `_flash`.
+    pub fn add_flash(&self, message: impl Into<Value>, level: Option<Level>) {
+        let mut data = self.state.lock();
+        flash::push(&mut data.values, message.into(), level);
+        data.modified = true;
+    }
+
+    /// Takes the flash messages, webapp2's `get_flashes()`: returns them and removes them from
+    /// the session (an empty list when there are none, which changes nothing).
+    pub fn get_flashes(&self) -> Vec<FlashMessage> {
+        let mut data = self.state.lock();
+        match flash::take(&mut data.values) {
+            Some(messages) => {
+                data.modified = true;
+                messages
+            }
+            None => Vec::new(),
+        }
+    }
+}
+
+impl<N> Clone for Session<N> {
+    fn clone(&self) -> Self {
+        Self::new(self.state.clone(), self.store.clone())
+    }
+}
+
+impl<N> fmt::Debug for Session<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let data = self.state.lock();
+        f.debug_struct("Session")
+            .field("name", &self.name())
+            .field("len", &data.values.len())
+            .field("is_new", &data.is_new)
+            .field("is_modified", &data.modified)
+            .finish_non_exhaustive()
+    }
+}

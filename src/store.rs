@@ -1,0 +1,299 @@
+//! [`SessionStore`]: the request-scoped registry of sessions, and how they are loaded and saved.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::backend::{Backend, SECURE_COOKIE};
+use crate::codec::MAX_COOKIE_VALUE_LEN;
+use crate::config::SessionConfig;
+use crate::error::SessionError;
+use crate::name::{RuntimeName, SessionName};
+use crate::request_cookies::RequestCookies;
+use crate::session::Session;
+use crate::state::{SessionData, SessionState};
+
+/// The sessions of one request, webapp2's `SessionStore(request)`.
+///
+/// The first extractor of a request ([`Session`], [`Flash`](crate::Flash) or `SessionStore`)
+/// creates it from the [`SessionConfig`] in the router state, parses the `Cookie` header once,
+/// and keeps it in the request extensions; later extractors of the same request share it.
+/// It hands out one session per name, created on first use, and saves them in first-use order.
+///
+/// Returned from a handler, it saves every modified session (it is an
+/// [`IntoResponseParts`](axum::response::IntoResponseParts) guard, like `Session`).
+///
+/// # Example: session names chosen at run time
+/// ```
+/// use axum::{extract::Path, routing::get, Router};
+/// use axum_session_store::{SessionConfig, SessionError, SessionStore};
+///
+/// async fn per_tenant(
+///     Path(tenant): Path<String>,
+///     store: SessionStore,
+/// ) -> Result<(SessionStore, String), SessionError> {
+///     let session = store.get_session(&format!("tenant-{tenant}"), "securecookie")?;
+///     let visits: u32 = session.get("visits")?.unwrap_or(0) + 1;
+///     session.insert("visits", visits)?;
+///     Ok((store, format!("{visits}")))
+/// }
+///
+/// # fn main() -> Result<(), axum_session_store::ConfigError> {
+/// let config = SessionConfig::builder().secret_key([7u8; 32]).build()?;
+/// let app: Router = Router::new().route("/{tenant}", get(per_tenant)).with_state(config);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+#[must_use = "return the store from the handler, or add `config.layer()`, so that changes are saved"]
+pub struct SessionStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: SessionConfig,
+    cookies: RequestCookies,
+    /// The request's clock: every session of the request is checked and signed with it.
+    now: OffsetDateTime,
+    /// Sessions in first-use order.
+    sessions: Mutex<Vec<Arc<SessionState>>>,
+}
+
+impl SessionStore {
+    /// A store for the request whose headers are given.
+    pub(crate) fn new(config: SessionConfig, headers: &HeaderMap) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                cookies: RequestCookies::from_headers(headers),
+                now: OffsetDateTime::now_utc(),
+                sessions: Mutex::new(Vec::new()),
+            }),
+        }
+    }
+
+    /// The configuration this store was made from.
+    pub fn config(&self) -> &SessionConfig {
+        &self.inner.config
+    }
+
+    /// The session named by the marker `N`, as its extractor would give it.
+    ///
+    /// # Errors
+    /// As [`get_session`](Self::get_session).
+    pub fn session<N: SessionName>(&self) -> Result<Session<N>, SessionError> {
+        let name = N::cookie_name(&self.inner.config);
+        let state = self.session_state(name, N::BACKEND)?;
+        Ok(Session::new(state, self.clone()))
+    }
+
+    /// The session `name` kept by the backend `backend`, webapp2's `get_session(name, backend)`.
+    ///
+    /// The first call for a name loads the session (an empty new one when the request has no
+    /// valid cookie for it); later calls in the same request return the same session, whatever
+    /// backend they name.
+    ///
+    /// # Errors
+    /// - [`SessionError::Config`] when `name` is not a valid cookie name or breaks the cookie
+    ///   prefix rules with its cookie attributes;
+    /// - [`SessionError::UnknownBackend`] when no backend of that name is registered.
+    pub fn get_session(
+        &self,
+        name: &str,
+        backend: &str,
+    ) -> Result<Session<RuntimeName>, SessionError> {
+        let state = self.session_state(name, backend)?;
+        Ok(Session::new(state, self.clone()))
+    }
+
+    /// The data of the signed cookie `name` as the request carried it, webapp2's
+    /// `get_secure_cookie(name)`: `None` when it is missing or does not verify.
+    ///
+    /// Changes made in this request are not seen: use [`get_session`](Self::get_session) for
+    /// that.
+    pub fn get_secure_cookie(&self, name: &str) -> Option<Map<String, Value>> {
+        let value = self.inner.cookies.get(name)?;
+        let config = &self.inner.config;
+        config
+            .serializer()
+            .deserialize_at(name, value, config.max_age_for(name), self.inner.now)
+            .ok()
+            .map(|verified| verified.data)
+    }
+
+    /// Merges `values` into the signed-cookie session `name`, webapp2's
+    /// `set_secure_cookie(name, value)`: keys in `values` are set, other keys are kept.
+    ///
+    /// # Errors
+    /// As [`get_session`](Self::get_session).
+    pub fn set_secure_cookie(
+        &self,
+        name: &str,
+        values: Map<String, Value>,
+    ) -> Result<(), SessionError> {
+        let state = self.session_state(name, SECURE_COOKIE)?;
+        let mut data = state.lock();
+        data.values.extend(values);
+        data.modified = true;
+        Ok(())
+    }
+
+    /// Writes a `Set-Cookie` header into `headers` for every session that needs one, in
+    /// first-use order, webapp2's `save_sessions(response)`.
+    ///
+    /// Either every header is added or none is: when one session cannot be saved (its cookie
+    /// would exceed 4096 bytes, say), nothing is written and the error says which session.
+    /// A second call in the same request writes nothing new.
+    ///
+    /// # Errors
+    /// [`SessionError::CookieTooLarge`] for a cookie that browsers would drop.
+    pub fn save_sessions(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
+        let sessions = self.sessions();
+        let mut pending = Vec::new();
+        for state in &sessions {
+            let data = state.lock();
+            if let Some(header) = self.set_cookie_for(state, &data)? {
+                pending.push(header);
+            }
+        }
+        for state in &sessions {
+            state.lock().mark_saved();
+        }
+        for header in pending {
+            headers.append(SET_COOKIE, header);
+        }
+        Ok(())
+    }
+
+    /// The `Set-Cookie` value that saves one session, if it needs one.
+    fn set_cookie_for(
+        &self,
+        state: &SessionState,
+        data: &SessionData,
+    ) -> Result<Option<HeaderValue>, SessionError> {
+        if !data.needs_save() {
+            return Ok(None);
+        }
+        let name = state.name();
+        let config = &self.inner.config;
+        let args = config.cookie_args_for(name);
+        let header = match state.backend() {
+            Backend::SecureCookie if data.invalidated && data.values.is_empty() => {
+                args.removal_cookie(name)
+            }
+            Backend::SecureCookie => {
+                let value = config
+                    .serializer()
+                    .serialize_at(name, &data.values, self.inner.now)
+                    .map_err(|source| SessionError::Serialize {
+                        session: name.to_owned(),
+                        key: String::new(),
+                        source,
+                    })?;
+                args.set_cookie(name, value)
+            }
+        };
+        if header.len() > MAX_COOKIE_VALUE_LEN {
+            return Err(SessionError::CookieTooLarge {
+                session: name.to_owned(),
+                size: header.len(),
+            });
+        }
+        HeaderValue::try_from(header)
+            .map(Some)
+            .map_err(|_| SessionError::InvalidHeader {
+                session: name.to_owned(),
+            })
+    }
+
+    /// The sessions used so far, in first-use order.
+    fn sessions(&self) -> Vec<Arc<SessionState>> {
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The session `name`: the one already used in this request, or a newly loaded one.
+    fn session_state(&self, name: &str, backend: &str) -> Result<Arc<SessionState>, SessionError> {
+        let mut sessions = self
+            .inner
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(existing) = sessions.iter().find(|s| s.name() == name) {
+            return Ok(existing.clone());
+        }
+        let config = &self.inner.config;
+        config.validate_session_name(name)?;
+        let backend = config
+            .backend(backend)
+            .ok_or_else(|| SessionError::UnknownBackend {
+                session: name.to_owned(),
+                backend: backend.to_owned(),
+            })?
+            .clone();
+        let data = match &backend {
+            Backend::SecureCookie => self.load_signed_cookie(name),
+        };
+        let state = Arc::new(SessionState::new(name.to_owned(), backend, data));
+        sessions.push(state.clone());
+        Ok(state)
+    }
+
+    /// Reads the session `name` from its signed cookie; a missing or rejected cookie gives an
+    /// empty new session, and a rejected one a warning that names neither the value nor a key.
+    fn load_signed_cookie(&self, name: &str) -> SessionData {
+        let Some(value) = self.inner.cookies.get(name) else {
+            return SessionData::new_empty();
+        };
+        let config = &self.inner.config;
+        match config.serializer().deserialize_at(
+            name,
+            value,
+            config.max_age_for(name),
+            self.inner.now,
+        ) {
+            Ok(verified) => SessionData::loaded(verified.data, verified.signed_with_fallback),
+            Err(reason) => {
+                tracing::warn!(session = name, %reason, "session cookie rejected; starting a new session");
+                SessionData::new_empty()
+            }
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        let sessions = self
+            .sessions
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        for state in sessions.iter() {
+            if state.lock().modified {
+                tracing::warn!(
+                    session = state.name(),
+                    "session was modified but never saved: return the Session, Flash or \
+                     SessionStore from the handler, or add `.layer(config.layer())`"
+                );
+            }
+        }
+    }
+}
+
+impl fmt::Debug for SessionStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<String> = self
+            .sessions()
+            .iter()
+            .map(|s| s.name().to_owned())
+            .collect();
+        f.debug_struct("SessionStore")
+            .field("sessions", &names)
+            .finish_non_exhaustive()
+    }
+}
