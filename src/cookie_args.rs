@@ -153,8 +153,10 @@ fn has_prefix(name: &str, prefix: &str) -> bool {
         .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
 }
 
+/// Attribute values must be printable ASCII without `;` (RFC 6265 `av-octet`), so they fit in
+/// a header value unchanged.
 fn has_forbidden_attribute_char(value: &str) -> bool {
-    value.chars().any(|c| c == ';' || c.is_control())
+    value.chars().any(|c| c == ';' || !(' '..='~').contains(&c))
 }
 
 #[cfg(test)]

@@ -82,8 +82,8 @@ pub enum ConfigError {
     },
     /// A path that does not start with `/` or holds characters a cookie attribute cannot.
     #[error(
-        "cookie {name:?}: cookie_args.path {path:?} must start with '/' and hold no ';' or \
-         control characters"
+        "cookie {name:?}: cookie_args.path {path:?} must start with '/' and hold only printable \
+         ASCII without ';'"
     )]
     InvalidPath {
         /// The cookie name.
@@ -93,8 +93,8 @@ pub enum ConfigError {
     },
     /// A domain that holds characters a cookie attribute cannot.
     #[error(
-        "cookie {name:?}: cookie_args.domain {domain:?} must be a host name, without ';', \
-         spaces or control characters"
+        "cookie {name:?}: cookie_args.domain {domain:?} must be an ASCII host name (punycode \
+         for international names), without ';' or spaces"
     )]
     InvalidDomain {
         /// The cookie name.

@@ -1,0 +1,273 @@
+//! Quickstart: a visit counter, a login form and flash messages, in one small Axum app.
+//!
+//! Run it with
+//!
+//! ```text
+//! cargo run --example quickstart
+//! ```
+//!
+//! and open <http://localhost:3000>. Environment variables:
+//!
+//! - `SESSION_SECRET`: the key that signs the session cookie, at least 32 random bytes
+//!   (`openssl rand -base64 48`). Without it, a development-only constant is used, with a warning.
+//! - `PORT`: the port to listen on (default `3000`; the server binds `127.0.0.1` only).
+//! - `COOKIE_SECURE`: `1` or `0`; see [`cookie_secure`] for the default.
+//!
+//! The same tour with curl, keeping cookies in a jar:
+//!
+//! ```text
+//! curl -s -c jar -b jar http://localhost:3000/                           # "Visits: 1"
+//! curl -s -c jar -b jar http://localhost:3000/                           # "Visits: 2"
+//! curl -si -c jar -b jar -d username=ada http://localhost:3000/login     # 303 See Other, location: /
+//! curl -s -c jar -b jar http://localhost:3000/                           # "ada" + "Welcome, ada!"
+//! curl -s -c jar -b jar http://localhost:3000/                           # "ada", no flash
+//! curl -si -c jar -b jar -X POST http://localhost:3000/logout            # 303 See Other
+//! curl -s -c jar -b jar http://localhost:3000/                           # "Not logged in" + "Logged out."
+//! ```
+
+use std::env;
+use std::error::Error;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::extract::{FromRef, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_session_store::{CookieArgs, Flash, Session, SessionConfig, SessionError};
+use minijinja::{context, AutoEscape, Environment};
+use serde::Deserialize;
+use time::Duration;
+
+/// DEVELOPMENT ONLY: the signing key used when `SESSION_SECRET` is not set.
+///
+/// It is public (it is in this file), so anyone can forge sessions signed with it. Never deploy
+/// with it: set `SESSION_SECRET` to at least 32 random bytes instead.
+const DEV_ONLY_SECRET: &str = "INSECURE-development-only-secret--set-SESSION_SECRET";
+
+/// Longest user name accepted: the whole session lives in one cookie of at most 4096 bytes.
+const MAX_USERNAME_CHARS: usize = 64;
+
+/// The page, rendered with HTML autoescaping: `{{ user }}` and `{{ m.message }}` are escaped,
+/// so a user named `<script>` is shown, not run.
+const INDEX_TEMPLATE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>axum-session-store quickstart</title>
+  <style>
+    body { font-family: system-ui, sans-serif; max-width: 36rem; margin: 2rem auto; }
+    .flash { padding: .5rem 1rem; border-radius: .25rem; }
+    .info { background: #e7f0fd; }
+    .success { background: #e3f6e5; }
+    .warning { background: #fff4d6; }
+    .error { background: #fde4e4; }
+  </style>
+</head>
+<body>
+  <h1>axum-session-store quickstart</h1>
+  {% for m in flashes %}
+  <p class="flash {{ m.level or "info" }}">{{ m.message }}</p>
+  {% endfor %}
+  <p>Visits: <strong>{{ visits }}</strong></p>
+  {% if user %}
+  <p>Logged in as <strong>{{ user }}</strong>.</p>
+  <form method="post" action="/logout"><button>Log out</button></form>
+  {% else %}
+  <p>Not logged in.</p>
+  <form method="post" action="/login">
+    <label>Username <input name="username" maxlength="64" autofocus></label>
+    <button>Log in</button>
+  </form>
+  {% endif %}
+</body>
+</html>
+"#;
+
+/// The router state. The session extractors find the [`SessionConfig`] in it through
+/// [`FromRef`].
+#[derive(Clone)]
+struct AppState {
+    sessions: SessionConfig,
+    templates: Arc<Environment<'static>>,
+}
+
+impl FromRef<AppState> for SessionConfig {
+    fn from_ref(state: &AppState) -> Self {
+        state.sessions.clone()
+    }
+}
+
+/// What a handler can fail with: a session error (which is already a response: it logs the
+/// details and answers 500) or a template error.
+enum AppError {
+    Session(SessionError),
+    Template(minijinja::Error),
+}
+
+impl From<SessionError> for AppError {
+    fn from(err: SessionError) -> Self {
+        Self::Session(err)
+    }
+}
+
+impl From<minijinja::Error> for AppError {
+    fn from(err: minijinja::Error) -> Self {
+        Self::Template(err)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Session(err) => err.into_response(),
+            Self::Template(err) => {
+                tracing::error!(error = &err as &dyn Error, "template error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+            }
+        }
+    }
+}
+
+/// `GET /`: count the visit, take the flash messages, render the page.
+///
+/// Returning the `Session` saves it: the response sets the updated cookie.
+async fn index(
+    State(state): State<AppState>,
+    session: Session,
+    flash: Flash,
+) -> Result<(Session, Html<String>), AppError> {
+    let visits: u64 = session.get("visits")?.unwrap_or(0) + 1;
+    session.insert("visits", visits)?;
+    let user: Option<String> = session.get("user")?;
+    // Taking the messages removes them from the session: they are shown once.
+    let flashes = flash.take();
+    let page = state
+        .templates
+        .get_template("index.html")?
+        .render(context! { visits, user, flashes })?;
+    Ok((session, Html(page)))
+}
+
+#[derive(Deserialize)]
+struct LoginForm {
+    username: String,
+}
+
+/// `POST /login`: remember the user, or explain what is wrong; then back to `/` (303).
+///
+/// `session` and `flash` share the request's sessions, so returning either one saves both
+/// changes.
+async fn login(
+    session: Session,
+    flash: Flash,
+    Form(form): Form<LoginForm>,
+) -> Result<(Session, Redirect), SessionError> {
+    let username = form.username.trim();
+    if username.is_empty() {
+        flash.error("Please enter a user name.");
+    } else if username.chars().count() > MAX_USERNAME_CHARS {
+        flash.error(format!(
+            "User names are at most {MAX_USERNAME_CHARS} characters."
+        ));
+    } else {
+        session.insert("user", username)?;
+        flash.success(format!("Welcome, {username}!"));
+    }
+    Ok((session, Redirect::to("/")))
+}
+
+/// `POST /logout`: end the session, then say so on the next page.
+///
+/// `invalidate()` drops every key (the user and the visit counter). A value set after it starts
+/// a fresh session in the same cookie, so the "Logged out." flash survives the redirect; had
+/// nothing been set, the response would delete the cookie instead.
+async fn logout(session: Session, flash: Flash) -> (Session, Redirect) {
+    session.invalidate();
+    flash.info("Logged out.");
+    (session, Redirect::to("/"))
+}
+
+/// Whether the session cookie gets the `Secure` attribute.
+///
+/// Production must keep `Secure` on (the [`CookieArgs`] default) and serve over HTTPS.
+///
+/// This example serves plain `http://localhost`. Chrome, Firefox and current curl send `Secure`
+/// cookies there, but Safari does not (nor do some older HTTP clients), and without its cookie
+/// every request would start a new session. So the example turns `Secure` off while it runs
+/// with the development secret, and keeps it on as soon as a real `SESSION_SECRET` is set.
+/// `COOKIE_SECURE=1` or `COOKIE_SECURE=0` overrides either default.
+fn cookie_secure(using_dev_secret: bool) -> Result<bool, Box<dyn Error>> {
+    match env::var("COOKIE_SECURE") {
+        Ok(value) => match value.trim() {
+            "1" | "true" | "yes" => Ok(true),
+            "0" | "false" | "no" => Ok(false),
+            other => Err(format!("COOKIE_SECURE must be 1 or 0, not {other:?}").into()),
+        },
+        Err(_) => Ok(!using_dev_secret),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    tracing_subscriber::fmt::init();
+
+    let (secret, using_dev_secret) = match env::var("SESSION_SECRET") {
+        Ok(secret) => (secret, false),
+        Err(_) => {
+            eprintln!(
+                "WARNING: SESSION_SECRET is not set; using a development-only secret that \
+                 anyone can read in this file. Never deploy like this: set SESSION_SECRET to \
+                 at least 32 random bytes (e.g. `openssl rand -base64 48`)."
+            );
+            (DEV_ONLY_SECRET.to_owned(), true)
+        }
+    };
+    let secure = cookie_secure(using_dev_secret)?;
+    if !secure {
+        eprintln!(
+            "WARNING: the session cookie is not Secure (fine on http://localhost; \
+             production must use HTTPS and COOKIE_SECURE=1)."
+        );
+    }
+
+    let sessions = SessionConfig::builder()
+        .secret_key(secret)
+        // Checked by the server from the signed timestamp: a copied cookie stops working a week
+        // after the session was last saved, whatever the browser does.
+        .session_max_age(Duration::days(7))
+        .cookie_args(CookieArgs {
+            secure,
+            // Everything else keeps the safe defaults: HttpOnly, SameSite=Lax, Path=/.
+            ..CookieArgs::default()
+        })
+        .build()?;
+
+    let mut templates = Environment::new();
+    // Escape every template as HTML, whatever its name.
+    templates.set_auto_escape_callback(|_| AutoEscape::Html);
+    templates.add_template("index.html", INDEX_TEMPLATE)?;
+
+    let app = Router::new()
+        .route("/", get(index))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .with_state(AppState {
+            sessions,
+            templates: Arc::new(templates),
+        });
+
+    let port = match env::var("PORT") {
+        Ok(port) => port
+            .trim()
+            .parse::<u16>()
+            .map_err(|err| format!("PORT must be a port number, not {port:?}: {err}"))?,
+        Err(_) => 3000,
+    };
+    let listener =
+        tokio::net::TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, port))).await?;
+    println!("Listening on http://localhost:{port}");
+    axum::serve(listener, app).await?;
+    Ok(())
+}

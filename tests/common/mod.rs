@@ -1,0 +1,258 @@
+//! Test helpers: a config, and a client that carries cookies from response to request as a
+//! browser does, driving a `Router` in process.
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::header::{COOKIE, SET_COOKIE};
+use axum::http::{Request, StatusCode};
+use axum::Router;
+use axum_session_store::SessionConfig;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+pub const SECRET: &[u8; 32] = b"test secret of thirty-two bytes!";
+
+pub fn config() -> SessionConfig {
+    SessionConfig::builder().secret_key(SECRET).build().unwrap()
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Reply {
+    /// The value the response sets for cookie `name`, if it sets one.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies.iter().find_map(|header| {
+            let (pair, _) = header.split_once(';').unwrap_or((header, ""));
+            let (n, v) = pair.split_once('=')?;
+            (n == name).then(|| v.to_owned())
+        })
+    }
+
+    /// The whole `Set-Cookie` header for cookie `name`.
+    pub fn set_cookie_header(&self, name: &str) -> Option<&str> {
+        self.set_cookies
+            .iter()
+            .find(|h| h.starts_with(&format!("{name}=")))
+            .map(String::as_str)
+    }
+}
+
+/// A browser-like client: keeps cookies, sends them back, forgets deleted ones.
+pub struct Client {
+    app: Router,
+    pub jar: BTreeMap<String, String>,
+}
+
+impl Client {
+    pub fn new(app: Router) -> Self {
+        Self { app, jar: BTreeMap::new() }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Reply {
+        let request = Request::get(uri).body(Body::empty()).unwrap();
+        self.send(request).await
+    }
+
+    pub async fn send(&mut self, mut request: Request<Body>) -> Reply {
+        if !self.jar.is_empty() {
+            let header = self
+                .jar
+                .iter()
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            request.headers_mut().insert(COOKIE, header.parse().unwrap());
+        }
+        let reply = send(&self.app, request).await;
+        for header in &reply.set_cookies {
+            let (pair, attributes) = header.split_once(';').unwrap_or((header, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attributes.contains("Max-Age=0") {
+                self.jar.remove(name);
+            } else {
+                self.jar.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        reply
+    }
+}
+
+/// Sends one request with no cookie handling.
+pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let set_cookies = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Reply { status, set_cookies, body: String::from_utf8(body.to_vec()).unwrap() }
+}
+
+/// Sends `GET uri` with the given raw `Cookie` header.
+pub async fn get_with_cookie(app: &Router, uri: &str, cookie: &str) -> Reply {
+    let request = Request::get(uri).header(COOKIE, cookie).body(Body::empty()).unwrap();
+    send(app, request).await
+}
+
+pub mod app {
+    //! A router whose routes each do one session operation, so tests read as request scripts.
+
+    use std::collections::BTreeMap;
+
+    use axum::extract::{Path, Query};
+    use axum::routing::get;
+    use axum::Router;
+    use axum_session_store::{Flash, Session, SessionConfig, SessionError, SessionName};
+    use serde_json::{json, Value};
+
+    /// A second named session, `other`, in its own cookie.
+    pub struct Other;
+    impl SessionName for Other {
+        const NAME: &'static str = "other";
+    }
+
+    pub fn router(config: SessionConfig) -> Router {
+        Router::new()
+            .route("/set", get(set))
+            .route("/dump", get(dump))
+            .route("/dump-other", get(dump_other))
+            .route("/remove/{key}", get(remove))
+            .route("/clear", get(clear))
+            .route("/invalidate", get(invalidate))
+            .route("/touch", get(touch))
+            .route("/flash/add", get(add_flash))
+            .route("/flash/take", get(take_flashes))
+            .with_state(config)
+    }
+
+    /// Sets every query parameter; values that parse as JSON are stored as that JSON.
+    async fn set(
+        session: Session,
+        Query(params): Query<BTreeMap<String, String>>,
+    ) -> Result<Session, SessionError> {
+        for (key, value) in params {
+            let value: Value = serde_json::from_str(&value).unwrap_or(Value::String(value));
+            session.insert(key, value)?;
+        }
+        Ok(session)
+    }
+
+    fn describe<N>(session: &Session<N>) -> String {
+        let values: BTreeMap<String, Value> = session
+            .keys()
+            .into_iter()
+            .map(|k| {
+                let v = session.get_value(&k).unwrap();
+                (k, v)
+            })
+            .collect();
+        json!({"is_new": session.is_new(), "is_modified": session.is_modified(), "values": values})
+            .to_string()
+    }
+
+    /// The session as JSON, without saving it.
+    async fn dump(session: Session) -> String {
+        describe(&session)
+    }
+
+    async fn dump_other(session: Session<Other>) -> String {
+        describe(&session)
+    }
+
+    /// Returns the session (the guard) without changing it.
+    async fn touch(session: Session) -> (Session, String) {
+        let body = describe(&session);
+        (session, body)
+    }
+
+    async fn remove(session: Session, Path(key): Path<String>) -> (Session, String) {
+        let removed = session.remove(&key);
+        let body = json!({"removed": removed, "is_modified": session.is_modified()}).to_string();
+        (session, body)
+    }
+
+    async fn clear(session: Session) -> Session {
+        session.clear();
+        session
+    }
+
+    async fn invalidate(session: Session) -> Session {
+        session.invalidate();
+        session
+    }
+
+    async fn add_flash(
+        flash: Flash,
+        Query(params): Query<BTreeMap<String, String>>,
+    ) -> Flash {
+        let message = params.get("msg").cloned().unwrap_or_default();
+        match params.get("level") {
+            Some(level) => flash.add(message, level.as_str()),
+            None => flash.session().add_flash(message, None),
+        }
+        flash
+    }
+
+    async fn take_flashes(flash: Flash) -> (Flash, String) {
+        let flashes = serde_json::to_string(&flash.take()).unwrap();
+        (flash, flashes)
+    }
+}
+
+/// Parses a `/dump` body.
+pub fn dumped(reply: &Reply) -> serde_json::Value {
+    serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("not JSON: {reply:?}"))
+}
+
+/// Log lines written while the returned guard lives, on this thread (tests run on a
+/// current-thread runtime, so the handlers' logs land here too).
+#[derive(Clone, Default)]
+pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .finish();
+        (logs.clone(), tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    pub fn lines_with(&self, level: &str) -> Vec<String> {
+        self.text().lines().filter(|l| l.contains(level)).map(str::to_owned).collect()
+    }
+}
+
+impl std::io::Write for Logs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+    type Writer = Self;
+    fn make_writer(&'a self) -> Self {
+        self.clone()
+    }
+}
