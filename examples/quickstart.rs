@@ -11,7 +11,9 @@
 //! - `SESSION_SECRET`: the key that signs the session cookie, at least 32 random bytes
 //!   (`openssl rand -base64 48`). Without it, a development-only constant is used, with a warning.
 //! - `PORT`: the port to listen on (default `3000`; the server binds `127.0.0.1` only).
-//! - `COOKIE_SECURE`: `1` or `0`; see [`cookie_secure`] for the default.
+//! - `COOKIE_SECURE`: `1` or `0`. Default: off with the development secret (so plain
+//!   `http://localhost` works in every browser), on once `SESSION_SECRET` is set; see
+//!   `cookie_secure` below.
 //!
 //! The same tour with curl, keeping cookies in a jar:
 //!
@@ -28,6 +30,7 @@
 use std::env;
 use std::error::Error;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use axum::extract::{FromRef, State};
@@ -210,9 +213,20 @@ fn cookie_secure(using_dev_secret: bool) -> Result<bool, Box<dyn Error>> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> ExitCode {
+    // Session errors are logged through `tracing`; this prints them.
     tracing_subscriber::fmt::init();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // `Display`, not `Debug`: configuration errors say how to fix them.
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
 
+async fn run() -> Result<(), Box<dyn Error>> {
     let (secret, using_dev_secret) = match env::var("SESSION_SECRET") {
         Ok(secret) => (secret, false),
         Err(_) => {
@@ -227,8 +241,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let secure = cookie_secure(using_dev_secret)?;
     if !secure {
         eprintln!(
-            "WARNING: the session cookie is not Secure (fine on http://localhost; \
-             production must use HTTPS and COOKIE_SECURE=1)."
+            "WARNING: the session cookie is not Secure: fine on http://localhost, never in \
+             production (serve HTTPS, leave COOKIE_SECURE unset or 1)."
         );
     }
 

@@ -22,7 +22,8 @@ use crate::state::{SessionData, SessionState};
 /// The first extractor of a request ([`Session`], [`Flash`](crate::Flash) or `SessionStore`)
 /// creates it from the [`SessionConfig`] in the router state, parses the `Cookie` header once,
 /// and keeps it in the request extensions; later extractors of the same request share it.
-/// It hands out one session per name, created on first use, and saves them in first-use order.
+/// It hands out one session per name, created on first use, and saves them in first-use order
+/// (extracting a `Session<N>` or `Flash<N>` counts as use: extractors run before the handler).
 ///
 /// Returned from a handler, it saves every modified session (it is an
 /// [`IntoResponseParts`](axum::response::IntoResponseParts) guard, like `Session`).

@@ -10,37 +10,74 @@ fn builder() -> SessionConfigBuilder {
 }
 
 fn insecure() -> CookieArgs {
-    CookieArgs { secure: false, ..CookieArgs::default() }
+    CookieArgs {
+        secure: false,
+        ..CookieArgs::default()
+    }
 }
 
 /// Builds and returns the error, checking that its message names `setting`.
 fn error_naming(builder: SessionConfigBuilder, setting: &str) -> ConfigError {
     let err = builder.build().unwrap_err();
-    assert!(err.to_string().contains(setting), "{err:?}: message does not name {setting}");
+    assert!(
+        err.to_string().contains(setting),
+        "{err:?}: message does not name {setting}"
+    );
     err
 }
 
 #[test]
 fn secret_key_missing_or_short() {
-    assert_eq!(error_naming(SessionConfig::builder(), "secret_key"), ConfigError::MissingSecretKey);
+    assert_eq!(
+        error_naming(SessionConfig::builder(), "secret_key"),
+        ConfigError::MissingSecretKey
+    );
     let short = SessionConfig::builder().secret_key(&SECRET[..31]);
-    assert_eq!(error_naming(short, "secret_key"), ConfigError::SecretKeyTooShort { len: 31 });
-    assert!(SessionConfig::builder().secret_key(&SECRET[..32]).build().is_ok());
-    let err = SessionConfig::builder().secret_key("x").build().unwrap_err();
-    assert!(err.to_string().contains("openssl rand -base64 48"), "says how to generate one: {err}");
+    assert_eq!(
+        error_naming(short, "secret_key"),
+        ConfigError::SecretKeyTooShort { len: 31 }
+    );
+    assert!(SessionConfig::builder()
+        .secret_key(&SECRET[..32])
+        .build()
+        .is_ok());
+    let err = SessionConfig::builder()
+        .secret_key("x")
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("openssl rand -base64 48"),
+        "says how to generate one: {err}"
+    );
 }
 
 #[test]
 fn fallback_key_too_short() {
     let b = builder().fallback_keys([SECRET, "short"]);
-    assert_eq!(error_naming(b, "fallback_keys[1]"), ConfigError::FallbackKeyTooShort { index: 1, len: 5 });
+    assert_eq!(
+        error_naming(b, "fallback_keys[1]"),
+        ConfigError::FallbackKeyTooShort { index: 1, len: 5 }
+    );
 }
 
 #[test]
 fn invalid_cookie_names() {
-    for name in ["", "has space", "semi;colon", "eq=ual", "naïve", "quote\"d", &"n".repeat(257)] {
+    for name in [
+        "",
+        "has space",
+        "semi;colon",
+        "eq=ual",
+        "naïve",
+        "quote\"d",
+        &"n".repeat(257),
+    ] {
         let err = builder().cookie_name(name).build().unwrap_err();
-        assert_eq!(err, ConfigError::InvalidCookieName { name: name.to_owned() });
+        assert_eq!(
+            err,
+            ConfigError::InvalidCookieName {
+                name: name.to_owned()
+            }
+        );
     }
     assert!(builder().cookie_name("sid_v2.app-1").build().is_ok());
 }
@@ -53,67 +90,116 @@ fn host_prefix_rules() {
         error_naming(host().cookie_args(insecure()), "secure"),
         ConfigError::HostPrefixNeedsSecure { .. }
     ));
-    let sub_path = CookieArgs { path: "/app".into(), ..CookieArgs::default() };
+    let sub_path = CookieArgs {
+        path: "/app".into(),
+        ..CookieArgs::default()
+    };
     assert!(matches!(
         error_naming(host().cookie_args(sub_path), "path"),
         ConfigError::HostPrefixNeedsRootPath { .. }
     ));
-    let domain = CookieArgs { domain: Some("example.com".into()), ..CookieArgs::default() };
+    let domain = CookieArgs {
+        domain: Some("example.com".into()),
+        ..CookieArgs::default()
+    };
     assert!(matches!(
         error_naming(host().cookie_args(domain), "domain"),
         ConfigError::HostPrefixForbidsDomain { .. }
     ));
     // Browsers match the prefix case-insensitively; so do we.
-    let lower = builder().cookie_name("__host-session").cookie_args(insecure());
-    assert!(matches!(lower.build(), Err(ConfigError::HostPrefixNeedsSecure { .. })));
+    let lower = builder()
+        .cookie_name("__host-session")
+        .cookie_args(insecure());
+    assert!(matches!(
+        lower.build(),
+        Err(ConfigError::HostPrefixNeedsSecure { .. })
+    ));
 }
 
 #[test]
 fn secure_prefix_rules() {
     let secure = builder().cookie_name("__Secure-session");
     assert!(secure.build().is_ok());
-    let b = builder().cookie_name("__SECURE-session").cookie_args(insecure());
-    assert!(matches!(error_naming(b, "secure"), ConfigError::SecurePrefixNeedsSecure { .. }));
+    let b = builder()
+        .cookie_name("__SECURE-session")
+        .cookie_args(insecure());
+    assert!(matches!(
+        error_naming(b, "secure"),
+        ConfigError::SecurePrefixNeedsSecure { .. }
+    ));
 }
 
 #[test]
 fn same_site_none_needs_secure() {
-    let args = CookieArgs { same_site: SameSite::None, ..insecure() };
+    let args = CookieArgs {
+        same_site: SameSite::None,
+        ..insecure()
+    };
     assert!(matches!(
         error_naming(builder().cookie_args(args), "same_site"),
         ConfigError::SameSiteNoneNeedsSecure { .. }
     ));
-    let ok = CookieArgs { same_site: SameSite::None, ..CookieArgs::default() };
+    let ok = CookieArgs {
+        same_site: SameSite::None,
+        ..CookieArgs::default()
+    };
     assert!(builder().cookie_args(ok).build().is_ok());
 }
 
 #[test]
 fn per_session_cookie_args_are_checked_too() {
     let b = builder().session_cookie_args("__Host-cart", insecure());
-    assert!(matches!(error_naming(b, "__Host-cart"), ConfigError::HostPrefixNeedsSecure { .. }));
+    assert!(matches!(
+        error_naming(b, "__Host-cart"),
+        ConfigError::HostPrefixNeedsSecure { .. }
+    ));
     let b = builder().session_cookie_args("bad name", CookieArgs::default());
-    assert!(matches!(b.build(), Err(ConfigError::InvalidCookieName { .. })));
+    assert!(matches!(
+        b.build(),
+        Err(ConfigError::InvalidCookieName { .. })
+    ));
 }
 
 #[test]
 fn bad_paths_and_domains() {
     for path in ["", "app", "/a;b", "/a\nb"] {
-        let b = builder().cookie_args(CookieArgs { path: path.into(), ..CookieArgs::default() });
-        assert!(matches!(error_naming(b, "path"), ConfigError::InvalidPath { .. }), "{path:?}");
+        let b = builder().cookie_args(CookieArgs {
+            path: path.into(),
+            ..CookieArgs::default()
+        });
+        assert!(
+            matches!(error_naming(b, "path"), ConfigError::InvalidPath { .. }),
+            "{path:?}"
+        );
     }
     for domain in ["", "a b", "a;b", "é.example"] {
-        let b = builder().cookie_args(CookieArgs { domain: Some(domain.into()), ..CookieArgs::default() });
-        assert!(matches!(error_naming(b, "domain"), ConfigError::InvalidDomain { .. }), "{domain:?}");
+        let b = builder().cookie_args(CookieArgs {
+            domain: Some(domain.into()),
+            ..CookieArgs::default()
+        });
+        assert!(
+            matches!(error_naming(b, "domain"), ConfigError::InvalidDomain { .. }),
+            "{domain:?}"
+        );
     }
 }
 
 #[test]
 fn durations_must_be_positive() {
     let b = builder().session_max_age(Duration::ZERO);
-    assert!(matches!(error_naming(b, "session_max_age"), ConfigError::NonPositiveDuration { .. }));
-    let args = CookieArgs { max_age: Some(Duration::seconds(-1)), ..CookieArgs::default() };
+    assert!(matches!(
+        error_naming(b, "session_max_age"),
+        ConfigError::NonPositiveDuration { .. }
+    ));
+    let args = CookieArgs {
+        max_age: Some(Duration::seconds(-1)),
+        ..CookieArgs::default()
+    };
     let b = builder().cookie_args(args);
-    assert!(matches!(error_naming(b, "cookie_args.max_age"), ConfigError::NonPositiveDuration { .. }));
+    assert!(matches!(
+        error_naming(b, "cookie_args.max_age"),
+        ConfigError::NonPositiveDuration { .. }
+    ));
 }
 
 #[test]
@@ -123,7 +209,14 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(config.session_max_age(), None);
     let args = config.cookie_args();
     assert_eq!(
-        (args.max_age, args.domain.as_deref(), args.path.as_str(), args.secure, args.http_only, args.same_site),
+        (
+            args.max_age,
+            args.domain.as_deref(),
+            args.path.as_str(),
+            args.secure,
+            args.http_only,
+            args.same_site
+        ),
         (None, None, "/", true, true, SameSite::Lax)
     );
     assert_eq!(config.backend_names().collect::<Vec<_>>(), ["securecookie"]);
@@ -135,5 +228,8 @@ fn debug_output_never_shows_secrets() {
     assert!(!format!("{b:?}").contains(SECRET));
     let config = b.build().unwrap();
     let debug = format!("{config:?}");
-    assert!(!debug.contains(SECRET) && !debug.contains("another secret"), "{debug}");
+    assert!(
+        !debug.contains(SECRET) && !debug.contains("another secret"),
+        "{debug}"
+    );
 }

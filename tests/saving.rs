@@ -6,7 +6,8 @@ mod common;
 use axum::routing::get;
 use axum::Router;
 use axum_session_store::{
-    CookieArgs, DefaultSession, Flash, Session, SessionConfig, SessionError, SessionName, SessionStore,
+    CookieArgs, DefaultSession, Flash, Session, SessionConfig, SessionError, SessionName,
+    SessionStore,
 };
 use common::{app, dumped, get_with_cookie, Client, Logs};
 use serde_json::json;
@@ -25,8 +26,17 @@ impl SessionName for Nowhere {
 fn config_with_cart_args() -> SessionConfig {
     SessionConfig::builder()
         .secret_key(common::SECRET)
-        .cookie_args(CookieArgs { domain: Some("example.com".into()), ..CookieArgs::default() })
-        .session_cookie_args("cart", CookieArgs { path: "/shop".into(), ..CookieArgs::default() })
+        .cookie_args(CookieArgs {
+            domain: Some("example.com".into()),
+            ..CookieArgs::default()
+        })
+        .session_cookie_args(
+            "cart",
+            CookieArgs {
+                path: "/shop".into(),
+                ..CookieArgs::default()
+            },
+        )
         .build()
         .unwrap()
 }
@@ -35,7 +45,9 @@ async fn three_sessions(store: SessionStore) -> Result<SessionStore, SessionErro
     // First use: cart, then the run-time named one, then the default session. (Extracting a
     // `Session<N>` counts as its first use: extractors run before the handler body.)
     store.session::<Cart>()?.insert("items", [1, 2])?;
-    store.get_session("prefs", "securecookie")?.insert("theme", "dark")?;
+    store
+        .get_session("prefs", "securecookie")?
+        .insert("theme", "dark")?;
     store.session::<DefaultSession>()?.insert("user", "ada")?;
     Ok(store)
 }
@@ -58,14 +70,23 @@ async fn several_named_sessions_saved_in_first_use_order_with_their_own_attribut
         .with_state(config_with_cart_args());
     let mut client = Client::new(router);
     let reply = client.get("/write").await;
-    let names: Vec<&str> =
-        reply.set_cookies.iter().map(|h| h.split('=').next().unwrap()).collect();
+    let names: Vec<&str> = reply
+        .set_cookies
+        .iter()
+        .map(|h| h.split('=').next().unwrap())
+        .collect();
     assert_eq!(names, ["cart", "prefs", "session"]);
 
     let cart = reply.set_cookie_header("cart").unwrap();
-    assert!(cart.contains("Path=/shop") && !cart.contains("Domain"), "own args: {cart}");
+    assert!(
+        cart.contains("Path=/shop") && !cart.contains("Domain"),
+        "own args: {cart}"
+    );
     let session = reply.set_cookie_header("session").unwrap();
-    assert!(session.contains("Path=/") && session.contains("Domain=example.com"), "{session}");
+    assert!(
+        session.contains("Path=/") && session.contains("Domain=example.com"),
+        "{session}"
+    );
 
     assert_eq!(
         client.get("/read").await.body,
@@ -75,12 +96,17 @@ async fn several_named_sessions_saved_in_first_use_order_with_their_own_attribut
 
 #[tokio::test]
 async fn returning_two_guards_writes_each_cookie_once() {
-    async fn both(session: Session, flash: Flash) -> Result<(Session, Flash, &'static str), SessionError> {
+    async fn both(
+        session: Session,
+        flash: Flash,
+    ) -> Result<(Session, Flash, &'static str), SessionError> {
         session.insert("a", 1)?;
         flash.info("hello");
         Ok((session, flash, "ok"))
     }
-    let router = Router::new().route("/", get(both)).with_state(common::config());
+    let router = Router::new()
+        .route("/", get(both))
+        .with_state(common::config());
     let reply = Client::new(router).get("/").await;
     assert_eq!(reply.set_cookies.len(), 1, "{:?}", reply.set_cookies);
 }
@@ -100,7 +126,14 @@ async fn invalidate_expires_the_cookie_with_the_same_path_and_domain() {
     client.get("/set?user=ada").await;
     let reply = client.get("/invalidate").await;
     let removal = reply.set_cookie_header("session").unwrap();
-    for part in ["session=;", "Max-Age=0", "Path=/app", "Domain=example.com", "Secure", "HttpOnly"] {
+    for part in [
+        "session=;",
+        "Max-Age=0",
+        "Path=/app",
+        "Domain=example.com",
+        "Secure",
+        "HttpOnly",
+    ] {
         assert!(removal.contains(part), "{removal} lacks {part}");
     }
     assert!(client.jar.is_empty(), "the browser deletes it");
@@ -120,7 +153,11 @@ async fn keys_set_after_invalidate_start_a_new_session() {
     let mut client = Client::new(router);
     let reply = client.get("/").await;
     let cookie = reply.cookie("session").unwrap();
-    assert!(!cookie.is_empty(), "a new session cookie, not a removal: {:?}", reply.set_cookies);
+    assert!(
+        !cookie.is_empty(),
+        "a new session cookie, not a removal: {:?}",
+        reply.set_cookies
+    );
 }
 
 #[tokio::test]
@@ -129,28 +166,43 @@ async fn an_unregistered_backend_is_a_500_that_names_the_fix() {
         "unreachable"
     }
     let (logs, _guard) = Logs::capture();
-    let router = Router::new().route("/", get(handler)).with_state(common::config());
+    let router = Router::new()
+        .route("/", get(handler))
+        .with_state(common::config());
     let reply = Client::new(router).get("/").await;
-    assert_eq!((reply.status.as_u16(), reply.body.as_str()), (500, "Internal Server Error"));
+    assert_eq!(
+        (reply.status.as_u16(), reply.body.as_str()),
+        (500, "Internal Server Error")
+    );
     let errors = logs.lines_with("ERROR");
     assert_eq!(errors.len(), 1, "{}", logs.text());
-    assert!(errors[0].contains(r#"backend("not-registered", ...)"#), "{}", errors[0]);
+    assert!(
+        errors[0].contains(r#"backend("not-registered", ...)"#),
+        "{}",
+        errors[0]
+    );
 }
 
 #[tokio::test]
 async fn an_invalid_run_time_name_is_a_500() {
     async fn handler(store: SessionStore) -> Result<&'static str, SessionError> {
-        store.get_session("no spaces allowed", "securecookie")?;
+        let _session = store.get_session("no spaces allowed", "securecookie")?;
         Ok("unreachable")
     }
-    let router = Router::new().route("/", get(handler)).with_state(common::config());
+    let router = Router::new()
+        .route("/", get(handler))
+        .with_state(common::config());
     assert_eq!(Client::new(router).get("/").await.status, 500);
 }
 
 #[tokio::test]
 async fn a_rejected_cookie_logs_one_warning_without_the_value_or_key() {
     let router = app::router(common::config());
-    let cookie = Client::new(router.clone()).get("/set?user=ada").await.cookie("session").unwrap();
+    let cookie = Client::new(router.clone())
+        .get("/set?user=ada")
+        .await
+        .cookie("session")
+        .unwrap();
     let mut forged = cookie.clone().into_bytes();
     forged[3] ^= 1;
     let forged = String::from_utf8(forged).unwrap();
@@ -160,10 +212,20 @@ async fn a_rejected_cookie_logs_one_warning_without_the_value_or_key() {
     assert_eq!(dumped(&reply)["is_new"], true);
     let warnings = logs.lines_with("WARN");
     assert_eq!(warnings.len(), 1, "{}", logs.text());
-    assert!(warnings[0].contains("session cookie rejected"), "{}", warnings[0]);
+    assert!(
+        warnings[0].contains("session cookie rejected"),
+        "{}",
+        warnings[0]
+    );
     let text = logs.text();
-    for secret_part in forged.split('|').chain([std::str::from_utf8(common::SECRET).unwrap()]) {
-        assert!(!text.contains(secret_part), "log carries {secret_part:?}: {text}");
+    for secret_part in forged
+        .split('|')
+        .chain([std::str::from_utf8(common::SECRET).unwrap()])
+    {
+        assert!(
+            !text.contains(secret_part),
+            "log carries {secret_part:?}: {text}"
+        );
     }
 }
 
@@ -174,7 +236,9 @@ async fn a_modified_session_that_is_never_returned_is_not_saved_and_is_logged() 
         "forgot to return the session"
     }
     let (logs, _guard) = Logs::capture();
-    let router = Router::new().route("/", get(forgetful)).with_state(common::config());
+    let router = Router::new()
+        .route("/", get(forgetful))
+        .with_state(common::config());
     let reply = Client::new(router).get("/").await;
     assert!(reply.set_cookies.is_empty());
     let warnings = logs.lines_with("WARN");

@@ -31,7 +31,11 @@ async fn accepted(router: &Router, value: &[u8]) -> bool {
     let dump = dumped(&reply);
     match dump["is_new"].as_bool().unwrap() {
         true => {
-            assert_eq!(dump["values"], json!({}), "a rejected cookie gives an empty session");
+            assert_eq!(
+                dump["values"],
+                json!({}),
+                "a rejected cookie gives an empty session"
+            );
             false
         }
         false => true,
@@ -68,7 +72,10 @@ async fn every_truncation_and_appended_byte_is_rejected() {
     let router = app::router(common::config());
     let cookie = valid_cookie(&router).await;
     for len in 0..cookie.len() {
-        assert!(!accepted(&router, &cookie.as_bytes()[..len]).await, "truncated to {len}");
+        assert!(
+            !accepted(&router, &cookie.as_bytes()[..len]).await,
+            "truncated to {len}"
+        );
     }
     // Every cookie-octet (RFC 6265): the bytes a cookie value itself can hold.
     let cookie_octets = (0x21..=0x7e).filter(|b| !b"\",;\\".contains(b));
@@ -98,7 +105,10 @@ async fn a_value_moved_to_another_cookie_name_is_rejected() {
 }
 
 fn signed_at(config: &SessionConfig, at: OffsetDateTime) -> String {
-    config.serializer().serialize_at("session", &json!({"user": "ada"}), at).unwrap()
+    config
+        .serializer()
+        .serialize_at("session", &json!({"user": "ada"}), at)
+        .unwrap()
 }
 
 #[tokio::test]
@@ -138,14 +148,20 @@ async fn timestamps_from_the_future_are_rejected_beyond_clock_skew() {
     let now = OffsetDateTime::now_utc();
     let skewed = signed_at(&config, now + Duration::seconds(30));
     let future = signed_at(&config, now + Duration::seconds(90));
-    assert!(accepted(&router, skewed.as_bytes()).await, "30 s of skew is tolerated");
+    assert!(
+        accepted(&router, skewed.as_bytes()).await,
+        "30 s of skew is tolerated"
+    );
     assert!(!accepted(&router, future.as_bytes()).await);
 }
 
 #[tokio::test]
 async fn fallback_key_is_accepted_and_re_signed_with_the_primary() {
     let old_secret = "the secret we used until today!!";
-    let old = SessionConfig::builder().secret_key(old_secret).build().unwrap();
+    let old = SessionConfig::builder()
+        .secret_key(old_secret)
+        .build()
+        .unwrap();
     let cookie = valid_cookie(&app::router(old)).await;
 
     let rotated = SessionConfig::builder()
@@ -191,7 +207,11 @@ async fn oversize_outgoing_cookie_is_a_500_with_no_cookie() {
     let big = "x".repeat(4000);
     let reply = client.get(&format!("/set?big={big}")).await;
     assert_eq!(reply.status, 500);
-    assert!(reply.set_cookies.is_empty(), "nothing half-saved: {:?}", reply.set_cookies);
+    assert!(
+        reply.set_cookies.is_empty(),
+        "nothing half-saved: {:?}",
+        reply.set_cookies
+    );
     assert_eq!(reply.body, "Internal Server Error");
 }
 
@@ -204,12 +224,21 @@ async fn two_cookies_of_one_name_the_first_wins() {
     let second = b.get("/set?who=second").await.cookie("session").unwrap();
 
     let both = format!("session={first}; session={second}");
-    assert_eq!(dumped(&get_with_cookie(&router, "/dump", &both).await)["values"]["who"], "first");
+    assert_eq!(
+        dumped(&get_with_cookie(&router, "/dump", &both).await)["values"]["who"],
+        "first"
+    );
     let swapped = format!("session={second}; session={first}");
-    assert_eq!(dumped(&get_with_cookie(&router, "/dump", &swapped).await)["values"]["who"], "second");
+    assert_eq!(
+        dumped(&get_with_cookie(&router, "/dump", &swapped).await)["values"]["who"],
+        "second"
+    );
     // The first is bad: it is not skipped in favour of the second; the session is new.
     let bad_first = format!("session=garbage; session={first}");
-    assert_eq!(dumped(&get_with_cookie(&router, "/dump", &bad_first).await)["is_new"], true);
+    assert_eq!(
+        dumped(&get_with_cookie(&router, "/dump", &bad_first).await)["is_new"],
+        true
+    );
 }
 
 #[tokio::test]
@@ -218,12 +247,32 @@ async fn garbage_of_every_shape_reads_as_a_new_session() {
     let config = common::config();
     let serializer = config.serializer();
     let now = OffsetDateTime::now_utc();
-    let array = serializer.serialize_at("session", &json!([1, 2]), now).unwrap();
-    let string = serializer.serialize_at("session", &json!("s"), now).unwrap();
+    let array = serializer
+        .serialize_at("session", &json!([1, 2]), now)
+        .unwrap();
+    let string = serializer
+        .serialize_at("session", &json!("s"), now)
+        .unwrap();
     for value in [
-        "", "|", "||", "|||", "a|b|c", "a|1|b", "e30|1|", "e30||sig", "e30|-1|x", "e30|+1|x",
-        "e30|99999999999999999999|x", "%00", "\"\"", &array, &string,
+        "",
+        "|",
+        "||",
+        "|||",
+        "a|b|c",
+        "a|1|b",
+        "e30|1|",
+        "e30||sig",
+        "e30|-1|x",
+        "e30|+1|x",
+        "e30|99999999999999999999|x",
+        "%00",
+        "\"\"",
+        &array,
+        &string,
     ] {
-        assert!(!accepted(&router, value.as_bytes()).await, "{value:?} was accepted");
+        assert!(
+            !accepted(&router, value.as_bytes()).await,
+            "{value:?} was accepted"
+        );
     }
 }

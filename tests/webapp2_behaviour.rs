@@ -28,8 +28,15 @@ async fn custom_cookie_name() {
     let mut client = Client::new(app::router(config));
     let reply = client.get("/set?bar=bar").await;
     assert_eq!(reply.set_cookies.len(), 1);
-    assert!(reply.set_cookies[0].starts_with("foo="), "{:?}", reply.set_cookies);
-    assert_eq!(dumped(&client.get("/dump").await)["values"], json!({"bar": "bar"}));
+    assert!(
+        reply.set_cookies[0].starts_with("foo="),
+        "{:?}",
+        reply.set_cookies
+    );
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"bar": "bar"})
+    );
 }
 
 #[tokio::test]
@@ -44,7 +51,10 @@ async fn get_and_save_across_three_requests() {
 
     let third = dumped(&client.get("/dump").await);
     assert_eq!(third["is_new"], false);
-    assert_eq!(third["values"], json!({"a": "b", "c": "d", "e": "f", "g": "h"}));
+    assert_eq!(
+        third["values"],
+        json!({"a": "b", "c": "d", "e": "f", "g": "h"})
+    );
 }
 
 #[tokio::test]
@@ -53,11 +63,20 @@ async fn removing_a_missing_key_returns_nothing_and_changes_nothing() {
     client.get("/set?a=1").await;
 
     let missing = client.get("/remove/nope").await;
-    assert_eq!(common::dumped(&missing), json!({"removed": null, "is_modified": false}));
-    assert!(missing.set_cookies.is_empty(), "an unmodified session sets no cookie");
+    assert_eq!(
+        common::dumped(&missing),
+        json!({"removed": null, "is_modified": false})
+    );
+    assert!(
+        missing.set_cookies.is_empty(),
+        "an unmodified session sets no cookie"
+    );
 
     let present = client.get("/remove/a").await;
-    assert_eq!(common::dumped(&present), json!({"removed": 1, "is_modified": true}));
+    assert_eq!(
+        common::dumped(&present),
+        json!({"removed": 1, "is_modified": true})
+    );
     assert!(present.cookie("session").is_some());
     assert_eq!(dumped(&client.get("/dump").await)["values"], json!({}));
 }
@@ -73,7 +92,10 @@ async fn flashes_across_four_requests() {
     // Round 2: the one, then none; add two, one with a level.
     let round2 = client.get("/flash/take").await;
     assert_eq!(round2.body, r#"[{"message":"foo","level":null}]"#);
-    assert!(round2.cookie("session").is_some(), "emptied by taking: cookie rewritten");
+    assert!(
+        round2.cookie("session").is_some(),
+        "emptied by taking: cookie rewritten"
+    );
     assert_eq!(client.get("/flash/take").await.body, "[]");
     client.get("/flash/add?msg=bar").await;
     client.get("/flash/add?msg=baz&level=important").await;
@@ -146,14 +168,19 @@ async fn one_store_per_request_shared_by_every_extractor() {
             .to_string(),
         ))
     }
-    let router = Router::new().route("/", get(handler)).with_state(common::config());
+    let router = Router::new()
+        .route("/", get(handler))
+        .with_state(common::config());
     let mut client = Client::new(router);
     let reply = client.get("/").await;
     let body: Value = serde_json::from_str(&reply.body).unwrap();
     assert_eq!(body["second"], "from first");
     assert_eq!(body["store"], "from first");
     assert_eq!(body["flash_in_first"], true);
-    assert_eq!(body["store_debug"], r#"SessionStore { sessions: ["session"], .. }"#);
+    assert_eq!(
+        body["store_debug"],
+        r#"SessionStore { sessions: ["session"], .. }"#
+    );
     assert_eq!(reply.set_cookies.len(), 1, "one cookie for the one session");
 }
 
@@ -161,11 +188,19 @@ async fn one_store_per_request_shared_by_every_extractor() {
 async fn setting_an_equal_value_or_clearing_an_empty_session_still_modifies() {
     let mut client = Client::new(app::router(common::config()));
     client.get("/set?a=1").await;
-    assert_eq!(client.get("/set?a=1").await.set_cookies.len(), 1, "equal value");
+    assert_eq!(
+        client.get("/set?a=1").await.set_cookies.len(),
+        1,
+        "equal value"
+    );
 
     let mut fresh = Client::new(app::router(common::config()));
     let cleared = fresh.get("/clear").await;
-    assert_eq!(cleared.set_cookies.len(), 1, "clearing an empty session writes it");
+    assert_eq!(
+        cleared.set_cookies.len(),
+        1,
+        "clearing an empty session writes it"
+    );
     assert_eq!(dumped(&fresh.get("/dump").await)["is_new"], false);
 }
 
@@ -174,12 +209,18 @@ async fn reads_never_modify_and_unmodified_sessions_set_no_cookie() {
     let mut client = Client::new(app::router(common::config()));
     let new = client.get("/touch").await;
     assert!(new.set_cookies.is_empty());
-    assert_eq!(dumped(&new), json!({"is_new": true, "is_modified": false, "values": {}}));
+    assert_eq!(
+        dumped(&new),
+        json!({"is_new": true, "is_modified": false, "values": {}})
+    );
 
     client.get("/set?a=1").await;
     let loaded = client.get("/touch").await;
     assert!(loaded.set_cookies.is_empty());
-    assert_eq!(dumped(&loaded), json!({"is_new": false, "is_modified": false, "values": {"a": 1}}));
+    assert_eq!(
+        dumped(&loaded),
+        json!({"is_new": false, "is_modified": false, "values": {"a": 1}})
+    );
 }
 
 #[tokio::test]
@@ -191,7 +232,14 @@ async fn typed_values_round_trip() {
         roles: Vec<String>,
     }
     async fn put(session: Session) -> Result<Session, SessionError> {
-        session.insert("user", User { id: 7, name: "Ada".into(), roles: vec!["admin".into()] })?;
+        session.insert(
+            "user",
+            User {
+                id: 7,
+                name: "Ada".into(),
+                roles: vec!["admin".into()],
+            },
+        )?;
         Ok(session)
     }
     async fn read(session: Session) -> Result<String, SessionError> {
@@ -215,13 +263,18 @@ async fn typed_values_round_trip() {
     );
     let wrong = client.get("/wrong").await;
     assert_eq!(wrong.status, 500);
-    assert_eq!(wrong.body, "Internal Server Error", "no details reach the client");
+    assert_eq!(
+        wrong.body, "Internal Server Error",
+        "no details reach the client"
+    );
 }
 
 #[tokio::test]
 async fn unicode_empty_and_one_byte_values() {
     let mut client = Client::new(app::router(common::config()));
-    client.get("/set?u=%C3%BC%E6%97%A5%E6%9C%AC%F0%9F%8E%89&empty=&one=x&%F0%9F%94%91=key").await;
+    client
+        .get("/set?u=%C3%BC%E6%97%A5%E6%9C%AC%F0%9F%8E%89&empty=&one=x&%F0%9F%94%91=key")
+        .await;
     assert_eq!(
         dumped(&client.get("/dump").await)["values"],
         json!({"u": "ü日本🎉", "empty": "", "one": "x", "🔑": "key"})

@@ -53,7 +53,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(app: Router) -> Self {
-        Self { app, jar: BTreeMap::new() }
+        Self {
+            app,
+            jar: BTreeMap::new(),
+        }
     }
 
     pub async fn get(&mut self, uri: &str) -> Reply {
@@ -69,7 +72,9 @@ impl Client {
                 .map(|(n, v)| format!("{n}={v}"))
                 .collect::<Vec<_>>()
                 .join("; ");
-            request.headers_mut().insert(COOKIE, header.parse().unwrap());
+            request
+                .headers_mut()
+                .insert(COOKIE, header.parse().unwrap());
         }
         let reply = send(&self.app, request).await;
         for header in &reply.set_cookies {
@@ -96,12 +101,19 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
         .map(|v| v.to_str().unwrap().to_owned())
         .collect();
     let body = response.into_body().collect().await.unwrap().to_bytes();
-    Reply { status, set_cookies, body: String::from_utf8(body.to_vec()).unwrap() }
+    Reply {
+        status,
+        set_cookies,
+        body: String::from_utf8(body.to_vec()).unwrap(),
+    }
 }
 
 /// Sends `GET uri` with the given raw `Cookie` header.
 pub async fn get_with_cookie(app: &Router, uri: &str, cookie: &str) -> Reply {
-    let request = Request::get(uri).header(COOKIE, cookie).body(Body::empty()).unwrap();
+    let request = Request::get(uri)
+        .header(COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap();
     send(app, request).await
 }
 
@@ -192,10 +204,7 @@ pub mod app {
         session
     }
 
-    async fn add_flash(
-        flash: Flash,
-        Query(params): Query<BTreeMap<String, String>>,
-    ) -> Flash {
+    async fn add_flash(flash: Flash, Query(params): Query<BTreeMap<String, String>>) -> Flash {
         let message = params.get("msg").cloned().unwrap_or_default();
         match params.get("level") {
             Some(level) => flash.add(message, level.as_str()),
@@ -236,7 +245,11 @@ impl Logs {
     }
 
     pub fn lines_with(&self, level: &str) -> Vec<String> {
-        self.text().lines().filter(|l| l.contains(level)).map(str::to_owned).collect()
+        self.text()
+            .lines()
+            .filter(|l| l.contains(level))
+            .map(str::to_owned)
+            .collect()
     }
 }
 
