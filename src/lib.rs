@@ -59,3 +59,8 @@ pub use flash::{Flash, FlashMessage, Level, FLASH_KEY};
 pub use name::{DefaultSession, RuntimeName, SessionName};
 pub use session::Session;
 pub use store::SessionStore;
+
+/// The README's code blocks, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
