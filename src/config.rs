@@ -1,12 +1,12 @@
 //! [`SessionConfig`], webapp2's `default_config`, and its builder.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 
 use time::Duration;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, SessionBackend, SECURE_COOKIE};
 use crate::codec::SecureCookieSerializer;
 use crate::cookie_args::CookieArgs;
 use crate::error::ConfigError;
@@ -14,6 +14,10 @@ use crate::key::{KeyRing, MIN_SECRET_LEN, SIGNING_PURPOSE};
 
 /// The default cookie name of the default session.
 pub const DEFAULT_COOKIE_NAME: &str = "session";
+
+/// How long a server-side record lives when neither `session_max_age` nor the cookie's
+/// `max_age` says: 14 days.
+pub const DEFAULT_SERVER_SESSION_TTL: Duration = Duration::days(14);
 
 /// The session configuration: webapp2's `default_config`, validated once and cheap to clone.
 ///
@@ -51,7 +55,9 @@ struct Inner {
     session_max_age: Option<Duration>,
     cookie_args: CookieArgs,
     cookie_args_by_session: HashMap<String, CookieArgs>,
-    backends: HashMap<String, Backend>,
+    backends: BTreeMap<String, Backend>,
+    default_backend: String,
+    server_session_ttl: Duration,
 }
 
 impl SessionConfig {
@@ -85,7 +91,14 @@ impl SessionConfig {
             .unwrap_or(&self.inner.cookie_args)
     }
 
-    /// The names of the registered backends, `"securecookie"` among them.
+    /// The backend of the default session (`Session` without a name): `"securecookie"` unless
+    /// configured.
+    pub fn default_backend(&self) -> &str {
+        &self.inner.default_backend
+    }
+
+    /// The names of the registered backends in alphabetical order, `"memory"` and
+    /// `"securecookie"` among them.
     pub fn backend_names(&self) -> impl Iterator<Item = &str> {
         self.inner.backends.keys().map(String::as_str)
     }
@@ -93,6 +106,44 @@ impl SessionConfig {
     /// The signer of cookie values, keyed with this config's secrets.
     pub fn serializer(&self) -> &SecureCookieSerializer {
         &self.inner.serializer
+    }
+
+    /// The server-side backend registered as `name` (`"memory"` is always there), to share it
+    /// with [`spawn_cleanup`](crate::spawn_cleanup) or inspect it. `None` for cookie backends
+    /// and unknown names.
+    pub fn server_backend(&self, name: &str) -> Option<Arc<dyn SessionBackend>> {
+        match self.inner.backends.get(name)? {
+            Backend::Server(backend) => Some(backend.clone()),
+            Backend::SecureCookie => None,
+        }
+    }
+
+    /// How long the server keeps the record of the session `name` after its last save:
+    /// `session_max_age`, else the cookie's `max_age`, else the server-session TTL (14 days
+    /// unless configured).
+    pub fn record_ttl_for(&self, name: &str) -> Duration {
+        self.max_age_for(name)
+            .unwrap_or(self.inner.server_session_ttl)
+    }
+
+    /// The layer that loads and saves sessions around every handler, awaiting server-side
+    /// backends. Required for server-side sessions; optional for cookie sessions, which it then
+    /// saves without the handler returning them.
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # fn main() -> Result<(), axum_session_store::ConfigError> {
+    /// let config = SessionConfig::builder().secret_key([7u8; 32]).build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|| async { "hi" }))
+    ///     .layer(config.layer())
+    ///     .with_state(config);
+    /// # Ok(()) }
+    /// ```
+    pub fn layer(&self) -> crate::layer::SessionLayer {
+        crate::layer::SessionLayer::new(self.clone())
     }
 
     /// The max age that a signed value of the session `name` is checked against: the session
@@ -122,6 +173,8 @@ impl fmt::Debug for SessionConfig {
             .field("cookie_args", &self.inner.cookie_args)
             .field("cookie_args_by_session", &self.inner.cookie_args_by_session)
             .field("backends", &self.inner.backends.keys().collect::<Vec<_>>())
+            .field("default_backend", &self.inner.default_backend)
+            .field("server_session_ttl", &self.inner.server_session_ttl)
             .finish()
     }
 }
@@ -155,6 +208,9 @@ pub struct SessionConfigBuilder {
     session_max_age: Option<Duration>,
     cookie_args: CookieArgs,
     cookie_args_by_session: HashMap<String, CookieArgs>,
+    backends: Vec<(String, Arc<dyn SessionBackend>)>,
+    default_backend: Option<String>,
+    server_session_ttl: Option<Duration>,
 }
 
 impl SessionConfigBuilder {
@@ -198,6 +254,56 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// Registers a server-side backend under `name`, for sessions whose
+    /// [`BACKEND`](crate::SessionName::BACKEND) is that name. `"memory"` is registered by
+    /// default and may be replaced; `"securecookie"` is reserved.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, SessionConfig, SessionName};
+    ///
+    /// struct Cart;
+    /// impl SessionName for Cart {
+    ///     const NAME: &'static str = "cart";
+    ///     const BACKEND: &'static str = "carts";
+    /// }
+    ///
+    /// let config = SessionConfig::builder()
+    ///     .secret_key([7u8; 32])
+    ///     .backend("carts", MemoryBackend::new())
+    ///     .build()?;
+    /// assert!(config.server_backend("carts").is_some());
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn backend(mut self, name: impl Into<String>, backend: impl SessionBackend) -> Self {
+        self.backends.push((name.into(), Arc::new(backend)));
+        self
+    }
+
+    /// Like [`backend`](Self::backend), for a backend already shared behind an `Arc`.
+    pub fn shared_backend(
+        mut self,
+        name: impl Into<String>,
+        backend: Arc<dyn SessionBackend>,
+    ) -> Self {
+        self.backends.push((name.into(), backend));
+        self
+    }
+
+    /// The backend of the default session (`Session` without a name). Default
+    /// `"securecookie"`; name a registered server-side backend to keep the default session's
+    /// data on the server.
+    pub fn default_backend(mut self, name: impl Into<String>) -> Self {
+        self.default_backend = Some(name.into());
+        self
+    }
+
+    /// How long a server-side record lives after its last save when neither
+    /// `session_max_age` nor `cookie_args.max_age` is set. Default 14 days.
+    pub fn server_session_ttl(mut self, ttl: Duration) -> Self {
+        self.server_session_ttl = Some(ttl);
+        self
+    }
+
     /// Checks every setting and derives the signing keys.
     ///
     /// # Errors
@@ -218,12 +324,12 @@ impl SessionConfigBuilder {
                 len: key.len(),
             });
         }
-        if let Some(max_age) = self.session_max_age {
-            if !max_age.is_positive() {
-                return Err(ConfigError::NonPositiveDuration {
-                    setting: "session_max_age",
-                    value: max_age,
-                });
+        for (setting, value) in [
+            ("session_max_age", self.session_max_age),
+            ("server_session_ttl", self.server_session_ttl),
+        ] {
+            if let Some(value) = value.filter(|v| !v.is_positive()) {
+                return Err(ConfigError::NonPositiveDuration { setting, value });
             }
         }
         let cookie_name = self
@@ -242,7 +348,21 @@ impl SessionConfigBuilder {
         }
 
         let keys = KeyRing::new(&secret, &self.fallback_keys, SIGNING_PURPOSE);
-        let backends = Backend::defaults();
+        let mut backends = Backend::defaults();
+        for (name, backend) in self.backends {
+            if name == SECURE_COOKIE || name.is_empty() {
+                return Err(ConfigError::ReservedBackendName { name });
+            }
+            backends.insert(name, Backend::Server(backend));
+        }
+        let default_backend = self
+            .default_backend
+            .unwrap_or_else(|| SECURE_COOKIE.to_owned());
+        if !backends.contains_key(&default_backend) {
+            return Err(ConfigError::UnknownDefaultBackend {
+                name: default_backend,
+            });
+        }
         Ok(SessionConfig {
             inner: Arc::new(Inner {
                 serializer: SecureCookieSerializer::new(keys),
@@ -251,6 +371,10 @@ impl SessionConfigBuilder {
                 cookie_args: self.cookie_args,
                 cookie_args_by_session: self.cookie_args_by_session,
                 backends,
+                default_backend,
+                server_session_ttl: self
+                    .server_session_ttl
+                    .unwrap_or(DEFAULT_SERVER_SESSION_TTL),
             }),
         })
     }
@@ -265,6 +389,9 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("session_max_age", &self.session_max_age)
             .field("cookie_args", &self.cookie_args)
             .field("cookie_args_by_session", &self.cookie_args_by_session)
+            .field("backends", &self.backends)
+            .field("default_backend", &self.default_backend)
+            .field("server_session_ttl", &self.server_session_ttl)
             .finish()
     }
 }

@@ -102,6 +102,24 @@ pub enum ConfigError {
         /// The domain that was given.
         domain: String,
     },
+    /// A backend registered under a reserved or empty name.
+    #[error(
+        "backend name {name:?} is reserved for the signed-cookie backend (or empty): register \
+         server-side backends under another name"
+    )]
+    ReservedBackendName {
+        /// The name that was given.
+        name: String,
+    },
+    /// `default_backend` names a backend that is not registered.
+    #[error(
+        "default_backend {name:?} is not registered: register it with \
+         SessionConfig::builder().backend({name:?}, ...) or pick \"securecookie\" or \"memory\""
+    )]
+    UnknownDefaultBackend {
+        /// The name that was given.
+        name: String,
+    },
     /// A duration setting that is zero or negative.
     #[error("{setting} is {value}: it must be positive (or left unset)")]
     NonPositiveDuration {
@@ -169,6 +187,49 @@ pub enum SessionError {
         session: String,
         /// The backend name.
         backend: String,
+    },
+    /// A server-side session was used on a route without the session layer, which is what
+    /// awaits backends.
+    #[error(
+        "session {session:?} is kept by the server-side backend {backend:?}, which needs the \
+         session layer: add `.layer(config.layer())` to the router"
+    )]
+    LayerMissing {
+        /// The session name.
+        session: String,
+        /// The backend name.
+        backend: String,
+    },
+    /// A backend failed to load, create, change or delete a record.
+    #[error("session {session:?}: backend {backend:?} failed to {action}")]
+    Backend {
+        /// The session name.
+        session: String,
+        /// The backend name.
+        backend: String,
+        /// What was being done: "load the session", "save the session", ...
+        action: &'static str,
+        /// The backend's error.
+        #[source]
+        source: crate::backend::BackendError,
+    },
+    /// The record was deleted (by a logout in another request) or expired between loading and
+    /// saving; the changes of this request were not saved, and the session is not brought back.
+    #[error(
+        "session {session:?}: the record was deleted or expired while this request ran; its \
+         changes were not saved"
+    )]
+    SessionGone {
+        /// The session name.
+        session: String,
+    },
+    /// No free session id was found after several tries, or the OS random generator failed.
+    #[error("session {session:?}: could not create a record under a fresh id: {reason}")]
+    NoFreshId {
+        /// The session name.
+        session: String,
+        /// Why.
+        reason: String,
     },
     /// A session name or its cookie settings chosen at run time are not valid.
     #[error(transparent)]

@@ -23,7 +23,7 @@ where
         if let Some(store) = parts.extensions.get::<SessionStore>() {
             return Ok(store.clone());
         }
-        let store = SessionStore::new(SessionConfig::from_ref(state), &parts.headers);
+        let store = SessionStore::new(SessionConfig::from_ref(state), &parts.headers, false);
         parts.extensions.insert(store.clone());
         Ok(store)
     }
@@ -39,7 +39,7 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Ok(store) = SessionStore::from_request_parts(parts, state).await;
-        store.session::<N>()
+        store.session::<N>().await
     }
 }
 

@@ -155,13 +155,12 @@ pub(crate) fn push(values: &mut Map<String, Value>, message: Value, level: Optio
     }
 }
 
-/// Removes and returns the flash list; `None` when there was none.
-pub(crate) fn take(values: &mut Map<String, Value>) -> Option<Vec<FlashMessage>> {
-    let messages = match values.remove(FLASH_KEY)? {
+/// The messages of a stored flash list.
+pub(crate) fn messages(stored: Value) -> Vec<FlashMessage> {
+    match stored {
         Value::Array(list) => list.into_iter().map(FlashMessage::from_stored).collect(),
         other => vec![FlashMessage::from_stored(other)],
-    };
-    Some(messages)
+    }
 }
 
 /// The flash messages of session `N` (default: the default session), as an extractor.
@@ -274,7 +273,7 @@ mod tests {
             Value::Object(values.clone()),
             json!({"_flash": [["a", null], ["b", "warning"]]})
         );
-        let taken = take(&mut values).expect("flashes present");
+        let taken = messages(values.remove(FLASH_KEY).expect("flashes present"));
         assert_eq!(
             taken[1],
             FlashMessage {
@@ -282,15 +281,11 @@ mod tests {
                 level: Some(Level::Warning)
             }
         );
-        assert!(values.is_empty());
-        assert_eq!(take(&mut values), None);
     }
 
     #[test]
     fn odd_stored_entries_become_bare_messages() {
-        let mut values = Map::new();
-        values.insert(FLASH_KEY.into(), json!(["plain", [1, 2, 3]]));
-        let taken = take(&mut values).expect("flashes present");
+        let taken = messages(json!(["plain", [1, 2, 3]]));
         assert_eq!(taken[0].message, json!("plain"));
         assert_eq!(taken[1].message, json!([1, 2, 3]));
         assert!(taken.iter().all(|m| m.level.is_none()));

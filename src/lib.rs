@@ -40,22 +40,32 @@ mod error;
 mod extract;
 mod flash;
 mod guard;
+mod id;
 mod key;
+mod layer;
 mod name;
 mod request_cookies;
+mod server_session;
 mod session;
 mod state;
 mod store;
 
 pub use axum_extra::extract::cookie::SameSite;
-pub use backend::SECURE_COOKIE;
+pub use backend::{
+    spawn_cleanup, BackendError, BoxFuture, Changes, MemoryBackend, Record, SessionBackend, MEMORY,
+    SECURE_COOKIE,
+};
 pub use codec::{
     SecureCookieSerializer, VerifiedCookie, VerifyError, MAX_CLOCK_SKEW, MAX_COOKIE_VALUE_LEN,
 };
-pub use config::{SessionConfig, SessionConfigBuilder, DEFAULT_COOKIE_NAME};
+pub use config::{
+    SessionConfig, SessionConfigBuilder, DEFAULT_COOKIE_NAME, DEFAULT_SERVER_SESSION_TTL,
+};
 pub use cookie_args::CookieArgs;
 pub use error::{ConfigError, SessionError};
 pub use flash::{Flash, FlashMessage, Level, FLASH_KEY};
+pub use id::{SessionId, SESSION_ID_LEN};
+pub use layer::{SessionLayer, SessionService};
 pub use name::{DefaultSession, RuntimeName, SessionName};
 pub use session::Session;
 pub use store::SessionStore;

@@ -30,10 +30,19 @@ pub trait SessionName: Send + Sync + 'static {
         let _ = config;
         Self::NAME
     }
+
+    /// The backend name, given the config. Only the default session overrides this, to use the
+    /// configured `default_backend`.
+    #[doc(hidden)]
+    fn backend_name(config: &crate::SessionConfig) -> &str {
+        let _ = config;
+        Self::BACKEND
+    }
 }
 
 /// The default session: its cookie name is the configured `cookie_name` (default `"session"`),
-/// its backend the signed cookie. `Session` alone means `Session<DefaultSession>`.
+/// its backend the configured `default_backend` (default the signed cookie).
+/// `Session` alone means `Session<DefaultSession>`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefaultSession;
 
@@ -42,6 +51,10 @@ impl SessionName for DefaultSession {
 
     fn cookie_name(config: &crate::SessionConfig) -> &str {
         config.cookie_name()
+    }
+
+    fn backend_name(config: &crate::SessionConfig) -> &str {
+        config.default_backend()
     }
 }
 

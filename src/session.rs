@@ -113,20 +113,16 @@ impl<N> Session<N> {
 
     /// Stores a JSON value under `key` and marks the session modified.
     pub fn insert_value(&self, key: impl Into<String>, value: Value) {
+        let key = key.into();
         let mut data = self.state.lock();
-        data.values.insert(key.into(), value);
-        data.modified = true;
+        data.mark_set(&key);
+        data.values.insert(key, value);
     }
 
     /// Removes `key` and returns its value. Removing a missing key changes nothing and does not
     /// mark the session modified (webapp2's `pop(key, default)`).
     pub fn remove(&self, key: &str) -> Option<Value> {
-        let mut data = self.state.lock();
-        let removed = data.values.remove(key);
-        if removed.is_some() {
-            data.modified = true;
-        }
-        removed
+        self.state.lock().remove(key)
     }
 
     /// Whether `key` is present.
@@ -151,9 +147,7 @@ impl<N> Session<N> {
 
     /// Removes every key and marks the session modified, even when it was already empty.
     pub fn clear(&self) {
-        let mut data = self.state.lock();
-        data.values.clear();
-        data.modified = true;
+        self.state.lock().clear();
     }
 
     /// True when no valid session came with the request.
@@ -166,12 +160,24 @@ impl<N> Session<N> {
         self.state.lock().modified
     }
 
-    /// Ends the session: removes every key and, when saved, tells the browser to delete the
-    /// cookie (same `Path` and `Domain`). Keys set afterwards start a new session instead.
+    /// Ends the session (logout): removes every key and, when saved, deletes the server-side
+    /// record and tells the browser to delete the cookie (same `Path` and `Domain`). Keys set
+    /// afterwards start a new session, with a new id, instead.
     pub fn invalidate(&self) {
         let mut data = self.state.lock();
-        data.values.clear();
+        data.clear();
         data.invalidated = true;
+    }
+
+    /// Gives a server-side session a new id, keeping its data; the record under the old id is
+    /// deleted when the session is saved. Call it when privileges change (at login) so that an
+    /// id planted in the browser beforehand is worth nothing: the session fixation defence.
+    ///
+    /// Cookie sessions have no id; for them this only marks the session modified, so a fresh
+    /// cookie is written.
+    pub fn regenerate_id(&self) {
+        let mut data = self.state.lock();
+        data.regenerate = true;
         data.modified = true;
     }
 
@@ -180,18 +186,15 @@ impl<N> Session<N> {
     pub fn add_flash(&self, message: impl Into<Value>, level: Option<Level>) {
         let mut data = self.state.lock();
         flash::push(&mut data.values, message.into(), level);
-        data.modified = true;
+        data.mark_set(flash::FLASH_KEY);
     }
 
     /// Takes the flash messages, webapp2's `get_flashes()`: returns them and removes them from
     /// the session (an empty list when there are none, which changes nothing).
     pub fn get_flashes(&self) -> Vec<FlashMessage> {
         let mut data = self.state.lock();
-        match flash::take(&mut data.values) {
-            Some(messages) => {
-                data.modified = true;
-                messages
-            }
+        match data.remove(flash::FLASH_KEY) {
+            Some(stored) => flash::messages(stored),
             None => Vec::new(),
         }
     }

@@ -4,12 +4,14 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use serde_json::{Map, Value};
 
-use crate::backend::Backend;
+use crate::backend::{Backend, ChangeLog};
+use crate::id::SessionId;
 
 /// A session as the request sees it: its name, its backend and its data.
 #[derive(Debug)]
 pub(crate) struct SessionState {
     name: String,
+    backend_name: String,
     backend: Backend,
     data: Mutex<SessionData>,
 }
@@ -26,6 +28,12 @@ pub(crate) struct SessionData {
     pub(crate) invalidated: bool,
     /// The incoming cookie verified with a fallback key: sign it again with the primary one.
     pub(crate) needs_resign: bool,
+    /// Server-side sessions: the id of the record the request loaded.
+    pub(crate) id: Option<SessionId>,
+    /// Server-side sessions: `regenerate_id()` was called.
+    pub(crate) regenerate: bool,
+    /// Server-side sessions: the keys changed since loading, for a partial save.
+    pub(crate) changes: ChangeLog,
 }
 
 impl SessionData {
@@ -46,6 +54,41 @@ impl SessionData {
         }
     }
 
+    /// A server-side session loaded from the record `id`.
+    pub(crate) fn loaded_record(
+        id: SessionId,
+        values: Map<String, Value>,
+        needs_resign: bool,
+    ) -> Self {
+        Self {
+            id: Some(id),
+            ..Self::loaded(values, needs_resign)
+        }
+    }
+
+    /// Sets `key` (the value is already in `values`) and records it.
+    pub(crate) fn mark_set(&mut self, key: &str) {
+        self.changes.set(key);
+        self.modified = true;
+    }
+
+    /// Removes `key`, recording the change only when it was there.
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
+        let removed = self.values.remove(key);
+        if removed.is_some() {
+            self.changes.remove(key);
+            self.modified = true;
+        }
+        removed
+    }
+
+    /// Removes every key.
+    pub(crate) fn clear(&mut self) {
+        self.values.clear();
+        self.changes.clear();
+        self.modified = true;
+    }
+
     /// Whether the response must carry something for this session.
     pub(crate) fn needs_save(&self) -> bool {
         self.modified || self.needs_resign
@@ -55,13 +98,21 @@ impl SessionData {
     pub(crate) fn mark_saved(&mut self) {
         self.modified = false;
         self.needs_resign = false;
+        self.regenerate = false;
+        self.changes.reset();
     }
 }
 
 impl SessionState {
-    pub(crate) fn new(name: String, backend: Backend, data: SessionData) -> Self {
+    pub(crate) fn new(
+        name: String,
+        backend_name: String,
+        backend: Backend,
+        data: SessionData,
+    ) -> Self {
         Self {
             name,
+            backend_name,
             backend,
             data: Mutex::new(data),
         }
@@ -73,6 +124,10 @@ impl SessionState {
 
     pub(crate) fn backend(&self) -> &Backend {
         &self.backend
+    }
+
+    pub(crate) fn backend_name(&self) -> &str {
+        &self.backend_name
     }
 
     /// Locks the data. A panic in another holder cannot leave it half-changed in a way that

@@ -1,7 +1,7 @@
 //! [`SessionStore`]: the request-scoped registry of sessions, and how they are loaded and saved.
 
 use std::fmt;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
@@ -14,19 +14,22 @@ use crate::config::SessionConfig;
 use crate::error::SessionError;
 use crate::name::{RuntimeName, SessionName};
 use crate::request_cookies::RequestCookies;
+use crate::server_session;
 use crate::session::Session;
 use crate::state::{SessionData, SessionState};
 
 /// The sessions of one request, webapp2's `SessionStore(request)`.
 ///
 /// The first extractor of a request ([`Session`], [`Flash`](crate::Flash) or `SessionStore`)
-/// creates it from the [`SessionConfig`] in the router state, parses the `Cookie` header once,
-/// and keeps it in the request extensions; later extractors of the same request share it.
-/// It hands out one session per name, created on first use, and saves them in first-use order
-/// (extracting a `Session<N>` or `Flash<N>` counts as use: extractors run before the handler).
+/// creates it from the [`SessionConfig`] in the router state (or the
+/// [`SessionLayer`](crate::SessionLayer) does), parses the `Cookie` header once, and keeps it
+/// in the request extensions; later extractors of the same request share it. It hands out one
+/// session per name, created on first use, and saves them in first-use order (extracting a
+/// `Session<N>` or `Flash<N>` counts as use: extractors run before the handler).
 ///
-/// Returned from a handler, it saves every modified session (it is an
-/// [`IntoResponseParts`](axum::response::IntoResponseParts) guard, like `Session`).
+/// Returned from a handler, it saves every modified cookie session (it is an
+/// [`IntoResponseParts`](axum::response::IntoResponseParts) guard, like `Session`); the layer
+/// saves server-side sessions.
 ///
 /// # Example: session names chosen at run time
 /// ```
@@ -37,7 +40,7 @@ use crate::state::{SessionData, SessionState};
 ///     Path(tenant): Path<String>,
 ///     store: SessionStore,
 /// ) -> Result<(SessionStore, String), SessionError> {
-///     let session = store.get_session(&format!("tenant-{tenant}"), "securecookie")?;
+///     let session = store.get_session(&format!("tenant-{tenant}"), "securecookie").await?;
 ///     let visits: u32 = session.get("visits")?.unwrap_or(0) + 1;
 ///     session.insert("visits", visits)?;
 ///     Ok((store, format!("{visits}")))
@@ -59,18 +62,31 @@ struct Inner {
     cookies: RequestCookies,
     /// The request's clock: every session of the request is checked and signed with it.
     now: OffsetDateTime,
+    /// Whether a `SessionLayer` saves this store after the handler (server-side sessions need it).
+    layered: bool,
     /// Sessions in first-use order.
     sessions: Mutex<Vec<Arc<SessionState>>>,
 }
 
+/// What saving a session writes to its cookie.
+#[derive(Debug)]
+pub(crate) enum CookieWrite {
+    /// Store this value.
+    Set(String),
+    /// Tell the browser to delete the cookie.
+    Remove,
+}
+
 impl SessionStore {
-    /// A store for the request whose headers are given.
-    pub(crate) fn new(config: SessionConfig, headers: &HeaderMap) -> Self {
+    /// A store for the request whose headers are given; `layered` when a `SessionLayer` will
+    /// save it.
+    pub(crate) fn new(config: SessionConfig, headers: &HeaderMap, layered: bool) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config,
                 cookies: RequestCookies::from_headers(headers),
                 now: OffsetDateTime::now_utc(),
+                layered,
                 sessions: Mutex::new(Vec::new()),
             }),
         }
@@ -85,28 +101,32 @@ impl SessionStore {
     ///
     /// # Errors
     /// As [`get_session`](Self::get_session).
-    pub fn session<N: SessionName>(&self) -> Result<Session<N>, SessionError> {
-        let name = N::cookie_name(&self.inner.config);
-        let state = self.session_state(name, N::BACKEND)?;
+    pub async fn session<N: SessionName>(&self) -> Result<Session<N>, SessionError> {
+        let config = &self.inner.config;
+        let state = self
+            .session_state(N::cookie_name(config), N::backend_name(config))
+            .await?;
         Ok(Session::new(state, self.clone()))
     }
 
     /// The session `name` kept by the backend `backend`, webapp2's `get_session(name, backend)`.
     ///
     /// The first call for a name loads the session (an empty new one when the request has no
-    /// valid cookie for it); later calls in the same request return the same session, whatever
-    /// backend they name.
+    /// valid cookie for it, or its record is gone); later calls in the same request return the
+    /// same session, whatever backend they name.
     ///
     /// # Errors
     /// - [`SessionError::Config`] when `name` is not a valid cookie name or breaks the cookie
     ///   prefix rules with its cookie attributes;
-    /// - [`SessionError::UnknownBackend`] when no backend of that name is registered.
-    pub fn get_session(
+    /// - [`SessionError::UnknownBackend`] when no backend of that name is registered;
+    /// - [`SessionError::LayerMissing`] for a server-side backend on a route without the layer;
+    /// - [`SessionError::Backend`] when the backend fails to load the record.
+    pub async fn get_session(
         &self,
         name: &str,
         backend: &str,
     ) -> Result<Session<RuntimeName>, SessionError> {
-        let state = self.session_state(name, backend)?;
+        let state = self.session_state(name, backend).await?;
         Ok(Session::new(state, self.clone()))
     }
 
@@ -129,21 +149,31 @@ impl SessionStore {
     /// `set_secure_cookie(name, value)`: keys in `values` are set, other keys are kept.
     ///
     /// # Errors
-    /// As [`get_session`](Self::get_session).
+    /// [`SessionError::Config`] when `name` is not a valid cookie name.
     pub fn set_secure_cookie(
         &self,
         name: &str,
         values: Map<String, Value>,
     ) -> Result<(), SessionError> {
-        let state = self.session_state(name, SECURE_COOKIE)?;
+        let state = match self.find(name) {
+            Some(state) => state,
+            None => {
+                self.inner.config.validate_session_name(name)?;
+                let data = self.load_signed_cookie(name);
+                self.register(name, SECURE_COOKIE, Backend::SecureCookie, data)
+            }
+        };
         let mut data = state.lock();
-        data.values.extend(values);
-        data.modified = true;
+        for (key, value) in values {
+            data.mark_set(&key);
+            data.values.insert(key, value);
+        }
         Ok(())
     }
 
-    /// Writes a `Set-Cookie` header into `headers` for every session that needs one, in
-    /// first-use order, webapp2's `save_sessions(response)`.
+    /// Writes a `Set-Cookie` header into `headers` for every cookie session that needs one, in
+    /// first-use order, webapp2's `save_sessions(response)`. Server-side sessions are left to
+    /// the [`SessionLayer`](crate::SessionLayer), which saves them after the handler.
     ///
     /// Either every header is added or none is: when one session cannot be saved (its cookie
     /// would exceed 4096 bytes, say), nothing is written and the error says which session.
@@ -152,50 +182,90 @@ impl SessionStore {
     /// # Errors
     /// [`SessionError::CookieTooLarge`] for a cookie that browsers would drop.
     pub fn save_sessions(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
-        let sessions = self.sessions();
+        let cookie_sessions: Vec<_> = self
+            .sessions()
+            .into_iter()
+            .filter(|state| matches!(state.backend(), Backend::SecureCookie))
+            .collect();
         let mut pending = Vec::new();
-        for state in &sessions {
-            let data = state.lock();
-            if let Some(header) = self.set_cookie_for(state, &data)? {
-                pending.push(header);
+        for state in &cookie_sessions {
+            if let Some(write) = self.cookie_session_write(state)? {
+                pending.push(self.set_cookie_header(state.name(), write)?);
             }
         }
-        for state in &sessions {
+        for state in &cookie_sessions {
             state.lock().mark_saved();
         }
-        for header in pending {
-            headers.append(SET_COOKIE, header);
-        }
+        append_all(headers, pending);
         Ok(())
     }
 
-    /// The `Set-Cookie` value that saves one session, if it needs one.
-    fn set_cookie_for(
+    /// Saves every session that needs it, server-side ones included, then writes their
+    /// `Set-Cookie` headers into `headers`; on error nothing is written. Used by the layer.
+    pub(crate) async fn save_all(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
+        let mut pending = Vec::new();
+        for state in self.sessions() {
+            let write = match state.backend() {
+                Backend::SecureCookie => {
+                    let write = self.cookie_session_write(&state)?;
+                    state.lock().mark_saved();
+                    write
+                }
+                Backend::Server(backend) => {
+                    server_session::save(
+                        &self.inner.config,
+                        &state,
+                        state.backend_name(),
+                        backend.as_ref(),
+                        self.inner.now,
+                    )
+                    .await?
+                }
+            };
+            if let Some(write) = write {
+                pending.push(self.set_cookie_header(state.name(), write)?);
+            }
+        }
+        append_all(headers, pending);
+        Ok(())
+    }
+
+    /// What saving a cookie session writes, if it needs saving.
+    fn cookie_session_write(
         &self,
         state: &SessionState,
-        data: &SessionData,
-    ) -> Result<Option<HeaderValue>, SessionError> {
+    ) -> Result<Option<CookieWrite>, SessionError> {
+        let data = state.lock();
         if !data.needs_save() {
             return Ok(None);
         }
+        if data.invalidated && data.values.is_empty() {
+            return Ok(Some(CookieWrite::Remove));
+        }
         let name = state.name();
-        let config = &self.inner.config;
-        let args = config.cookie_args_for(name);
-        let header = match state.backend() {
-            Backend::SecureCookie if data.invalidated && data.values.is_empty() => {
-                args.removal_cookie(name)
-            }
-            Backend::SecureCookie => {
-                let value = config
-                    .serializer()
-                    .serialize_at(name, &data.values, self.inner.now)
-                    .map_err(|source| SessionError::Serialize {
-                        session: name.to_owned(),
-                        key: String::new(),
-                        source,
-                    })?;
-                args.set_cookie(name, value)
-            }
+        let value = self
+            .inner
+            .config
+            .serializer()
+            .serialize_at(name, &data.values, self.inner.now)
+            .map_err(|source| SessionError::Serialize {
+                session: name.to_owned(),
+                key: String::new(),
+                source,
+            })?;
+        Ok(Some(CookieWrite::Set(value)))
+    }
+
+    /// The `Set-Cookie` header for a session's cookie, refused when browsers would drop it.
+    fn set_cookie_header(
+        &self,
+        name: &str,
+        write: CookieWrite,
+    ) -> Result<HeaderValue, SessionError> {
+        let args = self.inner.config.cookie_args_for(name);
+        let header = match write {
+            CookieWrite::Set(value) => args.set_cookie(name, value),
+            CookieWrite::Remove => args.removal_cookie(name),
         };
         if header.len() > MAX_COOKIE_VALUE_LEN {
             return Err(SessionError::CookieTooLarge {
@@ -203,47 +273,73 @@ impl SessionStore {
                 size: header.len(),
             });
         }
-        HeaderValue::try_from(header)
-            .map(Some)
-            .map_err(|_| SessionError::InvalidHeader {
-                session: name.to_owned(),
-            })
-    }
-
-    /// The sessions used so far, in first-use order.
-    fn sessions(&self) -> Vec<Arc<SessionState>> {
-        self.inner
-            .sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        HeaderValue::try_from(header).map_err(|_| SessionError::InvalidHeader {
+            session: name.to_owned(),
+        })
     }
 
     /// The session `name`: the one already used in this request, or a newly loaded one.
-    fn session_state(&self, name: &str, backend: &str) -> Result<Arc<SessionState>, SessionError> {
-        let mut sessions = self
-            .inner
-            .sessions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(existing) = sessions.iter().find(|s| s.name() == name) {
-            return Ok(existing.clone());
+    async fn session_state(
+        &self,
+        name: &str,
+        backend_name: &str,
+    ) -> Result<Arc<SessionState>, SessionError> {
+        if let Some(existing) = self.find(name) {
+            return Ok(existing);
         }
         let config = &self.inner.config;
         config.validate_session_name(name)?;
         let backend = config
-            .backend(backend)
+            .backend(backend_name)
             .ok_or_else(|| SessionError::UnknownBackend {
                 session: name.to_owned(),
-                backend: backend.to_owned(),
+                backend: backend_name.to_owned(),
             })?
             .clone();
         let data = match &backend {
             Backend::SecureCookie => self.load_signed_cookie(name),
+            Backend::Server(_) if !self.inner.layered => {
+                return Err(SessionError::LayerMissing {
+                    session: name.to_owned(),
+                    backend: backend_name.to_owned(),
+                });
+            }
+            Backend::Server(server) => {
+                server_session::load(
+                    config,
+                    name,
+                    backend_name,
+                    server.as_ref(),
+                    self.inner.cookies.get(name),
+                    self.inner.now,
+                )
+                .await?
+            }
         };
-        let state = Arc::new(SessionState::new(name.to_owned(), backend, data));
+        Ok(self.register(name, backend_name, backend, data))
+    }
+
+    /// Adds a loaded session, unless one of the same name was added meanwhile (two loads
+    /// awaited at once): then that one is kept and returned.
+    fn register(
+        &self,
+        name: &str,
+        backend_name: &str,
+        backend: Backend,
+        data: SessionData,
+    ) -> Arc<SessionState> {
+        let mut sessions = self.lock_sessions();
+        if let Some(existing) = sessions.iter().find(|s| s.name() == name) {
+            return existing.clone();
+        }
+        let state = Arc::new(SessionState::new(
+            name.to_owned(),
+            backend_name.to_owned(),
+            backend,
+            data,
+        ));
         sessions.push(state.clone());
-        Ok(state)
+        state
     }
 
     /// Reads the session `name` from its signed cookie; a missing or rejected cookie gives an
@@ -265,6 +361,32 @@ impl SessionStore {
                 SessionData::new_empty()
             }
         }
+    }
+
+    fn find(&self, name: &str) -> Option<Arc<SessionState>> {
+        self.lock_sessions()
+            .iter()
+            .find(|s| s.name() == name)
+            .cloned()
+    }
+
+    /// The sessions used so far, in first-use order.
+    fn sessions(&self) -> Vec<Arc<SessionState>> {
+        self.lock_sessions().clone()
+    }
+
+    fn lock_sessions(&self) -> MutexGuard<'_, Vec<Arc<SessionState>>> {
+        // Changes under this lock are single pushes: a panic elsewhere leaves nothing half-done.
+        self.inner
+            .sessions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn append_all(headers: &mut HeaderMap, values: Vec<HeaderValue>) {
+    for value in values {
+        headers.append(SET_COOKIE, value);
     }
 }
 

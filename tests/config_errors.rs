@@ -219,7 +219,10 @@ fn defaults_are_the_documented_ones() {
         ),
         (None, None, "/", true, true, SameSite::Lax)
     );
-    assert_eq!(config.backend_names().collect::<Vec<_>>(), ["securecookie"]);
+    assert_eq!(
+        config.backend_names().collect::<Vec<_>>(),
+        ["memory", "securecookie"]
+    );
 }
 
 #[test]

@@ -44,16 +44,20 @@ fn config_with_cart_args() -> SessionConfig {
 async fn three_sessions(store: SessionStore) -> Result<SessionStore, SessionError> {
     // First use: cart, then the run-time named one, then the default session. (Extracting a
     // `Session<N>` counts as its first use: extractors run before the handler body.)
-    store.session::<Cart>()?.insert("items", [1, 2])?;
+    store.session::<Cart>().await?.insert("items", [1, 2])?;
     store
-        .get_session("prefs", "securecookie")?
+        .get_session("prefs", "securecookie")
+        .await?
         .insert("theme", "dark")?;
-    store.session::<DefaultSession>()?.insert("user", "ada")?;
+    store
+        .session::<DefaultSession>()
+        .await?
+        .insert("user", "ada")?;
     Ok(store)
 }
 
 async fn read_three(cart: Session<Cart>, store: SessionStore, session: Session) -> String {
-    let prefs = store.get_session("prefs", "securecookie").unwrap();
+    let prefs = store.get_session("prefs", "securecookie").await.unwrap();
     json!({
         "cart": cart.get_value("items"),
         "prefs": prefs.get_value("theme"),
@@ -186,7 +190,9 @@ async fn an_unregistered_backend_is_a_500_that_names_the_fix() {
 #[tokio::test]
 async fn an_invalid_run_time_name_is_a_500() {
     async fn handler(store: SessionStore) -> Result<&'static str, SessionError> {
-        let _session = store.get_session("no spaces allowed", "securecookie")?;
+        let _session = store
+            .get_session("no spaces allowed", "securecookie")
+            .await?;
         Ok("unreachable")
     }
     let router = Router::new()

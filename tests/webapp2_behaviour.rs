@@ -154,7 +154,7 @@ async fn one_store_per_request_shared_by_every_extractor() {
     ) -> Result<(Session, String), SessionError> {
         first.insert("k", "from first")?;
         let seen_by_second: Option<String> = second.get("k")?;
-        let seen_by_store: Option<String> = store.session::<DefaultSession>()?.get("k")?;
+        let seen_by_store: Option<String> = store.session::<DefaultSession>().await?.get("k")?;
         flash.info("hi");
         let flashes_in_first = first.contains_key("_flash");
         Ok((

@@ -1,20 +1,134 @@
-//! Where session data lives: in the cookie itself, or (later) on a server under an id.
+//! Where session data lives: in the cookie itself, or on a server under an id.
+//!
+//! Server-side backends implement [`SessionBackend`]; the built-in ones do so exactly as a
+//! user's own would.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::error::Error as StdError;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use time::Duration;
+
+use crate::id::SessionId;
+
+mod changes;
+mod cleanup;
+mod memory;
+
+pub(crate) use changes::ChangeLog;
+pub use changes::Changes;
+pub use cleanup::spawn_cleanup;
+pub use memory::MemoryBackend;
 
 /// The name under which the signed-cookie backend is registered.
 pub const SECURE_COOKIE: &str = "securecookie";
+
+/// The name under which the in-memory backend is registered.
+pub const MEMORY: &str = "memory";
+
+/// A boxed, sendable future: what [`SessionBackend`] methods return, so the trait stays
+/// object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A session's data: a JSON object.
+pub type Record = Map<String, Value>;
+
+/// A store of server-side session records, keyed by [`SessionId`].
+///
+/// The session cookie then holds only the signed id; the data stays on the server. Register a
+/// backend under a name with [`SessionConfigBuilder::backend`](crate::SessionConfigBuilder::backend)
+/// and give that name as a session's [`BACKEND`](crate::SessionName::BACKEND).
+///
+/// Records expire: every write gives the TTL to keep the record for, and an expired record must
+/// never load again, whatever the cookie says.
+///
+/// See `examples/custom_backend.rs` for a whole backend.
+pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
+    /// The record `id`, or `None` when there is none or it has expired.
+    fn load<'a>(&'a self, id: &'a SessionId)
+        -> BoxFuture<'a, Result<Option<Record>, BackendError>>;
+
+    /// Stores `record` under `id`, to expire after `ttl`, only if no record `id` exists.
+    /// Returns `false` when the id is taken (the caller retries with a fresh id).
+    fn create<'a>(
+        &'a self,
+        id: &'a SessionId,
+        record: &'a Record,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>>;
+
+    /// Applies `changes` to the record `id` atomically and makes it expire after `ttl`.
+    /// Returns `false` when the record no longer exists (expired, or deleted by another
+    /// request); it must not be created then.
+    fn apply<'a>(
+        &'a self,
+        id: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>>;
+
+    /// Deletes the record `id`, if there is one.
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>>;
+
+    /// Deletes every expired record and returns how many went. Backends whose records expire
+    /// by themselves (Redis) return 0.
+    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>>;
+}
+
+/// A backend's failure: the server is unreachable, a query failed, a record is corrupt.
+///
+/// It keeps the cause as its [`source`](StdError::source).
+#[derive(Debug, thiserror::Error)]
+#[error("{context}")]
+pub struct BackendError {
+    context: String,
+    #[source]
+    source: Option<Box<dyn StdError + Send + Sync>>,
+}
+
+impl BackendError {
+    /// An error with a cause, and a sentence that says what was being done.
+    pub fn new(
+        context: impl Into<String>,
+        source: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> Self {
+        Self {
+            context: context.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// An error that has no underlying cause.
+    pub fn msg(context: impl Into<String>) -> Self {
+        Self {
+            context: context.into(),
+            source: None,
+        }
+    }
+}
 
 /// A registered backend.
 #[derive(Clone, Debug)]
 pub(crate) enum Backend {
     /// The data is the cookie's signed payload.
     SecureCookie,
+    /// The data is on a server; the cookie holds its signed id.
+    Server(Arc<dyn SessionBackend>),
 }
 
 impl Backend {
-    /// The backends every config has.
-    pub(crate) fn defaults() -> HashMap<String, Backend> {
-        HashMap::from([(SECURE_COOKIE.to_owned(), Backend::SecureCookie)])
+    /// The backends every config has: the signed cookie and memory.
+    pub(crate) fn defaults() -> BTreeMap<String, Backend> {
+        BTreeMap::from([
+            (SECURE_COOKIE.to_owned(), Backend::SecureCookie),
+            (
+                MEMORY.to_owned(),
+                Backend::Server(Arc::new(MemoryBackend::new())),
+            ),
+        ])
     }
 }

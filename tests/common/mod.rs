@@ -2,6 +2,10 @@
 //! browser does, driving a `Router` in process.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod counting;
+pub mod servers;
+pub mod suite;
+
 use std::collections::BTreeMap;
 
 use axum::body::Body;
@@ -134,7 +138,17 @@ pub mod app {
         const NAME: &'static str = "other";
     }
 
+    /// The routes with the config as state, without the session layer.
     pub fn router(config: SessionConfig) -> Router {
+        routes().with_state(config)
+    }
+
+    /// The routes behind the session layer, as server-side sessions need.
+    pub fn layered(config: SessionConfig) -> Router {
+        routes().layer(config.layer()).with_state(config)
+    }
+
+    fn routes() -> Router<SessionConfig> {
         Router::new()
             .route("/set", get(set))
             .route("/dump", get(dump))
@@ -145,7 +159,12 @@ pub mod app {
             .route("/touch", get(touch))
             .route("/flash/add", get(add_flash))
             .route("/flash/take", get(take_flashes))
-            .with_state(config)
+            .route("/regenerate", get(regenerate))
+    }
+
+    async fn regenerate(session: Session) -> Session {
+        session.regenerate_id();
+        session
     }
 
     /// Sets every query parameter; values that parse as JSON are stored as that JSON.

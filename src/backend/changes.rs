@@ -1,0 +1,131 @@
+//! [`Changes`]: what a request did to a session, sent to backends instead of whole records.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value};
+
+/// The changes a request made to a session: cleared or not, keys removed, keys set.
+///
+/// Backends apply them to the stored record atomically, in this order: clear (when `cleared`),
+/// then remove `removed`, then set `set`. `removed` and `set` never share a key. Applying
+/// changes rather than replacing records means two concurrent requests that change different
+/// keys of one session both keep their change.
+///
+/// ```
+/// use axum_session_store::Changes;
+/// use serde_json::{json, Map};
+///
+/// let mut record: Map<String, serde_json::Value> = json!({"a": 1, "b": 2}).as_object().unwrap().clone();
+/// let changes = Changes { removed: vec!["a".into()], set: vec![("c".into(), json!(3))], ..Changes::default() };
+/// changes.apply_to(&mut record);
+/// assert_eq!(serde_json::Value::Object(record), json!({"b": 2, "c": 3}));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Changes {
+    /// Every key stored before this request was removed.
+    pub cleared: bool,
+    /// Keys removed.
+    pub removed: Vec<String>,
+    /// Keys set, with their new values.
+    pub set: Vec<(String, Value)>,
+}
+
+impl Changes {
+    /// Applies the changes to a record held in memory.
+    pub fn apply_to(&self, record: &mut Map<String, Value>) {
+        if self.cleared {
+            record.clear();
+        }
+        for key in &self.removed {
+            record.remove(key);
+        }
+        for (key, value) in &self.set {
+            record.insert(key.clone(), value.clone());
+        }
+    }
+
+    /// Whether applying the changes would do nothing.
+    pub fn is_empty(&self) -> bool {
+        !self.cleared && self.removed.is_empty() && self.set.is_empty()
+    }
+}
+
+/// Which keys a request touched; the values are read from the session when it is saved, so
+/// tracking costs no clone of a value.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ChangeLog {
+    cleared: bool,
+    set: BTreeSet<String>,
+    removed: BTreeSet<String>,
+}
+
+impl ChangeLog {
+    pub(crate) fn set(&mut self, key: &str) {
+        self.removed.remove(key);
+        if !self.set.contains(key) {
+            self.set.insert(key.to_owned());
+        }
+    }
+
+    pub(crate) fn remove(&mut self, key: &str) {
+        self.set.remove(key);
+        self.removed.insert(key.to_owned());
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.cleared = true;
+        self.set.clear();
+        self.removed.clear();
+    }
+
+    /// The changes, with the current values of the keys that were set.
+    pub(crate) fn to_changes(&self, values: &Map<String, Value>) -> Changes {
+        Changes {
+            cleared: self.cleared,
+            removed: self.removed.iter().cloned().collect(),
+            set: self
+                .set
+                .iter()
+                .filter_map(|key| Some((key.clone(), values.get(key)?.clone())))
+                .collect(),
+        }
+    }
+
+    pub(crate) fn reset(&mut self) {
+        *self = Self::default();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn log_keeps_the_last_word_per_key() {
+        let values = json!({"a": 1, "b": 2}).as_object().unwrap().clone();
+        let mut log = ChangeLog::default();
+        log.set("a");
+        log.remove("a");
+        log.remove("b");
+        log.set("b");
+        assert_eq!(
+            log.to_changes(&values),
+            Changes {
+                cleared: false,
+                removed: vec!["a".into()],
+                set: vec![("b".into(), json!(2))]
+            }
+        );
+        log.clear();
+        log.set("a");
+        assert_eq!(
+            log.to_changes(&values),
+            Changes {
+                cleared: true,
+                removed: vec![],
+                set: vec![("a".into(), json!(1))]
+            }
+        );
+    }
+}

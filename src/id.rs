@@ -1,0 +1,64 @@
+//! Session ids: 192 bits from the operating system's CSPRNG, URL-safe base64.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+/// Random bytes in an id: 192 bits, well over the 128 that guessing attacks require.
+const ID_BYTES: usize = 24;
+
+/// Length of an id in characters: 24 bytes of unpadded base64.
+pub const SESSION_ID_LEN: usize = 32;
+
+/// The id of a server-side session record.
+///
+/// Ids are made only by this crate: [`SessionId::generate`] draws them from the OS CSPRNG, and
+/// [`SessionId::parse`] accepts only strings of their exact shape (32 URL-safe base64
+/// characters), so a malformed id never reaches a backend. `Debug` hides the id, so it cannot
+/// leak into logs by accident; [`as_str`](Self::as_str) gives it to a backend.
+///
+/// ```
+/// use axum_session_store::SessionId;
+///
+/// let id = SessionId::generate()?;
+/// assert_eq!(id.as_str().len(), 32);
+/// assert_eq!(SessionId::parse(id.as_str()), Some(id.clone()));
+/// assert_eq!(SessionId::parse("../../etc/passwd"), None);
+/// assert_eq!(format!("{id:?}"), "SessionId(..)");
+/// # Ok::<(), getrandom::Error>(())
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct SessionId(String);
+
+impl SessionId {
+    /// A new random id.
+    ///
+    /// # Errors
+    /// The operating system's random number generator failed (it essentially never does).
+    pub fn generate() -> Result<Self, getrandom::Error> {
+        let mut bytes = [0u8; ID_BYTES];
+        getrandom::fill(&mut bytes)?;
+        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// The id in `value`, if `value` has exactly the shape of one.
+    pub fn parse(value: &str) -> Option<Self> {
+        let well_formed = value.len() == SESSION_ID_LEN
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        well_formed.then(|| Self(value.to_owned()))
+    }
+
+    /// The id as text, for a backend's key or row.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SessionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SessionId(..)")
+    }
+}

@@ -1,0 +1,110 @@
+//! [`SessionLayer`]: saves every session after the handler, awaiting server-side backends.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::config::SessionConfig;
+use crate::store::SessionStore;
+
+/// The session middleware, made by [`SessionConfig::layer`].
+///
+/// Before the handler it puts the request's [`SessionStore`] in the request extensions, where
+/// the extractors find it. After the handler it saves every modified session, whether the
+/// handler returned it or not: it awaits the server-side backends, then adds the `Set-Cookie`
+/// headers. When a save fails, the handler's response is replaced by a `500` without any
+/// `Set-Cookie`, and the cause is logged: a lost write never looks like a success.
+///
+/// Server-side sessions (memory, Redis, SQL, your own backend) need it; cookie sessions work
+/// with or without it.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use axum_session_store::{Session, SessionConfig, SessionName};
+///
+/// struct Cart;
+/// impl SessionName for Cart {
+///     const NAME: &'static str = "cart";
+///     const BACKEND: &'static str = "memory";
+/// }
+///
+/// async fn add(cart: Session<Cart>) -> String {
+///     let items: u32 = cart.get("items").ok().flatten().unwrap_or(0) + 1;
+///     let _ = cart.insert("items", items);
+///     format!("{items} items") // the layer saves the cart; no need to return it
+/// }
+///
+/// # fn main() -> Result<(), axum_session_store::ConfigError> {
+/// let config = SessionConfig::builder().secret_key([7u8; 32]).build()?;
+/// let app: Router = Router::new()
+///     .route("/add", get(add))
+///     .layer(config.layer())
+///     .with_state(config);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct SessionLayer {
+    config: SessionConfig,
+}
+
+impl SessionLayer {
+    pub(crate) fn new(config: SessionConfig) -> Self {
+        Self { config }
+    }
+}
+
+impl<S> Layer<S> for SessionLayer {
+    type Service = SessionService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        SessionService {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// The service that [`SessionLayer`] wraps around a router or handler.
+#[derive(Clone, Debug)]
+pub struct SessionService<S> {
+    inner: S,
+    config: SessionConfig,
+}
+
+impl<S> Service<Request> for SessionService<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        // The clone that was polled ready handles this request; a fresh clone stays behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if request.extensions().get::<SessionStore>().is_some() {
+            // An outer session layer already manages this request.
+            return Box::pin(inner.call(request));
+        }
+        let store = SessionStore::new(self.config.clone(), request.headers(), true);
+        request.extensions_mut().insert(store.clone());
+        Box::pin(async move {
+            let mut response = inner.call(request).await?;
+            match store.save_all(response.headers_mut()).await {
+                Ok(()) => Ok(response),
+                Err(error) => Ok(error.into_response()),
+            }
+        })
+    }
+}

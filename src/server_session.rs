@@ -1,0 +1,233 @@
+//! Server-side sessions: the cookie holds only a signed `{"_sid": id}`; the data lives in a
+//! [`SessionBackend`] under that id. Loading reads the cookie then the record; saving creates,
+//! changes or deletes the record and says which cookie to write.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::backend::{BackendError, Changes, Record, SessionBackend};
+use crate::config::SessionConfig;
+use crate::error::SessionError;
+use crate::id::SessionId;
+use crate::state::{SessionData, SessionState};
+use crate::store::CookieWrite;
+
+/// The key of the id in the signed cookie payload.
+const ID_KEY: &str = "_sid";
+
+/// How many fresh ids to try before giving up on creating a record.
+const CREATE_ATTEMPTS: usize = 3;
+
+#[derive(Serialize, Deserialize)]
+struct IdPayload<'a> {
+    #[serde(rename = "_sid")]
+    sid: &'a str,
+}
+
+/// Loads the session `name` from the id in its cookie. A missing or rejected cookie, or an id of
+/// the wrong shape, gives a new session without asking the backend; an unknown or expired id
+/// gives a new session too.
+pub(crate) async fn load(
+    config: &SessionConfig,
+    name: &str,
+    backend_name: &str,
+    backend: &dyn SessionBackend,
+    cookie: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<SessionData, SessionError> {
+    let Some(cookie) = cookie else {
+        return Ok(SessionData::new_empty());
+    };
+    let verified = match config.serializer().deserialize_at(
+        name,
+        cookie,
+        config.max_age_for(name),
+        now,
+    ) {
+        Ok(verified) => verified,
+        Err(reason) => {
+            tracing::warn!(session = name, %reason, "session cookie rejected; starting a new session");
+            return Ok(SessionData::new_empty());
+        }
+    };
+    let id = verified
+        .data
+        .get(ID_KEY)
+        .and_then(|id| id.as_str())
+        .and_then(SessionId::parse);
+    let Some(id) = id else {
+        tracing::warn!(
+            session = name,
+            "session cookie holds no well-formed id; starting a new session"
+        );
+        return Ok(SessionData::new_empty());
+    };
+    let record = backend
+        .load(&id)
+        .await
+        .map_err(|source| backend_error(name, backend_name, "load the session", source))?;
+    match record {
+        Some(values) => Ok(SessionData::loaded_record(
+            id,
+            values,
+            verified.signed_with_fallback,
+        )),
+        None => {
+            tracing::debug!(
+                session = name,
+                "session record unknown or expired; starting a new session"
+            );
+            Ok(SessionData::new_empty())
+        }
+    }
+}
+
+/// What saving one server-side session takes, decided under the session's lock and carried out
+/// after it is released.
+enum Plan {
+    /// Sign the same id again (it verified with a fallback key).
+    Resign(SessionId),
+    /// Apply the request's changes to the record.
+    Apply(SessionId, Changes),
+    /// Create a record under a fresh id, then delete the old one if any.
+    Create {
+        record: Record,
+        replaces: Option<SessionId>,
+    },
+    /// Delete the record, if any, and expire the cookie.
+    Remove(Option<SessionId>),
+}
+
+fn plan(data: &SessionData) -> Option<Plan> {
+    if !data.needs_save() {
+        return None;
+    }
+    let old = data.id.clone();
+    Some(if data.invalidated && data.values.is_empty() {
+        Plan::Remove(old)
+    } else if data.invalidated || data.regenerate || old.is_none() {
+        Plan::Create {
+            record: data.values.clone(),
+            replaces: old,
+        }
+    } else if let (Some(id), true) = (old, data.modified) {
+        Plan::Apply(id, data.changes.to_changes(&data.values))
+    } else {
+        Plan::Resign(data.id.clone()?)
+    })
+}
+
+/// Saves one server-side session: the backend I/O, then the state marked saved. Returns the
+/// cookie to write, if any.
+pub(crate) async fn save(
+    config: &SessionConfig,
+    state: &SessionState,
+    backend_name: &str,
+    backend: &dyn SessionBackend,
+    now: OffsetDateTime,
+) -> Result<Option<CookieWrite>, SessionError> {
+    let Some(plan) = plan(&state.lock()) else {
+        return Ok(None);
+    };
+    let name = state.name();
+    let ttl = config.record_ttl_for(name);
+    let fail = |action, source| backend_error(name, backend_name, action, source);
+    let (id, write) = match plan {
+        Plan::Resign(id) => (Some(id), true),
+        Plan::Apply(id, changes) => {
+            let applied = backend
+                .apply(&id, &changes, ttl)
+                .await
+                .map_err(|e| fail("save the session", e))?;
+            if !applied {
+                return Err(SessionError::SessionGone {
+                    session: name.to_owned(),
+                });
+            }
+            (Some(id), true)
+        }
+        Plan::Create { record, replaces } => {
+            let id = create(name, backend, &record, ttl, &fail).await?;
+            if let Some(old) = replaces {
+                backend
+                    .delete(&old)
+                    .await
+                    .map_err(|e| fail("delete the replaced record", e))?;
+            }
+            (Some(id), true)
+        }
+        Plan::Remove(old) => {
+            if let Some(old) = old {
+                backend
+                    .delete(&old)
+                    .await
+                    .map_err(|e| fail("delete the session", e))?;
+            }
+            (None, false)
+        }
+    };
+    let cookie = match (&id, write) {
+        (Some(id), true) => {
+            let value = config
+                .serializer()
+                .serialize_at(name, &IdPayload { sid: id.as_str() }, now)
+                .map_err(|source| SessionError::Serialize {
+                    session: name.to_owned(),
+                    key: ID_KEY.to_owned(),
+                    source,
+                })?;
+            CookieWrite::Set(value)
+        }
+        _ => CookieWrite::Remove,
+    };
+    let mut data = state.lock();
+    data.id = id;
+    data.invalidated = false;
+    data.mark_saved();
+    Ok(Some(cookie))
+}
+
+/// Creates the record under a fresh id, retrying when an id is taken.
+async fn create(
+    name: &str,
+    backend: &dyn SessionBackend,
+    record: &Record,
+    ttl: time::Duration,
+    fail: &impl Fn(&'static str, BackendError) -> SessionError,
+) -> Result<SessionId, SessionError> {
+    for _ in 0..CREATE_ATTEMPTS {
+        let id = SessionId::generate().map_err(|error| SessionError::NoFreshId {
+            session: name.to_owned(),
+            reason: format!("the OS random generator failed: {error}"),
+        })?;
+        if backend
+            .create(&id, record, ttl)
+            .await
+            .map_err(|e| fail("create the session", e))?
+        {
+            return Ok(id);
+        }
+        tracing::warn!(
+            session = name,
+            "a fresh session id was already taken; trying another"
+        );
+    }
+    Err(SessionError::NoFreshId {
+        session: name.to_owned(),
+        reason: format!("{CREATE_ATTEMPTS} fresh ids were all taken"),
+    })
+}
+
+fn backend_error(
+    session: &str,
+    backend: &str,
+    action: &'static str,
+    source: BackendError,
+) -> SessionError {
+    SessionError::Backend {
+        session: session.to_owned(),
+        backend: backend.to_owned(),
+        action,
+        source,
+    }
+}

@@ -1,0 +1,90 @@
+//! A backend wrapper that counts calls, to prove which requests reach the backend.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum_session_store::{BackendError, BoxFuture, Changes, Record, SessionBackend, SessionId};
+use time::Duration;
+
+#[derive(Debug, Default)]
+pub struct Calls {
+    pub load: AtomicUsize,
+    pub create: AtomicUsize,
+    pub apply: AtomicUsize,
+    pub delete: AtomicUsize,
+}
+
+impl Calls {
+    /// (load, create, apply, delete)
+    pub fn snapshot(&self) -> (usize, usize, usize, usize) {
+        (
+            self.load.load(Ordering::SeqCst),
+            self.create.load(Ordering::SeqCst),
+            self.apply.load(Ordering::SeqCst),
+            self.delete.load(Ordering::SeqCst),
+        )
+    }
+
+    pub fn writes(&self) -> usize {
+        let (_, create, apply, delete) = self.snapshot();
+        create + apply + delete
+    }
+}
+
+#[derive(Debug)]
+pub struct Counting {
+    inner: Arc<dyn SessionBackend>,
+    pub calls: Arc<Calls>,
+}
+
+impl Counting {
+    pub fn new(inner: Arc<dyn SessionBackend>) -> (Self, Arc<Calls>) {
+        let calls = Arc::new(Calls::default());
+        (
+            Self {
+                inner,
+                calls: calls.clone(),
+            },
+            calls,
+        )
+    }
+}
+
+impl SessionBackend for Counting {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+        self.calls.load.fetch_add(1, Ordering::SeqCst);
+        self.inner.load(id)
+    }
+
+    fn create<'a>(
+        &'a self,
+        id: &'a SessionId,
+        record: &'a Record,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        self.calls.create.fetch_add(1, Ordering::SeqCst);
+        self.inner.create(id, record, ttl)
+    }
+
+    fn apply<'a>(
+        &'a self,
+        id: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        self.calls.apply.fetch_add(1, Ordering::SeqCst);
+        self.inner.apply(id, changes, ttl)
+    }
+
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
+        self.calls.delete.fetch_add(1, Ordering::SeqCst);
+        self.inner.delete(id)
+    }
+
+    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+        self.inner.delete_expired()
+    }
+}

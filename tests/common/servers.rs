@@ -1,0 +1,93 @@
+//! The real servers the backend tests use, their URLs, unique names, and the skip-or-fail rule.
+//!
+//! URLs come from `REDIS_URL`, `POSTGRES_URL` and `MYSQL_URL`, with this machine's defaults.
+//! A server that does not answer makes its tests print `skipped: ...` and return, unless
+//! `SESSION_TESTS_REQUIRE_SERVERS=1` (set by `.ci/run`), which makes them fail instead.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use axum_session_store::SessionBackend;
+
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+pub fn mysql_url() -> String {
+    std::env::var("MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+/// Whether a missing server is a failure (CI) rather than a skip.
+pub fn servers_required() -> bool {
+    std::env::var("SESSION_TESTS_REQUIRE_SERVERS").is_ok_and(|v| v == "1")
+}
+
+/// Call when `server` cannot be reached: panics in CI, otherwise prints a skip line.
+pub fn unreachable_server(server: &str, error: impl std::fmt::Display) {
+    if servers_required() {
+        panic!("{server} is required (SESSION_TESTS_REQUIRE_SERVERS=1) but unreachable: {error}");
+    }
+    eprintln!(
+        "skipped: {server} is unreachable ({error}); start it or run ../shared/services-up.sh"
+    );
+}
+
+/// A name no other test (in this or another process) uses: for tables and key prefixes.
+pub fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}_{}_{n}_{nanos}", std::process::id())
+}
+
+/// A backend under test, and what removes its traces (tables, keys) when the test ends, even
+/// after a failed assertion.
+pub struct Fixture {
+    pub backend: Arc<dyn SessionBackend>,
+    cleanup: Option<Box<dyn FnOnce() + Send>>,
+}
+
+impl Fixture {
+    pub fn new(backend: Arc<dyn SessionBackend>) -> Self {
+        Self {
+            backend,
+            cleanup: None,
+        }
+    }
+
+    /// `cleanup` runs on drop, on its own thread and runtime, so it may block on async work.
+    pub fn with_cleanup(
+        backend: Arc<dyn SessionBackend>,
+        cleanup: impl FnOnce() + Send + 'static,
+    ) -> Self {
+        Self {
+            backend,
+            cleanup: Some(Box::new(cleanup)),
+        }
+    }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.cleanup.take() {
+            let _ = std::thread::spawn(cleanup).join();
+        }
+    }
+}
+
+/// Runs `work` to completion on a fresh current-thread runtime: for cleanups.
+pub fn block_on<F: std::future::Future>(work: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(work)
+}

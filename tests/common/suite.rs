@@ -1,0 +1,365 @@
+//! One suite of session behaviour, written once and run against every server-side backend by
+//! [`backend_suite!`]: each backend's test file gives an async function that returns a
+//! `Fixture` (or `None` when its server is unreachable and tests may skip).
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use axum::routing::get;
+use axum::Router;
+use axum_session_store::{Session, SessionConfig, SessionError, SessionName};
+use serde_json::json;
+use time::Duration;
+
+use super::counting::{Calls, Counting};
+use super::servers::Fixture;
+use super::{app, dumped, get_with_cookie, Client};
+
+/// The name the backend under test is registered as.
+pub const BACKEND: &str = "under-test";
+
+/// A config whose default session lives in the backend under test (wrapped to count calls).
+pub fn config_for(fixture: &Fixture) -> (SessionConfig, Arc<Calls>) {
+    config_with(fixture, |b| b)
+}
+
+pub fn config_with(
+    fixture: &Fixture,
+    tweak: impl FnOnce(
+        axum_session_store::SessionConfigBuilder,
+    ) -> axum_session_store::SessionConfigBuilder,
+) -> (SessionConfig, Arc<Calls>) {
+    let (counting, calls) = Counting::new(fixture.backend.clone());
+    let builder = SessionConfig::builder()
+        .secret_key(super::SECRET)
+        .backend(BACKEND, counting)
+        .default_backend(BACKEND);
+    (tweak(builder).build().unwrap(), calls)
+}
+
+/// Runs each named suite function as a test, with the fixture from `$fixture` (an async
+/// function returning `Option<Fixture>`).
+#[macro_export]
+macro_rules! backend_suite {
+    ($fixture:path) => {
+        $crate::backend_suite!(@tests $fixture;
+            set_get_across_requests,
+            flashes_over_four_requests,
+            remove_and_clear,
+            typed_and_unicode_values,
+            new_unmodified_session_writes_nothing,
+            unmodified_loaded_session_is_not_saved,
+            hundred_parallel_requests_keep_every_key,
+            expired_record_never_loads,
+            regenerate_id_moves_the_data_and_kills_the_old_id,
+            invalidate_deletes_the_record,
+            forged_unknown_and_malformed_ids_get_fresh_sessions_without_writes,
+            cookie_and_server_sessions_side_by_side,
+        );
+    };
+    (@tests $fixture:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                let Some(fixture) = $fixture().await else { return };
+                common::suite::$case(&fixture).await;
+            }
+        )*
+    };
+}
+
+pub async fn set_get_across_requests(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let mut client = Client::new(app::layered(config));
+    let first = client.get("/set?a=b&c=d").await;
+    assert_eq!(first.status, 200);
+    assert!(first.cookie("session").is_some());
+    client.get("/set?e=f").await;
+    let third = dumped(&client.get("/dump").await);
+    assert_eq!(third["is_new"], false);
+    assert_eq!(third["values"], json!({"a": "b", "c": "d", "e": "f"}));
+}
+
+pub async fn flashes_over_four_requests(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let mut client = Client::new(app::layered(config));
+    assert_eq!(client.get("/flash/take").await.body, "[]");
+    client.get("/flash/add?msg=foo").await;
+    assert_eq!(
+        client.get("/flash/take").await.body,
+        r#"[{"message":"foo","level":null}]"#
+    );
+    assert_eq!(client.get("/flash/take").await.body, "[]");
+    client.get("/flash/add?msg=bar").await;
+    client.get("/flash/add?msg=baz&level=important").await;
+    assert_eq!(
+        client.get("/flash/take").await.body,
+        r#"[{"message":"bar","level":null},{"message":"baz","level":"important"}]"#
+    );
+    assert_eq!(client.get("/flash/take").await.body, "[]");
+}
+
+pub async fn remove_and_clear(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let mut client = Client::new(app::layered(config));
+    client.get("/set?a=1&b=2&c=3").await;
+    assert_eq!(
+        dumped(&client.get("/remove/nope").await)["is_modified"],
+        false
+    );
+    assert_eq!(dumped(&client.get("/remove/a").await)["removed"], 1);
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"b": 2, "c": 3})
+    );
+    client.get("/clear").await;
+    let cleared = dumped(&client.get("/dump").await);
+    assert_eq!(
+        (cleared["is_new"].clone(), cleared["values"].clone()),
+        (json!(false), json!({}))
+    );
+    client.get("/set?d=4").await;
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"d": 4})
+    );
+}
+
+pub async fn typed_and_unicode_values(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let mut client = Client::new(app::layered(config));
+    let nested = "%7B%22a%22%3A%5B1%2C2%2C%7B%22b%22%3Anull%7D%5D%2C%22t%22%3Atrue%7D"; // {"a":[1,2,{"b":null}],"t":true}
+    client
+        .get(&format!(
+            "/set?n=42&f=1.5&neg=-7&nested={nested}&u=%C3%BC%E6%97%A5%E6%9C%AC%F0%9F%8E%89&empty=&%F0%9F%94%91=key&quote%22d=%5C"
+        ))
+        .await;
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({
+            "n": 42, "f": 1.5, "neg": -7, "nested": {"a": [1, 2, {"b": null}], "t": true},
+            "u": "ü日本🎉", "empty": "", "🔑": "key", "quote\"d": "\\"
+        })
+    );
+    // Changing keys with awkward names goes through the partial-update path too.
+    client.get("/set?quote%22d=2&%F0%9F%94%91=3").await;
+    client.get("/remove/u").await;
+    let values = dumped(&client.get("/dump").await)["values"].clone();
+    assert_eq!(
+        (
+            values["quote\"d"].clone(),
+            values["🔑"].clone(),
+            values.get("u")
+        ),
+        (json!(2), json!(3), None)
+    );
+}
+
+pub async fn new_unmodified_session_writes_nothing(fixture: &Fixture) {
+    let (config, calls) = config_for(fixture);
+    let mut client = Client::new(app::layered(config));
+    let reply = client.get("/dump").await;
+    assert_eq!(dumped(&reply)["is_new"], true);
+    assert!(reply.set_cookies.is_empty());
+    assert_eq!(
+        calls.snapshot(),
+        (0, 0, 0, 0),
+        "no cookie: no backend call at all"
+    );
+}
+
+pub async fn unmodified_loaded_session_is_not_saved(fixture: &Fixture) {
+    let (config, calls) = config_for(fixture);
+    let mut client = Client::new(app::layered(config));
+    client.get("/set?a=1").await;
+    let before = calls.snapshot();
+    let reply = client.get("/touch").await;
+    assert!(reply.set_cookies.is_empty());
+    let after = calls.snapshot();
+    assert_eq!(
+        (
+            after.0 - before.0,
+            calls.writes() - (before.1 + before.2 + before.3)
+        ),
+        (1, 0),
+        "one load, no write"
+    );
+}
+
+pub async fn hundred_parallel_requests_keep_every_key(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let router = app::layered(config);
+    let mut client = Client::new(router.clone());
+    client.get("/set?init=0").await;
+    let cookie = format!("session={}", client.jar["session"]);
+    let tasks: Vec<_> = (0..100)
+        .map(|i| {
+            let router = router.clone();
+            let cookie = cookie.clone();
+            tokio::spawn(async move {
+                get_with_cookie(&router, &format!("/set?k{i}={i}"), &cookie).await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().status, 200);
+    }
+    let values = dumped(&client.get("/dump").await)["values"].clone();
+    let values = values.as_object().unwrap();
+    let missing: Vec<usize> = (0..100)
+        .filter(|i| values.get(&format!("k{i}")) != Some(&json!(i)))
+        .collect();
+    assert!(missing.is_empty(), "lost keys: {missing:?}");
+    assert_eq!(values.len(), 101);
+}
+
+pub async fn expired_record_never_loads(fixture: &Fixture) {
+    // The cookie itself never expires here: only the record's TTL ends the session.
+    let (config, _) = config_with(fixture, |b| b.server_session_ttl(Duration::seconds(1)));
+    let mut client = Client::new(app::layered(config));
+    client.get("/set?a=1").await;
+    assert_eq!(dumped(&client.get("/dump").await)["is_new"], false);
+    tokio::time::sleep(StdDuration::from_millis(2100)).await;
+    let expired = dumped(&client.get("/dump").await);
+    assert_eq!(
+        (expired["is_new"].clone(), expired["values"].clone()),
+        (json!(true), json!({}))
+    );
+    // Deleting expired records leaves none that loads; backends with their own expiry return 0.
+    fixture.backend.delete_expired().await.unwrap();
+    assert_eq!(dumped(&client.get("/dump").await)["is_new"], true);
+}
+
+pub async fn regenerate_id_moves_the_data_and_kills_the_old_id(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let router = app::layered(config);
+    let mut client = Client::new(router.clone());
+    client.get("/set?user=ada").await;
+    let old = client.jar["session"].clone();
+    let reply = client.get("/regenerate").await;
+    let new = reply.cookie("session").expect("a new id cookie");
+    assert_ne!(new, old);
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"user": "ada"})
+    );
+    let replay = get_with_cookie(&router, "/dump", &format!("session={old}")).await;
+    assert_eq!(
+        dumped(&replay),
+        json!({"is_new": true, "is_modified": false, "values": {}})
+    );
+}
+
+pub async fn invalidate_deletes_the_record(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let router = app::layered(config);
+    let mut client = Client::new(router.clone());
+    client.get("/set?user=ada").await;
+    let old = client.jar["session"].clone();
+    let reply = client.get("/invalidate").await;
+    assert!(reply
+        .set_cookie_header("session")
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert!(client.jar.is_empty());
+    let replay = get_with_cookie(&router, "/dump", &format!("session={old}")).await;
+    assert_eq!(
+        dumped(&replay),
+        json!({"is_new": true, "is_modified": false, "values": {}})
+    );
+}
+
+pub async fn forged_unknown_and_malformed_ids_get_fresh_sessions_without_writes(fixture: &Fixture) {
+    let (config, calls) = config_for(fixture);
+    let router = app::layered(config.clone());
+    let serializer = config.serializer();
+    let now = time::OffsetDateTime::now_utc();
+    let unknown = serializer
+        .serialize_at(
+            "session",
+            &json!({"_sid": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}),
+            now,
+        )
+        .unwrap();
+    let malformed = serializer
+        .serialize_at("session", &json!({"_sid": "../../etc/passwd"}), now)
+        .unwrap();
+    let not_a_string = serializer
+        .serialize_at("session", &json!({"_sid": 12}), now)
+        .unwrap();
+    let mut forged = unknown.clone().into_bytes();
+    forged[2] ^= 1;
+    let forged = String::from_utf8(forged).unwrap();
+
+    for (label, cookie, loads) in [
+        ("forged", &forged, 0),
+        ("malformed", &malformed, 0),
+        ("not a string", &not_a_string, 0),
+        ("unknown", &unknown, 1),
+    ] {
+        let before = calls.snapshot();
+        let reply = get_with_cookie(&router, "/dump", &format!("session={cookie}")).await;
+        assert_eq!(dumped(&reply)["is_new"], true, "{label}");
+        let after = calls.snapshot();
+        assert_eq!(after.0 - before.0, loads, "{label}: backend loads");
+        assert_eq!(calls.writes(), 0, "{label}: no backend write");
+    }
+    // A client-chosen id is never adopted: writing to such a session creates a fresh id.
+    let reply = get_with_cookie(&router, "/set?a=1", &format!("session={unknown}")).await;
+    assert_ne!(reply.cookie("session").unwrap(), unknown);
+}
+
+struct ServerCart;
+impl SessionName for ServerCart {
+    const NAME: &'static str = "cart";
+    const BACKEND: &'static str = BACKEND;
+}
+
+pub async fn cookie_and_server_sessions_side_by_side(fixture: &Fixture) {
+    async fn both(
+        cart: Session<ServerCart>,
+        prefs: Session<super::app::Other>,
+    ) -> Result<Session<ServerCart>, SessionError> {
+        let items: u32 = cart.get("items")?.unwrap_or(0) + 1;
+        cart.insert("items", items)?;
+        prefs.insert("theme", "dark")?;
+        Ok(cart)
+    }
+    async fn read(cart: Session<ServerCart>, prefs: Session<super::app::Other>) -> String {
+        json!({"items": cart.get_value("items"), "theme": prefs.get_value("theme")}).to_string()
+    }
+    let (counting, _) = Counting::new(fixture.backend.clone());
+    let config = SessionConfig::builder()
+        .secret_key(super::SECRET)
+        .backend(BACKEND, counting)
+        .build()
+        .unwrap();
+    let router = Router::new()
+        .route("/both", get(both))
+        .route("/read", get(read))
+        .layer(config.layer())
+        .with_state(config);
+    let mut client = Client::new(router);
+    let reply = client.get("/both").await;
+    assert_eq!(reply.set_cookies.len(), 2, "{:?}", reply.set_cookies);
+    client.get("/both").await;
+    assert_eq!(
+        client.get("/read").await.body,
+        json!({"items": 2, "theme": "dark"}).to_string()
+    );
+    // The server-side cookie holds only the id; the cookie session holds its data.
+    let config = SessionConfig::builder()
+        .secret_key(super::SECRET)
+        .build()
+        .unwrap();
+    let cart = config
+        .serializer()
+        .deserialize("cart", &client.jar["cart"], None)
+        .unwrap();
+    assert_eq!(cart.keys().collect::<Vec<_>>(), ["_sid"]);
+    let other = config
+        .serializer()
+        .deserialize("other", &client.jar["other"], None)
+        .unwrap();
+    assert_eq!(other["theme"], "dark");
+}
