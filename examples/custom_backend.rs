@@ -1,0 +1,231 @@
+//! A backend of your own: session records as JSON files in a directory, registered by name.
+//!
+//! ```text
+//! cargo run --example custom_backend
+//! curl -s -c jar -b jar http://localhost:3000/   # "visit 1"
+//! curl -s -c jar -b jar http://localhost:3000/   # "visit 2"
+//! ls "${TMPDIR:-/tmp}/axum-session-store-example"  # one file per session
+//! ```
+//!
+//! A backend implements [`SessionBackend`] exactly as the built-in ones do: load, create under a
+//! new id, apply changes, delete, delete expired. This one keeps one file per session and
+//! serialises writes with a lock, so changes are applied atomically.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::routing::get;
+use axum::Router;
+use axum_session_store::{
+    spawn_cleanup, BackendError, BoxFuture, Changes, CookieArgs, Record, Session, SessionBackend,
+    SessionConfig, SessionError, SessionId, SessionName,
+};
+use serde::{Deserialize, Serialize};
+use time::Duration;
+use tokio::sync::Mutex;
+
+/// Session records as `<dir>/<id>.json`, each holding the data and its expiry.
+#[derive(Debug)]
+struct FileBackend {
+    dir: PathBuf,
+    /// Held while a record is read and rewritten, so two changes never interleave.
+    write_lock: Mutex<()>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredRecord {
+    expires_at_ms: u128,
+    data: Record,
+}
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis())
+}
+
+fn expiry_ms(ttl: Duration) -> u128 {
+    now_ms() + u128::try_from(ttl.whole_milliseconds()).unwrap_or(0)
+}
+
+impl FileBackend {
+    async fn new(dir: PathBuf) -> std::io::Result<Self> {
+        tokio::fs::create_dir_all(&dir).await?;
+        Ok(Self {
+            dir,
+            write_lock: Mutex::new(()),
+        })
+    }
+
+    fn path(&self, id: &SessionId) -> PathBuf {
+        // Ids are 32 URL-safe base64 characters: safe as file names.
+        self.dir.join(format!("{}.json", id.as_str()))
+    }
+
+    /// The live record at `id`, if any.
+    async fn read(&self, id: &SessionId) -> Result<Option<StoredRecord>, BackendError> {
+        let bytes = match tokio::fs::read(self.path(id)).await {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(BackendError::new("reading a session file", err)),
+        };
+        let stored: StoredRecord = serde_json::from_slice(&bytes)
+            .map_err(|err| BackendError::new("parsing a session file", err))?;
+        Ok((stored.expires_at_ms > now_ms()).then_some(stored))
+    }
+
+    async fn write(&self, id: &SessionId, stored: &StoredRecord) -> Result<(), BackendError> {
+        let bytes = serde_json::to_vec(stored)
+            .map_err(|err| BackendError::new("encoding a session file", err))?;
+        // Write then rename, so a reader never sees half a file.
+        let temporary = self.path(id).with_extension("tmp");
+        tokio::fs::write(&temporary, bytes)
+            .await
+            .map_err(|err| BackendError::new("writing a session file", err))?;
+        tokio::fs::rename(&temporary, self.path(id))
+            .await
+            .map_err(|err| BackendError::new("renaming a session file", err))
+    }
+}
+
+impl SessionBackend for FileBackend {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+        Box::pin(async move { Ok(self.read(id).await?.map(|stored| stored.data)) })
+    }
+
+    fn create<'a>(
+        &'a self,
+        id: &'a SessionId,
+        record: &'a Record,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async move {
+            let _guard = self.write_lock.lock().await;
+            if self.read(id).await?.is_some() {
+                return Ok(false); // taken: the caller retries with a fresh id
+            }
+            let stored = StoredRecord {
+                expires_at_ms: expiry_ms(ttl),
+                data: record.clone(),
+            };
+            self.write(id, &stored).await?;
+            Ok(true)
+        })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        id: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async move {
+            let _guard = self.write_lock.lock().await;
+            let Some(mut stored) = self.read(id).await? else {
+                return Ok(false); // gone: never re-create it
+            };
+            changes.apply_to(&mut stored.data);
+            stored.expires_at_ms = expiry_ms(ttl);
+            self.write(id, &stored).await?;
+            Ok(true)
+        })
+    }
+
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            let _guard = self.write_lock.lock().await;
+            match tokio::fs::remove_file(self.path(id)).await {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                    Err(BackendError::new("deleting a session file", err))
+                }
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+        Box::pin(async move {
+            let _guard = self.write_lock.lock().await;
+            let mut deleted = 0;
+            let mut entries = tokio::fs::read_dir(&self.dir)
+                .await
+                .map_err(|err| BackendError::new("listing session files", err))?;
+            while let Ok(Some(entry)) = entries.next_entry().await {
+                let path = entry.path();
+                let Some(id) = path
+                    .file_stem()
+                    .and_then(|stem| stem.to_str())
+                    .and_then(SessionId::parse)
+                else {
+                    continue;
+                };
+                if self.read(&id).await.is_ok_and(|live| live.is_none()) {
+                    let _ = tokio::fs::remove_file(&path).await;
+                    deleted += 1;
+                }
+            }
+            Ok(deleted)
+        })
+    }
+}
+
+/// The default session, kept in files.
+async fn visits(session: Session) -> Result<String, SessionError> {
+    let visits: u64 = session.get("visits")?.unwrap_or(0) + 1;
+    session.insert("visits", visits)?;
+    Ok(format!("visit {visits}\n")) // the layer saves it
+}
+
+/// A second session in the same backend, under its own cookie.
+struct Basket;
+impl SessionName for Basket {
+    const NAME: &'static str = "basket";
+    const BACKEND: &'static str = "files";
+}
+
+async fn add_to_basket(basket: Session<Basket>) -> Result<String, SessionError> {
+    let mut items: Vec<String> = basket.get("items")?.unwrap_or_default();
+    items.push(format!("item {}", items.len() + 1));
+    basket.insert("items", &items)?;
+    Ok(format!("{items:?}\n"))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt::init();
+    let dir = std::env::temp_dir().join("axum-session-store-example");
+    let backend = Arc::new(FileBackend::new(dir.clone()).await?);
+    // Delete expired files every minute.
+    let _cleanup = spawn_cleanup(backend.clone(), std::time::Duration::from_secs(60));
+
+    let secret = std::env::var("SESSION_SECRET")
+        .unwrap_or_else(|_| "INSECURE-development-only-secret--set-SESSION_SECRET".into());
+    let config = SessionConfig::builder()
+        .secret_key(secret)
+        .shared_backend("files", backend)
+        .default_backend("files")
+        .session_max_age(Duration::hours(12))
+        // Plain http://localhost for the demo; keep the default (Secure) in production.
+        .cookie_args(CookieArgs {
+            secure: false,
+            ..CookieArgs::default()
+        })
+        .build()?;
+
+    let app = Router::new()
+        .route("/", get(visits))
+        .route("/basket", get(add_to_basket))
+        .layer(config.layer())
+        .with_state(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    println!(
+        "Listening on http://localhost:3000, sessions in {}",
+        dir.display()
+    );
+    axum::serve(listener, app).await?;
+    Ok(())
+}
