@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use crate::backend::{Backend, SessionBackend, SECURE_COOKIE};
-use crate::codec::SecureCookieSerializer;
+use crate::backend::{Backend, SessionBackend, PRIVATE_COOKIE, SECURE_COOKIE};
+use crate::codec::{CookieCodec, PrivateCookieSerializer, SecureCookieSerializer};
 use crate::cookie_args::CookieArgs;
 use crate::error::ConfigError;
 use crate::key::{KeyRing, MIN_SECRET_LEN, SIGNING_PURPOSE};
@@ -51,6 +51,7 @@ pub struct SessionConfig {
 
 struct Inner {
     serializer: SecureCookieSerializer,
+    private_serializer: PrivateCookieSerializer,
     cookie_name: String,
     session_max_age: Option<Duration>,
     cookie_args: CookieArgs,
@@ -108,13 +109,28 @@ impl SessionConfig {
         &self.inner.serializer
     }
 
+    /// The sealer of encrypted cookie values (the `privatecookie` backend), keyed with this
+    /// config's secrets through a key derived for that purpose only.
+    pub fn private_serializer(&self) -> &PrivateCookieSerializer {
+        &self.inner.private_serializer
+    }
+
+    /// The codec of a cookie backend; `None` for server-side backends.
+    pub(crate) fn cookie_codec(&self, backend: &Backend) -> Option<&dyn CookieCodec> {
+        match backend {
+            Backend::SecureCookie => Some(&self.inner.serializer),
+            Backend::PrivateCookie => Some(&self.inner.private_serializer),
+            Backend::Server(_) => None,
+        }
+    }
+
     /// The server-side backend registered as `name` (`"memory"` is always there), to share it
     /// with [`spawn_cleanup`](crate::spawn_cleanup) or inspect it. `None` for cookie backends
     /// and unknown names.
     pub fn server_backend(&self, name: &str) -> Option<Arc<dyn SessionBackend>> {
         match self.inner.backends.get(name)? {
             Backend::Server(backend) => Some(backend.clone()),
-            Backend::SecureCookie => None,
+            Backend::SecureCookie | Backend::PrivateCookie => None,
         }
     }
 
@@ -350,7 +366,7 @@ impl SessionConfigBuilder {
         let keys = KeyRing::new(&secret, &self.fallback_keys, SIGNING_PURPOSE);
         let mut backends = Backend::defaults();
         for (name, backend) in self.backends {
-            if name == SECURE_COOKIE || name.is_empty() {
+            if name == SECURE_COOKIE || name == PRIVATE_COOKIE || name.is_empty() {
                 return Err(ConfigError::ReservedBackendName { name });
             }
             backends.insert(name, Backend::Server(backend));
@@ -366,6 +382,7 @@ impl SessionConfigBuilder {
         Ok(SessionConfig {
             inner: Arc::new(Inner {
                 serializer: SecureCookieSerializer::new(keys),
+                private_serializer: PrivateCookieSerializer::new(&secret, &self.fallback_keys),
                 cookie_name,
                 session_max_age: self.session_max_age,
                 cookie_args: self.cookie_args,

@@ -104,7 +104,7 @@ pub enum ConfigError {
     },
     /// A backend registered under a reserved or empty name.
     #[error(
-        "backend name {name:?} is reserved for the signed-cookie backend (or empty): register \
+        "backend name {name:?} is reserved for a cookie backend (or empty): register \
          server-side backends under another name"
     )]
     ReservedBackendName {
@@ -143,11 +143,20 @@ pub enum SessionError {
     Serialize {
         /// The session name.
         session: String,
-        /// The key being set (empty when the whole session failed to encode).
+        /// The key being set.
         key: String,
         /// What serde_json said.
         #[source]
         source: serde_json::Error,
+    },
+    /// The session could not be encoded into its cookie.
+    #[error("session {session:?}: it cannot be encoded into its cookie")]
+    Encode {
+        /// The session name.
+        session: String,
+        /// The codec's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// A stored value cannot be read as the type that [`Session::get`](crate::Session::get) asked for.
     #[error("session {session:?}: the value under key {key:?} is not of the requested type")]

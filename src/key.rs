@@ -18,6 +18,16 @@ const HMAC_BLOCK_LEN: usize = 64;
 /// so a key is never used for two things.
 pub(crate) const SIGNING_PURPOSE: &str = "axum-session-store/securecookie/v1";
 
+/// Purpose label of the key that encrypts private cookies.
+pub(crate) const SEALING_PURPOSE: &str = "axum-session-store/privatecookie/v1";
+
+/// A 32-byte key for one purpose, derived from a secret: `HMAC-SHA256(secret, purpose)`.
+pub(crate) fn derive_bytes(secret: &[u8], purpose: &str) -> [u8; 32] {
+    let mut mac = keyed_hmac(secret);
+    mac.update(purpose.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
 /// An HMAC-SHA256 instance keyed with `key`, for keys of any length.
 ///
 /// This is HMAC's own key preparation (RFC 2104 section 2: a key longer than a block is hashed,
@@ -43,11 +53,8 @@ pub(crate) struct DerivedKey {
 
 impl DerivedKey {
     pub(crate) fn derive(secret: &[u8], purpose: &str) -> Self {
-        let mut mac = keyed_hmac(secret);
-        mac.update(purpose.as_bytes());
-        let derived = mac.finalize().into_bytes();
         Self {
-            mac: keyed_hmac(&derived),
+            mac: keyed_hmac(&derive_bytes(secret, purpose)),
         }
     }
 

@@ -53,10 +53,11 @@ mod store;
 pub use axum_extra::extract::cookie::SameSite;
 pub use backend::{
     spawn_cleanup, BackendError, BoxFuture, Changes, MemoryBackend, Record, SessionBackend, MEMORY,
-    SECURE_COOKIE,
+    PRIVATE_COOKIE, SECURE_COOKIE,
 };
 pub use codec::{
-    SecureCookieSerializer, VerifiedCookie, VerifyError, MAX_CLOCK_SKEW, MAX_COOKIE_VALUE_LEN,
+    PrivateCookieSerializer, SealError, SecureCookieSerializer, VerifiedCookie, VerifyError,
+    MAX_CLOCK_SKEW, MAX_COOKIE_VALUE_LEN,
 };
 pub use config::{
     SessionConfig, SessionConfigBuilder, DEFAULT_COOKIE_NAME, DEFAULT_SERVER_SESSION_TTL,
@@ -71,6 +72,6 @@ pub use session::Session;
 pub use store::SessionStore;
 
 /// The README's code blocks, compiled as doctests so they stay true.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "redis"))]
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

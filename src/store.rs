@@ -159,8 +159,9 @@ impl SessionStore {
             Some(state) => state,
             None => {
                 self.inner.config.validate_session_name(name)?;
-                let data = self.load_signed_cookie(name);
-                self.register(name, SECURE_COOKIE, Backend::SecureCookie, data)
+                let backend = Backend::SecureCookie;
+                let data = self.load_cookie_session(name, &backend);
+                self.register(name, SECURE_COOKIE, backend, data)
             }
         };
         let mut data = state.lock();
@@ -185,7 +186,7 @@ impl SessionStore {
         let cookie_sessions: Vec<_> = self
             .sessions()
             .into_iter()
-            .filter(|state| matches!(state.backend(), Backend::SecureCookie))
+            .filter(|state| state.backend().is_cookie())
             .collect();
         let mut pending = Vec::new();
         for state in &cookie_sessions {
@@ -206,7 +207,7 @@ impl SessionStore {
         let mut pending = Vec::new();
         for state in self.sessions() {
             let write = match state.backend() {
-                Backend::SecureCookie => {
+                Backend::SecureCookie | Backend::PrivateCookie => {
                     let write = self.cookie_session_write(&state)?;
                     state.lock().mark_saved();
                     write
@@ -243,14 +244,13 @@ impl SessionStore {
             return Ok(Some(CookieWrite::Remove));
         }
         let name = state.name();
-        let value = self
-            .inner
-            .config
-            .serializer()
-            .serialize_at(name, &data.values, self.inner.now)
-            .map_err(|source| SessionError::Serialize {
+        let Some(codec) = self.inner.config.cookie_codec(state.backend()) else {
+            return Ok(None);
+        };
+        let value = codec
+            .encode(name, &data.values, self.inner.now)
+            .map_err(|source| SessionError::Encode {
                 session: name.to_owned(),
-                key: String::new(),
                 source,
             })?;
         Ok(Some(CookieWrite::Set(value)))
@@ -297,7 +297,9 @@ impl SessionStore {
             })?
             .clone();
         let data = match &backend {
-            Backend::SecureCookie => self.load_signed_cookie(name),
+            Backend::SecureCookie | Backend::PrivateCookie => {
+                self.load_cookie_session(name, &backend)
+            }
             Backend::Server(_) if !self.inner.layered => {
                 return Err(SessionError::LayerMissing {
                     session: name.to_owned(),
@@ -342,19 +344,17 @@ impl SessionStore {
         state
     }
 
-    /// Reads the session `name` from its signed cookie; a missing or rejected cookie gives an
-    /// empty new session, and a rejected one a warning that names neither the value nor a key.
-    fn load_signed_cookie(&self, name: &str) -> SessionData {
-        let Some(value) = self.inner.cookies.get(name) else {
+    /// Reads the session `name` from its signed or sealed cookie; a missing or rejected cookie
+    /// gives an empty new session, and a rejected one a warning that names neither the value nor
+    /// a key.
+    fn load_cookie_session(&self, name: &str, backend: &Backend) -> SessionData {
+        let config = &self.inner.config;
+        let (Some(value), Some(codec)) =
+            (self.inner.cookies.get(name), config.cookie_codec(backend))
+        else {
             return SessionData::new_empty();
         };
-        let config = &self.inner.config;
-        match config.serializer().deserialize_at(
-            name,
-            value,
-            config.max_age_for(name),
-            self.inner.now,
-        ) {
+        match codec.decode(name, value, config.max_age_for(name), self.inner.now) {
             Ok(verified) => SessionData::loaded(verified.data, verified.signed_with_fallback),
             Err(reason) => {
                 tracing::warn!(session = name, %reason, "session cookie rejected; starting a new session");

@@ -221,7 +221,7 @@ fn defaults_are_the_documented_ones() {
     );
     assert_eq!(
         config.backend_names().collect::<Vec<_>>(),
-        ["memory", "securecookie"]
+        ["memory", "privatecookie", "securecookie"]
     );
 }
 

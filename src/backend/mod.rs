@@ -27,6 +27,9 @@ pub use memory::MemoryBackend;
 /// The name under which the signed-cookie backend is registered.
 pub const SECURE_COOKIE: &str = "securecookie";
 
+/// The name under which the encrypted-cookie backend is registered.
+pub const PRIVATE_COOKIE: &str = "privatecookie";
+
 /// The name under which the in-memory backend is registered.
 pub const MEMORY: &str = "memory";
 
@@ -116,15 +119,23 @@ impl BackendError {
 pub(crate) enum Backend {
     /// The data is the cookie's signed payload.
     SecureCookie,
+    /// The data is the cookie's sealed (encrypted) payload.
+    PrivateCookie,
     /// The data is on a server; the cookie holds its signed id.
     Server(Arc<dyn SessionBackend>),
 }
 
 impl Backend {
-    /// The backends every config has: the signed cookie and memory.
+    /// Whether the data lives in the cookie itself.
+    pub(crate) fn is_cookie(&self) -> bool {
+        matches!(self, Backend::SecureCookie | Backend::PrivateCookie)
+    }
+
+    /// The backends every config has: the signed and the encrypted cookie, and memory.
     pub(crate) fn defaults() -> BTreeMap<String, Backend> {
         BTreeMap::from([
             (SECURE_COOKIE.to_owned(), Backend::SecureCookie),
+            (PRIVATE_COOKIE.to_owned(), Backend::PrivateCookie),
             (
                 MEMORY.to_owned(),
                 Backend::Server(Arc::new(MemoryBackend::new())),

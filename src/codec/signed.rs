@@ -16,13 +16,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
+use super::{check_age, VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};
 use crate::key::{DerivedKey, KeyRing};
-
-/// The longest cookie value that is read at all; longer values are refused before any decoding.
-pub const MAX_COOKIE_VALUE_LEN: usize = 4096;
-
-/// How far in the future a timestamp may be (clock skew between servers) before it is refused.
-pub const MAX_CLOCK_SKEW: Duration = Duration::seconds(60);
 
 /// Length of an HMAC-SHA256 tag in unpadded base64: 32 bytes -> 43 characters.
 const SIGNATURE_B64_LEN: usize = 43;
@@ -60,55 +55,6 @@ pub struct SecureCookieSerializer {
     keys: KeyRing,
 }
 
-/// A cookie value that verified: its data and what the signature said about it.
-#[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
-pub struct VerifiedCookie {
-    /// The JSON object the value carried.
-    pub data: Map<String, Value>,
-    /// When the value was signed.
-    pub signed_at: OffsetDateTime,
-    /// True when a fallback key, not the primary one, verified the signature: the value should
-    /// be signed again with the primary key.
-    pub signed_with_fallback: bool,
-}
-
-/// Why a cookie value was not accepted. Each case reads as "no session".
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// The value is longer than [`MAX_COOKIE_VALUE_LEN`]; it was not decoded.
-    #[error("cookie value is {len} bytes, over the {MAX_COOKIE_VALUE_LEN}-byte limit")]
-    TooLong {
-        /// Length of the value in bytes.
-        len: usize,
-    },
-    /// The value does not have the shape `payload|timestamp|signature`.
-    #[error("cookie value is not of the form `payload|timestamp|signature`")]
-    Malformed,
-    /// The signature does not match: another key, another cookie name, or a changed value.
-    #[error("cookie signature does not match")]
-    BadSignature,
-    /// The value was signed longer ago than the max age allows.
-    #[error("cookie expired {expired_for} ago")]
-    Expired {
-        /// How long ago the value stopped being valid.
-        expired_for: Duration,
-    },
-    /// The timestamp lies further in the future than clock skew explains.
-    #[error("cookie timestamp is {ahead} in the future")]
-    FromTheFuture {
-        /// How far ahead of this server's clock the timestamp is.
-        ahead: Duration,
-    },
-    /// The signed payload is not URL-safe base64 of JSON.
-    #[error("cookie payload is not base64-encoded JSON")]
-    BadPayload,
-    /// The signed payload is JSON but not a JSON object.
-    #[error("cookie payload is not a JSON object")]
-    NotAnObject,
-}
-
 impl SecureCookieSerializer {
     pub(crate) fn new(keys: KeyRing) -> Self {
         Self { keys }
@@ -136,7 +82,7 @@ impl SecureCookieSerializer {
         value: &T,
         signed_at: OffsetDateTime,
     ) -> Result<String, serde_json::Error> {
-        let json = serde_json::to_vec(value)?;
+        let json = super::to_json(value)?;
         Ok(self.sign_json(name, &json, signed_at.unix_timestamp()))
     }
 
@@ -201,34 +147,12 @@ impl SecureCookieSerializer {
 
         let signed_with_fallback = self.verifying_key_index(name, signed, &tag)? > 0;
 
-        let now_ts = now.unix_timestamp();
-        let age = Duration::seconds(now_ts.saturating_sub(timestamp));
-        if -age > MAX_CLOCK_SKEW {
-            return Err(VerifyError::FromTheFuture { ahead: -age });
-        }
-        if let Some(max_age) = max_age {
-            if age > max_age {
-                return Err(VerifyError::Expired {
-                    expired_for: age - max_age,
-                });
-            }
-        }
+        check_age(timestamp, max_age, now)?;
 
         let json = URL_SAFE_NO_PAD
             .decode(payload_b64)
             .map_err(|_| VerifyError::BadPayload)?;
-        let data = match serde_json::from_slice::<Value>(&json) {
-            Ok(Value::Object(data)) => data,
-            Ok(_) => return Err(VerifyError::NotAnObject),
-            Err(_) => return Err(VerifyError::BadPayload),
-        };
-        let signed_at =
-            OffsetDateTime::from_unix_timestamp(timestamp).map_err(|_| VerifyError::Malformed)?;
-        Ok(VerifiedCookie {
-            data,
-            signed_at,
-            signed_with_fallback,
-        })
+        VerifiedCookie::from_json(&json, timestamp, signed_with_fallback)
     }
 
     /// Index of the key (0 = primary) whose signature matches `tag`.

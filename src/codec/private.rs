@@ -1,0 +1,258 @@
+//! The sealed (encrypted) cookie format: XChaCha20-Poly1305 with a fresh random nonce per
+//! cookie, the cookie name as associated data, and the timestamp inside the sealed payload.
+//!
+//! `value = base64url(nonce[24] || ciphertext(timestamp_be[8] || json) || tag[16])`
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use chacha20poly1305::aead::AeadInOut;
+use chacha20poly1305::{Key, KeyInit, XChaCha20Poly1305, XNonce};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::{Duration, OffsetDateTime};
+
+use super::{check_age, VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};
+use crate::key::{derive_bytes, SEALING_PURPOSE};
+
+const NONCE_LEN: usize = 24;
+const TIMESTAMP_LEN: usize = 8;
+const TAG_LEN: usize = 16;
+
+/// Encrypts and authenticates cookie values: the client can neither read nor change them.
+///
+/// Each value is sealed with XChaCha20-Poly1305 under a key derived from the secret for this
+/// purpose only, with a fresh random 192-bit nonce (so two seals of the same data differ) and
+/// the cookie name as associated data (so a value moved to another cookie does not open). The
+/// timestamp is inside the sealed payload. Fallback keys open old values, as for signed cookies.
+///
+/// ```
+/// use axum_session_store::SessionConfig;
+/// use serde_json::json;
+///
+/// let config = SessionConfig::builder().secret_key([7u8; 32]).build()?;
+/// let sealer = config.private_serializer();
+///
+/// let a = sealer.seal("session", &json!({ "user": "ada" }))?;
+/// let b = sealer.seal("session", &json!({ "user": "ada" }))?;
+/// assert_ne!(a, b);
+/// assert!(!a.contains("ada"));
+/// assert_eq!(sealer.open("session", &a, None)?["user"], "ada");
+/// assert!(sealer.open("other", &a, None).is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct PrivateCookieSerializer {
+    primary: XChaCha20Poly1305,
+    fallbacks: Vec<XChaCha20Poly1305>,
+}
+
+/// Why a value could not be sealed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The value cannot be serialized as JSON.
+    #[error("the value cannot be serialized as JSON")]
+    Json(#[from] serde_json::Error),
+    /// The operating system's random generator failed to give a nonce.
+    #[error("the OS random generator failed: {0}")]
+    Random(getrandom::Error),
+    /// The cipher refused the input (it is far too long).
+    #[error("the value is too long to encrypt")]
+    TooLong,
+}
+
+fn cipher(secret: &[u8]) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(&Key::from(derive_bytes(secret, SEALING_PURPOSE)))
+}
+
+impl PrivateCookieSerializer {
+    pub(crate) fn new(primary: &[u8], fallbacks: &[Vec<u8>]) -> Self {
+        Self {
+            primary: cipher(primary),
+            fallbacks: fallbacks.iter().map(|secret| cipher(secret)).collect(),
+        }
+    }
+
+    /// Seals `value` for the cookie `name`, timestamped now.
+    ///
+    /// # Errors
+    /// [`SealError`] when `value` is not serializable or no nonce could be drawn.
+    pub fn seal<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<String, SealError> {
+        self.seal_at(name, value, OffsetDateTime::now_utc())
+    }
+
+    /// Seals `value` for the cookie `name` with the given timestamp (for tests and tools).
+    ///
+    /// # Errors
+    /// [`SealError`] when `value` is not serializable or no nonce could be drawn.
+    pub fn seal_at<T: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+        sealed_at: OffsetDateTime,
+    ) -> Result<String, SealError> {
+        let mut nonce = [0u8; NONCE_LEN];
+        getrandom::fill(&mut nonce).map_err(SealError::Random)?;
+        let mut buffer = Vec::with_capacity(NONCE_LEN + TIMESTAMP_LEN + 256 + TAG_LEN);
+        buffer.extend_from_slice(&nonce);
+        buffer.extend_from_slice(&sealed_at.unix_timestamp().to_be_bytes());
+        serde_json::to_writer(&mut buffer, value)?;
+        let mut sealed = buffer.split_off(NONCE_LEN);
+        self.primary
+            .encrypt_in_place(&XNonce::from(nonce), name.as_bytes(), &mut sealed)
+            .map_err(|_| SealError::TooLong)?;
+        buffer.extend_from_slice(&sealed);
+        Ok(URL_SAFE_NO_PAD.encode(buffer))
+    }
+
+    /// Opens a value of the cookie `name` and returns its data.
+    ///
+    /// # Errors
+    /// A [`VerifyError`] saying why the value is not accepted.
+    pub fn open(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<Duration>,
+    ) -> Result<Map<String, Value>, VerifyError> {
+        self.open_at(name, value, max_age, OffsetDateTime::now_utc())
+            .map(|opened| opened.data)
+    }
+
+    /// Opens a value of the cookie `name` as of the instant `now`: authenticated decryption
+    /// (primary key, then each fallback) before anything is parsed.
+    ///
+    /// # Errors
+    /// A [`VerifyError`] saying why the value is not accepted.
+    pub fn open_at(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<Duration>,
+        now: OffsetDateTime,
+    ) -> Result<VerifiedCookie, VerifyError> {
+        if value.len() > MAX_COOKIE_VALUE_LEN {
+            return Err(VerifyError::TooLong { len: value.len() });
+        }
+        let bytes = URL_SAFE_NO_PAD
+            .decode(value)
+            .map_err(|_| VerifyError::Malformed)?;
+        if bytes.len() < NONCE_LEN + TIMESTAMP_LEN + TAG_LEN {
+            return Err(VerifyError::Malformed);
+        }
+        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+        let nonce = XNonce::try_from(nonce).map_err(|_| VerifyError::Malformed)?;
+        let (plaintext, with_fallback) = std::iter::once(&self.primary)
+            .chain(&self.fallbacks)
+            .enumerate()
+            .find_map(|(index, key)| {
+                let mut buffer = sealed.to_vec();
+                key.decrypt_in_place(&nonce, name.as_bytes(), &mut buffer)
+                    .ok()
+                    .map(|()| (buffer, index > 0))
+            })
+            .ok_or(VerifyError::BadSignature)?;
+        let (timestamp, json) = plaintext.split_at(TIMESTAMP_LEN);
+        let timestamp =
+            i64::from_be_bytes(timestamp.try_into().map_err(|_| VerifyError::Malformed)?);
+        check_age(timestamp, max_age, now)?;
+        VerifiedCookie::from_json(json, timestamp, with_fallback)
+    }
+}
+
+impl fmt::Debug for PrivateCookieSerializer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PrivateCookieSerializer")
+            .field("fallbacks", &self.fallbacks.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn at(ts: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(ts).unwrap()
+    }
+
+    #[test]
+    fn seals_differ_and_hide_the_plaintext() {
+        let s = PrivateCookieSerializer::new(&[1; 32], &[]);
+        let a = s
+            .seal_at("n", &json!({"secret": "hunter2"}), at(5))
+            .unwrap();
+        let b = s
+            .seal_at("n", &json!({"secret": "hunter2"}), at(5))
+            .unwrap();
+        assert_ne!(a, b);
+        for value in [&a, &b] {
+            let raw = URL_SAFE_NO_PAD.decode(value).unwrap();
+            assert!(!raw.windows(7).any(|w| w == b"hunter2"));
+            assert_eq!(
+                s.open_at("n", value, None, at(5)).unwrap().data["secret"],
+                "hunter2"
+            );
+        }
+    }
+
+    #[test]
+    fn every_bit_flip_is_rejected() {
+        let s = PrivateCookieSerializer::new(&[1; 32], &[]);
+        let value = s.seal_at("n", &json!({"a": 1}), at(5)).unwrap();
+        let raw = URL_SAFE_NO_PAD.decode(&value).unwrap();
+        for i in 0..raw.len() {
+            for bit in 0..8 {
+                let mut changed = raw.clone();
+                changed[i] ^= 1 << bit;
+                let changed = URL_SAFE_NO_PAD.encode(changed);
+                assert_eq!(
+                    s.open_at("n", &changed, None, at(5)),
+                    Err(VerifyError::BadSignature)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn keys_are_not_shared_with_signing_and_rotate() {
+        let old = PrivateCookieSerializer::new(&[1; 32], &[]);
+        let rotated = PrivateCookieSerializer::new(&[2; 32], &[vec![1; 32]]);
+        let value = old.seal_at("n", &json!({}), at(5)).unwrap();
+        assert!(
+            rotated
+                .open_at("n", &value, None, at(5))
+                .unwrap()
+                .signed_with_fallback
+        );
+        let without = PrivateCookieSerializer::new(&[2; 32], &[]);
+        assert_eq!(
+            without.open_at("n", &value, None, at(5)),
+            Err(VerifyError::BadSignature)
+        );
+        assert_ne!(
+            derive_bytes(&[1; 32], SEALING_PURPOSE),
+            derive_bytes(&[1; 32], crate::key::SIGNING_PURPOSE)
+        );
+    }
+
+    #[test]
+    fn expiry_is_checked_inside_the_seal() {
+        let s = PrivateCookieSerializer::new(&[1; 32], &[]);
+        let value = s.seal_at("n", &json!({}), at(1000)).unwrap();
+        assert!(s
+            .open_at("n", &value, Some(Duration::seconds(10)), at(1010))
+            .is_ok());
+        assert!(matches!(
+            s.open_at("n", &value, Some(Duration::seconds(10)), at(1011)),
+            Err(VerifyError::Expired { .. })
+        ));
+        assert!(matches!(
+            s.open_at("n", &value, None, at(900)),
+            Err(VerifyError::FromTheFuture { .. })
+        ));
+    }
+}
