@@ -59,6 +59,8 @@ struct Inner {
     backends: BTreeMap<String, Backend>,
     default_backend: String,
     server_session_ttl: Duration,
+    absolute_max_age: Option<Duration>,
+    rolling_refresh: Option<Duration>,
 }
 
 impl SessionConfig {
@@ -81,6 +83,18 @@ impl SessionConfig {
     /// The default cookie attributes.
     pub fn cookie_args(&self) -> &CookieArgs {
         &self.inner.cookie_args
+    }
+
+    /// The absolute lifetime of a session, counted from its creation; activity never extends
+    /// it. `None` (default): no absolute limit.
+    pub fn absolute_max_age(&self) -> Option<Duration> {
+        self.inner.absolute_max_age
+    }
+
+    /// The rolling refresh interval: when set, reading a session whose last save is at least
+    /// this old saves it again, extending its idle expiry. `None` (default): only changes do.
+    pub fn rolling_refresh(&self) -> Option<Duration> {
+        self.inner.rolling_refresh
     }
 
     /// The cookie attributes of the session `name`: its own, if it was given some with
@@ -191,6 +205,8 @@ impl fmt::Debug for SessionConfig {
             .field("backends", &self.inner.backends.keys().collect::<Vec<_>>())
             .field("default_backend", &self.inner.default_backend)
             .field("server_session_ttl", &self.inner.server_session_ttl)
+            .field("absolute_max_age", &self.inner.absolute_max_age)
+            .field("rolling_refresh", &self.inner.rolling_refresh)
             .finish()
     }
 }
@@ -227,6 +243,8 @@ pub struct SessionConfigBuilder {
     backends: Vec<(String, Arc<dyn SessionBackend>)>,
     default_backend: Option<String>,
     server_session_ttl: Option<Duration>,
+    absolute_max_age: Option<Duration>,
+    rolling_refresh: Option<Duration>,
 }
 
 impl SessionConfigBuilder {
@@ -320,6 +338,46 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// An absolute lifetime for every session, counted from its creation and never extended by
+    /// activity: past it, the session reads as a new one, for cookie and server-side sessions
+    /// alike. The creation time travels with the session under the reserved key `_created`.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    /// use time::Duration;
+    ///
+    /// let config = SessionConfig::builder()
+    ///     .secret_key([7u8; 32])
+    ///     .session_max_age(Duration::minutes(30)) // idle: 30 minutes without a save
+    ///     .absolute_max_age(Duration::hours(12))  // and never more than 12 hours in all
+    ///     .build()?;
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn absolute_max_age(mut self, lifetime: Duration) -> Self {
+        self.absolute_max_age = Some(lifetime);
+        self
+    }
+
+    /// Opt in to rolling expiry: a request that only reads a session whose last save is at
+    /// least `interval` old saves it again, so the idle expiry (`session_max_age`, the record's
+    /// TTL, the cookie's `max_age`) restarts. Reads become writes at most once per `interval`.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    /// use time::Duration;
+    ///
+    /// let config = SessionConfig::builder()
+    ///     .secret_key([7u8; 32])
+    ///     .session_max_age(Duration::minutes(30))
+    ///     .rolling_refresh(Duration::minutes(5))
+    ///     .build()?;
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn rolling_refresh(mut self, interval: Duration) -> Self {
+        self.rolling_refresh = Some(interval);
+        self
+    }
+
     /// Checks every setting and derives the signing keys.
     ///
     /// # Errors
@@ -343,6 +401,8 @@ impl SessionConfigBuilder {
         for (setting, value) in [
             ("session_max_age", self.session_max_age),
             ("server_session_ttl", self.server_session_ttl),
+            ("absolute_max_age", self.absolute_max_age),
+            ("rolling_refresh", self.rolling_refresh),
         ] {
             if let Some(value) = value.filter(|v| !v.is_positive()) {
                 return Err(ConfigError::NonPositiveDuration { setting, value });
@@ -392,6 +452,8 @@ impl SessionConfigBuilder {
                 server_session_ttl: self
                     .server_session_ttl
                     .unwrap_or(DEFAULT_SERVER_SESSION_TTL),
+                absolute_max_age: self.absolute_max_age,
+                rolling_refresh: self.rolling_refresh,
             }),
         })
     }
@@ -409,6 +471,8 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("backends", &self.backends)
             .field("default_backend", &self.default_backend)
             .field("server_session_ttl", &self.server_session_ttl)
+            .field("absolute_max_age", &self.absolute_max_age)
+            .field("rolling_refresh", &self.rolling_refresh)
             .finish()
     }
 }

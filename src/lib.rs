@@ -37,6 +37,7 @@ mod codec;
 mod config;
 mod cookie_args;
 mod error;
+mod expiry;
 mod extract;
 mod flash;
 mod guard;
@@ -64,6 +65,7 @@ pub use config::{
 };
 pub use cookie_args::CookieArgs;
 pub use error::{ConfigError, SessionError};
+pub use expiry::CREATED_KEY;
 pub use flash::{Flash, FlashMessage, Level, FLASH_KEY};
 pub use id::{SessionId, SESSION_ID_LEN};
 pub use layer::{SessionLayer, SessionService};

@@ -5,12 +5,16 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use serde_json::Value;
+
 use crate::backend::{BackendError, Changes, Record, SessionBackend};
+use crate::codec::VerifiedCookie;
 use crate::config::SessionConfig;
 use crate::error::SessionError;
+use crate::expiry::{self, CREATED_KEY};
 use crate::id::SessionId;
 use crate::state::{SessionData, SessionState};
-use crate::store::CookieWrite;
+use crate::store::{loaded, CookieWrite};
 
 /// The key of the id in the signed cookie payload.
 const ID_KEY: &str = "_sid";
@@ -67,11 +71,16 @@ pub(crate) async fn load(
         .await
         .map_err(|source| backend_error(name, backend_name, "load the session", source))?;
     match record {
-        Some(values) => Ok(SessionData::loaded_record(
-            id,
-            values,
-            verified.signed_with_fallback,
-        )),
+        Some(values) => {
+            // The record's values, judged with the id cookie's timestamp (the last save).
+            let verified = VerifiedCookie {
+                data: values,
+                ..verified
+            };
+            Ok(loaded(config, name, verified, now, |values, meta| {
+                SessionData::loaded_record(id, values, meta)
+            }))
+        }
         None => {
             tracing::debug!(
                 session = name,
@@ -87,6 +96,8 @@ pub(crate) async fn load(
 enum Plan {
     /// Sign the same id again (it verified with a fallback key).
     Resign(SessionId),
+    /// Restart the record's idle expiry and sign the id again (a rolling refresh on a read).
+    Refresh(SessionId),
     /// Apply the request's changes to the record.
     Apply(SessionId, Changes),
     /// Create a record under a fresh id, then delete the old one if any.
@@ -98,20 +109,31 @@ enum Plan {
     Remove(Option<SessionId>),
 }
 
-fn plan(data: &SessionData) -> Option<Plan> {
+/// `created_at`: the creation time to keep in the record (absolute lifetimes), if tracked.
+fn plan(data: &SessionData, created_at: Option<i64>) -> Option<Plan> {
     if !data.needs_save() {
         return None;
     }
     let old = data.id.clone();
+    let created = || created_at.map(|at| (CREATED_KEY.to_owned(), Value::from(at)));
     Some(if data.invalidated && data.values.is_empty() {
         Plan::Remove(old)
     } else if data.invalidated || data.regenerate || old.is_none() {
+        let mut record = data.values.clone();
+        record.extend(created());
         Plan::Create {
-            record: data.values.clone(),
+            record,
             replaces: old,
         }
     } else if let (Some(id), true) = (old, data.modified) {
-        Plan::Apply(id, data.changes.to_changes(&data.values))
+        let mut changes = data.changes.to_changes(&data.values);
+        if changes.cleared {
+            // Clearing the session's keys must not clear when it was created.
+            changes.set.extend(created());
+        }
+        Plan::Apply(id, changes)
+    } else if data.needs_refresh {
+        Plan::Refresh(data.id.clone()?)
     } else {
         Plan::Resign(data.id.clone()?)
     })
@@ -126,14 +148,28 @@ pub(crate) async fn save(
     backend: &dyn SessionBackend,
     now: OffsetDateTime,
 ) -> Result<Option<CookieWrite>, SessionError> {
-    let Some(plan) = plan(&state.lock()) else {
+    let now_ts = now.unix_timestamp();
+    let (plan, created_at) = {
+        let data = state.lock();
+        let created_at = expiry::creation_time(config, data.created_at, now_ts);
+        (plan(&data, created_at), created_at)
+    };
+    let Some(plan) = plan else {
         return Ok(None);
     };
     let name = state.name();
-    let ttl = config.record_ttl_for(name);
+    let ttl = expiry::record_ttl(config, name, created_at, now_ts);
     let fail = |action, source| backend_error(name, backend_name, action, source);
     let (id, write) = match plan {
         Plan::Resign(id) => (Some(id), true),
+        Plan::Refresh(id) => {
+            let refreshed = backend
+                .apply(&id, &Changes::default(), ttl)
+                .await
+                .map_err(|e| fail("refresh the session", e))?;
+            // A record deleted meanwhile (a logout elsewhere) is not brought back.
+            (Some(id), refreshed)
+        }
         Plan::Apply(id, changes) => {
             let applied = backend
                 .apply(&id, &changes, ttl)
@@ -183,6 +219,7 @@ pub(crate) async fn save(
     let mut data = state.lock();
     data.id = id;
     data.invalidated = false;
+    data.created_at = created_at;
     data.mark_saved();
     Ok(Some(cookie))
 }

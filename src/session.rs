@@ -167,6 +167,8 @@ impl<N> Session<N> {
         let mut data = self.state.lock();
         data.clear();
         data.invalidated = true;
+        // What comes after is a new session, with a lifetime of its own.
+        data.created_at = None;
     }
 
     /// Gives a server-side session a new id, keeping its data; the record under the old id is

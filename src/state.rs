@@ -34,6 +34,21 @@ pub(crate) struct SessionData {
     pub(crate) regenerate: bool,
     /// Server-side sessions: the keys changed since loading, for a partial save.
     pub(crate) changes: ChangeLog,
+    /// When the session was created (Unix seconds), tracked when an absolute lifetime is set.
+    pub(crate) created_at: Option<i64>,
+    /// A rolling refresh is due: save the session although it is unmodified.
+    pub(crate) needs_refresh: bool,
+}
+
+/// What was learnt while loading a session, besides its values.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Loaded {
+    /// Its cookie verified with a fallback key.
+    pub(crate) needs_resign: bool,
+    /// When it was created, if tracked.
+    pub(crate) created_at: Option<i64>,
+    /// A rolling refresh is due.
+    pub(crate) needs_refresh: bool,
 }
 
 impl SessionData {
@@ -46,23 +61,21 @@ impl SessionData {
     }
 
     /// A session loaded from the request.
-    pub(crate) fn loaded(values: Map<String, Value>, needs_resign: bool) -> Self {
+    pub(crate) fn loaded(values: Map<String, Value>, loaded: Loaded) -> Self {
         Self {
             values,
-            needs_resign,
+            needs_resign: loaded.needs_resign,
+            created_at: loaded.created_at,
+            needs_refresh: loaded.needs_refresh,
             ..Self::default()
         }
     }
 
     /// A server-side session loaded from the record `id`.
-    pub(crate) fn loaded_record(
-        id: SessionId,
-        values: Map<String, Value>,
-        needs_resign: bool,
-    ) -> Self {
+    pub(crate) fn loaded_record(id: SessionId, values: Map<String, Value>, loaded: Loaded) -> Self {
         Self {
             id: Some(id),
-            ..Self::loaded(values, needs_resign)
+            ..Self::loaded(values, loaded)
         }
     }
 
@@ -91,7 +104,7 @@ impl SessionData {
 
     /// Whether the response must carry something for this session.
     pub(crate) fn needs_save(&self) -> bool {
-        self.modified || self.needs_resign
+        self.modified || self.needs_resign || self.needs_refresh
     }
 
     /// Called once the session was written: a second save of the same request writes nothing.
@@ -99,6 +112,7 @@ impl SessionData {
         self.modified = false;
         self.needs_resign = false;
         self.regenerate = false;
+        self.needs_refresh = false;
         self.changes.reset();
     }
 }

@@ -9,14 +9,15 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::backend::{Backend, SECURE_COOKIE};
-use crate::codec::MAX_COOKIE_VALUE_LEN;
+use crate::codec::{SessionPayload, VerifiedCookie, MAX_COOKIE_VALUE_LEN};
 use crate::config::SessionConfig;
 use crate::error::SessionError;
+use crate::expiry::{self, Verdict};
 use crate::name::{RuntimeName, SessionName};
 use crate::request_cookies::RequestCookies;
 use crate::server_session;
 use crate::session::Session;
-use crate::state::{SessionData, SessionState};
+use crate::state::{Loaded, SessionData, SessionState};
 
 /// The sessions of one request, webapp2's `SessionStore(request)`.
 ///
@@ -244,11 +245,20 @@ impl SessionStore {
             return Ok(Some(CookieWrite::Remove));
         }
         let name = state.name();
-        let Some(codec) = self.inner.config.cookie_codec(state.backend()) else {
+        let config = &self.inner.config;
+        let Some(codec) = config.cookie_codec(state.backend()) else {
             return Ok(None);
         };
+        let payload = SessionPayload {
+            values: &data.values,
+            created_at: expiry::creation_time(
+                config,
+                data.created_at,
+                self.inner.now.unix_timestamp(),
+            ),
+        };
         let value = codec
-            .encode(name, &data.values, self.inner.now)
+            .encode(name, &payload, self.inner.now)
             .map_err(|source| SessionError::Encode {
                 session: name.to_owned(),
                 source,
@@ -355,7 +365,7 @@ impl SessionStore {
             return SessionData::new_empty();
         };
         match codec.decode(name, value, config.max_age_for(name), self.inner.now) {
-            Ok(verified) => SessionData::loaded(verified.data, verified.signed_with_fallback),
+            Ok(verified) => loaded(config, name, verified, self.inner.now, SessionData::loaded),
             Err(reason) => {
                 tracing::warn!(session = name, %reason, "session cookie rejected; starting a new session");
                 SessionData::new_empty()
@@ -381,6 +391,38 @@ impl SessionStore {
             .sessions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A session from a verified cookie (or the record it names), once the expiry policies have
+/// judged it: a new empty one when it is past its absolute lifetime.
+pub(crate) fn loaded(
+    config: &SessionConfig,
+    name: &str,
+    mut verified: VerifiedCookie,
+    now: OffsetDateTime,
+    make: impl FnOnce(Map<String, Value>, Loaded) -> SessionData,
+) -> SessionData {
+    let saved_at = verified.signed_at.unix_timestamp();
+    match expiry::judge(config, &mut verified.data, saved_at, now.unix_timestamp()) {
+        Verdict::PastLifetime => {
+            tracing::debug!(
+                session = name,
+                "session reached its absolute lifetime; starting a new session"
+            );
+            SessionData::new_empty()
+        }
+        Verdict::Live {
+            created_at,
+            refresh,
+        } => make(
+            verified.data,
+            Loaded {
+                needs_resign: verified.signed_with_fallback,
+                created_at,
+                needs_refresh: refresh,
+            },
+        ),
     }
 }
 

@@ -113,12 +113,35 @@ fn check_age(
 /// Why a session could not be encoded into a cookie value.
 pub(crate) type EncodeError = Box<dyn std::error::Error + Send + Sync>;
 
+/// A session as its cookie carries it: the values, plus the creation time when an absolute
+/// lifetime is configured (under the reserved key `_created`).
+#[derive(Debug)]
+pub(crate) struct SessionPayload<'a> {
+    pub(crate) values: &'a Map<String, Value>,
+    pub(crate) created_at: Option<i64>,
+}
+
+impl Serialize for SessionPayload<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let extra = usize::from(self.created_at.is_some());
+        let mut map = serializer.serialize_map(Some(self.values.len() + extra))?;
+        for (key, value) in self.values {
+            map.serialize_entry(key, value)?;
+        }
+        if let Some(created_at) = self.created_at {
+            map.serialize_entry(crate::expiry::CREATED_KEY, &created_at)?;
+        }
+        map.end()
+    }
+}
+
 /// What the store needs of a cookie codec: turn a session into a cookie value and back.
 pub(crate) trait CookieCodec: Send + Sync {
     fn encode(
         &self,
         name: &str,
-        data: &Map<String, Value>,
+        data: &SessionPayload<'_>,
         now: OffsetDateTime,
     ) -> Result<String, EncodeError>;
     fn decode(
@@ -134,7 +157,7 @@ impl CookieCodec for SecureCookieSerializer {
     fn encode(
         &self,
         name: &str,
-        data: &Map<String, Value>,
+        data: &SessionPayload<'_>,
         now: OffsetDateTime,
     ) -> Result<String, EncodeError> {
         Ok(self.serialize_at(name, data, now)?)
@@ -154,7 +177,7 @@ impl CookieCodec for PrivateCookieSerializer {
     fn encode(
         &self,
         name: &str,
-        data: &Map<String, Value>,
+        data: &SessionPayload<'_>,
         now: OffsetDateTime,
     ) -> Result<String, EncodeError> {
         Ok(self.seal_at(name, data, now)?)

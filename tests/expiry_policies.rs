@@ -1,0 +1,254 @@
+//! Expiry policies, enforced by the server for cookie and server-side sessions: webapp2's idle
+//! `session_max_age`, an absolute lifetime that activity never extends, and an opt-in rolling
+//! refresh that turns reads into writes at most once per interval.
+
+mod common;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum_session_store::{
+    MemoryBackend, SessionBackend, SessionConfig, SessionConfigBuilder, SessionId,
+};
+use common::counting::Counting;
+use common::{app, dumped, get_with_cookie};
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+
+fn cookie_config(
+    tweak: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder,
+) -> SessionConfig {
+    tweak(SessionConfig::builder().secret_key(common::SECRET))
+        .build()
+        .unwrap()
+}
+
+fn ago(seconds: i64) -> OffsetDateTime {
+    OffsetDateTime::now_utc() - Duration::seconds(seconds)
+}
+
+/// A signed cookie for `values`, as if last saved at `saved_at`.
+fn cookie(config: &SessionConfig, values: serde_json::Value, saved_at: OffsetDateTime) -> String {
+    let value = config
+        .serializer()
+        .serialize_at("session", &values, saved_at)
+        .unwrap();
+    format!("session={value}")
+}
+
+async fn dump(router: &Router, cookie: &str) -> (serde_json::Value, Vec<String>) {
+    let reply = get_with_cookie(router, "/touch", cookie).await;
+    (dumped(&reply), reply.set_cookies)
+}
+
+#[tokio::test]
+async fn absolute_lifetime_ends_a_cookie_session_however_recently_it_was_saved() {
+    let config = cookie_config(|b| b.absolute_max_age(Duration::hours(1)));
+    let router = app::router(config.clone());
+    let young = cookie(
+        &config,
+        json!({"a": 1, "_created": ago(59 * 60).unix_timestamp()}),
+        ago(1),
+    );
+    let old = cookie(
+        &config,
+        json!({"a": 1, "_created": ago(61 * 60).unix_timestamp()}),
+        ago(1),
+    );
+    let (young, _) = dump(&router, &young).await;
+    assert_eq!(
+        young["values"],
+        json!({"a": 1}),
+        "the reserved key is not among the values"
+    );
+    let (old, _) = dump(&router, &old).await;
+    assert_eq!(old["is_new"], true);
+}
+
+#[tokio::test]
+async fn the_creation_time_is_kept_across_saves_and_a_new_session_starts_now() {
+    let config = cookie_config(|b| b.absolute_max_age(Duration::hours(1)));
+    let router = app::router(config.clone());
+    let created = ago(30 * 60).unix_timestamp();
+    let start = cookie(&config, json!({"a": 1, "_created": created}), ago(5));
+    let reply = get_with_cookie(&router, "/set?b=2", &start).await;
+    let saved = config
+        .serializer()
+        .deserialize("session", &reply.cookie("session").unwrap(), None)
+        .unwrap();
+    assert_eq!(
+        saved["_created"], created,
+        "a save does not restart the lifetime"
+    );
+
+    let fresh = get_with_cookie(&router, "/set?c=3", "").await;
+    let fresh = config
+        .serializer()
+        .deserialize("session", &fresh.cookie("session").unwrap(), None)
+        .unwrap();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    assert!(
+        (now - fresh["_created"].as_i64().unwrap()).abs() <= 2,
+        "a new session starts now"
+    );
+}
+
+#[tokio::test]
+async fn without_an_absolute_lifetime_the_cookie_format_is_unchanged() {
+    let config = cookie_config(|b| b);
+    let reply = get_with_cookie(&app::router(config.clone()), "/set?a=1", "").await;
+    let saved = config
+        .serializer()
+        .deserialize("session", &reply.cookie("session").unwrap(), None)
+        .unwrap();
+    assert_eq!(serde_json::Value::Object(saved), json!({"a": 1}));
+}
+
+#[tokio::test]
+async fn rolling_refresh_rewrites_a_read_session_at_most_once_per_interval() {
+    let config = cookie_config(|b| {
+        b.session_max_age(Duration::minutes(30))
+            .rolling_refresh(Duration::minutes(5))
+    });
+    let router = app::router(config.clone());
+    let (_, recent) = dump(&router, &cookie(&config, json!({"a": 1}), ago(4 * 60))).await;
+    assert!(recent.is_empty(), "saved 4 minutes ago: no write");
+    let (values, due) = dump(&router, &cookie(&config, json!({"a": 1}), ago(6 * 60))).await;
+    assert_eq!(values["values"], json!({"a": 1}));
+    assert_eq!(due.len(), 1, "saved 6 minutes ago: refreshed");
+    // The refreshed cookie carries a new timestamp, so the idle expiry restarts.
+    let refreshed = due[0]
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix("session=")
+        .unwrap();
+    let verified = config
+        .serializer()
+        .deserialize_at("session", refreshed, None, OffsetDateTime::now_utc())
+        .unwrap();
+    assert!(OffsetDateTime::now_utc() - verified.signed_at < Duration::seconds(5));
+}
+
+#[tokio::test]
+async fn without_rolling_refresh_reads_never_write() {
+    let config = cookie_config(|b| b.session_max_age(Duration::minutes(30)));
+    let (_, writes) = dump(
+        &app::router(config.clone()),
+        &cookie(&config, json!({"a": 1}), ago(20 * 60)),
+    )
+    .await;
+    assert!(writes.is_empty());
+}
+
+/// A server-side session in memory whose record says it was created `created_ago` seconds ago
+/// and whose id cookie was signed `saved_ago` seconds ago.
+async fn server_session(
+    config: &SessionConfig,
+    backend: &MemoryBackend,
+    created_ago: Option<i64>,
+    saved_ago: i64,
+) -> (SessionId, String) {
+    let id = SessionId::generate().unwrap();
+    let mut record = json!({"a": 1}).as_object().unwrap().clone();
+    if let Some(created_ago) = created_ago {
+        record.insert("_created".into(), json!(ago(created_ago).unix_timestamp()));
+    }
+    assert!(backend
+        .create(&id, &record, Duration::hours(1))
+        .await
+        .unwrap());
+    let value = config
+        .serializer()
+        .serialize_at("session", &json!({"_sid": id.as_str()}), ago(saved_ago))
+        .unwrap();
+    (id, format!("session={value}"))
+}
+
+fn server_config(
+    backend: Arc<MemoryBackend>,
+    tweak: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder,
+) -> (SessionConfig, Arc<common::counting::Calls>) {
+    let (counting, calls) = Counting::new(backend);
+    let config = tweak(
+        SessionConfig::builder()
+            .secret_key(common::SECRET)
+            .backend("server", counting)
+            .default_backend("server"),
+    )
+    .build()
+    .unwrap();
+    (config, calls)
+}
+
+#[tokio::test]
+async fn absolute_lifetime_ends_a_server_session_and_survives_clear() {
+    let backend = Arc::new(MemoryBackend::new());
+    let (config, _) = server_config(backend.clone(), |b| b.absolute_max_age(Duration::hours(1)));
+    let router = app::layered(config.clone());
+
+    let (_, old) = server_session(&config, &backend, Some(61 * 60), 1).await;
+    assert_eq!(dump(&router, &old).await.0["is_new"], true);
+
+    let (id, young) = server_session(&config, &backend, Some(30 * 60), 1).await;
+    let (young_dump, _) = dump(&router, &young).await;
+    assert_eq!(
+        young_dump["values"],
+        json!({"a": 1}),
+        "the reserved key is hidden"
+    );
+    // Clearing the session keeps its creation time in the record.
+    assert_eq!(get_with_cookie(&router, "/clear", &young).await.status, 200);
+    let record = backend.load(&id).await.unwrap().unwrap();
+    assert_eq!(record["_created"], json!(ago(30 * 60).unix_timestamp()));
+    assert_eq!(record.len(), 1);
+}
+
+#[tokio::test]
+async fn the_record_ttl_is_cut_to_what_is_left_of_the_absolute_lifetime() {
+    let backend = Arc::new(MemoryBackend::new());
+    let (config, _) = server_config(backend.clone(), |b| {
+        b.absolute_max_age(Duration::seconds(62))
+    });
+    let router = app::layered(config.clone());
+    // Created 60 s ago: 2 s of lifetime left, though the idle TTL is 14 days.
+    let (id, session) = server_session(&config, &backend, Some(60), 1).await;
+    assert_eq!(
+        get_with_cookie(&router, "/set?b=2", &session).await.status,
+        200
+    );
+    assert!(backend.load(&id).await.unwrap().is_some());
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    assert!(
+        backend.load(&id).await.unwrap().is_none(),
+        "the record expired with the lifetime"
+    );
+}
+
+#[tokio::test]
+async fn rolling_refresh_of_a_server_session_touches_the_record_once_per_interval() {
+    let backend = Arc::new(MemoryBackend::new());
+    let (config, calls) = server_config(backend.clone(), |b| {
+        b.server_session_ttl(Duration::minutes(30))
+            .rolling_refresh(Duration::minutes(5))
+    });
+    let router = app::layered(config.clone());
+    let (_, recent) = server_session(&config, &backend, None, 4 * 60).await;
+    let (_, writes) = dump(&router, &recent).await;
+    assert!(writes.is_empty());
+    assert_eq!(calls.writes(), 0);
+
+    let (id, due) = server_session(&config, &backend, None, 6 * 60).await;
+    let (_, writes) = dump(&router, &due).await;
+    assert_eq!(writes.len(), 1, "the id cookie is signed again");
+    assert_eq!(
+        calls.snapshot().2,
+        1,
+        "one apply, with no changes, refreshes the TTL"
+    );
+    assert_eq!(
+        backend.load(&id).await.unwrap().unwrap()["a"],
+        1,
+        "data untouched"
+    );
+}
