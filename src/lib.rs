@@ -52,6 +52,11 @@ mod state;
 mod store;
 
 pub use axum_extra::extract::cookie::SameSite;
+#[cfg(feature = "redis")]
+pub use backend::RedisBackend;
+/// The deadpool-redis this crate is built against, to make pools of the matching version.
+#[cfg(feature = "redis")]
+pub use deadpool_redis;
 pub use backend::{
     spawn_cleanup, BackendError, BoxFuture, Changes, MemoryBackend, Record, SessionBackend, MEMORY,
     PRIVATE_COOKIE, SECURE_COOKIE,

@@ -1,6 +1,7 @@
 //! [`SessionStore`]: the request-scoped registry of sessions, and how they are loaded and saved.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::http::header::SET_COOKIE;
@@ -67,6 +68,8 @@ struct Inner {
     layered: bool,
     /// Sessions in first-use order.
     sessions: Mutex<Vec<Arc<SessionState>>>,
+    /// A save ran (whether or not it succeeded: a failure is logged where it happens).
+    save_attempted: AtomicBool,
 }
 
 /// What saving a session writes to its cookie.
@@ -89,6 +92,7 @@ impl SessionStore {
                 now: OffsetDateTime::now_utc(),
                 layered,
                 sessions: Mutex::new(Vec::new()),
+                save_attempted: AtomicBool::new(false),
             }),
         }
     }
@@ -184,6 +188,7 @@ impl SessionStore {
     /// # Errors
     /// [`SessionError::CookieTooLarge`] for a cookie that browsers would drop.
     pub fn save_sessions(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
+        self.inner.save_attempted.store(true, Ordering::Relaxed);
         let cookie_sessions: Vec<_> = self
             .sessions()
             .into_iter()
@@ -205,6 +210,7 @@ impl SessionStore {
     /// Saves every session that needs it, server-side ones included, then writes their
     /// `Set-Cookie` headers into `headers`; on error nothing is written. Used by the layer.
     pub(crate) async fn save_all(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
+        self.inner.save_attempted.store(true, Ordering::Relaxed);
         let mut pending = Vec::new();
         for state in self.sessions() {
             let write = match state.backend() {
@@ -434,6 +440,10 @@ fn append_all(headers: &mut HeaderMap, values: Vec<HeaderValue>) {
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        if *self.save_attempted.get_mut() {
+            // Saved, or the failure was logged (and answered) where it happened.
+            return;
+        }
         let sessions = self
             .sessions
             .get_mut()

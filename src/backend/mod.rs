@@ -18,11 +18,15 @@ use crate::id::SessionId;
 mod changes;
 mod cleanup;
 mod memory;
+#[cfg(feature = "redis")]
+mod redis;
 
 pub(crate) use changes::ChangeLog;
 pub use changes::Changes;
 pub use cleanup::spawn_cleanup;
 pub use memory::MemoryBackend;
+#[cfg(feature = "redis")]
+pub use redis::RedisBackend;
 
 /// The name under which the signed-cookie backend is registered.
 pub const SECURE_COOKIE: &str = "securecookie";

@@ -1,0 +1,585 @@
+//! The shared backend suite against Redis, plus what is particular to it: the hash layout, the
+//! TTL, atomic scripts, corrupt records, and a Redis outage with recovery.
+//!
+//! Uses the Redis at `REDIS_URL` (default `redis://127.0.0.1:6379`) under a unique key prefix
+//! per test, and for the outage test a `redis-server` of its own on a free port.
+#![cfg(feature = "redis")]
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
+
+use axum_session_store::{Changes, Record, RedisBackend, SessionBackend, SessionConfig, SessionId};
+use common::servers::{self, Fixture};
+use common::{app, dumped, get_with_cookie, Client, Logs};
+use deadpool_redis::redis::{self, AsyncCommands};
+use deadpool_redis::{PoolConfig, Runtime, Timeouts};
+use serde_json::json;
+use time::Duration;
+
+/// The shared Redis, a backend on it under a fresh key prefix, and that prefix.
+struct Parts {
+    fixture: Fixture,
+    backend: Arc<RedisBackend>,
+    prefix: String,
+}
+
+impl Parts {
+    fn key(&self, id: &str) -> String {
+        format!("{}{id}", self.prefix)
+    }
+}
+
+/// A direct connection to the shared Redis, to look at what the backend wrote.
+async fn inspect() -> redis::aio::MultiplexedConnection {
+    redis::Client::open(servers::redis_url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap()
+}
+
+/// Deletes every key that matches `pattern`.
+async fn delete_matching(url: String, pattern: String) -> redis::RedisResult<()> {
+    let mut conn = redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        if !keys.is_empty() {
+            redis::cmd("DEL")
+                .arg(&keys)
+                .query_async::<()>(&mut conn)
+                .await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
+
+async fn redis_parts() -> Option<Parts> {
+    let url = servers::redis_url();
+    let pool = deadpool_redis::Config::from_url(url.clone())
+        .create_pool(Some(Runtime::Tokio1))
+        .unwrap();
+    let ping = async {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    if let Err(error) = ping.await {
+        servers::unreachable_server("Redis", error);
+        return None;
+    }
+    let prefix = format!("{}:", servers::unique_name("test"));
+    let backend = Arc::new(RedisBackend::new(pool).key_prefix(prefix.clone()));
+    // The cleanup runs on a runtime of its own, so it opens its own connection.
+    let pattern = format!("{prefix}*");
+    let fixture = Fixture::with_cleanup(backend.clone(), move || {
+        if let Err(error) = servers::block_on(delete_matching(url, pattern)) {
+            eprintln!("could not delete the test's Redis keys: {error}");
+        }
+    });
+    Some(Parts {
+        fixture,
+        backend,
+        prefix,
+    })
+}
+
+async fn redis() -> Option<Fixture> {
+    Some(redis_parts().await?.fixture)
+}
+
+backend_suite!(redis);
+
+/// The record id in the `session` cookie the client holds.
+fn session_id(config: &SessionConfig, client: &Client) -> String {
+    let payload = config
+        .serializer()
+        .deserialize("session", &client.jar["session"], None)
+        .unwrap();
+    payload["_sid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_is_a_hash_of_json_fields_with_the_configured_ttl() {
+    let Some(parts) = redis_parts().await else {
+        return;
+    };
+    let (config, _) = common::suite::config_with(&parts.fixture, |b| {
+        b.server_session_ttl(Duration::minutes(10))
+    });
+    let mut client = Client::new(app::layered(config.clone()));
+    client.get("/set?a=1&b=%22x%22&c=%5B1%2Cnull%5D").await; // c=[1,null]
+    let key = parts.key(&session_id(&config, &client));
+    let mut conn = inspect().await;
+
+    let kind: String = redis::cmd("TYPE")
+        .arg(&key)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(kind, "hash");
+    let mut fields: HashMap<String, String> = conn.hgetall(&key).await.unwrap();
+    let created: i64 = fields
+        .remove("m")
+        .expect("the marker field")
+        .parse()
+        .unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    assert!((now - 60..=now).contains(&created), "m = {created}");
+    assert_eq!(
+        fields,
+        HashMap::from([
+            ("d:a".to_owned(), "1".to_owned()),
+            ("d:b".to_owned(), r#""x""#.to_owned()),
+            ("d:c".to_owned(), "[1,null]".to_owned()),
+        ])
+    );
+    let pttl: i64 = conn.pttl(&key).await.unwrap();
+    assert!((590_000..=600_000).contains(&pttl), "PTTL {pttl}");
+
+    // A change refreshes the TTL and keeps the marker.
+    let _: () = redis::cmd("PEXPIRE")
+        .arg(&key)
+        .arg(30_000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    client.get("/set?a=2").await;
+    let pttl: i64 = conn.pttl(&key).await.unwrap();
+    assert!((590_000..=600_000).contains(&pttl), "PTTL {pttl}");
+    let marker: String = conn.hget(&key, "m").await.unwrap();
+    assert_eq!(marker, created.to_string());
+    let a: String = conn.hget(&key, "d:a").await.unwrap();
+    assert_eq!(a, "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn empty_and_cleared_sessions_still_exist() {
+    let Some(parts) = redis_parts().await else {
+        return;
+    };
+    let (config, _) = common::suite::config_for(&parts.fixture);
+    let mut client = Client::new(app::layered(config.clone()));
+    // clear() on a new session saves an empty record.
+    let reply = client.get("/clear").await;
+    assert_eq!(reply.status, 200);
+    let key = parts.key(&session_id(&config, &client));
+    let mut conn = inspect().await;
+    let fields: Vec<String> = conn.hkeys(&key).await.unwrap();
+    assert_eq!(fields, ["m"]);
+    assert_eq!(
+        dumped(&client.get("/dump").await),
+        json!({"is_new": false, "is_modified": false, "values": {}})
+    );
+
+    // Clearing a session with data keeps the record (and the marker) too.
+    client.get("/set?a=1&b=2").await;
+    client.get("/clear").await;
+    let fields: Vec<String> = conn.hkeys(&key).await.unwrap();
+    assert_eq!(fields, ["m"]);
+    assert_eq!(
+        dumped(&client.get("/dump").await)["is_new"],
+        json!(false),
+        "the same record still loads"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_on_a_missing_record_creates_nothing_and_create_never_overwrites() {
+    let Some(parts) = redis_parts().await else {
+        return;
+    };
+    let backend = &parts.backend;
+    let ttl = Duration::minutes(1);
+    let id = SessionId::generate().unwrap();
+    let key = parts.key(id.as_str());
+    let mut conn = inspect().await;
+    let changes = Changes {
+        cleared: true,
+        removed: vec!["x".into()],
+        set: vec![("a".into(), json!(1))],
+    };
+
+    assert!(!backend.apply(&id, &changes, ttl).await.unwrap());
+    let exists: bool = conn.exists(&key).await.unwrap();
+    assert!(!exists, "apply must not create the record");
+
+    let record: Record = json!({"a": "first"}).as_object().unwrap().clone();
+    assert!(backend.create(&id, &record, ttl).await.unwrap());
+    let other: Record = json!({"a": "second"}).as_object().unwrap().clone();
+    assert!(!backend.create(&id, &other, ttl).await.unwrap());
+    assert_eq!(backend.load(&id).await.unwrap(), Some(record));
+
+    // Clear, then remove, then set, in one step.
+    let record: Record = json!({"a": 1, "b": 2, "c": 3}).as_object().unwrap().clone();
+    let id2 = SessionId::generate().unwrap();
+    assert!(backend.create(&id2, &record, ttl).await.unwrap());
+    let changes = Changes {
+        cleared: true,
+        removed: vec!["zz".into()],
+        set: vec![("d".into(), json!({"e": [true]}))],
+    };
+    assert!(backend.apply(&id2, &changes, ttl).await.unwrap());
+    assert_eq!(
+        backend
+            .load(&id2)
+            .await
+            .unwrap()
+            .map(serde_json::Value::Object),
+        Some(json!({"d": {"e": [true]}}))
+    );
+
+    backend.delete(&id2).await.unwrap();
+    assert!(!backend.apply(&id2, &changes, ttl).await.unwrap());
+    assert_eq!(backend.load(&id2).await.unwrap(), None);
+    assert_eq!(backend.delete_expired().await.unwrap(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_keys_in_one_write() {
+    // More fields than one Lua `unpack` chunk holds, through both scripts.
+    let Some(parts) = redis_parts().await else {
+        return;
+    };
+    let backend = &parts.backend;
+    let ttl = Duration::minutes(1);
+    let id = SessionId::generate().unwrap();
+    let record: Record = (0..1000).map(|i| (format!("k{i}"), json!(i))).collect();
+    assert!(backend.create(&id, &record, ttl).await.unwrap());
+    assert_eq!(backend.load(&id).await.unwrap().unwrap().len(), 1000);
+    let changes = Changes {
+        cleared: false,
+        removed: (0..700).map(|i| format!("k{i}")).collect(),
+        set: (1000..1600).map(|i| (format!("k{i}"), json!(i))).collect(),
+    };
+    assert!(backend.apply(&id, &changes, ttl).await.unwrap());
+    let mut expected = record.clone();
+    changes.apply_to(&mut expected);
+    assert_eq!(backend.load(&id).await.unwrap(), Some(expected));
+    let changes = Changes {
+        cleared: true,
+        ..Changes::default()
+    };
+    assert!(backend.apply(&id, &changes, ttl).await.unwrap());
+    assert_eq!(backend.load(&id).await.unwrap(), Some(Record::new()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn corrupt_field_is_a_backend_error_and_a_500() {
+    let Some(parts) = redis_parts().await else {
+        return;
+    };
+    let (config, _) = common::suite::config_for(&parts.fixture);
+    let router = app::layered(config.clone());
+    let mut client = Client::new(router.clone());
+    client.get("/set?cart=1&ok=2").await;
+    let id = session_id(&config, &client);
+    let mut conn = inspect().await;
+    let _: () = conn
+        .hset(parts.key(&id), "d:cart", "{secret-not-json")
+        .await
+        .unwrap();
+
+    let error = parts
+        .backend
+        .load(&SessionId::parse(&id).unwrap())
+        .await
+        .unwrap_err();
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(cause) = source {
+        chain.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    assert!(chain.contains(r#""cart""#), "{chain}");
+    assert!(!chain.contains("secret"), "{chain}");
+
+    let cookie = format!("session={}", client.jar["session"]);
+    for uri in ["/dump", "/set?more=3"] {
+        let reply = get_with_cookie(&router, uri, &cookie).await;
+        assert_eq!(
+            (reply.status.as_u16(), reply.body.as_str()),
+            (500, "Internal Server Error"),
+            "{uri}"
+        );
+        assert!(reply.set_cookies.is_empty(), "{uri}: {reply:?}");
+    }
+    // The record was left as it was.
+    let ok: String = conn.hget(parts.key(&id), "d:ok").await.unwrap();
+    assert_eq!(ok, "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_shows_no_connection_details() {
+    let pool = deadpool_redis::Config::from_url("redis://user:hunter2@127.0.0.1:6379/0")
+        .create_pool(Some(Runtime::Tokio1))
+        .unwrap();
+    let text = format!("{:?}", RedisBackend::new(pool).key_prefix("app:"));
+    assert!(text.contains("app:"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("user"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_leaves_no_keys_behind() {
+    let Some(parts) = redis_parts().await else {
+        return;
+    };
+    let (config, _) = common::suite::config_for(&parts.fixture);
+    let mut client = Client::new(app::layered(config));
+    client.get("/set?a=1").await;
+    client.get("/regenerate").await;
+    let pattern = format!("{}*", parts.prefix);
+    let mut conn = inspect().await;
+    let keys: Vec<String> = conn.keys(&pattern).await.unwrap();
+    assert_eq!(keys.len(), 1, "the regenerated id's record only: {keys:?}");
+    drop(client);
+    drop(parts);
+    let keys: Vec<String> = conn.keys(&pattern).await.unwrap();
+    assert!(keys.is_empty(), "{keys:?}");
+}
+
+// ---- A Redis server of our own, to stop and start -------------------------------------------
+
+/// A `redis-server` child process on a free port, killed on drop (even when a test fails).
+struct OwnRedis {
+    port: u16,
+    child: Option<Child>,
+}
+
+impl OwnRedis {
+    /// Starts one, or returns `None` (after a "skipped:" line) when `redis-server` is not
+    /// installed and servers are not required.
+    fn start() -> Option<Self> {
+        if let Err(error) = Command::new("redis-server").arg("--version").output() {
+            if servers::servers_required() {
+                panic!("redis-server is required (SESSION_TESTS_REQUIRE_SERVERS=1): {error}");
+            }
+            eprintln!("skipped: redis-server is not installed ({error})");
+            return None;
+        }
+        let mut last_error = None;
+        for _ in 0..5 {
+            let port = free_port();
+            let mut server = Self { port, child: None };
+            match server.spawn() {
+                Ok(()) => return Some(server),
+                Err(error) => last_error = Some(error),
+            }
+        }
+        panic!("could not start redis-server: {last_error:?}");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server on `self.port` and waits until it answers PING.
+    fn spawn(&mut self) -> Result<(), String> {
+        let child = Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(std::env::temp_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        self.child = Some(child);
+        let deadline = Instant::now() + StdDuration::from_secs(10);
+        loop {
+            if ping(self.port) {
+                return Ok(());
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                self.child = None;
+                return Err(format!("redis-server exited: {status}"));
+            }
+            if Instant::now() > deadline {
+                self.kill();
+                return Err("redis-server did not answer within 10 s".into());
+            }
+            std::thread::sleep(StdDuration::from_millis(20));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Whether a server on `port` answers PING (blocking, short timeouts).
+fn ping(port: u16) -> bool {
+    let attempt = || -> std::io::Result<bool> {
+        let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(StdDuration::from_millis(500)))?;
+        stream.write_all(b"PING\r\n")?;
+        let mut reply = [0u8; 7];
+        stream.read_exact(&mut reply)?;
+        Ok(&reply == b"+PONG\r\n")
+    };
+    attempt().unwrap_or(false)
+}
+
+/// A pool on `url` whose waits fail fast, so an outage fails a request in seconds.
+fn fast_failing_pool(url: String) -> deadpool_redis::Pool {
+    let timeouts = Timeouts {
+        wait: Some(StdDuration::from_secs(2)),
+        create: Some(StdDuration::from_secs(2)),
+        recycle: Some(StdDuration::from_secs(2)),
+    };
+    deadpool_redis::Config {
+        pool: Some(PoolConfig {
+            timeouts,
+            ..PoolConfig::new(4)
+        }),
+        ..deadpool_redis::Config::from_url(url)
+    }
+    .create_pool(Some(Runtime::Tokio1))
+    .unwrap()
+}
+
+// A current-thread runtime: `Logs` captures this thread's events, the handlers' included.
+#[tokio::test]
+async fn outage_answers_500_and_the_pool_recovers() {
+    let Some(mut server) = OwnRedis::start() else {
+        return;
+    };
+    let backend = RedisBackend::new(fast_failing_pool(server.url()));
+    let fixture = Fixture::new(Arc::new(backend));
+    let (config, _) = common::suite::config_for(&fixture);
+    let router = app::layered(config);
+    let mut client = Client::new(router.clone());
+
+    let reply = client.get("/set?a=1").await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.cookie("session").is_some());
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"a": 1})
+    );
+
+    server.kill();
+    let (logs, guard) = Logs::capture();
+    // Loading fails (the extractor's rejection), and so does creating (the layer's save).
+    let started = Instant::now();
+    let load_failed = client.get("/dump").await;
+    let create_failed = Client::new(router.clone()).get("/set?b=2").await;
+    let elapsed = started.elapsed();
+    drop(guard);
+    for (label, reply) in [("load", &load_failed), ("create", &create_failed)] {
+        assert_eq!(
+            (reply.status.as_u16(), reply.body.as_str()),
+            (500, "Internal Server Error"),
+            "{label}"
+        );
+        assert!(reply.set_cookies.is_empty(), "{label}: {reply:?}");
+    }
+    assert!(elapsed < StdDuration::from_secs(8), "took {elapsed:?}");
+    let errors = logs.lines_with("ERROR");
+    assert_eq!(errors.len(), 2, "{}", logs.text());
+    for (line, action) in errors
+        .iter()
+        .zip(["failed to load the session", "failed to create the session"])
+    {
+        assert!(
+            line.contains(r#"backend "under-test""#) && line.contains(action),
+            "{line}"
+        );
+        assert!(line.contains("Redis"), "names the Redis failure: {line}");
+    }
+
+    // Same port, same pool, same router: requests work again. The restarted server is empty.
+    server.spawn().unwrap();
+    let reply = client.get("/dump").await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(dumped(&reply)["is_new"], true);
+    assert_eq!(client.get("/set?c=3").await.status, 200);
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"c": 3})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_run_by_sha_after_the_first_call() {
+    // On a fresh server each script is sent whole once (EVALSHA fails with NOSCRIPT, EVAL
+    // caches it); every later call is an EVALSHA. A stale SHA1 constant would make every call
+    // an EVAL.
+    let Some(server) = OwnRedis::start() else {
+        return;
+    };
+    let backend = RedisBackend::new(fast_failing_pool(server.url()));
+    let ttl = Duration::minutes(1);
+    let changes = Changes {
+        set: vec![("a".into(), json!(2))],
+        ..Changes::default()
+    };
+    for _ in 0..3 {
+        let id = SessionId::generate().unwrap();
+        assert!(backend.create(&id, &Record::new(), ttl).await.unwrap());
+        assert!(backend.apply(&id, &changes, ttl).await.unwrap());
+    }
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let stats: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let calls = |command: &str| -> u64 {
+        stats
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("cmdstat_{command}:calls=")))
+            .and_then(|rest| rest.split(',').next())
+            .map_or(0, |n| n.parse().unwrap())
+    };
+    assert_eq!((calls("eval"), calls("evalsha")), (2, 6), "{stats}");
+}
