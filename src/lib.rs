@@ -52,11 +52,17 @@ mod state;
 mod store;
 
 pub use axum_extra::extract::cookie::SameSite;
+#[cfg(feature = "mysql")]
+pub use backend::MySqlBackend;
+#[cfg(feature = "postgres")]
+pub use backend::PostgresBackend;
 #[cfg(feature = "redis")]
 pub use backend::RedisBackend;
 /// The deadpool-redis this crate is built against, to make pools of the matching version.
 #[cfg(feature = "redis")]
 pub use deadpool_redis;
+#[cfg(feature = "sqlite")]
+pub use backend::SqliteBackend;
 pub use backend::{
     spawn_cleanup, BackendError, BoxFuture, Changes, MemoryBackend, Record, SessionBackend, MEMORY,
     PRIVATE_COOKIE, SECURE_COOKIE,

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use serde_json::Value;
 
-use crate::backend::{BackendError, Changes, Record, SessionBackend};
+use crate::backend::{BackendError, ChangeLog, Changes, Record, SessionBackend};
 use crate::codec::VerifiedCookie;
 use crate::config::SessionConfig;
 use crate::error::SessionError;
@@ -221,6 +221,8 @@ pub(crate) async fn save(
     data.invalidated = false;
     data.created_at = created_at;
     data.mark_saved();
+    // The session has a record now: later changes are sent as changes.
+    data.changes = ChangeLog::tracking();
     Ok(Some(cookie))
 }
 

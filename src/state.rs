@@ -75,6 +75,7 @@ impl SessionData {
     pub(crate) fn loaded_record(id: SessionId, values: Map<String, Value>, loaded: Loaded) -> Self {
         Self {
             id: Some(id),
+            changes: ChangeLog::tracking(),
             ..Self::loaded(values, loaded)
         }
     }

@@ -51,16 +51,29 @@ impl Changes {
 }
 
 /// Which keys a request touched; the values are read from the session when it is saved, so
-/// tracking costs no clone of a value.
+/// tracking costs no clone of a value. Only sessions loaded from a server-side record track
+/// (cookie sessions and new records are written whole): the default log records nothing.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ChangeLog {
+    tracking: bool,
     cleared: bool,
     set: BTreeSet<String>,
     removed: BTreeSet<String>,
 }
 
 impl ChangeLog {
+    /// A log that records changes.
+    pub(crate) fn tracking() -> Self {
+        Self {
+            tracking: true,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn set(&mut self, key: &str) {
+        if !self.tracking {
+            return;
+        }
         self.removed.remove(key);
         if !self.set.contains(key) {
             self.set.insert(key.to_owned());
@@ -68,6 +81,9 @@ impl ChangeLog {
     }
 
     pub(crate) fn remove(&mut self, key: &str) {
+        if !self.tracking {
+            return;
+        }
         self.set.remove(key);
         self.removed.insert(key.to_owned());
     }
@@ -92,7 +108,10 @@ impl ChangeLog {
     }
 
     pub(crate) fn reset(&mut self) {
-        *self = Self::default();
+        *self = Self {
+            tracking: self.tracking,
+            ..Self::default()
+        };
     }
 }
 
@@ -104,7 +123,7 @@ mod tests {
     #[test]
     fn log_keeps_the_last_word_per_key() {
         let values = json!({"a": 1, "b": 2}).as_object().unwrap().clone();
-        let mut log = ChangeLog::default();
+        let mut log = ChangeLog::tracking();
         log.set("a");
         log.remove("a");
         log.remove("b");

@@ -20,6 +20,8 @@ mod cleanup;
 mod memory;
 #[cfg(feature = "redis")]
 mod redis;
+#[cfg(feature = "sqlx")]
+mod sql;
 
 pub(crate) use changes::ChangeLog;
 pub use changes::Changes;
@@ -27,6 +29,12 @@ pub use cleanup::spawn_cleanup;
 pub use memory::MemoryBackend;
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;
+#[cfg(feature = "mysql")]
+pub use sql::MySqlBackend;
+#[cfg(feature = "postgres")]
+pub use sql::PostgresBackend;
+#[cfg(feature = "sqlite")]
+pub use sql::SqliteBackend;
 
 /// The name under which the signed-cookie backend is registered.
 pub const SECURE_COOKIE: &str = "securecookie";

@@ -62,7 +62,7 @@ macro_rules! backend_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
                 let Some(fixture) = $fixture().await else { return };
-                common::suite::$case(&fixture).await;
+                $crate::common::suite::$case(&fixture).await;
             }
         )*
     };

@@ -1,0 +1,127 @@
+//! Server-side sessions: the default session kept in Redis, PostgreSQL, SQLite or memory,
+//! chosen by the first argument, beside a signed-cookie session in the same handler.
+//!
+//! ```text
+//! cargo run --example server_backends --features redis,postgres,sqlite -- redis
+//! cargo run --example server_backends --features redis,postgres,sqlite -- postgres
+//! cargo run --example server_backends --features redis,postgres,sqlite -- sqlite
+//! cargo run --example server_backends --features redis,postgres,sqlite -- memory
+//!
+//! curl -s -c jar -b jar http://localhost:3000/           # "visit 1 (kept in redis), theme dark"
+//! curl -s -c jar -b jar http://localhost:3000/           # "visit 2 ..."
+//! curl -s -c jar -b jar -X POST http://localhost:3000/login    # new session id, same data
+//! curl -s -c jar -b jar -X POST http://localhost:3000/logout   # record deleted, cookie expired
+//! ```
+//!
+//! Servers are found through `REDIS_URL` (default `redis://127.0.0.1:6379`), `POSTGRES_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/test`) and `SQLITE_URL` (default
+//! `sqlite://sessions.db?mode=rwc`).
+
+use std::env;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use axum::routing::{get, post};
+use axum::Router;
+use axum_session_store::{
+    spawn_cleanup, CookieArgs, PostgresBackend, RedisBackend, Session, SessionBackend,
+    SessionConfig, SessionError, SessionName, SqliteBackend,
+};
+use time::Duration;
+
+/// Preferences, kept in a signed cookie beside the server-side default session.
+struct Prefs;
+impl SessionName for Prefs {
+    const NAME: &'static str = "prefs";
+}
+
+async fn index(session: Session, prefs: Session<Prefs>) -> Result<String, SessionError> {
+    let visits: u64 = session.get("visits")?.unwrap_or(0) + 1;
+    session.insert("visits", visits)?;
+    if !prefs.contains_key("theme") {
+        prefs.insert("theme", "dark")?;
+    }
+    let backend = session.store().config().default_backend().to_owned();
+    let theme: String = prefs.get("theme")?.unwrap_or_default();
+    // No need to return the sessions: the layer saves them.
+    Ok(format!(
+        "visit {visits} (kept in {backend}), theme {theme}\n"
+    ))
+}
+
+/// At login, give the session a new id: an id planted beforehand is worth nothing.
+async fn login(session: Session) -> Result<&'static str, SessionError> {
+    session.insert("user", "ada")?;
+    session.regenerate_id();
+    Ok("logged in, new session id\n")
+}
+
+async fn logout(session: Session) -> &'static str {
+    session.invalidate();
+    "logged out\n"
+}
+
+async fn backend(kind: &str) -> Result<Arc<dyn SessionBackend>, Box<dyn std::error::Error>> {
+    Ok(match kind {
+        "redis" => {
+            let url = env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+            let pool = deadpool_redis::Config::from_url(url)
+                .create_pool(Some(deadpool_redis::Runtime::Tokio1))?;
+            Arc::new(RedisBackend::new(pool))
+        }
+        "postgres" => {
+            let url = env::var("POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+            let backend = PostgresBackend::new(sqlx::PgPool::connect(&url).await?);
+            backend.migrate().await?;
+            Arc::new(backend)
+        }
+        "sqlite" => {
+            let url =
+                env::var("SQLITE_URL").unwrap_or_else(|_| "sqlite://sessions.db?mode=rwc".into());
+            let backend = SqliteBackend::new(sqlx::SqlitePool::connect(&url).await?);
+            backend.migrate().await?;
+            Arc::new(backend)
+        }
+        "memory" => Arc::new(axum_session_store::MemoryBackend::new()),
+        other => {
+            return Err(
+                format!("unknown backend {other:?}: use redis, postgres, sqlite or memory").into(),
+            )
+        }
+    })
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt::init();
+    let kind = env::args().nth(1).unwrap_or_else(|| "memory".into());
+    let backend = backend(&kind).await?;
+    // SQL and memory records are deleted when expired by this task; Redis expires them itself.
+    let _cleanup = spawn_cleanup(backend.clone(), StdDuration::from_secs(300));
+
+    let secret = env::var("SESSION_SECRET")
+        .unwrap_or_else(|_| "INSECURE-development-only-secret--set-SESSION_SECRET".into());
+    let config = SessionConfig::builder()
+        .secret_key(secret)
+        .shared_backend(kind.clone(), backend)
+        .default_backend(kind.clone())
+        .session_max_age(Duration::days(7))
+        // Plain http://localhost for the demo; keep the default (Secure) in production.
+        .cookie_args(CookieArgs {
+            secure: false,
+            ..CookieArgs::default()
+        })
+        .build()?;
+
+    let app = Router::new()
+        .route("/", get(index))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .layer(config.layer())
+        .with_state(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    println!("Listening on http://localhost:3000, sessions kept in {kind}");
+    axum::serve(listener, app).await?;
+    Ok(())
+}

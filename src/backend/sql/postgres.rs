@@ -1,0 +1,267 @@
+//! [`PostgresBackend`]: session records in a PostgreSQL table.
+
+use std::fmt;
+
+use sqlx::PgPool;
+use time::Duration;
+
+use super::{
+    decode_record, encode_record, fnv1a, index_name, query_failed, ttl_millis, validate_table_name,
+    DEFAULT_TABLE,
+};
+use crate::backend::{BackendError, BoxFuture, Changes, Record, SessionBackend};
+use crate::id::SessionId;
+
+const DATABASE: &str = "PostgreSQL";
+
+/// Session records in a PostgreSQL table, through an sqlx [`PgPool`]. Needs the `postgres`
+/// feature.
+///
+/// The table (`sessions` unless [`with_table`](Self::with_table) names another) is
+/// `id TEXT PRIMARY KEY, data JSONB NOT NULL, expires_at TIMESTAMPTZ NOT NULL`, with an index
+/// on `expires_at`; [`migrate`](Self::migrate) creates it. Expiry uses the database's clock, so
+/// every application server agrees on it. Each operation is one prepared statement;
+/// [`apply`](SessionBackend::apply) changes only the keys a request touched, in one `UPDATE`,
+/// so concurrent requests on one session keep each other's keys.
+///
+/// Expired rows never load; [`delete_expired`](SessionBackend::delete_expired) (or
+/// [`spawn_cleanup`](crate::spawn_cleanup)) deletes them. JSONB cannot hold the character
+/// U+0000, so a key or string value containing it fails to save with an error.
+///
+/// ```no_run
+/// use axum_session_store::{PostgresBackend, SessionConfig};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
+/// let backend = PostgresBackend::new(pool);
+/// backend.migrate().await?;
+/// let config = SessionConfig::builder()
+///     .secret_key([7u8; 32])
+///     .backend("postgres", backend)
+///     .default_backend("postgres")
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct PostgresBackend {
+    pool: PgPool,
+    table: String,
+    sql: Statements,
+}
+
+/// The SQL text of each operation, made once per table.
+#[derive(Clone)]
+struct Statements {
+    load: String,
+    create: String,
+    apply: String,
+    delete: String,
+    delete_expired: String,
+}
+
+impl Statements {
+    fn new(table: &str) -> Self {
+        Self {
+            load: format!(
+                r#"SELECT data::text FROM "{table}" WHERE id = $1 AND expires_at > now()"#
+            ),
+            // A live row with this id stays; an expired one is replaced.
+            create: format!(
+                r#"INSERT INTO "{table}" AS s (id, data, expires_at)
+                   VALUES ($1, $2::jsonb, now() + $3::bigint * interval '1 millisecond')
+                   ON CONFLICT (id) DO UPDATE
+                   SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at
+                   WHERE s.expires_at <= now()"#
+            ),
+            // Clear, then remove, then set: `||` replaces top-level keys wholesale.
+            apply: format!(
+                r#"UPDATE "{table}"
+                   SET data = ((CASE WHEN $2 THEN '{{}}'::jsonb ELSE data END) - $3::text[])
+                              || $4::jsonb,
+                       expires_at = now() + $5::bigint * interval '1 millisecond'
+                   WHERE id = $1 AND expires_at > now()"#
+            ),
+            delete: format!(r#"DELETE FROM "{table}" WHERE id = $1"#),
+            delete_expired: format!(r#"DELETE FROM "{table}" WHERE expires_at <= now()"#),
+        }
+    }
+}
+
+impl PostgresBackend {
+    /// A backend on the table `sessions`.
+    ///
+    /// ```no_run
+    /// use axum_session_store::PostgresBackend;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
+    /// let backend = PostgresBackend::new(pool);
+    /// # Ok(()) }
+    /// ```
+    pub fn new(pool: PgPool) -> Self {
+        Self::on_table(pool, DEFAULT_TABLE.to_owned())
+    }
+
+    /// A backend on the table `table`.
+    ///
+    /// # Errors
+    /// `table` is not 1 to 63 ASCII letters, digits and underscores, starting with a letter
+    /// or underscore.
+    ///
+    /// ```no_run
+    /// use axum_session_store::PostgresBackend;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
+    /// let backend = PostgresBackend::with_table(pool.clone(), "web_sessions")?;
+    /// assert!(PostgresBackend::with_table(pool, "public.sessions").is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_table(pool: PgPool, table: &str) -> Result<Self, BackendError> {
+        Ok(Self::on_table(pool, validate_table_name(table)?))
+    }
+
+    fn on_table(pool: PgPool, table: String) -> Self {
+        let sql = Statements::new(&table);
+        Self { pool, table, sql }
+    }
+
+    /// Creates the table and its index on `expires_at`, unless they exist.
+    ///
+    /// Safe to run at every start, from several processes at once: it holds a transaction-level
+    /// advisory lock (keyed on the table name) while it creates them, since
+    /// `CREATE TABLE IF NOT EXISTS` alone can fail when two sessions race.
+    ///
+    /// # Errors
+    /// The database is unreachable, or refused the statements (no permission, say).
+    ///
+    /// ```no_run
+    /// use axum_session_store::PostgresBackend;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
+    /// let backend = PostgresBackend::new(pool);
+    /// backend.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn migrate(&self) -> Result<(), BackendError> {
+        let table = &self.table;
+        let lock_key = fnv1a(format!("axum-session-store migrate {table}").as_bytes()) as i64;
+        // One simple-protocol query runs as one implicit transaction, which holds the
+        // transaction-level lock until the table and index are committed (or rolled back).
+        let ddl = format!(
+            r#"SELECT pg_advisory_xact_lock({lock_key});
+               CREATE TABLE IF NOT EXISTS "{table}" (
+                   id TEXT PRIMARY KEY,
+                   data JSONB NOT NULL,
+                   expires_at TIMESTAMPTZ NOT NULL
+               );
+               CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" (expires_at);"#,
+            index = index_name(table)
+        );
+        sqlx::raw_sql(&ddl)
+            .execute(&self.pool)
+            .await
+            .map_err(query_failed(DATABASE, "create the session table", table))?;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for PostgresBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresBackend")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The keys a request set, serialised as one JSON object without copying the values.
+struct SetObject<'a>(&'a [(String, serde_json::Value)]);
+
+impl serde::Serialize for SetObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(key, value)| (key, value)))
+    }
+}
+
+impl SessionBackend for PostgresBackend {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+        Box::pin(async move {
+            let data: Option<String> = sqlx::query_scalar(&self.sql.load)
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(query_failed(DATABASE, "load a session", &self.table))?;
+            data.as_deref().map(decode_record).transpose()
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        id: &'a SessionId,
+        record: &'a Record,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async move {
+            let data = encode_record(record)?;
+            let result = sqlx::query(&self.sql.create)
+                .bind(id.as_str())
+                .bind(data)
+                .bind(ttl_millis(ttl))
+                .execute(&self.pool)
+                .await
+                .map_err(query_failed(DATABASE, "create a session", &self.table))?;
+            Ok(result.rows_affected() == 1)
+        })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        id: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async move {
+            let set = serde_json::to_string(&SetObject(&changes.set))
+                .map_err(|e| BackendError::new("could not encode the session values as JSON", e))?;
+            let result = sqlx::query(&self.sql.apply)
+                .bind(id.as_str())
+                .bind(changes.cleared)
+                .bind(changes.removed.as_slice())
+                .bind(set)
+                .bind(ttl_millis(ttl))
+                .execute(&self.pool)
+                .await
+                .map_err(query_failed(DATABASE, "save a session", &self.table))?;
+            Ok(result.rows_affected() == 1)
+        })
+    }
+
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            sqlx::query(&self.sql.delete)
+                .bind(id.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(query_failed(DATABASE, "delete a session", &self.table))?;
+            Ok(())
+        })
+    }
+
+    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+        Box::pin(async move {
+            let result = sqlx::query(&self.sql.delete_expired)
+                .execute(&self.pool)
+                .await
+                .map_err(query_failed(
+                    DATABASE,
+                    "delete expired sessions",
+                    &self.table,
+                ))?;
+            Ok(result.rows_affected())
+        })
+    }
+}

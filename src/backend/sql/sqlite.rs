@@ -1,0 +1,297 @@
+//! [`SqliteBackend`]: session records in an SQLite table.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::SqlitePool;
+use time::Duration;
+
+use super::{
+    decode_record, encode_record, index_name, query_failed, ttl_millis, validate_table_name,
+    JsonDialect, JsonEdit, DEFAULT_TABLE,
+};
+use crate::backend::{BackendError, BoxFuture, Changes, Record, SessionBackend};
+use crate::id::SessionId;
+
+const DATABASE: &str = "SQLite";
+
+/// `json(?)` makes a bound text a JSON value; `json_remove` takes up to 126 paths (SQLite
+/// allows 127 arguments).
+const DIALECT: JsonDialect = JsonDialect {
+    value: "json(?)",
+    paths_per_remove: 126,
+    nul_in_keys: false,
+    database: DATABASE,
+};
+
+/// Session records in an SQLite table, through an sqlx [`SqlitePool`]. Needs the `sqlite`
+/// feature.
+///
+/// The table (`sessions` unless [`with_table`](Self::with_table) names another) is
+/// `id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL` (JSON text, and
+/// Unix milliseconds from this process's clock), with an index on `expires_at`;
+/// [`migrate`](Self::migrate) creates it. [`apply`](SessionBackend::apply) changes only the
+/// keys a request touched, with `json_remove`/`json_set` in one `UPDATE`, so concurrent
+/// requests on one session keep each other's keys. It needs SQLite 3.45 or later for keys
+/// with unusual characters (sqlx's bundled SQLite is newer); a key containing U+0000 can be
+/// stored, but changing it fails with an error, as SQLite's JSON paths cannot address it.
+///
+/// SQLite allows one writer at a time: give the pool a busy timeout (sqlx's default is five
+/// seconds) so that concurrent writers wait rather than fail, and consider WAL mode. An
+/// in-memory database (`sqlite::memory:`) exists per connection, so its pool must keep
+/// exactly one connection open for good.
+///
+/// Expired rows never load; [`delete_expired`](SessionBackend::delete_expired) (or
+/// [`spawn_cleanup`](crate::spawn_cleanup)) deletes them.
+///
+/// ```no_run
+/// use std::str::FromStr;
+/// use axum_session_store::{SessionConfig, SqliteBackend};
+/// use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let options = SqliteConnectOptions::from_str("sqlite://sessions.db")?
+///     .create_if_missing(true)
+///     .journal_mode(SqliteJournalMode::Wal)
+///     .busy_timeout(std::time::Duration::from_secs(10));
+/// let backend = SqliteBackend::new(SqlitePool::connect_with(options).await?);
+/// backend.migrate().await?;
+/// let config = SessionConfig::builder()
+///     .secret_key([7u8; 32])
+///     .backend("sqlite", backend)
+///     .default_backend("sqlite")
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SqliteBackend {
+    pool: SqlitePool,
+    table: String,
+    sql: Statements,
+}
+
+/// The SQL text of each operation but `apply`, made once per table.
+#[derive(Clone)]
+struct Statements {
+    load: String,
+    create: String,
+    delete: String,
+    delete_expired: String,
+}
+
+impl Statements {
+    fn new(table: &str) -> Self {
+        Self {
+            load: format!(r#"SELECT data FROM "{table}" WHERE id = ? AND expires_at > ?"#),
+            // A live row with this id stays; an expired one is replaced.
+            create: format!(
+                r#"INSERT INTO "{table}" (id, data, expires_at) VALUES (?, ?, ?)
+                   ON CONFLICT (id) DO UPDATE
+                   SET data = excluded.data, expires_at = excluded.expires_at
+                   WHERE "{table}".expires_at <= ?"#
+            ),
+            delete: format!(r#"DELETE FROM "{table}" WHERE id = ?"#),
+            delete_expired: format!(r#"DELETE FROM "{table}" WHERE expires_at <= ?"#),
+        }
+    }
+}
+
+impl SqliteBackend {
+    /// A backend on the table `sessions`.
+    ///
+    /// ```
+    /// use axum_session_store::SqliteBackend;
+    /// use sqlx::sqlite::SqlitePoolOptions;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // One connection kept for good: an in-memory database lives as long as its connection.
+    /// let pool = SqlitePoolOptions::new()
+    ///     .max_connections(1)
+    ///     .idle_timeout(None)
+    ///     .max_lifetime(None)
+    ///     .connect("sqlite::memory:")
+    ///     .await?;
+    /// let backend = SqliteBackend::new(pool);
+    /// backend.migrate().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn new(pool: SqlitePool) -> Self {
+        Self::on_table(pool, DEFAULT_TABLE.to_owned())
+    }
+
+    /// A backend on the table `table`.
+    ///
+    /// # Errors
+    /// `table` is not 1 to 63 ASCII letters, digits and underscores, starting with a letter
+    /// or underscore.
+    ///
+    /// ```
+    /// use axum_session_store::SqliteBackend;
+    /// use sqlx::SqlitePool;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = SqlitePool::connect_lazy("sqlite::memory:")?;
+    /// let backend = SqliteBackend::with_table(pool.clone(), "web_sessions")?;
+    /// assert!(SqliteBackend::with_table(pool, "web-sessions").is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_table(pool: SqlitePool, table: &str) -> Result<Self, BackendError> {
+        Ok(Self::on_table(pool, validate_table_name(table)?))
+    }
+
+    fn on_table(pool: SqlitePool, table: String) -> Self {
+        let sql = Statements::new(&table);
+        Self { pool, table, sql }
+    }
+
+    /// Creates the table and its index on `expires_at`, unless they exist.
+    ///
+    /// Safe to run at every start, and from several processes at once: each statement is its
+    /// own transaction, and SQLite serialises schema changes (with the pool's busy timeout).
+    ///
+    /// # Errors
+    /// The database cannot be opened or written, or stays locked past the busy timeout.
+    ///
+    /// ```
+    /// use axum_session_store::SqliteBackend;
+    /// use sqlx::sqlite::SqlitePoolOptions;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = SqlitePoolOptions::new()
+    ///     .max_connections(1)
+    ///     .idle_timeout(None)
+    ///     .max_lifetime(None)
+    ///     .connect("sqlite::memory:")
+    ///     .await?;
+    /// let backend = SqliteBackend::new(pool);
+    /// backend.migrate().await?;
+    /// backend.migrate().await?; // does nothing the second time
+    /// # Ok(()) }
+    /// ```
+    pub async fn migrate(&self) -> Result<(), BackendError> {
+        let table = &self.table;
+        // No explicit transaction: a deferred one could not wait for another migrating
+        // connection (its read snapshot would be stale), while single statements can.
+        let ddl = format!(
+            r#"CREATE TABLE IF NOT EXISTS "{table}" (
+                   id TEXT PRIMARY KEY NOT NULL,
+                   data TEXT NOT NULL,
+                   expires_at INTEGER NOT NULL
+               );
+               CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" (expires_at);"#,
+            index = index_name(table)
+        );
+        sqlx::raw_sql(&ddl)
+            .execute(&self.pool)
+            .await
+            .map_err(query_failed(DATABASE, "create the session table", table))?;
+        Ok(())
+    }
+}
+
+impl fmt::Debug for SqliteBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteBackend")
+            .field("table", &self.table)
+            .finish_non_exhaustive()
+    }
+}
+
+/// This process's clock in Unix milliseconds.
+fn now_millis() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+impl SessionBackend for SqliteBackend {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+        Box::pin(async move {
+            let data: Option<String> = sqlx::query_scalar(&self.sql.load)
+                .bind(id.as_str())
+                .bind(now_millis())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(query_failed(DATABASE, "load a session", &self.table))?;
+            data.as_deref().map(decode_record).transpose()
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        id: &'a SessionId,
+        record: &'a Record,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async move {
+            let data = encode_record(record)?;
+            let now = now_millis();
+            let result = sqlx::query(&self.sql.create)
+                .bind(id.as_str())
+                .bind(data)
+                .bind(now.saturating_add(ttl_millis(ttl)))
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(query_failed(DATABASE, "create a session", &self.table))?;
+            Ok(result.rows_affected() == 1)
+        })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        id: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async move {
+            let edit = JsonEdit::new(changes, &DIALECT)?;
+            let sql = format!(
+                r#"UPDATE "{table}" SET data = {data}, expires_at = ?
+                   WHERE id = ? AND expires_at > ?"#,
+                table = self.table,
+                data = edit.sql,
+            );
+            let now = now_millis();
+            let result = edit
+                .bind(sqlx::query(&sql))
+                .bind(now.saturating_add(ttl_millis(ttl)))
+                .bind(id.as_str())
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(query_failed(DATABASE, "save a session", &self.table))?;
+            Ok(result.rows_affected() == 1)
+        })
+    }
+
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            sqlx::query(&self.sql.delete)
+                .bind(id.as_str())
+                .execute(&self.pool)
+                .await
+                .map_err(query_failed(DATABASE, "delete a session", &self.table))?;
+            Ok(())
+        })
+    }
+
+    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+        Box::pin(async move {
+            let result = sqlx::query(&self.sql.delete_expired)
+                .bind(now_millis())
+                .execute(&self.pool)
+                .await
+                .map_err(query_failed(
+                    DATABASE,
+                    "delete expired sessions",
+                    &self.table,
+                ))?;
+            Ok(result.rows_affected())
+        })
+    }
+}
