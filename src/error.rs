@@ -169,6 +169,19 @@ pub enum SessionError {
         #[source]
         source: serde_json::Error,
     },
+    /// A value nests deeper than [`MAX_VALUE_DEPTH`](crate::MAX_VALUE_DEPTH): it could be saved
+    /// but never read back, so the save is refused.
+    #[error(
+        "session {session:?}: the value under key {key:?} nests deeper than {} levels; it could \
+         not be read back, so it is not saved: flatten it",
+        crate::MAX_VALUE_DEPTH
+    )]
+    TooDeep {
+        /// The session name.
+        session: String,
+        /// The key whose value nests too deep.
+        key: String,
+    },
     /// The session's `Set-Cookie` header would exceed the 4096 bytes browsers keep.
     #[error(
         "session {session:?}: its Set-Cookie header would be {size} bytes, over the 4096-byte \

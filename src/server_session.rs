@@ -13,6 +13,7 @@ use crate::config::SessionConfig;
 use crate::error::SessionError;
 use crate::expiry::{self, CREATED_KEY};
 use crate::id::SessionId;
+use crate::nesting;
 use crate::state::{SessionData, SessionState};
 use crate::store::{loaded, CookieWrite};
 
@@ -158,6 +159,17 @@ pub(crate) async fn save(
         return Ok(None);
     };
     let name = state.name();
+    let written = match &plan {
+        Plan::Create { record, .. } => nesting::too_deep(record),
+        Plan::Apply(_, changes) => nesting::too_deep(changes.set.iter().map(|(key, value)| (key, value))),
+        _ => None,
+    };
+    if let Some(key) = written {
+        return Err(SessionError::TooDeep {
+            session: name.to_owned(),
+            key: key.to_owned(),
+        });
+    }
     let ttl = expiry::record_ttl(config, name, created_at, now_ts);
     let fail = |action, source| backend_error(name, backend_name, action, source);
     let (id, write) = match plan {

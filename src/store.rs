@@ -15,6 +15,7 @@ use crate::config::SessionConfig;
 use crate::error::SessionError;
 use crate::expiry::{self, Verdict};
 use crate::name::{RuntimeName, SessionName};
+use crate::nesting;
 use crate::request_cookies::RequestCookies;
 use crate::server_session;
 use crate::session::Session;
@@ -251,6 +252,12 @@ impl SessionStore {
             return Ok(Some(CookieWrite::Remove));
         }
         let name = state.name();
+        if let Some(key) = nesting::too_deep(&data.values) {
+            return Err(SessionError::TooDeep {
+                session: name.to_owned(),
+                key: key.to_owned(),
+            });
+        }
         let config = &self.inner.config;
         let Some(codec) = config.cookie_codec(state.backend()) else {
             return Ok(None);

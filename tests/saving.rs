@@ -251,3 +251,34 @@ async fn a_modified_session_that_is_never_returned_is_not_saved_and_is_logged() 
     assert_eq!(warnings.len(), 1, "{}", logs.text());
     assert!(warnings[0].contains("never saved") && warnings[0].contains("config.layer()"));
 }
+
+#[tokio::test]
+async fn a_value_too_deep_to_read_back_is_refused_at_save() {
+    async fn deep(session: Session) -> Result<Session, SessionError> {
+        let nested =
+            (0..=axum_session_store::MAX_VALUE_DEPTH).fold(json!(1), |inner, _| json!([inner]));
+        session.insert("tree", nested)?;
+        Ok(session)
+    }
+    for backend in ["securecookie", "privatecookie", "memory"] {
+        let config = SessionConfig::builder()
+            .secret_key(common::SECRET)
+            .default_backend(backend)
+            .build()
+            .unwrap();
+        let (logs, _guard) = Logs::capture();
+        let router = Router::new()
+            .route("/", get(deep))
+            .layer(config.layer())
+            .with_state(config);
+        let reply = Client::new(router).get("/").await;
+        assert_eq!(reply.status, 500, "{backend}");
+        assert!(reply.set_cookies.is_empty(), "{backend}");
+        assert!(
+            logs.text()
+                .contains(r#"the value under key "tree" nests deeper than 100 levels"#),
+            "{backend}: {}",
+            logs.text()
+        );
+    }
+}

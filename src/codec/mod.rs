@@ -96,14 +96,18 @@ fn check_age(
     max_age: Option<Duration>,
     now: OffsetDateTime,
 ) -> Result<(), VerifyError> {
-    let age = Duration::seconds(now.unix_timestamp().saturating_sub(timestamp));
-    if -age > MAX_CLOCK_SKEW {
-        return Err(VerifyError::FromTheFuture { ahead: -age });
+    // Saturating arithmetic: any timestamp and any max age give an answer, never a panic.
+    let age_seconds = now.unix_timestamp().saturating_sub(timestamp);
+    let age = Duration::seconds(age_seconds);
+    if age_seconds < -MAX_CLOCK_SKEW.whole_seconds() {
+        return Err(VerifyError::FromTheFuture {
+            ahead: Duration::seconds(age_seconds.saturating_neg()),
+        });
     }
     if let Some(max_age) = max_age {
         if age > max_age {
             return Err(VerifyError::Expired {
-                expired_for: age - max_age,
+                expired_for: age.saturating_sub(max_age),
             });
         }
     }
