@@ -2,7 +2,7 @@
 //! pool (a single server or a Redis Cluster).
 
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, PoisonError};
 
 use deadpool_redis::redis::aio::ConnectionLike;
 use deadpool_redis::redis::{
@@ -107,7 +107,9 @@ static APPLY: Lua = Lua {
 /// [`delete_expired`](SessionBackend::delete_expired) has nothing to do.
 ///
 /// Every operation is one round trip and touches exactly one key; creating a record and
-/// applying changes run as Lua scripts, atomically. That makes the backend safe for Redis
+/// applying changes run as Lua scripts, atomically. Requests share one multiplexed connection
+/// taken from the pool (commands of concurrent requests are pipelined on it); when it breaks,
+/// the next request takes a new one from the pool. That makes the backend safe for Redis
 /// Cluster too: see [`RedisBackend::cluster`].
 ///
 /// Needs the cargo feature `redis`.
@@ -129,6 +131,9 @@ static APPLY: Lua = Lua {
 pub struct RedisBackend {
     pool: Pool,
     prefix: String,
+    /// The shared connection, once one was taken from the pool; dropped when it fails in a way
+    /// that needs a new one, so the next request takes a fresh one.
+    shared: Arc<Mutex<Option<Connection>>>,
 }
 
 /// The pool of either kind.
@@ -138,10 +143,13 @@ enum Pool {
     Cluster(deadpool_redis::cluster::Pool),
 }
 
-/// A connection taken from either kind of pool.
+/// A multiplexed connection taken out of either kind of pool. Clones share one socket and
+/// pipeline their commands on it, so every request uses a clone instead of checking a
+/// connection out of the pool (which costs an `UNWATCH` + `PING` round trip each time).
+#[derive(Clone)]
 enum Connection {
-    Single(deadpool_redis::Connection),
-    Cluster(deadpool_redis::cluster::Connection),
+    Single(redis::aio::MultiplexedConnection),
+    Cluster(redis::cluster_async::ClusterConnection),
 }
 
 impl ConnectionLike for Connection {
@@ -187,6 +195,7 @@ impl RedisBackend {
         Self {
             pool: Pool::Single(pool),
             prefix: DEFAULT_PREFIX.to_owned(),
+            shared: Arc::default(),
         }
     }
 
@@ -208,6 +217,7 @@ impl RedisBackend {
         Self {
             pool: Pool::Cluster(pool),
             prefix: DEFAULT_PREFIX.to_owned(),
+            shared: Arc::default(),
         }
     }
 
@@ -232,12 +242,41 @@ impl RedisBackend {
         format!("{}{}", self.prefix, id.as_str())
     }
 
+    /// The shared connection, or a new one from the pool when there is none yet.
     async fn connection(&self) -> Result<Connection, BackendError> {
+        if let Some(shared) = self.lock_shared().clone() {
+            return Ok(shared);
+        }
         let connection = match &self.pool {
-            Pool::Single(pool) => pool.get().await.map(Connection::Single),
-            Pool::Cluster(pool) => pool.get().await.map(Connection::Cluster),
-        };
-        connection.map_err(|e| BackendError::new("getting a Redis connection from the pool", e))
+            Pool::Single(pool) => pool
+                .get()
+                .await
+                .map(|conn| Connection::Single(deadpool_redis::Connection::take(conn))),
+            Pool::Cluster(pool) => pool
+                .get()
+                .await
+                .map(|conn| Connection::Cluster(deadpool_redis::cluster::Connection::take(conn))),
+        }
+        .map_err(|e| BackendError::new("getting a Redis connection from the pool", e))?;
+        *self.lock_shared() = Some(connection.clone());
+        Ok(connection)
+    }
+
+    /// Forgets the shared connection when `error` means it cannot serve again (closed, reset,
+    /// timed out), so that the next request takes a new one from the pool.
+    fn forget_broken_connection(&self, error: &RedisError) {
+        if error.is_unrecoverable_error()
+            || error.is_io_error()
+            || error.is_connection_dropped()
+            || error.is_timeout()
+        {
+            *self.lock_shared() = None;
+        }
+    }
+
+    fn lock_shared(&self) -> MutexGuard<'_, Option<Connection>> {
+        // Held only to clone or replace the handle: nothing can be left half-done.
+        self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs `cmd` on a pooled connection; `doing` names the operation in the error.
@@ -247,9 +286,10 @@ impl RedisBackend {
         doing: &'static str,
     ) -> Result<T, BackendError> {
         let mut conn = self.connection().await?;
-        cmd.query_async(&mut conn)
-            .await
-            .map_err(|e| BackendError::new(doing, e))
+        cmd.query_async(&mut conn).await.map_err(|e| {
+            self.forget_broken_connection(&e);
+            BackendError::new(doing, e)
+        })
     }
 
     /// Runs a Lua script with one key, by its SHA1; when the server does not know it yet, by its
@@ -281,7 +321,10 @@ impl RedisBackend {
             }
             other => other,
         };
-        result.map_err(|e| BackendError::new(doing, e))
+        result.map_err(|e| {
+            self.forget_broken_connection(&e);
+            BackendError::new(doing, e)
+        })
     }
 }
 
