@@ -59,9 +59,6 @@ pub use backend::MySqlBackend;
 pub use backend::PostgresBackend;
 #[cfg(feature = "redis")]
 pub use backend::RedisBackend;
-/// The deadpool-redis this crate is built against, to make pools of the matching version.
-#[cfg(feature = "redis")]
-pub use deadpool_redis;
 #[cfg(feature = "sqlite")]
 pub use backend::SqliteBackend;
 pub use backend::{
@@ -76,13 +73,16 @@ pub use config::{
     SessionConfig, SessionConfigBuilder, DEFAULT_COOKIE_NAME, DEFAULT_SERVER_SESSION_TTL,
 };
 pub use cookie_args::CookieArgs;
+/// The deadpool-redis this crate is built against, to make pools of the matching version.
+#[cfg(feature = "redis")]
+pub use deadpool_redis;
 pub use error::{ConfigError, SessionError};
 pub use expiry::CREATED_KEY;
 pub use flash::{Flash, FlashMessage, Level, FLASH_KEY};
 pub use id::{SessionId, SESSION_ID_LEN};
 pub use layer::{SessionLayer, SessionService};
-pub use nesting::MAX_VALUE_DEPTH;
 pub use name::{DefaultSession, RuntimeName, SessionName};
+pub use nesting::MAX_VALUE_DEPTH;
 pub use session::Session;
 pub use store::SessionStore;
 

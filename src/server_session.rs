@@ -161,7 +161,9 @@ pub(crate) async fn save(
     let name = state.name();
     let written = match &plan {
         Plan::Create { record, .. } => nesting::too_deep(record),
-        Plan::Apply(_, changes) => nesting::too_deep(changes.set.iter().map(|(key, value)| (key, value))),
+        Plan::Apply(_, changes) => {
+            nesting::too_deep(changes.set.iter().map(|(key, value)| (key, value)))
+        }
         _ => None,
     };
     if let Some(key) = written {

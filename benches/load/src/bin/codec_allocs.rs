@@ -1,0 +1,168 @@
+//! Allocations per codec operation, counted by a counting global allocator.
+//!
+//! It runs the same operations on the same bytes as the criterion benchmark `benches/codec.rs`
+//! (both include `benches/load/src/fixture.rs`). It lives in this package, not beside the
+//! criterion bench, because the crate forbids `unsafe_code` for all its targets and a global
+//! allocator is an `unsafe impl`.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use axum_session_store::SessionConfig;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+#[path = "../fixture.rs"]
+mod fixture;
+
+/// Counts every allocation (and reallocation) and the bytes asked for.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static REALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to the system allocator; only counters are added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(layout.size() as u64, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(layout.size() as u64, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        REALLOCATIONS.fetch_add(1, Relaxed);
+        BYTES.fetch_add(new_size.saturating_sub(layout.size()) as u64, Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const ITERATIONS: u64 = 1_000;
+
+/// Runs `op` once to warm up (lazy statics), then `ITERATIONS` times, and prints the counts
+/// per run.
+fn count(label: &str, mut op: impl FnMut()) {
+    op();
+    let (a0, r0, b0) = (
+        ALLOCATIONS.load(Relaxed),
+        REALLOCATIONS.load(Relaxed),
+        BYTES.load(Relaxed),
+    );
+    for _ in 0..ITERATIONS {
+        op();
+    }
+    let allocs = ALLOCATIONS.load(Relaxed) - a0;
+    let reallocs = REALLOCATIONS.load(Relaxed) - r0;
+    let bytes = BYTES.load(Relaxed) - b0;
+    println!(
+        "{label:<48} allocations per op: {:>5.1}  reallocations per op: {:>4.1}  bytes per op: {:>6.0}",
+        allocs as f64 / ITERATIONS as f64,
+        reallocs as f64 / ITERATIONS as f64,
+        bytes as f64 / ITERATIONS as f64,
+    );
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let config = SessionConfig::builder()
+        .secret_key(fixture::SECRET)
+        .build()?;
+    let signer = config.serializer();
+    let sealer = config.private_serializer();
+    let now = fixture::signed_at();
+    let name = fixture::COOKIE_NAME;
+    let session = fixture::session();
+    let id_session = fixture::id_session();
+
+    let cookie = signer.serialize_at(name, &session, now)?;
+    let id_cookie = signer.serialize_at(name, &id_session, now)?;
+    let sealed = sealer.seal_at(name, &session, now)?;
+    let json_len = serde_json::to_vec(&session)?.len();
+    println!(
+        "session JSON: {json_len} bytes; signed cookie value: {} bytes; signed id cookie value: {} \
+         bytes; sealed cookie value: {} bytes",
+        cookie.len(),
+        id_cookie.len(),
+        sealed.len()
+    );
+
+    // The bytes the signature covers: `name|payload|timestamp`.
+    let signed_part = cookie.rsplit_once('|').map(|(s, _)| s).unwrap_or_default();
+    let message = format!("{name}|{signed_part}");
+    let keyed = Hmac::<Sha256>::new_from_slice(&[0x42; 32])?;
+    let tag = keyed
+        .clone()
+        .chain_update(message.as_bytes())
+        .finalize()
+        .into_bytes();
+
+    count("hmac-sha256 floor: sign (pre-keyed)", || {
+        let mac = keyed.clone().chain_update(black_box(message.as_bytes()));
+        black_box(mac.finalize().into_bytes());
+    });
+    count("hmac-sha256 floor: sign + verify (pre-keyed)", || {
+        let mac = keyed.clone().chain_update(black_box(message.as_bytes()));
+        black_box(mac.finalize().into_bytes());
+        let mac = keyed.clone().chain_update(black_box(message.as_bytes()));
+        black_box(mac.verify_slice(&tag).is_ok());
+    });
+    count("signed cookie: serialize_at", || {
+        black_box(signer.serialize_at(name, black_box(&session), now).ok());
+    });
+    count("signed cookie: deserialize_at", || {
+        black_box(
+            signer
+                .deserialize_at(name, black_box(&cookie), None, now)
+                .ok(),
+        );
+    });
+    count("signed cookie: serialize_at + deserialize_at", || {
+        if let Ok(value) = signer.serialize_at(name, black_box(&session), now) {
+            black_box(signer.deserialize_at(name, &value, None, now).ok());
+        }
+    });
+    count("signed id cookie: serialize_at", || {
+        black_box(signer.serialize_at(name, black_box(&id_session), now).ok());
+    });
+    count("signed id cookie: deserialize_at", || {
+        black_box(
+            signer
+                .deserialize_at(name, black_box(&id_cookie), None, now)
+                .ok(),
+        );
+    });
+    count("signed id cookie: serialize_at + deserialize_at", || {
+        if let Ok(value) = signer.serialize_at(name, black_box(&id_session), now) {
+            black_box(signer.deserialize_at(name, &value, None, now).ok());
+        }
+    });
+    count("private cookie: seal_at", || {
+        black_box(sealer.seal_at(name, black_box(&session), now).ok());
+    });
+    count("private cookie: open_at", || {
+        black_box(sealer.open_at(name, black_box(&sealed), None, now).ok());
+    });
+    count("private cookie: seal_at + open_at", || {
+        if let Ok(value) = sealer.seal_at(name, black_box(&session), now) {
+            black_box(sealer.open_at(name, &value, None, now).ok());
+        }
+    });
+    Ok(())
+}
