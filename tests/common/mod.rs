@@ -4,6 +4,8 @@
 
 pub mod counting;
 pub mod servers;
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+pub mod sql;
 pub mod suite;
 
 use std::collections::BTreeMap;

@@ -1,5 +1,6 @@
 //! What the sqlx backends share: table-name validation, index and lock names, TTLs, record
-//! encoding, error mapping, and the JSON edit expression SQLite and MySQL use for `apply`.
+//! encoding, the queries they all run alike ([`Table`]), and the JSON edit expression SQLite
+//! and MySQL use for `apply`.
 // With the `sqlx` feature but no driver, nothing here is used.
 #![cfg_attr(
     not(any(feature = "postgres", feature = "sqlite", feature = "mysql")),
@@ -20,9 +21,17 @@ pub use postgres::PostgresBackend;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteBackend;
 
+#[cfg(feature = "sqlite")]
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::query::Query;
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use time::Duration;
 
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+use super::Changes;
 use super::{BackendError, Record};
+use crate::id::SessionId;
 
 /// The table the backends use unless told otherwise.
 pub(super) const DEFAULT_TABLE: &str = "sessions";
@@ -81,31 +90,330 @@ pub(super) fn ttl_millis(ttl: Duration) -> i64 {
 }
 
 /// The stored text of a record.
-pub(super) fn encode_record(record: &Record) -> Result<String, BackendError> {
+fn encode_record(record: &Record) -> Result<String, BackendError> {
     serde_json::to_string(record)
         .map_err(|e| BackendError::new("could not encode the session record as JSON", e))
 }
 
 /// A record from its stored text.
-pub(super) fn decode_record(text: &str) -> Result<Record, BackendError> {
+fn decode_record(text: &str) -> Result<Record, BackendError> {
     serde_json::from_str(text)
         .map_err(|e| BackendError::new("the stored session record is not a JSON object", e))
 }
 
-/// Maps a failed query to a [`BackendError`] that says which database, which operation and
-/// which table; the sqlx error is its source.
-pub(super) fn query_failed<'a>(
-    database: &'a str,
-    action: &'a str,
-    table: &'a str,
-) -> impl FnOnce(sqlx::Error) -> BackendError + 'a {
-    move |error| {
-        BackendError::new(
-            format!("{database}: could not {action} (table {table})"),
-            error,
-        )
+/// Whose clock decides when a record expires.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Clock {
+    /// The database's, which the statements read themselves, so every application server
+    /// agrees on it. The statements take TTLs in milliseconds.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    Database,
+    /// This process's. The statements take expiry times (Unix milliseconds) and, as their
+    /// last parameter, the time now.
+    #[cfg(feature = "sqlite")]
+    Process,
+}
+
+impl Clock {
+    /// The time now, if the statements take it as a parameter.
+    fn now(self) -> Option<i64> {
+        match self {
+            #[cfg(any(feature = "postgres", feature = "mysql"))]
+            Self::Database => None,
+            #[cfg(feature = "sqlite")]
+            Self::Process => Some(now_millis()),
+        }
     }
 }
+
+/// This process's clock in Unix milliseconds.
+#[cfg(feature = "sqlite")]
+fn now_millis() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// The expiry parameter for `ttl`: the TTL in milliseconds, or with the time `now` (on
+/// [`Clock::Process`]), the expiry time.
+fn expiry(now: Option<i64>, ttl: Duration) -> i64 {
+    let ttl = ttl_millis(ttl);
+    now.map_or(ttl, |now| now.saturating_add(ttl))
+}
+
+/// The SQL text of the operations every backend runs alike, made once per table.
+///
+/// Their parameters: `load` the id; `create` the id, the record's JSON text and the expiry
+/// (a TTL or an expiry time, as the [`Clock`] says); `delete` the id; `delete_expired` none;
+/// then, on [`Clock::Process`], all but `delete` the time now.
+#[derive(Clone, Debug)]
+pub(super) struct Statements {
+    pub(super) load: String,
+    pub(super) create: String,
+    pub(super) delete: String,
+    pub(super) delete_expired: String,
+}
+
+/// The sqlx drivers the backends use, with what the shared queries need of them that sqlx
+/// has no trait for.
+pub(super) trait Driver: Database {
+    /// How many rows a statement changed.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+}
+
+#[cfg(feature = "postgres")]
+impl Driver for sqlx::Postgres {
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl Driver for sqlx::Sqlite {
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl Driver for sqlx::MySql {
+    fn rows_affected(result: &Self::QueryResult) -> u64 {
+        result.rows_affected()
+    }
+}
+
+/// A backend's session table: its pool, name and statements, and the queries every backend
+/// runs the same way.
+pub(super) struct Table<DB: Database> {
+    pool: Pool<DB>,
+    name: String,
+    sql: Statements,
+    clock: Clock,
+    /// The database's name, for errors.
+    database: &'static str,
+}
+
+// Not derived: that would need `DB: Clone`.
+impl<DB: Database> Clone for Table<DB> {
+    fn clone(&self) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            name: self.name.clone(),
+            sql: self.sql.clone(),
+            clock: self.clock,
+            database: self.database,
+        }
+    }
+}
+
+impl<DB> Table<DB>
+where
+    DB: Driver,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'r> (String,): FromRow<'r, DB::Row>,
+{
+    /// The table `name` (already validated) in `pool`, with its statements, on `clock`, in
+    /// the database called `database` in errors.
+    pub(super) fn new(
+        pool: Pool<DB>,
+        name: String,
+        sql: Statements,
+        clock: Clock,
+        database: &'static str,
+    ) -> Self {
+        Self {
+            pool,
+            name,
+            sql,
+            clock,
+            database,
+        }
+    }
+
+    /// The table's name.
+    pub(super) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Maps a failed query to a [`BackendError`] that says which database, which operation
+    /// and which table; the sqlx error is its source.
+    fn failed<'a>(&'a self, action: &'a str) -> impl FnOnce(sqlx::Error) -> BackendError + 'a {
+        move |error| {
+            BackendError::new(
+                format!(
+                    "{}: could not {action} (table {})",
+                    self.database, self.name
+                ),
+                error,
+            )
+        }
+    }
+
+    /// Runs `ddl`, the statements that create the table, as one simple-protocol query.
+    pub(super) async fn migrate(&self, ddl: &str) -> Result<(), BackendError> {
+        sqlx::raw_sql(ddl)
+            .execute(&self.pool)
+            .await
+            .map_err(self.failed("create the session table"))?;
+        Ok(())
+    }
+
+    /// Runs `query` for `action`, with the time `now` bound last if given; how many rows it
+    /// changed.
+    pub(super) async fn execute<'q>(
+        &self,
+        query: Query<'q, DB, DB::Arguments<'q>>,
+        now: Option<i64>,
+        action: &str,
+    ) -> Result<u64, BackendError> {
+        let query = match now {
+            Some(now) => query.bind(now),
+            None => query,
+        };
+        let result = query
+            .execute(&self.pool)
+            .await
+            .map_err(self.failed(action))?;
+        Ok(DB::rows_affected(&result))
+    }
+
+    /// [`SessionBackend::load`](super::SessionBackend::load).
+    pub(super) async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
+        let mut query = sqlx::query_scalar(&self.sql.load).bind(id.as_str());
+        if let Some(now) = self.clock.now() {
+            query = query.bind(now);
+        }
+        let data: Option<String> = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.failed("load a session"))?;
+        data.as_deref().map(decode_record).transpose()
+    }
+
+    /// [`SessionBackend::create`](super::SessionBackend::create).
+    pub(super) async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
+        ttl: Duration,
+    ) -> Result<bool, BackendError> {
+        let data = encode_record(record)?;
+        let now = self.clock.now();
+        let query = sqlx::query(&self.sql.create)
+            .bind(id.as_str())
+            .bind(data)
+            .bind(expiry(now, ttl));
+        Ok(self.execute(query, now, "create a session").await? == 1)
+    }
+
+    /// [`SessionBackend::apply`](super::SessionBackend::apply) as a [`JsonEdit`] in
+    /// `dialect`, in the `UPDATE` that `update` makes from the table's name and the edit's
+    /// expression. Its parameters: the edit's, the expiry, the id, then on
+    /// [`Clock::Process`] the time now.
+    #[cfg(any(feature = "sqlite", feature = "mysql"))]
+    pub(super) async fn apply_json(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
+        ttl: Duration,
+        dialect: &JsonDialect,
+        update: fn(&str, &str) -> String,
+    ) -> Result<bool, BackendError> {
+        let edit = JsonEdit::new(changes, dialect)?;
+        let sql = update(&self.name, &edit.sql);
+        let now = self.clock.now();
+        let query = edit
+            .bind(sqlx::query(&sql))
+            .bind(expiry(now, ttl))
+            .bind(id.as_str());
+        Ok(self.execute(query, now, "save a session").await? == 1)
+    }
+
+    /// [`SessionBackend::delete`](super::SessionBackend::delete).
+    pub(super) async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
+        let query = sqlx::query(&self.sql.delete).bind(id.as_str());
+        self.execute(query, None, "delete a session").await?;
+        Ok(())
+    }
+
+    /// [`SessionBackend::delete_expired`](super::SessionBackend::delete_expired).
+    pub(super) async fn delete_expired(&self) -> Result<u64, BackendError> {
+        let query = sqlx::query(&self.sql.delete_expired);
+        self.execute(query, self.clock.now(), "delete expired sessions")
+            .await
+    }
+}
+
+/// Implements `Debug` and [`SessionBackend`](super::SessionBackend) for `$backend`, a struct
+/// whose field `table` is its [`Table`]: `apply` runs the backend's own `apply_changes`
+/// method, and every other operation runs as the table runs it.
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+macro_rules! table_backend {
+    ($backend:ident) => {
+        const _: () = {
+            use std::fmt;
+
+            use time::Duration;
+
+            use crate::backend::{BackendError, BoxFuture, Changes, Record, SessionBackend};
+            use crate::id::SessionId;
+
+            impl fmt::Debug for $backend {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.debug_struct(stringify!($backend))
+                        .field("table", &self.table.name())
+                        .finish_non_exhaustive()
+                }
+            }
+
+            impl SessionBackend for $backend {
+                fn load<'a>(
+                    &'a self,
+                    id: &'a SessionId,
+                ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+                    Box::pin(self.table.load(id))
+                }
+
+                fn create<'a>(
+                    &'a self,
+                    id: &'a SessionId,
+                    record: &'a Record,
+                    ttl: Duration,
+                ) -> BoxFuture<'a, Result<bool, BackendError>> {
+                    Box::pin(self.table.create(id, record, ttl))
+                }
+
+                fn apply<'a>(
+                    &'a self,
+                    id: &'a SessionId,
+                    changes: &'a Changes,
+                    ttl: Duration,
+                ) -> BoxFuture<'a, Result<bool, BackendError>> {
+                    Box::pin(self.apply_changes(id, changes, ttl))
+                }
+
+                fn delete<'a>(
+                    &'a self,
+                    id: &'a SessionId,
+                ) -> BoxFuture<'a, Result<(), BackendError>> {
+                    Box::pin(self.table.delete(id))
+                }
+
+                fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+                    Box::pin(self.table.delete_expired())
+                }
+            }
+        };
+    };
+}
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+use table_backend;
 
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 pub(super) use json_edit::{JsonDialect, JsonEdit};

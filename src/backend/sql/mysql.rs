@@ -1,15 +1,15 @@
 //! [`MySqlBackend`]: session records in a MySQL or MariaDB table.
 
-use std::fmt;
-
-use sqlx::MySqlPool;
+use sqlx::{MySql, MySqlPool};
 use time::Duration;
 
 use super::{
-    decode_record, encode_record, index_name, query_failed, ttl_millis, validate_table_name,
-    JsonDialect, JsonEdit, DEFAULT_TABLE,
+    index_name, table_backend, validate_table_name, Clock, JsonDialect, Statements, Table,
+    DEFAULT_TABLE,
 };
-use crate::backend::{BackendError, BoxFuture, Changes, Record, SessionBackend};
+#[cfg(doc)]
+use crate::backend::SessionBackend;
+use crate::backend::{BackendError, Changes};
 use crate::id::SessionId;
 
 const DATABASE: &str = "MySQL";
@@ -64,34 +64,30 @@ const DIALECT: JsonDialect = JsonDialect {
 /// ```
 #[derive(Clone)]
 pub struct MySqlBackend {
-    pool: MySqlPool,
-    table: String,
-    sql: Statements,
+    table: Table<MySql>,
 }
 
 /// The SQL text of each operation but `apply`, made once per table.
-#[derive(Clone)]
-struct Statements {
-    load: String,
-    create: String,
-    delete: String,
-    delete_expired: String,
+fn statements(table: &str) -> Statements {
+    Statements {
+        load: format!("SELECT data FROM `{table}` WHERE id = ? AND expires_at > {NOW_MS}"),
+        // `IGNORE` turns only the duplicate key into "nothing inserted" here: the id is
+        // always 32 ASCII characters and the data valid JSON. (An upsert that replaced
+        // expired rows could not tell "inserted" from "kept", as sqlx counts found rows.)
+        create: format!(
+            "INSERT IGNORE INTO `{table}` (id, data, expires_at) VALUES (?, ?, {NOW_MS} + ?)"
+        ),
+        delete: format!("DELETE FROM `{table}` WHERE id = ?"),
+        delete_expired: format!("DELETE FROM `{table}` WHERE expires_at <= {NOW_MS}"),
+    }
 }
 
-impl Statements {
-    fn new(table: &str) -> Self {
-        Self {
-            load: format!("SELECT data FROM `{table}` WHERE id = ? AND expires_at > {NOW_MS}"),
-            // `IGNORE` turns only the duplicate key into "nothing inserted" here: the id is
-            // always 32 ASCII characters and the data valid JSON. (An upsert that replaced
-            // expired rows could not tell "inserted" from "kept", as sqlx counts found rows.)
-            create: format!(
-                "INSERT IGNORE INTO `{table}` (id, data, expires_at) VALUES (?, ?, {NOW_MS} + ?)"
-            ),
-            delete: format!("DELETE FROM `{table}` WHERE id = ?"),
-            delete_expired: format!("DELETE FROM `{table}` WHERE expires_at <= {NOW_MS}"),
-        }
-    }
+/// The SQL text of `apply`, around `data`, the [`JsonEdit`](super::JsonEdit) expression.
+fn apply_statement(table: &str, data: &str) -> String {
+    format!(
+        "UPDATE `{table}` SET data = {data}, expires_at = {NOW_MS} + ?
+         WHERE id = ? AND expires_at > {NOW_MS}"
+    )
 }
 
 impl MySqlBackend {
@@ -129,8 +125,9 @@ impl MySqlBackend {
     }
 
     fn on_table(pool: MySqlPool, table: String) -> Self {
-        let sql = Statements::new(&table);
-        Self { pool, table, sql }
+        let sql = statements(&table);
+        let table = Table::new(pool, table, sql, Clock::Database, DATABASE);
+        Self { table }
     }
 
     /// Creates the table, with its index on `expires_at`, unless it exists.
@@ -151,7 +148,7 @@ impl MySqlBackend {
     /// # Ok(()) }
     /// ```
     pub async fn migrate(&self) -> Result<(), BackendError> {
-        let table = &self.table;
+        let table = self.table.name();
         let ddl = format!(
             "CREATE TABLE IF NOT EXISTS `{table}` (
                  id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
@@ -161,104 +158,21 @@ impl MySqlBackend {
              ) ENGINE = InnoDB DEFAULT CHARACTER SET = utf8mb4",
             index = index_name(table)
         );
-        sqlx::raw_sql(&ddl)
-            .execute(&self.pool)
+        self.table.migrate(&ddl).await
+    }
+
+    /// [`SessionBackend::apply`].
+    async fn apply_changes(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<bool, BackendError> {
+        // sqlx connects with CLIENT_FOUND_ROWS: a matched row counts even if unchanged.
+        self.table
+            .apply_json(id, changes, ttl, &DIALECT, apply_statement)
             .await
-            .map_err(query_failed(DATABASE, "create the session table", table))?;
-        Ok(())
     }
 }
 
-impl fmt::Debug for MySqlBackend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MySqlBackend")
-            .field("table", &self.table)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SessionBackend for MySqlBackend {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        Box::pin(async move {
-            let data: Option<String> = sqlx::query_scalar(&self.sql.load)
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "load a session", &self.table))?;
-            data.as_deref().map(decode_record).transpose()
-        })
-    }
-
-    fn create<'a>(
-        &'a self,
-        id: &'a SessionId,
-        record: &'a Record,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let data = encode_record(record)?;
-            let result = sqlx::query(&self.sql.create)
-                .bind(id.as_str())
-                .bind(data)
-                .bind(ttl_millis(ttl))
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "create a session", &self.table))?;
-            Ok(result.rows_affected() == 1)
-        })
-    }
-
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let edit = JsonEdit::new(changes, &DIALECT)?;
-            let sql = format!(
-                "UPDATE `{table}` SET data = {data}, expires_at = {NOW_MS} + ?
-                 WHERE id = ? AND expires_at > {NOW_MS}",
-                table = self.table,
-                data = edit.sql,
-            );
-            // sqlx connects with CLIENT_FOUND_ROWS: a matched row counts even if unchanged.
-            let result = edit
-                .bind(sqlx::query(&sql))
-                .bind(ttl_millis(ttl))
-                .bind(id.as_str())
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "save a session", &self.table))?;
-            Ok(result.rows_affected() == 1)
-        })
-    }
-
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            sqlx::query(&self.sql.delete)
-                .bind(id.as_str())
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "delete a session", &self.table))?;
-            Ok(())
-        })
-    }
-
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        Box::pin(async move {
-            let result = sqlx::query(&self.sql.delete_expired)
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(
-                    DATABASE,
-                    "delete expired sessions",
-                    &self.table,
-                ))?;
-            Ok(result.rows_affected())
-        })
-    }
-}
+table_backend!(MySqlBackend);

@@ -1,15 +1,15 @@
 //! [`PostgresBackend`]: session records in a PostgreSQL table.
 
-use std::fmt;
-
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres};
 use time::Duration;
 
 use super::{
-    decode_record, encode_record, fnv1a, index_name, query_failed, ttl_millis, validate_table_name,
+    fnv1a, index_name, table_backend, ttl_millis, validate_table_name, Clock, Statements, Table,
     DEFAULT_TABLE,
 };
-use crate::backend::{BackendError, BoxFuture, Changes, Record, SessionBackend};
+#[cfg(doc)]
+use crate::backend::SessionBackend;
+use crate::backend::{BackendError, Changes};
 use crate::id::SessionId;
 
 const DATABASE: &str = "PostgreSQL";
@@ -44,47 +44,38 @@ const DATABASE: &str = "PostgreSQL";
 /// ```
 #[derive(Clone)]
 pub struct PostgresBackend {
-    pool: PgPool,
-    table: String,
-    sql: Statements,
-}
-
-/// The SQL text of each operation, made once per table.
-#[derive(Clone)]
-struct Statements {
-    load: String,
-    create: String,
+    table: Table<Postgres>,
+    /// The `UPDATE` that `apply` runs.
     apply: String,
-    delete: String,
-    delete_expired: String,
 }
 
-impl Statements {
-    fn new(table: &str) -> Self {
-        Self {
-            load: format!(
-                r#"SELECT data::text FROM "{table}" WHERE id = $1 AND expires_at > now()"#
-            ),
-            // A live row with this id stays; an expired one is replaced.
-            create: format!(
-                r#"INSERT INTO "{table}" AS s (id, data, expires_at)
-                   VALUES ($1, $2::jsonb, now() + $3::bigint * interval '1 millisecond')
-                   ON CONFLICT (id) DO UPDATE
-                   SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at
-                   WHERE s.expires_at <= now()"#
-            ),
-            // Clear, then remove, then set: `||` replaces top-level keys wholesale.
-            apply: format!(
-                r#"UPDATE "{table}"
-                   SET data = ((CASE WHEN $2 THEN '{{}}'::jsonb ELSE data END) - $3::text[])
-                              || $4::jsonb,
-                       expires_at = now() + $5::bigint * interval '1 millisecond'
-                   WHERE id = $1 AND expires_at > now()"#
-            ),
-            delete: format!(r#"DELETE FROM "{table}" WHERE id = $1"#),
-            delete_expired: format!(r#"DELETE FROM "{table}" WHERE expires_at <= now()"#),
-        }
+/// The SQL text of each operation but `apply`, made once per table.
+fn statements(table: &str) -> Statements {
+    Statements {
+        load: format!(r#"SELECT data::text FROM "{table}" WHERE id = $1 AND expires_at > now()"#),
+        // A live row with this id stays; an expired one is replaced.
+        create: format!(
+            r#"INSERT INTO "{table}" AS s (id, data, expires_at)
+               VALUES ($1, $2::jsonb, now() + $3::bigint * interval '1 millisecond')
+               ON CONFLICT (id) DO UPDATE
+               SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at
+               WHERE s.expires_at <= now()"#
+        ),
+        delete: format!(r#"DELETE FROM "{table}" WHERE id = $1"#),
+        delete_expired: format!(r#"DELETE FROM "{table}" WHERE expires_at <= now()"#),
     }
+}
+
+/// The SQL text of `apply`. Clear, then remove, then set: `||` replaces top-level keys
+/// wholesale.
+fn apply_statement(table: &str) -> String {
+    format!(
+        r#"UPDATE "{table}"
+           SET data = ((CASE WHEN $2 THEN '{{}}'::jsonb ELSE data END) - $3::text[])
+                      || $4::jsonb,
+               expires_at = now() + $5::bigint * interval '1 millisecond'
+           WHERE id = $1 AND expires_at > now()"#
+    )
 }
 
 impl PostgresBackend {
@@ -122,8 +113,9 @@ impl PostgresBackend {
     }
 
     fn on_table(pool: PgPool, table: String) -> Self {
-        let sql = Statements::new(&table);
-        Self { pool, table, sql }
+        let (sql, apply) = (statements(&table), apply_statement(&table));
+        let table = Table::new(pool, table, sql, Clock::Database, DATABASE);
+        Self { table, apply }
     }
 
     /// Creates the table and its index on `expires_at`, unless they exist.
@@ -145,7 +137,7 @@ impl PostgresBackend {
     /// # Ok(()) }
     /// ```
     pub async fn migrate(&self) -> Result<(), BackendError> {
-        let table = &self.table;
+        let table = self.table.name();
         let lock_key = fnv1a(format!("axum-session-store migrate {table}").as_bytes()) as i64;
         // One simple-protocol query runs as one implicit transaction, which holds the
         // transaction-level lock until the table and index are committed (or rolled back).
@@ -159,19 +151,25 @@ impl PostgresBackend {
                CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" (expires_at);"#,
             index = index_name(table)
         );
-        sqlx::raw_sql(&ddl)
-            .execute(&self.pool)
-            .await
-            .map_err(query_failed(DATABASE, "create the session table", table))?;
-        Ok(())
+        self.table.migrate(&ddl).await
     }
-}
 
-impl fmt::Debug for PostgresBackend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresBackend")
-            .field("table", &self.table)
-            .finish_non_exhaustive()
+    /// [`SessionBackend::apply`].
+    async fn apply_changes(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<bool, BackendError> {
+        let set = serde_json::to_string(&SetObject(&changes.set))
+            .map_err(|e| BackendError::new("could not encode the session values as JSON", e))?;
+        let query = sqlx::query(&self.apply)
+            .bind(id.as_str())
+            .bind(changes.cleared)
+            .bind(changes.removed.as_slice())
+            .bind(set)
+            .bind(ttl_millis(ttl));
+        Ok(self.table.execute(query, None, "save a session").await? == 1)
     }
 }
 
@@ -184,84 +182,4 @@ impl serde::Serialize for SetObject<'_> {
     }
 }
 
-impl SessionBackend for PostgresBackend {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        Box::pin(async move {
-            let data: Option<String> = sqlx::query_scalar(&self.sql.load)
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "load a session", &self.table))?;
-            data.as_deref().map(decode_record).transpose()
-        })
-    }
-
-    fn create<'a>(
-        &'a self,
-        id: &'a SessionId,
-        record: &'a Record,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let data = encode_record(record)?;
-            let result = sqlx::query(&self.sql.create)
-                .bind(id.as_str())
-                .bind(data)
-                .bind(ttl_millis(ttl))
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "create a session", &self.table))?;
-            Ok(result.rows_affected() == 1)
-        })
-    }
-
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let set = serde_json::to_string(&SetObject(&changes.set))
-                .map_err(|e| BackendError::new("could not encode the session values as JSON", e))?;
-            let result = sqlx::query(&self.sql.apply)
-                .bind(id.as_str())
-                .bind(changes.cleared)
-                .bind(changes.removed.as_slice())
-                .bind(set)
-                .bind(ttl_millis(ttl))
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "save a session", &self.table))?;
-            Ok(result.rows_affected() == 1)
-        })
-    }
-
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            sqlx::query(&self.sql.delete)
-                .bind(id.as_str())
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "delete a session", &self.table))?;
-            Ok(())
-        })
-    }
-
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        Box::pin(async move {
-            let result = sqlx::query(&self.sql.delete_expired)
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(
-                    DATABASE,
-                    "delete expired sessions",
-                    &self.table,
-                ))?;
-            Ok(result.rows_affected())
-        })
-    }
-}
+table_backend!(PostgresBackend);

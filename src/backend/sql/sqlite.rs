@@ -1,16 +1,15 @@
 //! [`SqliteBackend`]: session records in an SQLite table.
 
-use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use sqlx::SqlitePool;
+use sqlx::{Sqlite, SqlitePool};
 use time::Duration;
 
 use super::{
-    decode_record, encode_record, index_name, query_failed, ttl_millis, validate_table_name,
-    JsonDialect, JsonEdit, DEFAULT_TABLE,
+    index_name, table_backend, validate_table_name, Clock, JsonDialect, Statements, Table,
+    DEFAULT_TABLE,
 };
-use crate::backend::{BackendError, BoxFuture, Changes, Record, SessionBackend};
+#[cfg(doc)]
+use crate::backend::SessionBackend;
+use crate::backend::{BackendError, Changes};
 use crate::id::SessionId;
 
 const DATABASE: &str = "SQLite";
@@ -65,35 +64,32 @@ const DIALECT: JsonDialect = JsonDialect {
 /// ```
 #[derive(Clone)]
 pub struct SqliteBackend {
-    pool: SqlitePool,
-    table: String,
-    sql: Statements,
+    table: Table<Sqlite>,
 }
 
-/// The SQL text of each operation but `apply`, made once per table.
-#[derive(Clone)]
-struct Statements {
-    load: String,
-    create: String,
-    delete: String,
-    delete_expired: String,
-}
-
-impl Statements {
-    fn new(table: &str) -> Self {
-        Self {
-            load: format!(r#"SELECT data FROM "{table}" WHERE id = ? AND expires_at > ?"#),
-            // A live row with this id stays; an expired one is replaced.
-            create: format!(
-                r#"INSERT INTO "{table}" (id, data, expires_at) VALUES (?, ?, ?)
-                   ON CONFLICT (id) DO UPDATE
-                   SET data = excluded.data, expires_at = excluded.expires_at
-                   WHERE "{table}".expires_at <= ?"#
-            ),
-            delete: format!(r#"DELETE FROM "{table}" WHERE id = ?"#),
-            delete_expired: format!(r#"DELETE FROM "{table}" WHERE expires_at <= ?"#),
-        }
+/// The SQL text of each operation but `apply`, made once per table. Times are Unix
+/// milliseconds from this process's clock, bound as parameters.
+fn statements(table: &str) -> Statements {
+    Statements {
+        load: format!(r#"SELECT data FROM "{table}" WHERE id = ? AND expires_at > ?"#),
+        // A live row with this id stays; an expired one is replaced.
+        create: format!(
+            r#"INSERT INTO "{table}" (id, data, expires_at) VALUES (?, ?, ?)
+               ON CONFLICT (id) DO UPDATE
+               SET data = excluded.data, expires_at = excluded.expires_at
+               WHERE "{table}".expires_at <= ?"#
+        ),
+        delete: format!(r#"DELETE FROM "{table}" WHERE id = ?"#),
+        delete_expired: format!(r#"DELETE FROM "{table}" WHERE expires_at <= ?"#),
     }
+}
+
+/// The SQL text of `apply`, around `data`, the [`JsonEdit`](super::JsonEdit) expression.
+fn apply_statement(table: &str, data: &str) -> String {
+    format!(
+        r#"UPDATE "{table}" SET data = {data}, expires_at = ?
+           WHERE id = ? AND expires_at > ?"#
+    )
 }
 
 impl SqliteBackend {
@@ -140,8 +136,9 @@ impl SqliteBackend {
     }
 
     fn on_table(pool: SqlitePool, table: String) -> Self {
-        let sql = Statements::new(&table);
-        Self { pool, table, sql }
+        let sql = statements(&table);
+        let table = Table::new(pool, table, sql, Clock::Process, DATABASE);
+        Self { table }
     }
 
     /// Creates the table and its index on `expires_at`, unless they exist.
@@ -169,7 +166,7 @@ impl SqliteBackend {
     /// # Ok(()) }
     /// ```
     pub async fn migrate(&self) -> Result<(), BackendError> {
-        let table = &self.table;
+        let table = self.table.name();
         // No explicit transaction: a deferred one could not wait for another migrating
         // connection (its read snapshot would be stale), while single statements can.
         let ddl = format!(
@@ -181,117 +178,20 @@ impl SqliteBackend {
                CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" (expires_at);"#,
             index = index_name(table)
         );
-        sqlx::raw_sql(&ddl)
-            .execute(&self.pool)
+        self.table.migrate(&ddl).await
+    }
+
+    /// [`SessionBackend::apply`].
+    async fn apply_changes(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<bool, BackendError> {
+        self.table
+            .apply_json(id, changes, ttl, &DIALECT, apply_statement)
             .await
-            .map_err(query_failed(DATABASE, "create the session table", table))?;
-        Ok(())
     }
 }
 
-impl fmt::Debug for SqliteBackend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SqliteBackend")
-            .field("table", &self.table)
-            .finish_non_exhaustive()
-    }
-}
-
-/// This process's clock in Unix milliseconds.
-fn now_millis() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
-}
-
-impl SessionBackend for SqliteBackend {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        Box::pin(async move {
-            let data: Option<String> = sqlx::query_scalar(&self.sql.load)
-                .bind(id.as_str())
-                .bind(now_millis())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "load a session", &self.table))?;
-            data.as_deref().map(decode_record).transpose()
-        })
-    }
-
-    fn create<'a>(
-        &'a self,
-        id: &'a SessionId,
-        record: &'a Record,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let data = encode_record(record)?;
-            let now = now_millis();
-            let result = sqlx::query(&self.sql.create)
-                .bind(id.as_str())
-                .bind(data)
-                .bind(now.saturating_add(ttl_millis(ttl)))
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "create a session", &self.table))?;
-            Ok(result.rows_affected() == 1)
-        })
-    }
-
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let edit = JsonEdit::new(changes, &DIALECT)?;
-            let sql = format!(
-                r#"UPDATE "{table}" SET data = {data}, expires_at = ?
-                   WHERE id = ? AND expires_at > ?"#,
-                table = self.table,
-                data = edit.sql,
-            );
-            let now = now_millis();
-            let result = edit
-                .bind(sqlx::query(&sql))
-                .bind(now.saturating_add(ttl_millis(ttl)))
-                .bind(id.as_str())
-                .bind(now)
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "save a session", &self.table))?;
-            Ok(result.rows_affected() == 1)
-        })
-    }
-
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            sqlx::query(&self.sql.delete)
-                .bind(id.as_str())
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(DATABASE, "delete a session", &self.table))?;
-            Ok(())
-        })
-    }
-
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        Box::pin(async move {
-            let result = sqlx::query(&self.sql.delete_expired)
-                .bind(now_millis())
-                .execute(&self.pool)
-                .await
-                .map_err(query_failed(
-                    DATABASE,
-                    "delete expired sessions",
-                    &self.table,
-                ))?;
-            Ok(result.rows_affected())
-        })
-    }
-}
+table_backend!(SqliteBackend);

@@ -1,0 +1,548 @@
+//! What the SQL backends' tests share: their setup (a migrated backend on a fresh table, and
+//! the fixture that removes it), and the tests particular to SQL tables, written once and run
+//! against each backend by [`sql_suite!`].
+//!
+//! What sets the backends apart, as far as these tests are concerned, is in their
+//! [`SqlBackend`] implementations at the end of this file.
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+
+#[cfg(feature = "mysql")]
+use axum_session_store::MySqlBackend;
+#[cfg(feature = "postgres")]
+use axum_session_store::PostgresBackend;
+#[cfg(feature = "sqlite")]
+use axum_session_store::SqliteBackend;
+use axum_session_store::{BackendError, Changes, Record, SessionBackend, SessionId};
+use serde_json::{json, Value};
+use sqlx::pool::PoolOptions;
+use sqlx::{Connection, Database, Pool};
+use time::Duration;
+
+use super::servers::{self, Fixture};
+
+pub const HOUR: Duration = Duration::HOUR;
+
+pub fn record(value: Value) -> Record {
+    value.as_object().unwrap().clone()
+}
+
+pub fn new_id() -> SessionId {
+    SessionId::generate().unwrap()
+}
+
+/// Where a backend can keep the character U+0000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nul {
+    /// Nowhere (PostgreSQL's JSONB cannot hold it): saving it is an error.
+    Nowhere,
+    /// In values, and in keys that are never changed (SQLite's JSON paths cannot address
+    /// them).
+    InValues,
+    /// Anywhere (MySQL and MariaDB).
+    Anywhere,
+}
+
+/// One of the sqlx backends, as these tests drive it.
+pub trait SqlBackend: SessionBackend + Clone + fmt::Debug + 'static {
+    type Db: Database;
+    /// The type's name, as its `Debug` output starts.
+    const NAME: &'static str;
+    /// Where the backend can keep U+0000.
+    const NUL: Nul;
+    /// Whether an expired row not yet deleted still holds its id, so that `create` declines
+    /// it, rather than replacing the row.
+    const EXPIRED_ROWS_HOLD_THEIR_IDS: bool;
+
+    fn new(pool: Pool<Self::Db>) -> Self;
+    fn with_table(pool: Pool<Self::Db>, table: &str) -> Result<Self, BackendError>;
+    fn migrate(&self) -> impl Future<Output = Result<(), BackendError>> + Send;
+    /// A pool that connects only when used: for tests that need no database.
+    fn lazy_pool() -> Pool<Self::Db>;
+    /// How many rows `table` holds.
+    fn rows(pool: &Pool<Self::Db>, table: &str) -> impl Future<Output = i64> + Send;
+    /// What drops `table` from the database `pool` is on: a fixture's cleanup, which runs on
+    /// its own thread and runtime.
+    fn drop_table(pool: &Pool<Self::Db>, table: &str) -> impl FnOnce() + Send + 'static;
+}
+
+/// A pool on the database `options` name, of up to five connections, as an application
+/// process would open.
+pub async fn pool<DB: Database>(options: <DB::Connection as Connection>::Options) -> Pool<DB> {
+    PoolOptions::new()
+        .max_connections(5)
+        .acquire_timeout(std::time::Duration::from_secs(30))
+        .connect_with(options)
+        .await
+        .unwrap()
+}
+
+/// A pool on the database at `url`, or `None` (after the skip-or-fail rule) when `server` is
+/// down.
+pub async fn server_pool<DB: Database>(server: &str, url: &str) -> Option<Pool<DB>> {
+    // One plain connection first: it fails at once when the server is down, where a pool
+    // would keep retrying until its acquire timeout.
+    match DB::Connection::connect(url).await {
+        Ok(probe) => probe.close().await.unwrap(),
+        Err(error) => {
+            servers::unreachable_server(server, error);
+            return None;
+        }
+    }
+    Some(pool(url.parse().unwrap()).await)
+}
+
+/// A migrated backend on a fresh table, its pool and table, and the fixture that removes
+/// them.
+pub struct Setup<B: SqlBackend> {
+    pub backend: Arc<B>,
+    pub pool: Pool<B::Db>,
+    pub table: String,
+    pub fixture: Fixture,
+}
+
+impl<B: SqlBackend> Setup<B> {
+    /// On the database at `url`, whose fixture drops the table; `None` (after the
+    /// skip-or-fail rule) when `server` is down.
+    pub async fn on_server(server: &str, url: &str) -> Option<Self> {
+        let pool = server_pool(server, url).await?;
+        let table = servers::unique_name("sessions");
+        let cleanup = B::drop_table(&pool, &table);
+        Some(Self::migrated(pool, table, cleanup).await)
+    }
+
+    /// In `pool`, whose fixture runs `cleanup`.
+    pub async fn new(pool: Pool<B::Db>, cleanup: impl FnOnce() + Send + 'static) -> Self {
+        Self::migrated(pool, servers::unique_name("sessions"), cleanup).await
+    }
+
+    async fn migrated(
+        pool: Pool<B::Db>,
+        table: String,
+        cleanup: impl FnOnce() + Send + 'static,
+    ) -> Self {
+        let backend = Arc::new(B::with_table(pool.clone(), &table).unwrap());
+        let fixture = Fixture::with_cleanup(backend.clone(), cleanup);
+        backend.migrate().await.unwrap();
+        Self {
+            backend,
+            pool,
+            table,
+            fixture,
+        }
+    }
+
+    pub async fn rows(&self) -> i64 {
+        B::rows(&self.pool, &self.table).await
+    }
+}
+
+/// Runs each test below against the backend `$backend`, on the setup from `$setup` (an async
+/// function returning `Option<Setup<$backend>>`).
+#[macro_export]
+macro_rules! sql_suite {
+    ($backend:ty, $setup:path) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn migrate_twice_and_concurrently() {
+            let Some(setup) = $setup().await else { return };
+            $crate::common::sql::migrate_twice_and_concurrently(&setup).await;
+        }
+
+        #[tokio::test]
+        async fn invalid_table_names_are_refused() {
+            $crate::common::sql::invalid_table_names_are_refused::<$backend>();
+        }
+
+        $crate::sql_suite!(@with_setup $setup;
+            apply_on_a_missing_or_expired_record_creates_nothing,
+            delete_expired_deletes_only_expired_rows,
+            awkward_keys_and_values_survive_apply,
+        );
+    };
+    (@with_setup $setup:path; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let Some(setup) = $setup().await else { return };
+                $crate::common::sql::$case(&setup).await;
+            }
+        )*
+    };
+}
+
+pub async fn migrate_twice_and_concurrently<B: SqlBackend>(setup: &Setup<B>) {
+    setup.backend.migrate().await.unwrap();
+    // Two "processes" (own pools) migrating one fresh table at the same moment.
+    for _ in 0..3 {
+        let table = servers::unique_name("sessions");
+        let mut backends = Vec::new();
+        for _ in 0..2 {
+            let pool = pool((*setup.pool.connect_options()).clone()).await;
+            backends.push(B::with_table(pool, &table).unwrap());
+        }
+        let _drop =
+            Fixture::with_cleanup(setup.backend.clone(), B::drop_table(&setup.pool, &table));
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let tasks: Vec<_> = backends
+            .iter()
+            .cloned()
+            .map(|backend| {
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    backend.migrate().await
+                })
+            })
+            .collect();
+        for task in tasks {
+            task.await.unwrap().unwrap();
+        }
+        let id = new_id();
+        assert!(backends[0]
+            .create(&id, &record(json!({"a": 1})), HOUR)
+            .await
+            .unwrap());
+        assert_eq!(
+            backends[1].load(&id).await.unwrap(),
+            Some(record(json!({"a": 1})))
+        );
+    }
+}
+
+pub fn invalid_table_names_are_refused<B: SqlBackend>() {
+    let pool = B::lazy_pool();
+    let too_long = "s".repeat(64);
+    for bad in [
+        "",
+        "1sessions",
+        "my-sessions",
+        "public.sessions",
+        "sessions\"; DROP TABLE x; --",
+        "séances",
+        too_long.as_str(),
+    ] {
+        let error = B::with_table(pool.clone(), bad).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("ASCII letters, digits and underscores"),
+            "{bad:?}: {error}"
+        );
+    }
+    assert!(B::with_table(pool.clone(), &"s".repeat(63)).is_ok());
+    let backend = B::new(pool);
+    assert_eq!(
+        format!("{backend:?}"),
+        format!(r#"{} {{ table: "sessions", .. }}"#, B::NAME)
+    );
+}
+
+pub async fn apply_on_a_missing_or_expired_record_creates_nothing<B: SqlBackend>(setup: &Setup<B>) {
+    let backend = &setup.backend;
+    let changes = Changes {
+        set: vec![("a".into(), json!(1))],
+        ..Changes::default()
+    };
+    let missing = new_id();
+    assert!(!backend.apply(&missing, &changes, HOUR).await.unwrap());
+    assert_eq!(backend.load(&missing).await.unwrap(), None);
+    assert_eq!(setup.rows().await, 0);
+
+    let expired = new_id();
+    assert!(backend
+        .create(&expired, &record(json!({"old": 1})), Duration::ZERO)
+        .await
+        .unwrap());
+    assert_eq!(backend.load(&expired).await.unwrap(), None);
+    assert!(!backend.apply(&expired, &changes, HOUR).await.unwrap());
+    assert_eq!(backend.load(&expired).await.unwrap(), None);
+    if B::EXPIRED_ROWS_HOLD_THEIR_IDS {
+        // An expired row not yet deleted still holds its id: create declines (the caller
+        // tries a fresh id), and does not revive it.
+        assert!(!backend
+            .create(&expired, &record(json!({"new": 2})), HOUR)
+            .await
+            .unwrap());
+        assert_eq!(backend.load(&expired).await.unwrap(), None);
+        assert_eq!(backend.delete_expired().await.unwrap(), 1);
+    }
+    // An expired row does not hold its id (or no longer, once deleted): create replaces it.
+    assert!(backend
+        .create(&expired, &record(json!({"new": 2})), HOUR)
+        .await
+        .unwrap());
+    assert_eq!(
+        backend.load(&expired).await.unwrap(),
+        Some(record(json!({"new": 2})))
+    );
+    // A live one does.
+    assert!(!backend
+        .create(&expired, &record(json!({"other": 3})), HOUR)
+        .await
+        .unwrap());
+    assert_eq!(
+        backend.load(&expired).await.unwrap(),
+        Some(record(json!({"new": 2})))
+    );
+    assert_eq!(setup.rows().await, 1);
+}
+
+pub async fn delete_expired_deletes_only_expired_rows<B: SqlBackend>(setup: &Setup<B>) {
+    let backend = &setup.backend;
+    let live = new_id();
+    for (id, ttl) in [
+        (new_id(), Duration::ZERO),
+        (new_id(), Duration::seconds(-10)),
+        (live.clone(), HOUR),
+    ] {
+        assert!(backend
+            .create(&id, &record(json!({"a": 1})), ttl)
+            .await
+            .unwrap());
+    }
+    assert_eq!(backend.delete_expired().await.unwrap(), 2);
+    assert_eq!(backend.delete_expired().await.unwrap(), 0);
+    assert_eq!(setup.rows().await, 1);
+    assert_eq!(
+        backend.load(&live).await.unwrap(),
+        Some(record(json!({"a": 1})))
+    );
+    backend.delete(&live).await.unwrap();
+    assert_eq!(setup.rows().await, 0);
+}
+
+/// Keys that need quoting in a JSON path, and values of every JSON type, with U+0000
+/// wherever the backend can keep it.
+fn awkward(nul: Nul) -> (Vec<String>, Vec<Value>) {
+    let mut keys = vec![
+        "\"",
+        "\\",
+        ".",
+        "$",
+        "[0]",
+        "",
+        "ü日本🎉",
+        "a\"b\\c",
+        "-1",
+        "*",
+        "'",
+        "a.b[0]",
+        "$.x",
+        "\n\t",
+        " ",
+        "\\u0022",
+        "null",
+    ];
+    let more: &[&str] = match nul {
+        Nul::Nowhere => &[],
+        Nul::InValues => &["x"],
+        Nul::Anywhere => &["\u{0}", "x", "x\u{0}y", "x\u{0}z"],
+    };
+    keys.extend(more);
+    let Value::Array(mut values) = json!([
+        true,
+        false,
+        null,
+        {"nested": {"a": [1, true, null, "x\"y"], "t": false}, "empty": {}},
+        [],
+        0.30000000000000004,
+        18446744073709551615u64,
+        -9007199254740993i64,
+        "ü\"\\\n",
+        ""
+    ]) else {
+        unreachable!()
+    };
+    if nul != Nul::Nowhere {
+        values.push(json!("nul \u{0} inside"));
+    }
+    values.push(json!(1.5));
+    (keys.into_iter().map(str::to_owned).collect(), values)
+}
+
+/// Applies `changes` through the backend and to `expected`, and checks they agree.
+pub async fn apply_and_check(
+    backend: &dyn SessionBackend,
+    id: &SessionId,
+    expected: &mut Record,
+    changes: Changes,
+) {
+    assert!(backend.apply(id, &changes, HOUR).await.unwrap());
+    changes.apply_to(expected);
+    assert_eq!(backend.load(id).await.unwrap().as_ref(), Some(&*expected));
+}
+
+pub async fn awkward_keys_and_values_survive_apply<B: SqlBackend>(setup: &Setup<B>) {
+    let backend = &*setup.backend;
+    let (keys, values) = awkward(B::NUL);
+    let id = new_id();
+    let mut expected: Record = keys.iter().map(|k| (k.clone(), json!(0))).collect();
+    expected.insert("keep".into(), json!(true));
+    assert!(backend.create(&id, &expected, HOUR).await.unwrap());
+    assert_eq!(backend.load(&id).await.unwrap().as_ref(), Some(&expected));
+
+    // Overwrite every key, with every type of value.
+    let set = keys
+        .iter()
+        .cloned()
+        .zip(values.iter().cycle().cloned())
+        .collect();
+    let changes = Changes {
+        set,
+        ..Changes::default()
+    };
+    apply_and_check(backend, &id, &mut expected, changes).await;
+
+    // Remove half, set the other half to new values, add fresh awkward keys.
+    let (remove, keep) = keys.split_at(keys.len() / 2);
+    let set = keep
+        .iter()
+        .cloned()
+        .zip(values.iter().rev().cycle().cloned())
+        .chain(keys.iter().map(|k| (format!("{k}2"), json!({ k: [k] }))))
+        .collect();
+    let changes = Changes {
+        removed: remove.to_vec(),
+        set,
+        ..Changes::default()
+    };
+    apply_and_check(backend, &id, &mut expected, changes).await;
+
+    // Removing keys that are not there changes nothing.
+    let changes = Changes {
+        removed: vec!["absent".into(), "".into()],
+        ..Changes::default()
+    };
+    apply_and_check(backend, &id, &mut expected, changes).await;
+
+    if B::NUL == Nul::Anywhere {
+        // Keys that differ only after a U+0000 stay apart.
+        let changes = Changes {
+            removed: vec!["x\u{0}y".into()],
+            set: vec![
+                ("x\u{0}z".into(), json!("z")),
+                ("\u{0}".into(), json!("nul")),
+            ],
+            ..Changes::default()
+        };
+        apply_and_check(backend, &id, &mut expected, changes).await;
+        assert_eq!(
+            (expected.get("x\u{0}y"), expected.contains_key("x")),
+            (None, true)
+        );
+    }
+
+    // Many keys at once.
+    let set = (0..200).map(|i| (format!("k.{i}"), json!(i))).collect();
+    apply_and_check(
+        backend,
+        &id,
+        &mut expected,
+        Changes {
+            set,
+            ..Changes::default()
+        },
+    )
+    .await;
+    let removed = (0..150).map(|i| format!("k.{i}")).collect();
+    apply_and_check(
+        backend,
+        &id,
+        &mut expected,
+        Changes {
+            removed,
+            ..Changes::default()
+        },
+    )
+    .await;
+
+    // Clear, then set.
+    let changes = Changes {
+        cleared: true,
+        removed: vec![],
+        set: vec![("".into(), json!(false)), ("\"".into(), json!(null))],
+    };
+    apply_and_check(backend, &id, &mut expected, changes).await;
+    assert_eq!(expected, record(json!({"": false, "\"": null})));
+}
+
+/// Implements [`SqlBackend`] for `$backend`, whose tables' names `$quote` quotes.
+macro_rules! sql_backend {
+    (
+        $backend:ident: $db:ty,
+        quote: $quote:literal,
+        nul: $nul:expr,
+        expired_rows_hold_their_ids: $hold:literal,
+        lazy_pool: $lazy_pool:expr $(,)?
+    ) => {
+        impl SqlBackend for $backend {
+            type Db = $db;
+            const NAME: &'static str = stringify!($backend);
+            const NUL: Nul = $nul;
+            const EXPIRED_ROWS_HOLD_THEIR_IDS: bool = $hold;
+
+            fn new(pool: Pool<$db>) -> Self {
+                $backend::new(pool)
+            }
+
+            fn with_table(pool: Pool<$db>, table: &str) -> Result<Self, BackendError> {
+                $backend::with_table(pool, table)
+            }
+
+            fn migrate(&self) -> impl Future<Output = Result<(), BackendError>> + Send {
+                $backend::migrate(self)
+            }
+
+            fn lazy_pool() -> Pool<$db> {
+                $lazy_pool
+            }
+
+            async fn rows(pool: &Pool<$db>, table: &str) -> i64 {
+                let sql = format!("SELECT COUNT(*) FROM {q}{table}{q}", q = $quote);
+                sqlx::query_scalar(&sql).fetch_one(pool).await.unwrap()
+            }
+
+            fn drop_table(pool: &Pool<$db>, table: &str) -> impl FnOnce() + Send + 'static {
+                let options = pool.connect_options();
+                let sql = format!("DROP TABLE IF EXISTS {q}{table}{q}", q = $quote);
+                move || {
+                    servers::block_on(async move {
+                        let mut connection = <$db as Database>::Connection::connect_with(&options)
+                            .await
+                            .unwrap();
+                        sqlx::raw_sql(&sql).execute(&mut connection).await.unwrap();
+                    })
+                }
+            }
+        }
+    };
+}
+
+#[cfg(feature = "postgres")]
+sql_backend! {
+    PostgresBackend: sqlx::Postgres,
+    quote: '"',
+    nul: Nul::Nowhere,
+    expired_rows_hold_their_ids: false,
+    lazy_pool: Pool::connect_lazy(&servers::postgres_url()).unwrap(),
+}
+
+#[cfg(feature = "sqlite")]
+sql_backend! {
+    SqliteBackend: sqlx::Sqlite,
+    quote: '"',
+    nul: Nul::InValues,
+    expired_rows_hold_their_ids: false,
+    lazy_pool: Pool::connect_lazy("sqlite::memory:").unwrap(),
+}
+
+#[cfg(feature = "mysql")]
+sql_backend! {
+    MySqlBackend: sqlx::MySql,
+    quote: '`',
+    nul: Nul::Anywhere,
+    expired_rows_hold_their_ids: true,
+    lazy_pool: Pool::connect_lazy(&servers::mysql_url()).unwrap(),
+}
