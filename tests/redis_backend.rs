@@ -8,13 +8,11 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use axum_session_store::{Changes, Record, RedisBackend, SessionBackend, SessionConfig, SessionId};
+use common::private_redis::PrivateRedis;
 use common::servers::{self, Fixture};
 use common::{app, dumped, get_with_cookie, Client, Logs};
 use deadpool_redis::redis::{self, AsyncCommands};
@@ -361,110 +359,6 @@ async fn cleanup_leaves_no_keys_behind() {
     assert!(keys.is_empty(), "{keys:?}");
 }
 
-// ---- A Redis server of our own, to stop and start -------------------------------------------
-
-/// A `redis-server` child process on a free port, killed on drop (even when a test fails).
-struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    /// Starts one, or returns `None` (after a "skipped:" line) when `redis-server` is not
-    /// installed and servers are not required.
-    fn start() -> Option<Self> {
-        if let Err(error) = Command::new("redis-server").arg("--version").output() {
-            if servers::servers_required() {
-                panic!("redis-server is required (SESSION_TESTS_REQUIRE_SERVERS=1): {error}");
-            }
-            eprintln!("skipped: redis-server is not installed ({error})");
-            return None;
-        }
-        let mut last_error = None;
-        for _ in 0..5 {
-            let port = free_port();
-            let mut server = Self { port, child: None };
-            match server.spawn() {
-                Ok(()) => return Some(server),
-                Err(error) => last_error = Some(error),
-            }
-        }
-        panic!("could not start redis-server: {last_error:?}");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server on `self.port` and waits until it answers PING.
-    fn spawn(&mut self) -> Result<(), String> {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(std::env::temp_dir())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        self.child = Some(child);
-        let deadline = Instant::now() + StdDuration::from_secs(10);
-        loop {
-            if ping(self.port) {
-                return Ok(());
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                self.child = None;
-                return Err(format!("redis-server exited: {status}"));
-            }
-            if Instant::now() > deadline {
-                self.kill();
-                return Err("redis-server did not answer within 10 s".into());
-            }
-            std::thread::sleep(StdDuration::from_millis(20));
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for OwnRedis {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Whether a server on `port` answers PING (blocking, short timeouts).
-fn ping(port: u16) -> bool {
-    let attempt = || -> std::io::Result<bool> {
-        let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(StdDuration::from_millis(500)))?;
-        stream.write_all(b"PING\r\n")?;
-        let mut reply = [0u8; 7];
-        stream.read_exact(&mut reply)?;
-        Ok(&reply == b"+PONG\r\n")
-    };
-    attempt().unwrap_or(false)
-}
-
 /// A pool on `url` whose waits fail fast, so an outage fails a request in seconds.
 fn fast_failing_pool(url: String) -> deadpool_redis::Pool {
     let timeouts = Timeouts {
@@ -486,7 +380,7 @@ fn fast_failing_pool(url: String) -> deadpool_redis::Pool {
 // A current-thread runtime: `Logs` captures this thread's events, the handlers' included.
 #[tokio::test]
 async fn outage_answers_500_and_the_pool_recovers() {
-    let Some(mut server) = OwnRedis::start() else {
+    let Some(mut server) = PrivateRedis::start(false) else {
         return;
     };
     let backend = RedisBackend::new(fast_failing_pool(server.url()));
@@ -550,7 +444,7 @@ async fn scripts_run_by_sha_after_the_first_call() {
     // On a fresh server each script is sent whole once (EVALSHA fails with NOSCRIPT, EVAL
     // caches it); every later call is an EVALSHA. A stale SHA1 constant would make every call
     // an EVAL.
-    let Some(server) = OwnRedis::start() else {
+    let Some(server) = PrivateRedis::start(false) else {
         return;
     };
     let backend = RedisBackend::new(fast_failing_pool(server.url()));

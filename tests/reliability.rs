@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -40,6 +40,7 @@ use axum::Router;
 use axum_session_store::{
     SessionBackend, SessionConfig, SessionConfigBuilder, SessionError, MEMORY, PRIVATE_COOKIE,
 };
+use common::private_redis::{free_port, PrivateRedis};
 use common::servers::{self, Fixture};
 use common::{app, Logs};
 use tokio::net::{TcpListener, TcpStream};
@@ -1159,14 +1160,6 @@ async fn restart_under_load(
     assert_eq!(lost, 0, "{label}: acknowledged writes lost");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Prints a "skipped:" line, or panics under `SESSION_TESTS_REQUIRE_SERVERS=1`.
 fn skip(reason: &str) {
     if servers::servers_required() {
@@ -1184,92 +1177,7 @@ fn temp_dir(prefix: &str) -> PathBuf {
 
 // ---- Redis -----------------------------------------------------------------------------------
 
-/// A `redis-server` child on a free port, persisting every write to its append-only file
-/// before answering (`appendfsync always`), so that a write it acknowledged survives a crash.
-/// Killed, and its directory removed, on drop.
-struct DurableRedis {
-    port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl DurableRedis {
-    fn start() -> Option<Self> {
-        if let Err(error) = Command::new("redis-server").arg("--version").output() {
-            skip(&format!("redis-server is not installed ({error})"));
-            return None;
-        }
-        let mut last_error = None;
-        for _ in 0..5 {
-            let mut server = Self {
-                port: free_port(),
-                dir: temp_dir("axum_session_store_redis"),
-                child: None,
-            };
-            match server.spawn() {
-                Ok(()) => return Some(server),
-                Err(error) => last_error = Some(error),
-            }
-        }
-        panic!("could not start redis-server: {last_error:?}");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// Starts the server on `self.port` with `self.dir`, and waits until it answers PING
-    /// (after it has loaded its append-only file).
-    fn spawn(&mut self) -> Result<(), String> {
-        let child = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
-            .args([
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-            ])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| e.to_string())?;
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if redis_ping(self.port) {
-                return Ok(());
-            }
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                self.child = None;
-                return Err(format!("redis-server exited: {status}"));
-            }
-            if Instant::now() > deadline {
-                self.kill();
-                return Err("redis-server did not answer within 20 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL: the server has no chance to write anything more.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Restartable for DurableRedis {
+impl Restartable for PrivateRedis {
     fn crash(&mut self) {
         self.kill();
     }
@@ -1279,28 +1187,6 @@ impl Restartable for DurableRedis {
     }
 }
 
-impl Drop for DurableRedis {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
-/// Whether a Redis on `port` answers PING (blocking, short timeouts). A server still loading
-/// its data answers `-LOADING`, which is not a PONG.
-fn redis_ping(port: u16) -> bool {
-    use std::io::{Read, Write};
-    let attempt = || -> io::Result<bool> {
-        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        stream.set_read_timeout(Some(Duration::from_millis(500)))?;
-        stream.write_all(b"PING\r\n")?;
-        let mut reply = [0u8; 7];
-        stream.read_exact(&mut reply)?;
-        Ok(&reply == b"+PONG\r\n")
-    };
-    attempt().unwrap_or(false)
-}
-
 #[cfg(feature = "redis")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "reliability: long-running; .ci/run runs them"]
@@ -1308,7 +1194,7 @@ async fn redis_restart_during_load_loses_no_acknowledged_write() {
     use axum_session_store::RedisBackend;
     use deadpool_redis::{PoolConfig, Runtime, Timeouts};
 
-    let Some(mut server) = DurableRedis::start() else {
+    let Some(mut server) = PrivateRedis::start(true) else {
         return;
     };
     // Short pool timeouts, so that requests fail fast while the server is down.
