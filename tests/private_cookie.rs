@@ -2,14 +2,10 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::header::COOKIE;
-use axum::http::{HeaderValue, Request};
-use axum::Router;
 use axum_session_store::SessionConfig;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::{app, dumped, get_with_cookie, send, Client};
+use common::{accepted, app, dumped, get_with_cookie, Client};
 use serde_json::json;
 
 fn config_with(secret: &str, fallbacks: &[&str]) -> SessionConfig {
@@ -22,18 +18,6 @@ fn config_with(secret: &str, fallbacks: &[&str]) -> SessionConfig {
 }
 
 const SECRET: &str = "private cookie secret, 32 bytes!";
-
-async fn accepted(router: &Router, value: &[u8]) -> bool {
-    let mut header = b"session=".to_vec();
-    header.extend_from_slice(value);
-    let request = Request::get("/dump")
-        .header(COOKIE, HeaderValue::from_bytes(&header).unwrap())
-        .body(Body::empty())
-        .unwrap();
-    let reply = send(router, request).await;
-    assert_eq!(reply.status, 200);
-    !dumped(&reply)["is_new"].as_bool().unwrap()
-}
 
 #[tokio::test]
 async fn round_trips_and_hides_its_contents() {

@@ -42,34 +42,6 @@ async fn inspect() -> redis::aio::MultiplexedConnection {
         .unwrap()
 }
 
-/// Deletes every key that matches `pattern`.
-async fn delete_matching(url: String, pattern: String) -> redis::RedisResult<()> {
-    let mut conn = redis::Client::open(url)?
-        .get_multiplexed_async_connection()
-        .await?;
-    let mut cursor = 0u64;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
-            .await?;
-        if !keys.is_empty() {
-            redis::cmd("DEL")
-                .arg(&keys)
-                .query_async::<()>(&mut conn)
-                .await?;
-        }
-        if next == 0 {
-            return Ok(());
-        }
-        cursor = next;
-    }
-}
-
 async fn redis_parts() -> Option<Parts> {
     let url = servers::redis_url();
     let pool = deadpool_redis::Config::from_url(url.clone())
@@ -91,7 +63,7 @@ async fn redis_parts() -> Option<Parts> {
     // The cleanup runs on a runtime of its own, so it opens its own connection.
     let pattern = format!("{prefix}*");
     let fixture = Fixture::with_cleanup(backend.clone(), move || {
-        if let Err(error) = servers::block_on(delete_matching(url, pattern)) {
+        if let Err(error) = servers::block_on(servers::delete_redis_keys(url, pattern)) {
             eprintln!("could not delete the test's Redis keys: {error}");
         }
     });

@@ -631,44 +631,11 @@ mod shared {
         let prefix = format!("{}:", servers::unique_name("reliability"));
         let backend = RedisBackend::new(pool).key_prefix(prefix.clone());
         Some(server_target(Arc::new(backend), move || {
-            let deleted = servers::block_on(delete_matching(url, format!("{prefix}*")));
+            let deleted = servers::block_on(servers::delete_redis_keys(url, format!("{prefix}*")));
             if let Err(error) = deleted {
                 eprintln!("could not delete the test's Redis keys: {error}");
             }
         }))
-    }
-
-    /// Deletes every key that matches `pattern`.
-    #[cfg(feature = "redis")]
-    async fn delete_matching(
-        url: String,
-        pattern: String,
-    ) -> deadpool_redis::redis::RedisResult<()> {
-        use deadpool_redis::redis;
-        let mut conn = redis::Client::open(url)?
-            .get_multiplexed_async_connection()
-            .await?;
-        let mut cursor = 0u64;
-        loop {
-            let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(&pattern)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await?;
-            if !keys.is_empty() {
-                redis::cmd("DEL")
-                    .arg(&keys)
-                    .query_async::<()>(&mut conn)
-                    .await?;
-            }
-            if next == 0 {
-                return Ok(());
-            }
-            cursor = next;
-        }
     }
 
     #[cfg(feature = "postgres")]

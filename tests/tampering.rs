@@ -3,12 +3,9 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::header::COOKIE;
-use axum::http::{HeaderValue, Request};
 use axum::Router;
 use axum_session_store::SessionConfig;
-use common::{app, dumped, get_with_cookie, send, Client};
+use common::{accepted, app, dumped, get_with_cookie, Client};
 use serde_json::json;
 use time::{Duration, OffsetDateTime};
 
@@ -16,30 +13,6 @@ use time::{Duration, OffsetDateTime};
 async fn valid_cookie(router: &Router) -> String {
     let mut client = Client::new(router.clone());
     client.get("/set?user=ada").await.cookie("session").unwrap()
-}
-
-/// Sends `value` as the session cookie (raw bytes) and says whether it was accepted.
-async fn accepted(router: &Router, value: &[u8]) -> bool {
-    let mut header = b"session=".to_vec();
-    header.extend_from_slice(value);
-    let request = Request::get("/dump")
-        .header(COOKIE, HeaderValue::from_bytes(&header).unwrap())
-        .body(Body::empty())
-        .unwrap();
-    let reply = send(router, request).await;
-    assert_eq!(reply.status, 200, "never an error for a bad cookie");
-    let dump = dumped(&reply);
-    match dump["is_new"].as_bool().unwrap() {
-        true => {
-            assert_eq!(
-                dump["values"],
-                json!({}),
-                "a rejected cookie gives an empty session"
-            );
-            false
-        }
-        false => true,
-    }
 }
 
 #[tokio::test]

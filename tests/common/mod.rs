@@ -291,3 +291,30 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
         self.clone()
     }
 }
+
+/// Sends `value` as the session cookie (raw bytes) and says whether it was accepted.
+pub async fn accepted(router: &Router, value: &[u8]) -> bool {
+    let mut header = b"session=".to_vec();
+    header.extend_from_slice(value);
+    let request = Request::get("/dump")
+        .header(
+            COOKIE,
+            axum::http::HeaderValue::from_bytes(&header).unwrap(),
+        )
+        .body(Body::empty())
+        .unwrap();
+    let reply = send(router, request).await;
+    assert_eq!(reply.status, 200, "never an error for a bad cookie");
+    let dump = dumped(&reply);
+    match dump["is_new"].as_bool().unwrap() {
+        true => {
+            assert_eq!(
+                dump["values"],
+                serde_json::json!({}),
+                "a rejected cookie gives an empty session"
+            );
+            false
+        }
+        false => true,
+    }
+}

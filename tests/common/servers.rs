@@ -91,3 +91,36 @@ pub fn block_on<F: std::future::Future>(work: F) -> F::Output {
         .unwrap()
         .block_on(work)
 }
+
+/// Deletes every key that matches `pattern`.
+#[cfg(feature = "redis")]
+pub async fn delete_redis_keys(
+    url: String,
+    pattern: String,
+) -> deadpool_redis::redis::RedisResult<()> {
+    use deadpool_redis::redis;
+    let mut conn = redis::Client::open(url)?
+        .get_multiplexed_async_connection()
+        .await?;
+    let mut cursor = 0u64;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        if !keys.is_empty() {
+            redis::cmd("DEL")
+                .arg(&keys)
+                .query_async::<()>(&mut conn)
+                .await?;
+        }
+        if next == 0 {
+            return Ok(());
+        }
+        cursor = next;
+    }
+}
