@@ -8,7 +8,7 @@ use time::Duration;
 
 use crate::backend::{Backend, SessionBackend, PRIVATE_COOKIE, SECURE_COOKIE};
 use crate::codec::{CookieCodec, PrivateCookieSerializer, SecureCookieSerializer};
-use crate::cookie_args::CookieArgs;
+use crate::cookie_args::{CookieArgs, CookieAttributes};
 use crate::error::ConfigError;
 use crate::key::{KeyRing, MIN_SECRET_LEN, SIGNING_PURPOSE};
 
@@ -54,8 +54,8 @@ struct Inner {
     private_serializer: PrivateCookieSerializer,
     cookie_name: String,
     session_max_age: Option<Duration>,
-    cookie_args: CookieArgs,
-    cookie_args_by_session: HashMap<String, CookieArgs>,
+    cookie_args: CookieAttributes,
+    cookie_args_by_session: HashMap<String, CookieAttributes>,
     backends: BTreeMap<String, Backend>,
     default_backend: String,
     server_session_ttl: Duration,
@@ -82,7 +82,7 @@ impl SessionConfig {
 
     /// The default cookie attributes.
     pub fn cookie_args(&self) -> &CookieArgs {
-        &self.inner.cookie_args
+        self.inner.cookie_args.args()
     }
 
     /// The absolute lifetime of a session, counted from its creation; activity never extends
@@ -100,6 +100,11 @@ impl SessionConfig {
     /// The cookie attributes of the session `name`: its own, if it was given some with
     /// [`SessionConfigBuilder::session_cookie_args`], else the defaults.
     pub fn cookie_args_for(&self, name: &str) -> &CookieArgs {
+        self.cookie_attributes_for(name).args()
+    }
+
+    /// The cookie attributes of the session `name`, with their rendered `Set-Cookie` text.
+    pub(crate) fn cookie_attributes_for(&self, name: &str) -> &CookieAttributes {
         self.inner
             .cookie_args_by_session
             .get(name)
@@ -200,8 +205,16 @@ impl fmt::Debug for SessionConfig {
             .field("secret_key", &"..")
             .field("cookie_name", &self.inner.cookie_name)
             .field("session_max_age", &self.inner.session_max_age)
-            .field("cookie_args", &self.inner.cookie_args)
-            .field("cookie_args_by_session", &self.inner.cookie_args_by_session)
+            .field("cookie_args", self.inner.cookie_args.args())
+            .field(
+                "cookie_args_by_session",
+                &self
+                    .inner
+                    .cookie_args_by_session
+                    .iter()
+                    .map(|(name, attributes)| (name, attributes.args()))
+                    .collect::<HashMap<_, _>>(),
+            )
             .field("backends", &self.inner.backends.keys().collect::<Vec<_>>())
             .field("default_backend", &self.inner.default_backend)
             .field("server_session_ttl", &self.inner.server_session_ttl)
@@ -445,8 +458,12 @@ impl SessionConfigBuilder {
                 private_serializer: PrivateCookieSerializer::new(&secret, &self.fallback_keys),
                 cookie_name,
                 session_max_age: self.session_max_age,
-                cookie_args: self.cookie_args,
-                cookie_args_by_session: self.cookie_args_by_session,
+                cookie_args: CookieAttributes::new(self.cookie_args),
+                cookie_args_by_session: self
+                    .cookie_args_by_session
+                    .into_iter()
+                    .map(|(name, args)| (name, CookieAttributes::new(args)))
+                    .collect(),
                 backends,
                 default_backend,
                 server_session_ttl: self

@@ -1,8 +1,10 @@
 //! Cookie attributes (webapp2's `cookie_args`), their validation, and the `Set-Cookie` values
 //! built from them.
 
-use axum_extra::extract::cookie::{Cookie, SameSite};
-use time::{Duration, OffsetDateTime};
+use std::fmt::Write;
+
+use axum_extra::extract::cookie::SameSite;
+use time::Duration;
 
 use crate::error::ConfigError;
 
@@ -105,35 +107,98 @@ impl CookieArgs {
         Ok(())
     }
 
-    /// The `Set-Cookie` value that stores `value` under `name`.
-    pub(crate) fn set_cookie(&self, name: &str, value: String) -> String {
-        let mut cookie = self.cookie(name, value);
-        if let Some(max_age) = self.max_age {
-            cookie.set_max_age(max_age);
+    /// The attributes as they follow `name=value` in a `Set-Cookie` header, in the order the
+    /// `cookie` crate writes them. `removal` adds `Max-Age=0` and an expiry in the past.
+    fn render(&self, removal: bool) -> String {
+        let mut out = String::new();
+        if self.http_only {
+            out.push_str("; HttpOnly");
         }
-        cookie.to_string()
+        out.push_str(match self.same_site {
+            SameSite::Strict => "; SameSite=Strict",
+            SameSite::Lax => "; SameSite=Lax",
+            SameSite::None => "; SameSite=None",
+        });
+        if self.secure {
+            out.push_str("; Secure");
+        }
+        out.push_str("; Path=");
+        out.push_str(&self.path);
+        if let Some(domain) = &self.domain {
+            out.push_str("; Domain=");
+            // Browsers ignore a leading dot; the `cookie` crate drops it too.
+            out.push_str(domain.strip_prefix('.').unwrap_or(domain));
+        }
+        let max_age = if removal {
+            Some(Duration::ZERO)
+        } else {
+            self.max_age
+        };
+        if let Some(max_age) = max_age {
+            // Writing to a `String` cannot fail.
+            let _ = write!(out, "; Max-Age={}", max_age.whole_seconds());
+        }
+        if removal {
+            out.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+        }
+        out
+    }
+}
+
+/// A session cookie's attributes with their `Set-Cookie` text, rendered once by `build()` so
+/// that a save only appends them.
+#[derive(Clone, Debug)]
+pub(crate) struct CookieAttributes {
+    args: CookieArgs,
+    /// What follows `name=value` when the cookie is set.
+    set: String,
+    /// What follows `name=` when the cookie is removed.
+    removal: String,
+}
+
+impl CookieAttributes {
+    pub(crate) fn new(args: CookieArgs) -> Self {
+        Self {
+            set: args.render(false),
+            removal: args.render(true),
+            args,
+        }
+    }
+
+    pub(crate) fn args(&self) -> &CookieArgs {
+        &self.args
+    }
+
+    /// The length of the `Set-Cookie` value that stores a value of `value_len` bytes under
+    /// `name`.
+    pub(crate) fn set_cookie_len(&self, name: &str, value_len: usize) -> usize {
+        name.len() + 1 + value_len + self.set.len()
+    }
+
+    /// Starts the `Set-Cookie` value that stores a value under `name`: `name=`, in a buffer
+    /// with room for `value_len` bytes of value and the attributes. Write the value into it,
+    /// then [`finish_set_cookie`](Self::finish_set_cookie).
+    pub(crate) fn start_set_cookie(&self, name: &str, value_len: usize) -> String {
+        let mut header = String::with_capacity(self.set_cookie_len(name, value_len));
+        header.push_str(name);
+        header.push('=');
+        header
+    }
+
+    /// Appends the attributes to a value started by
+    /// [`start_set_cookie`](Self::start_set_cookie).
+    pub(crate) fn finish_set_cookie(&self, header: &mut String) {
+        header.push_str(&self.set);
     }
 
     /// The `Set-Cookie` value that makes the browser delete `name`: same path, domain and
     /// security attributes, an empty value, `Max-Age=0` and an expiry in the past.
     pub(crate) fn removal_cookie(&self, name: &str) -> String {
-        let mut cookie = self.cookie(name, String::new());
-        cookie.set_max_age(Duration::ZERO);
-        cookie.set_expires(OffsetDateTime::UNIX_EPOCH);
-        cookie.to_string()
-    }
-
-    fn cookie(&self, name: &str, value: String) -> Cookie<'static> {
-        let mut cookie = Cookie::build((name.to_owned(), value))
-            .path(self.path.clone())
-            .secure(self.secure)
-            .http_only(self.http_only)
-            .same_site(self.same_site)
-            .build();
-        if let Some(domain) = &self.domain {
-            cookie.set_domain(domain.clone());
-        }
-        cookie
+        let mut header = String::with_capacity(name.len() + 1 + self.removal.len());
+        header.push_str(name);
+        header.push('=');
+        header.push_str(&self.removal);
+        header
     }
 }
 
@@ -170,7 +235,11 @@ mod tests {
             domain: Some("example.com".into()),
             ..CookieArgs::default()
         };
-        let header = args.set_cookie("session", "v".into());
+        let attributes = CookieAttributes::new(args);
+        let mut header = attributes.start_set_cookie("session", 1);
+        header.push('v');
+        attributes.finish_set_cookie(&mut header);
+        assert_eq!(header.len(), attributes.set_cookie_len("session", 1));
         for part in [
             "session=v",
             "HttpOnly",
@@ -191,7 +260,7 @@ mod tests {
             path: "/app".into(),
             ..CookieArgs::default()
         };
-        let header = args.removal_cookie("session");
+        let header = CookieAttributes::new(args).removal_cookie("session");
         for part in [
             "session=;",
             "Path=/app",

@@ -29,7 +29,7 @@ pub const SESSION_ID_LEN: usize = 32;
 /// # Ok::<(), getrandom::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct SessionId(String);
+pub struct SessionId([u8; SESSION_ID_LEN]);
 
 impl SessionId {
     /// A new random id.
@@ -39,21 +39,24 @@ impl SessionId {
     pub fn generate() -> Result<Self, getrandom::Error> {
         let mut bytes = [0u8; ID_BYTES];
         getrandom::fill(&mut bytes)?;
-        Ok(Self(URL_SAFE_NO_PAD.encode(bytes)))
+        let mut id = [0u8; SESSION_ID_LEN];
+        // 24 bytes are exactly 32 base64 characters: the buffer always fits.
+        let _ = URL_SAFE_NO_PAD.encode_slice(bytes, &mut id);
+        Ok(Self(id))
     }
 
     /// The id in `value`, if `value` has exactly the shape of one.
     pub fn parse(value: &str) -> Option<Self> {
-        let well_formed = value.len() == SESSION_ID_LEN
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        well_formed.then(|| Self(value.to_owned()))
+        let id: [u8; SESSION_ID_LEN] = value.as_bytes().try_into().ok()?;
+        id.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .then_some(Self(id))
     }
 
     /// The id as text, for a backend's key or row.
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only URL-safe base64 characters ever get in: always ASCII.
+        std::str::from_utf8(&self.0).unwrap_or_default()
     }
 }
 

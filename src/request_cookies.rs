@@ -1,5 +1,7 @@
 //! The request's `Cookie` headers, parsed once per request.
 
+use std::ops::Range;
+
 use axum::http::header::COOKIE;
 use axum::http::HeaderMap;
 
@@ -8,14 +10,21 @@ use axum::http::HeaderMap;
 /// When a name appears more than once (a browser sends every cookie whose domain and path match,
 /// most specific path first), the **first** occurrence wins and the others are ignored. This
 /// is deterministic, matches RFC 6265's ordering, and is what Go's `net/http` and Rack do.
+///
+/// The pairs are kept as ranges into one copy of the header text: two allocations per request,
+/// however many cookies it carries.
 #[derive(Debug, Default)]
 pub(crate) struct RequestCookies {
-    pairs: Vec<(String, String)>,
+    text: String,
+    /// `(name, value)` byte ranges into `text`.
+    pairs: Vec<(Range<usize>, Range<usize>)>,
 }
 
 impl RequestCookies {
     pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
         let mut cookies = Self::default();
+        let header_bytes: usize = headers.get_all(COOKIE).iter().map(|h| h.len()).sum();
+        cookies.text.reserve_exact(header_bytes);
         for header in headers.get_all(COOKIE) {
             for pair in header.as_bytes().split(|&b| b == b';') {
                 // A pair that is not UTF-8 belongs to someone else's cookie: skip just that one.
@@ -34,17 +43,25 @@ impl RequestCookies {
                     .strip_prefix('"')
                     .and_then(|v| v.strip_suffix('"'))
                     .unwrap_or(value);
-                cookies.pairs.push((name.to_owned(), value.to_owned()));
+                let name = cookies.push_text(name);
+                let value = cookies.push_text(value);
+                cookies.pairs.push((name, value));
             }
         }
         cookies
     }
 
+    fn push_text(&mut self, part: &str) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(part);
+        start..self.text.len()
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .find(|(n, _)| self.text.get(n.clone()) == Some(name))
+            .and_then(|(_, v)| self.text.get(v.clone()))
     }
 }
 

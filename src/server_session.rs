@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use serde_json::Value;
 
 use crate::backend::{BackendError, ChangeLog, Changes, Record, SessionBackend};
-use crate::codec::VerifiedCookie;
+use crate::codec::{self, VerifiedCookie, VerifyError};
 use crate::config::SessionConfig;
 use crate::error::SessionError;
 use crate::expiry::{self, CREATED_KEY};
@@ -43,23 +43,28 @@ pub(crate) async fn load(
     let Some(cookie) = cookie else {
         return Ok(SessionData::new_empty());
     };
-    let verified = match config.serializer().deserialize_at(
+    let verified = config.serializer().verify_at(
         name,
         cookie,
         config.max_age_for(name),
         now,
-    ) {
+        |json, timestamp, signed_with_fallback| {
+            // An id of the wrong shape (or a payload that is no id at all) gives `None`.
+            let id = serde_json::from_slice::<IdPayload<'_>>(json)
+                .ok()
+                .and_then(|payload| SessionId::parse(payload.sid));
+            let signed_at = OffsetDateTime::from_unix_timestamp(timestamp)
+                .map_err(|_| VerifyError::Malformed)?;
+            Ok((id, signed_at, signed_with_fallback))
+        },
+    );
+    let (id, signed_at, signed_with_fallback) = match verified {
         Ok(verified) => verified,
         Err(reason) => {
             tracing::warn!(session = name, %reason, "session cookie rejected; starting a new session");
             return Ok(SessionData::new_empty());
         }
     };
-    let id = verified
-        .data
-        .get(ID_KEY)
-        .and_then(|id| id.as_str())
-        .and_then(SessionId::parse);
     let Some(id) = id else {
         tracing::warn!(
             session = name,
@@ -76,7 +81,8 @@ pub(crate) async fn load(
             // The record's values, judged with the id cookie's timestamp (the last save).
             let verified = VerifiedCookie {
                 data: values,
-                ..verified
+                signed_at,
+                signed_with_fallback,
             };
             Ok(loaded(config, name, verified, now, |values, meta| {
                 SessionData::loaded_record(id, values, meta)
@@ -142,13 +148,13 @@ fn plan(data: &SessionData, created_at: Option<i64>) -> Option<Plan> {
 
 /// Saves one server-side session: the backend I/O, then the state marked saved. Returns the
 /// cookie to write, if any.
-pub(crate) async fn save(
-    config: &SessionConfig,
+pub(crate) async fn save<'c>(
+    config: &'c SessionConfig,
     state: &SessionState,
     backend_name: &str,
     backend: &dyn SessionBackend,
     now: OffsetDateTime,
-) -> Result<Option<CookieWrite>, SessionError> {
+) -> Result<Option<CookieWrite<'c>>, SessionError> {
     let now_ts = now.unix_timestamp();
     let (plan, created_at) = {
         let data = state.lock();
@@ -218,15 +224,17 @@ pub(crate) async fn save(
     };
     let cookie = match (&id, write) {
         (Some(id), true) => {
-            let value = config
-                .serializer()
-                .serialize_at(name, &IdPayload { sid: id.as_str() }, now)
-                .map_err(|source| SessionError::Serialize {
+            let json = codec::to_json(&IdPayload { sid: id.as_str() }).map_err(|source| {
+                SessionError::Serialize {
                     session: name.to_owned(),
                     key: ID_KEY.to_owned(),
                     source,
-                })?;
-            CookieWrite::Set(value)
+                }
+            })?;
+            CookieWrite::Set {
+                codec: config.serializer(),
+                json,
+            }
         }
         _ => CookieWrite::Remove,
     };

@@ -10,8 +10,10 @@ use crate::id::SessionId;
 /// A session as the request sees it: its name, its backend and its data.
 #[derive(Debug)]
 pub(crate) struct SessionState {
-    name: String,
-    backend_name: String,
+    /// The session's name followed by its backend's name, in one allocation.
+    names: String,
+    /// Where the session's name ends in `names`.
+    name_len: usize,
     backend: Backend,
     data: Mutex<SessionData>,
 }
@@ -119,22 +121,20 @@ impl SessionData {
 }
 
 impl SessionState {
-    pub(crate) fn new(
-        name: String,
-        backend_name: String,
-        backend: Backend,
-        data: SessionData,
-    ) -> Self {
+    pub(crate) fn new(name: &str, backend_name: &str, backend: Backend, data: SessionData) -> Self {
+        let mut names = String::with_capacity(name.len() + backend_name.len());
+        names.push_str(name);
+        names.push_str(backend_name);
         Self {
-            name,
-            backend_name,
+            names,
+            name_len: name.len(),
             backend,
             data: Mutex::new(data),
         }
     }
 
     pub(crate) fn name(&self) -> &str {
-        &self.name
+        &self.names[..self.name_len]
     }
 
     pub(crate) fn backend(&self) -> &Backend {
@@ -142,7 +142,7 @@ impl SessionState {
     }
 
     pub(crate) fn backend_name(&self) -> &str {
-        &self.backend_name
+        &self.names[self.name_len..]
     }
 
     /// Locks the data. A panic in another holder cannot leave it half-changed in a way that

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::backend::{Backend, SECURE_COOKIE};
-use crate::codec::{SessionPayload, VerifiedCookie, MAX_COOKIE_VALUE_LEN};
+use crate::codec::{self, CookieCodec, SessionPayload, VerifiedCookie, MAX_COOKIE_VALUE_LEN};
 use crate::config::SessionConfig;
 use crate::error::SessionError;
 use crate::expiry::{self, Verdict};
@@ -74,10 +74,12 @@ struct Inner {
 }
 
 /// What saving a session writes to its cookie.
-#[derive(Debug)]
-pub(crate) enum CookieWrite {
-    /// Store this value.
-    Set(String),
+pub(crate) enum CookieWrite<'c> {
+    /// Store `json`, encoded by `codec`, straight into the `Set-Cookie` header.
+    Set {
+        codec: &'c dyn CookieCodec,
+        json: Vec<u8>,
+    },
     /// Tell the browser to delete the cookie.
     Remove,
 }
@@ -190,20 +192,18 @@ impl SessionStore {
     /// [`SessionError::CookieTooLarge`] for a cookie that browsers would drop.
     pub fn save_sessions(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
         self.inner.save_attempted.store(true, Ordering::Relaxed);
-        let cookie_sessions: Vec<_> = self
-            .sessions()
-            .into_iter()
-            .filter(|state| state.backend().is_cookie())
-            .collect();
+        let sessions = self.lock_sessions();
+        let cookie_sessions = || sessions.iter().filter(|state| state.backend().is_cookie());
         let mut pending = Vec::new();
-        for state in &cookie_sessions {
+        for state in cookie_sessions() {
             if let Some(write) = self.cookie_session_write(state)? {
                 pending.push(self.set_cookie_header(state.name(), write)?);
             }
         }
-        for state in &cookie_sessions {
+        for state in cookie_sessions() {
             state.lock().mark_saved();
         }
+        drop(sessions);
         append_all(headers, pending);
         Ok(())
     }
@@ -213,7 +213,11 @@ impl SessionStore {
     pub(crate) async fn save_all(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
         self.inner.save_attempted.store(true, Ordering::Relaxed);
         let mut pending = Vec::new();
-        for state in self.sessions() {
+        // By index: the sessions' lock cannot be held across the backends' awaits.
+        for index in 0.. {
+            let Some(state) = self.lock_sessions().get(index).cloned() else {
+                break;
+            };
             let write = match state.backend() {
                 Backend::SecureCookie | Backend::PrivateCookie => {
                     let write = self.cookie_session_write(&state)?;
@@ -243,7 +247,7 @@ impl SessionStore {
     fn cookie_session_write(
         &self,
         state: &SessionState,
-    ) -> Result<Option<CookieWrite>, SessionError> {
+    ) -> Result<Option<CookieWrite<'_>>, SessionError> {
         let data = state.lock();
         if !data.needs_save() {
             return Ok(None);
@@ -270,31 +274,46 @@ impl SessionStore {
                 self.inner.now.unix_timestamp(),
             ),
         };
-        let value = codec
-            .encode(name, &payload, self.inner.now)
-            .map_err(|source| SessionError::Encode {
-                session: name.to_owned(),
-                source,
-            })?;
-        Ok(Some(CookieWrite::Set(value)))
+        let json = codec::to_json(&payload).map_err(|source| SessionError::Encode {
+            session: name.to_owned(),
+            source: source.into(),
+        })?;
+        Ok(Some(CookieWrite::Set { codec, json }))
     }
 
     /// The `Set-Cookie` header for a session's cookie, refused when browsers would drop it.
     fn set_cookie_header(
         &self,
         name: &str,
-        write: CookieWrite,
+        write: CookieWrite<'_>,
     ) -> Result<HeaderValue, SessionError> {
-        let args = self.inner.config.cookie_args_for(name);
+        let attributes = self.inner.config.cookie_attributes_for(name);
+        let too_large = |size| SessionError::CookieTooLarge {
+            session: name.to_owned(),
+            size,
+        };
         let header = match write {
-            CookieWrite::Set(value) => args.set_cookie(name, value),
-            CookieWrite::Remove => args.removal_cookie(name),
+            CookieWrite::Set { codec, json } => {
+                let now = self.inner.now;
+                let value_len = codec.value_len(json.len(), now);
+                let size = attributes.set_cookie_len(name, value_len);
+                if size > MAX_COOKIE_VALUE_LEN {
+                    return Err(too_large(size));
+                }
+                let mut header = attributes.start_set_cookie(name, value_len);
+                codec
+                    .write_value(name, &json, now, &mut header)
+                    .map_err(|source| SessionError::Encode {
+                        session: name.to_owned(),
+                        source,
+                    })?;
+                attributes.finish_set_cookie(&mut header);
+                header
+            }
+            CookieWrite::Remove => attributes.removal_cookie(name),
         };
         if header.len() > MAX_COOKIE_VALUE_LEN {
-            return Err(SessionError::CookieTooLarge {
-                session: name.to_owned(),
-                size: header.len(),
-            });
+            return Err(too_large(header.len()));
         }
         HeaderValue::try_from(header).map_err(|_| SessionError::InvalidHeader {
             session: name.to_owned(),
@@ -357,12 +376,7 @@ impl SessionStore {
         if let Some(existing) = sessions.iter().find(|s| s.name() == name) {
             return existing.clone();
         }
-        let state = Arc::new(SessionState::new(
-            name.to_owned(),
-            backend_name.to_owned(),
-            backend,
-            data,
-        ));
+        let state = Arc::new(SessionState::new(name, backend_name, backend, data));
         sessions.push(state.clone());
         state
     }

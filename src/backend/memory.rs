@@ -27,7 +27,7 @@ use crate::id::SessionId;
 /// ```
 #[derive(Debug, Default)]
 pub struct MemoryBackend {
-    records: Mutex<HashMap<String, Entry>>,
+    records: Mutex<HashMap<SessionId, Entry>>,
 }
 
 #[derive(Debug)]
@@ -58,7 +58,7 @@ impl MemoryBackend {
         self.records().is_empty()
     }
 
-    fn records(&self) -> MutexGuard<'_, HashMap<String, Entry>> {
+    fn records(&self) -> MutexGuard<'_, HashMap<SessionId, Entry>> {
         // Every change under the lock is a single map operation: nothing is left half-done.
         self.records.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -81,7 +81,7 @@ impl SessionBackend for MemoryBackend {
         let now = Instant::now();
         let record = self
             .records()
-            .get(id.as_str())
+            .get(id)
             .filter(|entry| entry.is_live(now))
             .map(|entry| entry.record.clone());
         Box::pin(async move { Ok(record) })
@@ -95,12 +95,10 @@ impl SessionBackend for MemoryBackend {
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
         let now = Instant::now();
         let mut records = self.records();
-        let taken = records
-            .get(id.as_str())
-            .is_some_and(|entry| entry.is_live(now));
+        let taken = records.get(id).is_some_and(|entry| entry.is_live(now));
         if !taken {
             records.insert(
-                id.as_str().to_owned(),
+                id.clone(),
                 Entry {
                     record: record.clone(),
                     expires_at: expiry(ttl),
@@ -117,7 +115,7 @@ impl SessionBackend for MemoryBackend {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
         let now = Instant::now();
-        let applied = match self.records().get_mut(id.as_str()) {
+        let applied = match self.records().get_mut(id) {
             Some(entry) if entry.is_live(now) => {
                 changes.apply_to(&mut entry.record);
                 entry.expires_at = expiry(ttl);
@@ -129,7 +127,7 @@ impl SessionBackend for MemoryBackend {
     }
 
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        self.records().remove(id.as_str());
+        self.records().remove(id);
         Box::pin(async { Ok(()) })
     }
 

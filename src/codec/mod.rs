@@ -140,14 +140,19 @@ impl Serialize for SessionPayload<'_> {
     }
 }
 
-/// What the store needs of a cookie codec: turn a session into a cookie value and back.
+/// What the store needs of a cookie codec: turn a session's JSON into a cookie value, written
+/// straight into the `Set-Cookie` header, and a cookie value back into a session.
 pub(crate) trait CookieCodec: Send + Sync {
-    fn encode(
+    /// The exact length of the value that [`write_value`](Self::write_value) appends.
+    fn value_len(&self, json_len: usize, now: OffsetDateTime) -> usize;
+    /// Appends the cookie value carrying `json` for the cookie `name` to `out`.
+    fn write_value(
         &self,
         name: &str,
-        data: &SessionPayload<'_>,
+        json: &[u8],
         now: OffsetDateTime,
-    ) -> Result<String, EncodeError>;
+        out: &mut String,
+    ) -> Result<(), EncodeError>;
     fn decode(
         &self,
         name: &str,
@@ -158,13 +163,18 @@ pub(crate) trait CookieCodec: Send + Sync {
 }
 
 impl CookieCodec for SecureCookieSerializer {
-    fn encode(
+    fn value_len(&self, json_len: usize, now: OffsetDateTime) -> usize {
+        signed::signed_len(json_len, now.unix_timestamp())
+    }
+    fn write_value(
         &self,
         name: &str,
-        data: &SessionPayload<'_>,
+        json: &[u8],
         now: OffsetDateTime,
-    ) -> Result<String, EncodeError> {
-        Ok(self.serialize_at(name, data, now)?)
+        out: &mut String,
+    ) -> Result<(), EncodeError> {
+        self.write_signed(name, json, now.unix_timestamp(), out);
+        Ok(())
     }
     fn decode(
         &self,
@@ -178,13 +188,17 @@ impl CookieCodec for SecureCookieSerializer {
 }
 
 impl CookieCodec for PrivateCookieSerializer {
-    fn encode(
+    fn value_len(&self, json_len: usize, _now: OffsetDateTime) -> usize {
+        private::sealed_len(json_len)
+    }
+    fn write_value(
         &self,
         name: &str,
-        data: &SessionPayload<'_>,
+        json: &[u8],
         now: OffsetDateTime,
-    ) -> Result<String, EncodeError> {
-        Ok(self.seal_at(name, data, now)?)
+        out: &mut String,
+    ) -> Result<(), EncodeError> {
+        Ok(self.write_sealed(name, json, now, out)?)
     }
     fn decode(
         &self,
@@ -197,7 +211,12 @@ impl CookieCodec for PrivateCookieSerializer {
     }
 }
 
+/// A typical session's JSON fits: most encodings never grow their buffer.
+const JSON_CAPACITY: usize = 256;
+
 /// Serializes `value` as JSON bytes.
-fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
-    serde_json::to_vec(value)
+pub(crate) fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, serde_json::Error> {
+    let mut json = Vec::with_capacity(JSON_CAPACITY);
+    serde_json::to_writer(&mut json, value)?;
+    Ok(json)
 }

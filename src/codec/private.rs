@@ -7,6 +7,7 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chacha20poly1305::aead::inout::InOutBuf;
 use chacha20poly1305::aead::AeadInOut;
 use chacha20poly1305::{Key, KeyInit, XChaCha20Poly1305, XNonce};
 use serde::Serialize;
@@ -63,6 +64,11 @@ pub enum SealError {
     TooLong,
 }
 
+/// The length of the sealed value of `json_len` bytes of JSON.
+pub(crate) fn sealed_len(json_len: usize) -> usize {
+    base64::encoded_len(NONCE_LEN + TIMESTAMP_LEN + json_len + TAG_LEN, false).unwrap_or(0)
+}
+
 fn cipher(secret: &[u8]) -> XChaCha20Poly1305 {
     XChaCha20Poly1305::new(&Key::from(derive_bytes(secret, SEALING_PURPOSE)))
 }
@@ -93,18 +99,37 @@ impl PrivateCookieSerializer {
         value: &T,
         sealed_at: OffsetDateTime,
     ) -> Result<String, SealError> {
+        let json = super::to_json(value)?;
+        let mut out = String::with_capacity(sealed_len(json.len()));
+        self.write_sealed(name, &json, sealed_at, &mut out)?;
+        Ok(out)
+    }
+
+    /// Appends the sealed value of `json` to `out`.
+    pub(crate) fn write_sealed(
+        &self,
+        name: &str,
+        json: &[u8],
+        sealed_at: OffsetDateTime,
+        out: &mut String,
+    ) -> Result<(), SealError> {
         let mut nonce = [0u8; NONCE_LEN];
         getrandom::fill(&mut nonce).map_err(SealError::Random)?;
-        let mut buffer = Vec::with_capacity(NONCE_LEN + TIMESTAMP_LEN + 256 + TAG_LEN);
+        let mut buffer = Vec::with_capacity(NONCE_LEN + TIMESTAMP_LEN + json.len() + TAG_LEN);
         buffer.extend_from_slice(&nonce);
         buffer.extend_from_slice(&sealed_at.unix_timestamp().to_be_bytes());
-        serde_json::to_writer(&mut buffer, value)?;
-        let mut sealed = buffer.split_off(NONCE_LEN);
-        self.primary
-            .encrypt_in_place(&XNonce::from(nonce), name.as_bytes(), &mut sealed)
+        buffer.extend_from_slice(json);
+        let tag = self
+            .primary
+            .encrypt_inout_detached(
+                &XNonce::from(nonce),
+                name.as_bytes(),
+                InOutBuf::from(&mut buffer[NONCE_LEN..]),
+            )
             .map_err(|_| SealError::TooLong)?;
-        buffer.extend_from_slice(&sealed);
-        Ok(URL_SAFE_NO_PAD.encode(buffer))
+        buffer.extend_from_slice(&tag);
+        URL_SAFE_NO_PAD.encode_string(buffer, out);
+        Ok(())
     }
 
     /// Opens a value of the cookie `name` and returns its data.
@@ -196,6 +221,16 @@ mod tests {
                 s.open_at("n", value, None, at(5)).unwrap().data["secret"],
                 "hunter2"
             );
+        }
+    }
+
+    #[test]
+    fn predicted_length_is_exact() {
+        let s = PrivateCookieSerializer::new(&[1; 32], &[]);
+        for text in ["", "a", "ab", &"x".repeat(500)] {
+            let value = s.seal_at("n", &json!({ "t": text }), at(5)).unwrap();
+            let json_len = serde_json::to_vec(&json!({ "t": text })).unwrap().len();
+            assert_eq!(value.len(), sealed_len(json_len), "{text:?}");
         }
     }
 

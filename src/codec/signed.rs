@@ -19,8 +19,14 @@ use time::{Duration, OffsetDateTime};
 use super::{check_age, VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};
 use crate::key::{DerivedKey, KeyRing};
 
+/// Length of an HMAC-SHA256 tag.
+const SIGNATURE_LEN: usize = 32;
+
 /// Length of an HMAC-SHA256 tag in unpadded base64: 32 bytes -> 43 characters.
 const SIGNATURE_B64_LEN: usize = 43;
+
+/// Payloads whose JSON fits in this many bytes are decoded without a heap allocation.
+const INLINE_JSON_LEN: usize = 384;
 
 /// The longest timestamp field: an `i64` has at most 19 digits.
 const MAX_TIMESTAMP_DIGITS: usize = 19;
@@ -88,18 +94,24 @@ impl SecureCookieSerializer {
 
     /// Signs already-encoded JSON bytes.
     pub(crate) fn sign_json(&self, name: &str, json: &[u8], timestamp: i64) -> String {
-        let payload_len = base64::encoded_len(json.len(), false).unwrap_or(0);
-        let mut out = String::with_capacity(payload_len + 1 + 20 + 1 + SIGNATURE_B64_LEN);
-        URL_SAFE_NO_PAD.encode_string(json, &mut out);
+        let mut out = String::with_capacity(signed_len(json.len(), timestamp));
+        self.write_signed(name, json, timestamp, &mut out);
+        out
+    }
+
+    /// Appends the signed value of `json` to `out`, which must have room for
+    /// [`signed_len`] more bytes to avoid growing.
+    pub(crate) fn write_signed(&self, name: &str, json: &[u8], timestamp: i64, out: &mut String) {
+        let start = out.len();
+        URL_SAFE_NO_PAD.encode_string(json, out);
         out.push('|');
         // Writing to a `String` cannot fail.
         let _ = write!(out, "{timestamp}");
-        let tag = signature(self.keys.primary(), name, &out)
+        let tag = signature(self.keys.primary(), name, &out[start..])
             .finalize()
             .into_bytes();
         out.push('|');
-        URL_SAFE_NO_PAD.encode_string(tag, &mut out);
-        out
+        URL_SAFE_NO_PAD.encode_string(tag, out);
     }
 
     /// Verifies a value of the cookie `name` and returns its data.
@@ -132,6 +144,20 @@ impl SecureCookieSerializer {
         max_age: Option<Duration>,
         now: OffsetDateTime,
     ) -> Result<VerifiedCookie, VerifyError> {
+        self.verify_at(name, value, max_age, now, VerifiedCookie::from_json)
+    }
+
+    /// Verifies a value like [`deserialize_at`](Self::deserialize_at), then hands the
+    /// authenticated JSON bytes, the timestamp and whether a fallback key verified them to
+    /// `parse`.
+    pub(crate) fn verify_at<T>(
+        &self,
+        name: &str,
+        value: &str,
+        max_age: Option<Duration>,
+        now: OffsetDateTime,
+        parse: impl FnOnce(&[u8], i64, bool) -> Result<T, VerifyError>,
+    ) -> Result<T, VerifyError> {
         if value.len() > MAX_COOKIE_VALUE_LEN {
             return Err(VerifyError::TooLong { len: value.len() });
         }
@@ -141,18 +167,34 @@ impl SecureCookieSerializer {
         if signature_b64.len() != SIGNATURE_B64_LEN {
             return Err(VerifyError::Malformed);
         }
-        let tag = URL_SAFE_NO_PAD
-            .decode(signature_b64)
-            .map_err(|_| VerifyError::Malformed)?;
+        let mut tag = [0u8; SIGNATURE_LEN];
+        match URL_SAFE_NO_PAD.decode_slice(signature_b64, &mut tag) {
+            Ok(SIGNATURE_LEN) => {}
+            _ => return Err(VerifyError::Malformed),
+        }
 
         let signed_with_fallback = self.verifying_key_index(name, signed, &tag)? > 0;
 
         check_age(timestamp, max_age, now)?;
 
-        let json = URL_SAFE_NO_PAD
-            .decode(payload_b64)
+        // Typical payloads decode on the stack; larger ones (up to 3 KiB) on the heap.
+        let mut inline = [0u8; INLINE_JSON_LEN];
+        let mut heap = Vec::new();
+        let needed = base64::decoded_len_estimate(payload_b64.len());
+        let buffer: &mut [u8] = if needed <= INLINE_JSON_LEN {
+            &mut inline
+        } else {
+            heap.resize(needed, 0);
+            &mut heap
+        };
+        let json_len = URL_SAFE_NO_PAD
+            .decode_slice(payload_b64, buffer)
             .map_err(|_| VerifyError::BadPayload)?;
-        VerifiedCookie::from_json(&json, timestamp, signed_with_fallback)
+        parse(
+            buffer.get(..json_len).ok_or(VerifyError::BadPayload)?,
+            timestamp,
+            signed_with_fallback,
+        )
     }
 
     /// Index of the key (0 = primary) whose signature matches `tag`.
@@ -176,6 +218,17 @@ fn signature(key: &DerivedKey, name: &str, signed: &str) -> crate::key::HmacSha2
     mac.update(b"|");
     mac.update(signed.as_bytes());
     mac
+}
+
+/// The length of the signed value of `json_len` bytes of JSON signed at `timestamp`.
+pub(crate) fn signed_len(json_len: usize, timestamp: i64) -> usize {
+    let payload = base64::encoded_len(json_len, false).unwrap_or(0);
+    let digits = timestamp
+        .unsigned_abs()
+        .checked_ilog10()
+        .map_or(1, |log| log + 1) as usize;
+    let sign = usize::from(timestamp < 0);
+    payload + 1 + sign + digits + 1 + SIGNATURE_B64_LEN
 }
 
 /// Parses an unsigned decimal timestamp: digits only, no sign, no leading `+`, no spaces.
@@ -224,6 +277,37 @@ mod tests {
         );
         assert_eq!(verified.signed_at, at(1_700_000_000));
         assert!(!verified.signed_with_fallback);
+    }
+
+    #[test]
+    fn predicted_length_is_exact() {
+        let s = serializer(&[3; 32], &[]);
+        for json_len in [0usize, 1, 2, 3, 200, 383, 384, 385, 1000] {
+            let json = vec![b'x'; json_len];
+            for ts in [0, 9, 10, 1_700_000_000, -1, -10, i64::MIN, i64::MAX] {
+                assert_eq!(
+                    s.sign_json("n", &json, ts).len(),
+                    signed_len(json_len, ts),
+                    "{json_len} bytes at {ts}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn payloads_on_both_sides_of_the_inline_buffer_round_trip() {
+        let s = serializer(&[3; 32], &[]);
+        let big = "é".repeat(INLINE_JSON_LEN);
+        for text in ["", "short", &big] {
+            let value = s
+                .serialize_at("n", &json!({ "t": text }), at(5))
+                .expect("serializable");
+            let data = s
+                .deserialize_at("n", &value, None, at(5))
+                .expect("verifies")
+                .data;
+            assert_eq!(data["t"], text);
+        }
     }
 
     #[test]
