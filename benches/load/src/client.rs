@@ -116,6 +116,8 @@ struct Jar {
 }
 
 impl Jar {
+    /// Stores one `Set-Cookie` value. Cheap on purpose: the jar runs on the same cores as the
+    /// servers under test, so it reuses its buffers and allocates only the new `Cookie` header.
     fn store(&mut self, set_cookie: &str) {
         let mut parts = set_cookie.split(';');
         let Some((name, value)) = parts.next().and_then(|pair| pair.split_once('=')) else {
@@ -123,26 +125,51 @@ impl Jar {
         };
         let (name, value) = (name.trim(), value.trim());
         let removed = parts.any(|attr| {
-            let attr = attr.trim().to_ascii_lowercase();
-            attr == "max-age=0"
-                || attr.starts_with("max-age=-")
-                || (attr.starts_with("expires=") && attr.contains("1970"))
+            let attr = attr.trim();
+            let starts = |prefix: &str| {
+                attr.get(..prefix.len())
+                    .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+            };
+            attr.eq_ignore_ascii_case("max-age=0")
+                || starts("max-age=-")
+                || (starts("expires=") && attr.contains("1970"))
         });
-        self.cookies.retain(|(n, _)| n != name);
-        if !removed {
-            self.cookies.push((name.to_owned(), value.to_owned()));
+        match self.cookies.iter().position(|(n, _)| n == name) {
+            Some(index) if removed => {
+                self.cookies.remove(index);
+            }
+            Some(index) => {
+                let stored = &mut self.cookies[index].1;
+                stored.clear();
+                stored.push_str(value);
+            }
+            None if removed => {}
+            None => self.cookies.push((name.to_owned(), value.to_owned())),
         }
-        let joined = self
+        self.header = self.render();
+    }
+
+    /// The `Cookie` header for the stored cookies, built with one allocation.
+    fn render(&self) -> Option<HeaderValue> {
+        if self.cookies.is_empty() {
+            return None;
+        }
+        let len: usize = self
             .cookies
             .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        self.header = if joined.is_empty() {
-            None
-        } else {
-            HeaderValue::try_from(joined).ok()
-        };
+            .map(|(n, v)| n.len() + 1 + v.len())
+            .sum::<usize>()
+            + 2 * (self.cookies.len() - 1);
+        let mut header = String::with_capacity(len);
+        for (n, v) in &self.cookies {
+            if !header.is_empty() {
+                header.push_str("; ");
+            }
+            header.push_str(n);
+            header.push('=');
+            header.push_str(v);
+        }
+        HeaderValue::try_from(header).ok()
     }
 }
 
@@ -188,14 +215,13 @@ async fn connect(addr: SocketAddr) -> Result<Sender, String> {
     Ok(sender)
 }
 
-/// One answer: status, `Set-Cookie` values and body.
+/// One answer: status and body (its `Set-Cookie` values went into the jar).
 struct Answer {
     status: StatusCode,
-    set_cookies: Vec<String>,
     body: Bytes,
 }
 
-async fn send(sender: &mut Sender, path: &'static str, jar: &Jar) -> Result<Answer, String> {
+async fn send(sender: &mut Sender, path: &'static str, jar: &mut Jar) -> Result<Answer, String> {
     let mut request = Request::get(path)
         .header(HOST, "127.0.0.1")
         .body(Empty::<Bytes>::new())
@@ -212,23 +238,18 @@ async fn send(sender: &mut Sender, path: &'static str, jar: &Jar) -> Result<Answ
         .await
         .map_err(|e| format!("send: {e}"))?;
     let status = response.status();
-    let set_cookies = response
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_owned))
-        .collect();
+    for set_cookie in response.headers().get_all(SET_COOKIE) {
+        if let Ok(set_cookie) = set_cookie.to_str() {
+            jar.store(set_cookie);
+        }
+    }
     let body = response
         .into_body()
         .collect()
         .await
         .map_err(|e| format!("body: {e}"))?
         .to_bytes();
-    Ok(Answer {
-        status,
-        set_cookies,
-        body,
-    })
+    Ok(Answer { status, body })
 }
 
 async fn connection(spec: Arc<LoadSpec>, issued: Arc<AtomicU64>, start: Instant) -> ConnStats {
@@ -265,7 +286,7 @@ async fn connection(spec: Arc<LoadSpec>, issued: Arc<AtomicU64>, start: Instant)
             "/"
         };
         let sent_at = Instant::now();
-        let result = send(&mut live, path, &stats.jar).await;
+        let result = send(&mut live, path, &mut stats.jar).await;
         let done_at = Instant::now();
         // Only requests that completed inside the window count; the set-up request of a read
         // session counts only when it fails.
@@ -281,9 +302,6 @@ async fn connection(spec: Arc<LoadSpec>, issued: Arc<AtomicU64>, start: Instant)
                 continue;
             }
         };
-        for set_cookie in &answer.set_cookies {
-            stats.jar.store(set_cookie);
-        }
         let verdict = check(&spec, &answer, created, &mut expected);
         if !created {
             if verdict.is_ok() {

@@ -5,9 +5,7 @@
 //! criterion bench, because the crate forbids `unsafe_code` for all its targets and a global
 //! allocator is an `unsafe impl`.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use axum_session_store::SessionConfig;
 use hmac::{Hmac, Mac};
@@ -16,41 +14,11 @@ use sha2::Sha256;
 #[path = "../fixture.rs"]
 mod fixture;
 
-/// Counts every allocation (and reallocation) and the bytes asked for.
-struct Counting;
+#[allow(dead_code)]
+#[path = "../counting.rs"]
+mod counting;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-static REALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-static BYTES: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: every call is forwarded unchanged to the system allocator; only counters are added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        BYTES.fetch_add(layout.size() as u64, Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Relaxed);
-        BYTES.fetch_add(layout.size() as u64, Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        REALLOCATIONS.fetch_add(1, Relaxed);
-        BYTES.fetch_add(new_size.saturating_sub(layout.size()) as u64, Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use counting::{Counting, Snapshot};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -61,22 +29,16 @@ const ITERATIONS: u64 = 1_000;
 /// per run.
 fn count(label: &str, mut op: impl FnMut()) {
     op();
-    let (a0, r0, b0) = (
-        ALLOCATIONS.load(Relaxed),
-        REALLOCATIONS.load(Relaxed),
-        BYTES.load(Relaxed),
-    );
+    let start = Snapshot::now();
     for _ in 0..ITERATIONS {
         op();
     }
-    let allocs = ALLOCATIONS.load(Relaxed) - a0;
-    let reallocs = REALLOCATIONS.load(Relaxed) - r0;
-    let bytes = BYTES.load(Relaxed) - b0;
+    let counted = Snapshot::now().since(start);
     println!(
         "{label:<48} allocations per op: {:>5.1}  reallocations per op: {:>4.1}  bytes per op: {:>6.0}",
-        allocs as f64 / ITERATIONS as f64,
-        reallocs as f64 / ITERATIONS as f64,
-        bytes as f64 / ITERATIONS as f64,
+        counted.allocations as f64 / ITERATIONS as f64,
+        counted.reallocations as f64 / ITERATIONS as f64,
+        counted.bytes as f64 / ITERATIONS as f64,
     );
 }
 
