@@ -146,6 +146,31 @@ fn plan(data: &SessionData, created_at: Option<i64>) -> Option<Plan> {
     })
 }
 
+/// What a save does to the id cookie.
+enum IdCookie {
+    /// Sign the id (a new one, or the same one again) into the cookie.
+    Sign,
+    /// Leave the browser's cookie as it is.
+    Keep,
+    /// Expire the cookie.
+    Remove,
+}
+
+impl IdCookie {
+    /// For a save that keeps the id: the same id is signed again only when the cookie must
+    /// change: it was signed with a fallback key, a max age makes the session slide, or a
+    /// rolling refresh counts from the last save. Otherwise the browser's cookie already says
+    /// everything, and sending it again would only cost an HMAC and bytes on the wire.
+    fn unchanged(config: &SessionConfig, name: &str, needs_resign: bool) -> Self {
+        if needs_resign || config.max_age_for(name).is_some() || config.rolling_refresh().is_some()
+        {
+            Self::Sign
+        } else {
+            Self::Keep
+        }
+    }
+}
+
 /// Saves one server-side session: the backend I/O, then the state marked saved. Returns the
 /// cookie to write, if any.
 pub(crate) async fn save<'c>(
@@ -156,10 +181,10 @@ pub(crate) async fn save<'c>(
     now: OffsetDateTime,
 ) -> Result<Option<CookieWrite<'c>>, SessionError> {
     let now_ts = now.unix_timestamp();
-    let (plan, created_at) = {
+    let (plan, created_at, needs_resign) = {
         let data = state.lock();
         let created_at = expiry::creation_time(config, data.created_at, now_ts);
-        (plan(&data, created_at), created_at)
+        (plan(&data, created_at), created_at, data.needs_resign)
     };
     let Some(plan) = plan else {
         return Ok(None);
@@ -180,15 +205,20 @@ pub(crate) async fn save<'c>(
     }
     let ttl = expiry::record_ttl(config, name, created_at, now_ts);
     let fail = |action, source| backend_error(name, backend_name, action, source);
-    let (id, write) = match plan {
-        Plan::Resign(id) => (Some(id), true),
+    let (id, id_cookie) = match plan {
+        Plan::Resign(id) => (Some(id), IdCookie::Sign),
         Plan::Refresh(id) => {
             let refreshed = backend
                 .apply(&id, &Changes::default(), ttl)
                 .await
                 .map_err(|e| fail("refresh the session", e))?;
             // A record deleted meanwhile (a logout elsewhere) is not brought back.
-            (Some(id), refreshed)
+            let cookie = if refreshed {
+                IdCookie::Sign
+            } else {
+                IdCookie::Remove
+            };
+            (Some(id), cookie)
         }
         Plan::Apply(id, changes) => {
             let applied = backend
@@ -200,7 +230,8 @@ pub(crate) async fn save<'c>(
                     session: name.to_owned(),
                 });
             }
-            (Some(id), true)
+            // The id is unchanged: its cookie is sent again only when its age matters.
+            (Some(id), IdCookie::unchanged(config, name, needs_resign))
         }
         Plan::Create { record, replaces } => {
             let id = create(name, backend, &record, ttl, &fail).await?;
@@ -210,7 +241,7 @@ pub(crate) async fn save<'c>(
                     .await
                     .map_err(|e| fail("delete the replaced record", e))?;
             }
-            (Some(id), true)
+            (Some(id), IdCookie::Sign)
         }
         Plan::Remove(old) => {
             if let Some(old) = old {
@@ -219,11 +250,12 @@ pub(crate) async fn save<'c>(
                     .await
                     .map_err(|e| fail("delete the session", e))?;
             }
-            (None, false)
+            (None, IdCookie::Remove)
         }
     };
-    let cookie = match (&id, write) {
-        (Some(id), true) => {
+    let cookie = match (&id, id_cookie) {
+        (_, IdCookie::Keep) => None,
+        (Some(id), IdCookie::Sign) => {
             let json = codec::to_json(&IdPayload { sid: id.as_str() }).map_err(|source| {
                 SessionError::Serialize {
                     session: name.to_owned(),
@@ -231,12 +263,12 @@ pub(crate) async fn save<'c>(
                     source,
                 }
             })?;
-            CookieWrite::Set {
+            Some(CookieWrite::Set {
                 codec: config.serializer(),
                 json,
-            }
+            })
         }
-        _ => CookieWrite::Remove,
+        _ => Some(CookieWrite::Remove),
     };
     let mut data = state.lock();
     data.id = id;
@@ -245,7 +277,7 @@ pub(crate) async fn save<'c>(
     data.mark_saved();
     // The session has a record now: later changes are sent as changes.
     data.changes = ChangeLog::tracking();
-    Ok(Some(cookie))
+    Ok(cookie)
 }
 
 /// Creates the record under a fresh id, retrying when an id is taken.

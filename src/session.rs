@@ -96,15 +96,11 @@ impl<N> Session<N> {
     /// # Errors
     /// [`SessionError::Serialize`] when `value` cannot be represented as JSON (a map with
     /// non-string keys, say); the session is then left unchanged.
-    pub fn insert(
-        &self,
-        key: impl Into<String>,
-        value: impl Serialize,
-    ) -> Result<(), SessionError> {
-        let key = key.into();
+    pub fn insert(&self, key: impl AsRef<str>, value: impl Serialize) -> Result<(), SessionError> {
+        let key = key.as_ref();
         let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
             session: self.name().to_owned(),
-            key: key.clone(),
+            key: key.to_owned(),
             source,
         })?;
         self.insert_value(key, value);
@@ -112,11 +108,17 @@ impl<N> Session<N> {
     }
 
     /// Stores a JSON value under `key` and marks the session modified.
-    pub fn insert_value(&self, key: impl Into<String>, value: Value) {
-        let key = key.into();
+    pub fn insert_value(&self, key: impl AsRef<str>, value: Value) {
+        let key = key.as_ref();
         let mut data = self.state.lock();
-        data.mark_set(&key);
-        data.values.insert(key, value);
+        data.mark_set(key);
+        // Replacing a value keeps the stored key: no new allocation for it.
+        match data.values.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => {
+                data.values.insert(key.to_owned(), value);
+            }
+        }
     }
 
     /// Removes `key` and returns its value. Removing a missing key changes nothing and does not

@@ -40,7 +40,12 @@ impl Changes {
             record.remove(key);
         }
         for (key, value) in &self.set {
-            record.insert(key.clone(), value.clone());
+            match record.get_mut(key) {
+                Some(slot) => *slot = value.clone(),
+                None => {
+                    record.insert(key.clone(), value.clone());
+                }
+            }
         }
     }
 
