@@ -67,12 +67,16 @@ pub(crate) struct LoadStats {
     pub(crate) jars: Vec<Vec<(String, String)>>,
     /// Set when the request cap stopped the run before the deadline.
     pub(crate) capped: bool,
+    /// Requests answered from start to finish, warm-up and set-up included (the denominator
+    /// of CPU time per request).
+    pub(crate) answered: u64,
 }
 
 impl LoadStats {
     fn merge(&mut self, other: ConnStats) {
         self.latencies_ns.extend(other.latencies_ns);
         self.ok += other.ok;
+        self.answered += other.answered;
         self.errors += other.errors;
         self.warmup_errors += other.warmup_errors;
         for sample in other.error_samples {
@@ -88,6 +92,7 @@ impl LoadStats {
 struct ConnStats {
     latencies_ns: Vec<u64>,
     ok: u64,
+    answered: u64,
     errors: u64,
     warmup_errors: u64,
     error_samples: Vec<String>,
@@ -295,6 +300,7 @@ async fn connection(spec: Arc<LoadSpec>, issued: Arc<AtomicU64>, start: Instant)
         let answer = match result {
             Ok(answer) => {
                 sender = Some(live);
+                stats.answered += 1;
                 answer
             }
             Err(e) => {

@@ -141,6 +141,10 @@ struct Row {
 /// and latency percentiles over all rounds' requests.
 struct Measured {
     rps: f64,
+    /// Each round's requests/s, in round order (for per-round ratios).
+    rps_by_round: Vec<f64>,
+    /// The median round's CPU time of this process per answered request, in µs.
+    cpu_us: f64,
     rps_min: f64,
     rps_max: f64,
     rounds: usize,
@@ -157,6 +161,8 @@ struct Measured {
 /// One round of one contender and workload.
 struct Round {
     rps: f64,
+    /// CPU time of this process (servers and clients) per answered request, in µs.
+    cpu_us: f64,
     /// Sorted.
     latencies_ns: Vec<u64>,
     ok: u64,
@@ -170,8 +176,10 @@ struct Round {
 /// Folds the rounds of one row; any failed round fails the row.
 fn aggregate(rounds: Vec<Result<Round, String>>) -> Result<Measured, String> {
     let rounds: Vec<Round> = rounds.into_iter().collect::<Result<_, _>>()?;
-    let mut rps: Vec<f64> = rounds.iter().map(|r| r.rps).collect();
+    let rps_by_round: Vec<f64> = rounds.iter().map(|r| r.rps).collect();
+    let mut rps = rps_by_round.clone();
     rps.sort_by(f64::total_cmp);
+    let cpu_us = lower_median(rounds.iter().map(|r| r.cpu_us).collect()).unwrap_or(0.0);
     let mut latencies: Vec<u64> = rounds
         .iter()
         .flat_map(|r| r.latencies_ns.iter().copied())
@@ -187,8 +195,9 @@ fn aggregate(rounds: Vec<Result<Round, String>>) -> Result<Measured, String> {
     }
     samples.truncate(3);
     Ok(Measured {
-        // The lower middle for an even count: never flattering.
-        rps: rps.get((rps.len().max(1) - 1) / 2).copied().unwrap_or(0.0),
+        rps: lower_median(rps.clone()).unwrap_or(0.0),
+        rps_by_round,
+        cpu_us,
         rps_min: rps.first().copied().unwrap_or(0.0),
         rps_max: rps.last().copied().unwrap_or(0.0),
         rounds: rounds.len(),
@@ -201,6 +210,30 @@ fn aggregate(rounds: Vec<Result<Round, String>>) -> Result<Measured, String> {
         capped: rounds.iter().any(|r| r.capped),
         cleanup: cleanup.join("; "),
     })
+}
+
+/// The median; the lower middle for an even count, which is never flattering.
+fn lower_median(mut values: Vec<f64>) -> Option<f64> {
+    values.sort_by(f64::total_cmp);
+    values.get((values.len().max(1) - 1) / 2).copied()
+}
+
+/// Process CPU time (user + system, all threads) from `/proc/self/stat`, in µs.
+fn process_cpu_us() -> f64 {
+    // Fields 14 and 15 (utime, stime) count USER_HZ ticks, which Linux fixes at 100 per second.
+    const MICROS_PER_TICK: f64 = 10_000.0;
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|field| field.parse::<u64>().ok())
+        .sum();
+    ticks as f64 * MICROS_PER_TICK
 }
 
 fn percentile(sorted: &[u64], p: f64) -> Duration {
@@ -231,6 +264,7 @@ async fn run_one(
             .await
     });
 
+    let cpu_before = process_cpu_us();
     let stats: LoadStats = client::run(LoadSpec {
         addr,
         workload,
@@ -241,6 +275,7 @@ async fn run_one(
         max_requests: args.max_requests,
     })
     .await;
+    let cpu_us = (process_cpu_us() - cpu_before) / stats.answered.max(1) as f64;
 
     let _ = stop.send(());
     match tokio::time::timeout(Duration::from_secs(10), server).await {
@@ -260,6 +295,7 @@ async fn run_one(
     let window = stats.window.as_secs_f64().max(f64::EPSILON);
     Ok(Round {
         rps: (stats.ok + stats.errors) as f64 / window,
+        cpu_us,
         latencies_ns: latencies,
         ok: stats.ok,
         errors: stats.errors,
@@ -274,11 +310,18 @@ fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1e3)
 }
 
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
-        _ => None,
-    }
+/// `a` over `b`: the median of the per-round ratios, so that each round's contenders are
+/// compared with each other, minutes apart at most, whatever the machine did between rounds.
+fn ratio(a: Option<&Measured>, b: Option<&Measured>) -> Option<f64> {
+    let (a, b) = (a?, b?);
+    let per_round: Vec<f64> = a
+        .rps_by_round
+        .iter()
+        .zip(&b.rps_by_round)
+        .filter(|(_, b)| **b > 0.0)
+        .map(|(a, b)| a / b)
+        .collect();
+    lower_median(per_round)
 }
 
 fn fmt_ratio(r: Option<f64>) -> String {
@@ -286,21 +329,23 @@ fn fmt_ratio(r: Option<f64>) -> String {
 }
 
 fn report(rows: &[Row], args: &Args) -> bool {
-    let rps: HashMap<(&str, &str), f64> = rows
+    let measured: HashMap<(&str, &str), &Measured> = rows
         .iter()
         .filter_map(|r| {
             r.outcome
                 .as_ref()
                 .ok()
-                .map(|m| ((r.contender.name(), r.workload.name()), m.rps))
+                .map(|m| ((r.contender.name(), r.workload.name()), m))
         })
         .collect();
-    let get = |c: Contender, w: Workload| rps.get(&(c.name(), w.name())).copied();
+    let get = |c: Contender, w: Workload| measured.get(&(c.name(), w.name())).copied();
 
     println!();
     println!(
         "{} connections, {:?} warm-up + {:?} measured per contender and round, {} round(s) \
-         (req/s: the median round, with the range; latencies: all rounds' requests), {} runtime \
+         (req/s: the median round, with the range; ratios: the median of per-round ratios; \
+         latencies: all rounds' requests; CPU: this process's CPU time per answered request, \
+         clients included, Redis and PostgreSQL not), {} runtime \
          worker threads shared by servers and clients, Redis/PostgreSQL pools {}/{}",
         args.connections,
         args.warmup,
@@ -312,9 +357,9 @@ fn report(rows: &[Row], args: &Args) -> bool {
     );
     println!();
     println!(
-        "| contender | workload | req/s | req/s range | p50 ms | p99 ms | errors | vs bare-axum | vs rival |"
+        "| contender | workload | req/s | req/s range | p50 ms | p99 ms | CPU µs/req | errors | vs bare-axum | vs rival |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in rows {
         let (c, w) = (row.contender, row.workload);
         match &row.outcome {
@@ -328,7 +373,7 @@ fn report(rows: &[Row], args: &Args) -> bool {
                     )
                 });
                 println!(
-                    "| {} | {} | {:.0} | {:.0}-{:.0} ({}) | {} | {} | {} | {} | {} |",
+                    "| {} | {} | {:.0} | {:.0}-{:.0} ({}) | {} | {} | {:.1} | {} | {} | {} |",
                     c.name(),
                     w.name(),
                     m.rps,
@@ -337,13 +382,14 @@ fn report(rows: &[Row], args: &Args) -> bool {
                     m.rounds,
                     ms(m.p50),
                     ms(m.p99),
+                    m.cpu_us,
                     m.errors,
                     fmt_ratio(vs_bare),
                     vs_rival.unwrap_or_else(|| "-".to_owned()),
                 );
             }
             Err(e) => println!(
-                "| {} | {} | FAILED | | | | | | {} |",
+                "| {} | {} | FAILED | | | | | | | {} |",
                 c.name(),
                 w.name(),
                 e.replace('|', "/")
@@ -488,12 +534,16 @@ fn main() -> ExitCode {
         .flat_map(|w| selected.iter().map(move |c| (*w, *c)))
         .collect();
     let rows = runtime.block_on(async {
-        // Every round runs every pair once, in the same order, so a change in the machine's
-        // background load during the invocation touches every contender alike.
+        // Every round runs every pair once, so a change in the machine's background load during
+        // the invocation touches every contender alike.
         let mut rounds: Vec<Vec<Result<Round, String>>> =
             pairs.iter().map(|_| Vec::new()).collect();
         for round in 1..=args.rounds {
-            for ((workload, contender), results) in pairs.iter().zip(&mut rounds) {
+            // Each round starts one pair later, so no contender always runs first or last.
+            for step in 0..pairs.len() {
+                let index = (step + round - 1) % pairs.len();
+                let (workload, contender) = &pairs[index];
+                let results = &mut rounds[index];
                 let tag = format!(
                     "{}_{}_{round}",
                     contender.name().replace('-', "_"),

@@ -214,8 +214,10 @@ fn main() -> std::process::ExitCode {
         pg_pool: 1,
         run_id: "handler_cost".to_owned(),
     };
-    println!("| contender | workload | requests | allocations / req | bytes / req | µs / req |");
-    println!("|---|---|---:|---:|---:|---:|");
+    println!(
+        "| contender | workload | requests | allocations / req | reallocations / req | bytes / req | µs / req |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
     let mut failed = false;
     for contender in LOCAL {
         let name = contender.name();
