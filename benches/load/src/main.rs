@@ -18,6 +18,7 @@
 
 mod client;
 mod contenders;
+mod cpu;
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -143,8 +144,8 @@ struct Measured {
     rps: f64,
     /// Each round's requests/s, in round order (for per-round ratios).
     rps_by_round: Vec<f64>,
-    /// The median round's CPU time of this process per answered request, in µs.
-    cpu_us: f64,
+    /// The median round's CPU time per answered request, in µs.
+    cpu: cpu::CpuTime,
     rps_min: f64,
     rps_max: f64,
     rounds: usize,
@@ -161,8 +162,8 @@ struct Measured {
 /// One round of one contender and workload.
 struct Round {
     rps: f64,
-    /// CPU time of this process (servers and clients) per answered request, in µs.
-    cpu_us: f64,
+    /// CPU time per answered request, in µs.
+    cpu: cpu::CpuTime,
     /// Sorted.
     latencies_ns: Vec<u64>,
     ok: u64,
@@ -179,7 +180,10 @@ fn aggregate(rounds: Vec<Result<Round, String>>) -> Result<Measured, String> {
     let rps_by_round: Vec<f64> = rounds.iter().map(|r| r.rps).collect();
     let mut rps = rps_by_round.clone();
     rps.sort_by(f64::total_cmp);
-    let cpu_us = lower_median(rounds.iter().map(|r| r.cpu_us).collect()).unwrap_or(0.0);
+    let cpu = cpu::CpuTime {
+        process_us: lower_median(rounds.iter().map(|r| r.cpu.process_us).collect()).unwrap_or(0.0),
+        machine_us: lower_median(rounds.iter().map(|r| r.cpu.machine_us).collect()).unwrap_or(0.0),
+    };
     let mut latencies: Vec<u64> = rounds
         .iter()
         .flat_map(|r| r.latencies_ns.iter().copied())
@@ -197,7 +201,7 @@ fn aggregate(rounds: Vec<Result<Round, String>>) -> Result<Measured, String> {
     Ok(Measured {
         rps: lower_median(rps.clone()).unwrap_or(0.0),
         rps_by_round,
-        cpu_us,
+        cpu,
         rps_min: rps.first().copied().unwrap_or(0.0),
         rps_max: rps.last().copied().unwrap_or(0.0),
         rounds: rounds.len(),
@@ -216,24 +220,6 @@ fn aggregate(rounds: Vec<Result<Round, String>>) -> Result<Measured, String> {
 fn lower_median(mut values: Vec<f64>) -> Option<f64> {
     values.sort_by(f64::total_cmp);
     values.get((values.len().max(1) - 1) / 2).copied()
-}
-
-/// Process CPU time (user + system, all threads) from `/proc/self/stat`, in µs.
-fn process_cpu_us() -> f64 {
-    // Fields 14 and 15 (utime, stime) count USER_HZ ticks, which Linux fixes at 100 per second.
-    const MICROS_PER_TICK: f64 = 10_000.0;
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
-    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let ticks: u64 = after_name
-        .split_whitespace()
-        .skip(11)
-        .take(2)
-        .filter_map(|field| field.parse::<u64>().ok())
-        .sum();
-    ticks as f64 * MICROS_PER_TICK
 }
 
 fn percentile(sorted: &[u64], p: f64) -> Duration {
@@ -264,7 +250,7 @@ async fn run_one(
             .await
     });
 
-    let cpu_before = process_cpu_us();
+    let cpu_before = cpu::CpuTime::now();
     let stats: LoadStats = client::run(LoadSpec {
         addr,
         workload,
@@ -275,7 +261,7 @@ async fn run_one(
         max_requests: args.max_requests,
     })
     .await;
-    let cpu_us = (process_cpu_us() - cpu_before) / stats.answered.max(1) as f64;
+    let cpu = cpu::CpuTime::now().per_request_since(cpu_before, stats.answered);
 
     let _ = stop.send(());
     match tokio::time::timeout(Duration::from_secs(10), server).await {
@@ -295,7 +281,7 @@ async fn run_one(
     let window = stats.window.as_secs_f64().max(f64::EPSILON);
     Ok(Round {
         rps: (stats.ok + stats.errors) as f64 / window,
-        cpu_us,
+        cpu,
         latencies_ns: latencies,
         ok: stats.ok,
         errors: stats.errors,
@@ -344,8 +330,8 @@ fn report(rows: &[Row], args: &Args) -> bool {
     println!(
         "{} connections, {:?} warm-up + {:?} measured per contender and round, {} round(s) \
          (req/s: the median round, with the range; ratios: the median of per-round ratios; \
-         latencies: all rounds' requests; CPU: this process's CPU time per answered request, \
-         clients included, Redis and PostgreSQL not), {} runtime \
+         latencies: all rounds' requests; CPU per answered request: this process's, clients \
+         included, and the whole machine's, Redis and PostgreSQL included), {} runtime \
          worker threads shared by servers and clients, Redis/PostgreSQL pools {}/{}",
         args.connections,
         args.warmup,
@@ -357,9 +343,9 @@ fn report(rows: &[Row], args: &Args) -> bool {
     );
     println!();
     println!(
-        "| contender | workload | req/s | req/s range | p50 ms | p99 ms | CPU µs/req | errors | vs bare-axum | vs rival |"
+        "| contender | workload | req/s | req/s range | p50 ms | p99 ms | CPU µs/req: process | machine | errors | vs bare-axum | vs rival |"
     );
-    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for row in rows {
         let (c, w) = (row.contender, row.workload);
         match &row.outcome {
@@ -373,7 +359,7 @@ fn report(rows: &[Row], args: &Args) -> bool {
                     )
                 });
                 println!(
-                    "| {} | {} | {:.0} | {:.0}-{:.0} ({}) | {} | {} | {:.1} | {} | {} | {} |",
+                    "| {} | {} | {:.0} | {:.0}-{:.0} ({}) | {} | {} | {:.1} | {:.1} | {} | {} | {} |",
                     c.name(),
                     w.name(),
                     m.rps,
@@ -382,14 +368,15 @@ fn report(rows: &[Row], args: &Args) -> bool {
                     m.rounds,
                     ms(m.p50),
                     ms(m.p99),
-                    m.cpu_us,
+                    m.cpu.process_us,
+                    m.cpu.machine_us,
                     m.errors,
                     fmt_ratio(vs_bare),
                     vs_rival.unwrap_or_else(|| "-".to_owned()),
                 );
             }
             Err(e) => println!(
-                "| {} | {} | FAILED | | | | | | | {} |",
+                "| {} | {} | FAILED | | | | | | | | {} |",
                 c.name(),
                 w.name(),
                 e.replace('|', "/")

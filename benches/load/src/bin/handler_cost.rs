@@ -12,9 +12,9 @@
 //! cargo run --release -p axum-session-store-load --bin handler-cost -- [--requests 200000] [--only ours]
 //! ```
 //!
-//! For instruction counts, which do not depend on what else the machine is doing, run one
-//! contender under callgrind with two request counts and subtract (see BENCHMARKS.md):
-//! `valgrind --tool=callgrind handler-cost --only ours-cookie --requests 2000 --workloads write`.
+//! For instruction counts, which do not depend on what else the machine is doing,
+//! `benches/instructions.sh` runs each contender under callgrind with two request counts and
+//! subtracts.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -39,6 +39,10 @@ use counting::{Counting, Snapshot};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
+
+/// Requests sent before counting starts: the same for every run, so that two runs of different
+/// lengths differ by exactly their measured requests (see `benches/instructions.sh`).
+const WARMUP_REQUESTS: u64 = 1000;
 
 /// The contenders that need no Redis or PostgreSQL.
 const LOCAL: [Contender; 5] = [
@@ -168,7 +172,7 @@ async fn measure(
     let mut expected: u64 = 0;
     let mut warmup = Cost::default();
     let mut cost = Cost::default();
-    let warmup_requests = (requests / 10).clamp(1, 1000);
+    let warmup_requests = WARMUP_REQUESTS;
     for i in 0..warmup_requests + requests {
         let counted = if i < warmup_requests {
             &mut warmup

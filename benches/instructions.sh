@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Instructions per request of each contender that needs no server, counted by valgrind's
+# callgrind over the in-process `handler-cost` driver: repeatable whatever else the machine
+# does, unlike requests/s. Each contender runs twice (N and 2N requests after the same
+# warm-up); the difference divided by N is the cost of one request, without start-up.
+#
+# Usage: bash benches/instructions.sh [N]     (default N = 2000; needs valgrind)
+# Under valgrind, sha2 cannot use the CPU's SHA extensions and falls back to software, so
+# HMAC-SHA256 weighs more here than on the real CPU (see BENCHMARKS.md).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n="${1:-2000}"
+cargo build --release -q -p axum-session-store-load --bin handler-cost
+bin=target/release/handler-cost
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+count() { # contender workload requests -> "total-instructions sha256-instructions"
+    valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" --only "$1" --workloads "$2" \
+        --requests "$3" >/dev/null 2>"$out/log"
+    local total sha
+    total=$(grep -m1 -oP 'Collected : \K[0-9]+' "$out/log")
+    sha=$(callgrind_annotate "$out/cg" 2>/dev/null | awk '/sha2::sha256::compress256/ { gsub(",", "", $1); print $1; exit }')
+    echo "$total ${sha:-0}"
+}
+
+printf '| contender | workload | instructions / request | vs bare-axum | of which SHA-256 | without SHA-256, vs bare-axum |\n'
+printf '|---|---|---:|---:|---:|---:|\n'
+for workload in write read; do
+    base=""
+    for contender in bare-axum axum-extra-signed ours-cookie ts-memory ours-memory; do
+        read -r total1 sha1 <<<"$(count "$contender" "$workload" "$n")"
+        read -r total2 sha2 <<<"$(count "$contender" "$workload" $((2 * n)))"
+        per=$(( (total2 - total1) / n ))
+        sha=$(( (sha2 - sha1) / n ))
+        [ -z "$base" ] && base=$per
+        printf '| %s | %s | %d | %s | %d | %s |\n' "$contender" "$workload" "$per" \
+            "$(awk -v a="$per" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')" "$sha" \
+            "$(awk -v a="$((per - sha))" -v b="$base" 'BEGIN { printf "%.2fx", a / b }')"
+    done
+done
