@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Instructions per request of each contender that needs no server, counted by valgrind's
 # callgrind over the in-process `handler-cost` driver: repeatable whatever else the machine
-# does, unlike requests/s. Each contender runs twice (N and 2N requests after the same
-# warm-up); the difference divided by N is the cost of one request, without start-up.
+# does, unlike requests/s. Only the router's work is counted (inside `Oneshot::poll`), not the
+# driver's cookie jar. Each contender runs twice (N and 2N requests after the same warm-up);
+# the difference divided by N is the cost of one request, without start-up.
 #
 # Usage: bash benches/instructions.sh [N]     (default N = 2000; needs valgrind)
 # Under valgrind, sha2 cannot use the CPU's SHA extensions and falls back to software, so
@@ -16,7 +17,8 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
 count() { # contender workload requests -> "total-instructions sha256-instructions"
-    valgrind --tool=callgrind --callgrind-out-file="$out/cg" "$bin" --only "$1" --workloads "$2" \
+    valgrind --tool=callgrind --toggle-collect='*Oneshot*as*Future*poll*' \
+        --callgrind-out-file="$out/cg" "$bin" --only "$1" --workloads "$2" \
         --requests "$3" >/dev/null 2>"$out/log"
     local total sha
     total=$(grep -m1 -oP 'Collected : \K[0-9]+' "$out/log")

@@ -195,6 +195,10 @@ impl SessionConfig {
 
     /// Checks a session name chosen at run time, with the cookie attributes it will get.
     pub(crate) fn validate_session_name(&self, name: &str) -> Result<(), ConfigError> {
+        if name == self.inner.cookie_name {
+            // The default session's name was checked with its attributes by `build()`.
+            return Ok(());
+        }
         self.cookie_args_for(name).validate(name)
     }
 }

@@ -27,22 +27,24 @@ impl RequestCookies {
         cookies.text.reserve_exact(header_bytes);
         for header in headers.get_all(COOKIE) {
             for pair in header.as_bytes().split(|&b| b == b';') {
+                let mut parts = pair.splitn(2, |&b| b == b'=');
+                let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
+                    continue;
+                };
+                let name = name.trim_ascii();
+                let value = value.trim_ascii();
+                let value = value
+                    .strip_prefix(b"\"")
+                    .and_then(|v| v.strip_suffix(b"\""))
+                    .unwrap_or(value);
                 // A pair that is not UTF-8 belongs to someone else's cookie: skip just that one.
-                let Ok(pair) = std::str::from_utf8(pair) else {
+                let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value))
+                else {
                     continue;
                 };
-                let Some((name, value)) = pair.split_once('=') else {
-                    continue;
-                };
-                let name = name.trim();
                 if name.is_empty() || cookies.get(name).is_some() {
                     continue;
                 }
-                let value = value.trim();
-                let value = value
-                    .strip_prefix('"')
-                    .and_then(|v| v.strip_suffix('"'))
-                    .unwrap_or(value);
                 let name = cookies.push_text(name);
                 let value = cookies.push_text(value);
                 cookies.pairs.push((name, value));

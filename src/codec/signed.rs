@@ -7,8 +7,6 @@
 //!
 //! The codec knows nothing of sessions, backends or HTTP.
 
-use std::fmt::Write;
-
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::Mac;
@@ -105,8 +103,7 @@ impl SecureCookieSerializer {
         let start = out.len();
         URL_SAFE_NO_PAD.encode_string(json, out);
         out.push('|');
-        // Writing to a `String` cannot fail.
-        let _ = write!(out, "{timestamp}");
+        out.push_str(itoa::Buffer::new().format(timestamp));
         let tag = signature(self.keys.primary(), name, &out[start..])
             .finalize()
             .into_bytes();
