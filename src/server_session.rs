@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 use serde_json::Value;
 
 use crate::backend::{BackendError, ChangeLog, Changes, Record, SessionBackend};
-use crate::codec::{self, VerifiedCookie, VerifyError};
+use crate::codec::{self, VerifiedCookie};
 use crate::config::SessionConfig;
 use crate::error::SessionError;
 use crate::expiry::{self, CREATED_KEY};
@@ -48,13 +48,11 @@ pub(crate) async fn load(
         cookie,
         config.max_age_for(name),
         now,
-        |json, timestamp, signed_with_fallback| {
+        |json, signed_at, signed_with_fallback| {
             // An id of the wrong shape (or a payload that is no id at all) gives `None`.
             let id = serde_json::from_slice::<IdPayload<'_>>(json)
                 .ok()
                 .and_then(|payload| SessionId::parse(payload.sid));
-            let signed_at = OffsetDateTime::from_unix_timestamp(timestamp)
-                .map_err(|_| VerifyError::Malformed)?;
             Ok((id, signed_at, signed_with_fallback))
         },
     );

@@ -1,47 +1,44 @@
 //! When a server-side session sends its id cookie: on creation and on a new id always; on a
 //! change that keeps the id only when the cookie itself must change (a fallback key signed it,
-//! a max age makes it slide, or a rolling refresh counts from the last save).
+//! a max age makes it slide, or a rolling refresh counts from the last save). The default case
+//! (no cookie sent) is in the backend suite, for every backend.
 
 mod common;
 
-use axum_session_store::{CookieArgs, SessionConfig, SessionConfigBuilder};
+use std::sync::Arc;
+
+use axum_session_store::{CookieArgs, MemoryBackend, SessionConfig, SessionConfigBuilder};
+use common::servers::Fixture;
+use common::suite::config_with;
 use common::{app, Client, SECRET};
 use time::Duration;
 
-fn memory_config(
-    configure: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder,
-) -> SessionConfig {
-    configure(
-        SessionConfig::builder()
-            .secret_key(SECRET)
-            .default_backend("memory"),
-    )
-    .build()
-    .unwrap()
+fn memory() -> Fixture {
+    Fixture::new(Arc::new(MemoryBackend::new()))
 }
 
 /// Creates a session, then changes it twice; returns whether each change sent a cookie.
-async fn changes_send_cookie(config: SessionConfig) -> (Client, [bool; 2]) {
+async fn changes_send_cookie(
+    tweak: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder,
+) -> [bool; 2] {
+    let (config, _) = config_with(&memory(), tweak);
     let mut client = Client::new(app::layered(config));
     let created = client.get("/set?a=1").await;
     assert!(created.cookie("session").is_some(), "creation sends the id");
     let first = client.get("/set?a=2").await.cookie("session").is_some();
     let second = client.get("/set?b=3").await.cookie("session").is_some();
-    (client, [first, second])
+    [first, second]
 }
 
 #[tokio::test]
-async fn changes_under_the_same_id_send_no_cookie_by_default() {
-    let (mut client, sent) = changes_send_cookie(memory_config(|b| b)).await;
-    assert_eq!(sent, [false, false]);
-    // The changes were saved all the same, under the id the browser already holds.
-    let values = common::dumped(&client.get("/dump").await)["values"].clone();
-    assert_eq!(values, serde_json::json!({"a": 2, "b": 3}));
+async fn changes_send_no_cookie_without_a_reason() {
+    assert_eq!(changes_send_cookie(|b| b).await, [false, false]);
 }
 
 #[tokio::test]
 async fn a_new_id_is_always_sent() {
-    let mut client = Client::new(app::layered(memory_config(|b| b)));
+    let (config, _) = config_with(&memory(), |b| b);
+    let mut client = Client::new(app::layered(config));
     let first = client.get("/set?a=1").await.cookie("session").unwrap();
     let regenerated = client.get("/regenerate").await.cookie("session");
     assert!(regenerated.is_some_and(|id| id != first));
@@ -49,42 +46,40 @@ async fn a_new_id_is_always_sent() {
 
 #[tokio::test]
 async fn a_sliding_max_age_resends_the_cookie() {
-    let config = memory_config(|b| {
+    let cookie_max_age = |b: SessionConfigBuilder| {
         b.cookie_args(CookieArgs {
             max_age: Some(Duration::days(1)),
             ..CookieArgs::default()
         })
-    });
-    assert_eq!(changes_send_cookie(config).await.1, [true, true]);
-    let config = memory_config(|b| b.session_max_age(Duration::days(1)));
-    assert_eq!(changes_send_cookie(config).await.1, [true, true]);
+    };
+    assert_eq!(changes_send_cookie(cookie_max_age).await, [true, true]);
+    let session_max_age = |b: SessionConfigBuilder| b.session_max_age(Duration::days(1));
+    assert_eq!(changes_send_cookie(session_max_age).await, [true, true]);
 }
 
 #[tokio::test]
 async fn a_rolling_refresh_resends_the_cookie() {
-    let config = memory_config(|b| b.rolling_refresh(Duration::minutes(5)));
-    assert_eq!(changes_send_cookie(config).await.1, [true, true]);
+    let rolling = |b: SessionConfigBuilder| b.rolling_refresh(Duration::minutes(5));
+    assert_eq!(changes_send_cookie(rolling).await, [true, true]);
 }
 
 #[tokio::test]
 async fn a_cookie_signed_with_a_fallback_key_is_signed_again_on_a_change() {
     let old_secret = "an older secret of thirty-two b!";
-    let backend = std::sync::Arc::new(axum_session_store::MemoryBackend::new());
-    let with = |secret: &str, fallbacks: &[&str]| {
-        SessionConfig::builder()
-            .secret_key(secret)
-            .fallback_keys(fallbacks.iter().copied())
-            .shared_backend("shared", backend.clone())
-            .default_backend("shared")
-            .build()
-            .unwrap()
+    let new_secret = std::str::from_utf8(SECRET).unwrap();
+    let fixture = memory();
+    let with = |secret: &str, fallbacks: &[&str]| -> SessionConfig {
+        let (config, _) = config_with(&fixture, |b| {
+            b.secret_key(secret)
+                .fallback_keys(fallbacks.iter().copied())
+        });
+        config
     };
     let mut old = Client::new(app::layered(with(old_secret, &[])));
     old.get("/set?a=1").await;
 
     // After the rotation, the first change signs the same id with the new key...
-    let rotated_config = with(std::str::from_utf8(SECRET).unwrap(), &[old_secret]);
-    let mut rotated = Client::new(app::layered(rotated_config));
+    let mut rotated = Client::new(app::layered(with(new_secret, &[old_secret])));
     rotated.jar = old.jar.clone();
     let resigned = rotated.get("/set?a=2").await.cookie("session");
     assert!(
@@ -92,10 +87,7 @@ async fn a_cookie_signed_with_a_fallback_key_is_signed_again_on_a_change() {
         "a fallback-signed cookie is signed again"
     );
     // ...which the new key alone accepts, with the change in place.
-    let mut new_only = Client::new(app::layered(with(
-        std::str::from_utf8(SECRET).unwrap(),
-        &[],
-    )));
+    let mut new_only = Client::new(app::layered(with(new_secret, &[])));
     new_only.jar = rotated.jar.clone();
     let dumped = common::dumped(&new_only.get("/dump").await);
     assert_eq!(dumped["values"], serde_json::json!({"a": 2}));

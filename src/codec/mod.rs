@@ -72,7 +72,7 @@ impl VerifiedCookie {
     /// Parses authenticated JSON bytes: only a JSON object is a session.
     fn from_json(
         json: &[u8],
-        timestamp: i64,
+        signed_at: OffsetDateTime,
         signed_with_fallback: bool,
     ) -> Result<Self, VerifyError> {
         let data = match serde_json::from_slice::<Value>(json) {
@@ -80,8 +80,6 @@ impl VerifiedCookie {
             Ok(_) => return Err(VerifyError::NotAnObject),
             Err(_) => return Err(VerifyError::BadPayload),
         };
-        let signed_at =
-            OffsetDateTime::from_unix_timestamp(timestamp).map_err(|_| VerifyError::Malformed)?;
         Ok(Self {
             data,
             signed_at,
@@ -90,12 +88,13 @@ impl VerifiedCookie {
     }
 }
 
-/// Refuses a timestamp further in the future than clock skew explains, or older than `max_age`.
+/// Refuses a timestamp further in the future than clock skew explains, older than `max_age`, or
+/// outside what a date can hold; returns the instant it stands for.
 fn check_age(
     timestamp: i64,
     max_age: Option<Duration>,
     now: OffsetDateTime,
-) -> Result<(), VerifyError> {
+) -> Result<OffsetDateTime, VerifyError> {
     // Saturating arithmetic: any timestamp and any max age give an answer, never a panic.
     let age_seconds = now.unix_timestamp().saturating_sub(timestamp);
     let age = Duration::seconds(age_seconds);
@@ -111,7 +110,7 @@ fn check_age(
             });
         }
     }
-    Ok(())
+    OffsetDateTime::from_unix_timestamp(timestamp).map_err(|_| VerifyError::Malformed)
 }
 
 /// Why a session could not be encoded into a cookie value.

@@ -182,8 +182,8 @@ impl PrivateCookieSerializer {
         let (timestamp, json) = plaintext.split_at(TIMESTAMP_LEN);
         let timestamp =
             i64::from_be_bytes(timestamp.try_into().map_err(|_| VerifyError::Malformed)?);
-        check_age(timestamp, max_age, now)?;
-        VerifiedCookie::from_json(json, timestamp, with_fallback)
+        let signed_at = check_age(timestamp, max_age, now)?;
+        VerifiedCookie::from_json(json, signed_at, with_fallback)
     }
 }
 

@@ -145,15 +145,15 @@ impl SecureCookieSerializer {
     }
 
     /// Verifies a value like [`deserialize_at`](Self::deserialize_at), then hands the
-    /// authenticated JSON bytes, the timestamp and whether a fallback key verified them to
-    /// `parse`.
+    /// authenticated JSON bytes, when they were signed and whether a fallback key verified them
+    /// to `parse`.
     pub(crate) fn verify_at<T>(
         &self,
         name: &str,
         value: &str,
         max_age: Option<Duration>,
         now: OffsetDateTime,
-        parse: impl FnOnce(&[u8], i64, bool) -> Result<T, VerifyError>,
+        parse: impl FnOnce(&[u8], OffsetDateTime, bool) -> Result<T, VerifyError>,
     ) -> Result<T, VerifyError> {
         if value.len() > MAX_COOKIE_VALUE_LEN {
             return Err(VerifyError::TooLong { len: value.len() });
@@ -172,7 +172,7 @@ impl SecureCookieSerializer {
 
         let signed_with_fallback = self.verifying_key_index(name, signed, &tag)? > 0;
 
-        check_age(timestamp, max_age, now)?;
+        let signed_at = check_age(timestamp, max_age, now)?;
 
         // Typical payloads decode on the stack; larger ones (up to 3 KiB) on the heap.
         let mut inline = [0u8; INLINE_JSON_LEN];
@@ -189,7 +189,7 @@ impl SecureCookieSerializer {
             .map_err(|_| VerifyError::BadPayload)?;
         parse(
             buffer.get(..json_len).ok_or(VerifyError::BadPayload)?,
-            timestamp,
+            signed_at,
             signed_with_fallback,
         )
     }

@@ -29,6 +29,15 @@ impl Calls {
         let (_, create, apply, delete) = self.snapshot();
         create + apply + delete
     }
+
+    /// Loads and writes (creates, applies, deletes) since the `before` snapshot.
+    pub fn loads_and_writes_since(&self, before: (usize, usize, usize, usize)) -> (usize, usize) {
+        let (load, create, apply, delete) = self.snapshot();
+        (
+            load - before.0,
+            create + apply + delete - (before.1 + before.2 + before.3),
+        )
+    }
 }
 
 #[derive(Debug)]

@@ -49,6 +49,7 @@ macro_rules! backend_suite {
             typed_and_unicode_values,
             new_unmodified_session_writes_nothing,
             unmodified_loaded_session_is_not_saved,
+            a_change_under_the_same_id_sends_no_cookie,
             hundred_parallel_requests_keep_every_key,
             expired_record_never_loads,
             regenerate_id_moves_the_data_and_kills_the_old_id,
@@ -175,14 +176,30 @@ pub async fn unmodified_loaded_session_is_not_saved(fixture: &Fixture) {
     let before = calls.snapshot();
     let reply = client.get("/touch").await;
     assert!(reply.set_cookies.is_empty());
-    let after = calls.snapshot();
     assert_eq!(
-        (
-            after.0 - before.0,
-            calls.writes() - (before.1 + before.2 + before.3)
-        ),
+        calls.loads_and_writes_since(before),
         (1, 0),
         "one load, no write"
+    );
+}
+
+/// One load and one write per change; the browser's id cookie stays as it is (no max age, no
+/// rolling refresh, no fallback key), so no `Set-Cookie` is sent.
+pub async fn a_change_under_the_same_id_sends_no_cookie(fixture: &Fixture) {
+    let (config, calls) = config_for(fixture);
+    let mut client = Client::new(app::layered(config));
+    assert!(client.get("/set?a=1").await.cookie("session").is_some());
+    let before = calls.snapshot();
+    let reply = client.get("/set?a=2").await;
+    assert!(reply.set_cookies.is_empty(), "{reply:?}");
+    assert_eq!(
+        calls.loads_and_writes_since(before),
+        (1, 1),
+        "one load, one write"
+    );
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"a": 2})
     );
 }
 

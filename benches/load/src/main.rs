@@ -19,6 +19,7 @@
 mod client;
 mod contenders;
 mod cpu;
+mod jar;
 
 use std::collections::HashMap;
 use std::process::ExitCode;

@@ -4,7 +4,7 @@
 //! The load benchmark measures whole requests over loopback, where the kernel, hyper and the
 //! load generator take most of the CPU. This binary takes them away: it hands each router a
 //! request with the cookies a browser would send, collects the body, and updates its cookie
-//! jar from the `Set-Cookie` headers, like the load client. Only the `oneshot` call and reading
+//! jar (the load client's, `jar.rs`) from the `Set-Cookie` headers. Only the `oneshot` call and reading
 //! the body are counted. The contenders are the ones that need no server: `bare-axum`,
 //! `axum-extra-signed`, `ours-cookie`, `ts-memory`, `ours-memory`.
 //!
@@ -16,12 +16,11 @@
 //! `benches/instructions.sh` runs each contender under callgrind with two request counts and
 //! subtracts.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::header::{COOKIE, SET_COOKIE};
-use axum::http::{HeaderValue, Request, StatusCode};
+use axum::http::{Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -34,8 +33,11 @@ use contenders::{Contender, Servers};
 
 #[path = "../counting.rs"]
 mod counting;
+#[path = "../jar.rs"]
+mod jar;
 
 use counting::{Counting, Snapshot};
+use jar::Jar;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -100,40 +102,6 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// A browser-like cookie jar: name → value, in a stable order.
-#[derive(Default)]
-struct Jar(BTreeMap<String, String>);
-
-impl Jar {
-    fn header(&self) -> Option<HeaderValue> {
-        if self.0.is_empty() {
-            return None;
-        }
-        let pairs: Vec<String> = self.0.iter().map(|(n, v)| format!("{n}={v}")).collect();
-        HeaderValue::from_str(&pairs.join("; ")).ok()
-    }
-
-    fn update(&mut self, set_cookie: &HeaderValue) {
-        let Ok(text) = set_cookie.to_str() else {
-            return;
-        };
-        let pair = text.split(';').next().unwrap_or_default();
-        let Some((name, value)) = pair.split_once('=') else {
-            return;
-        };
-        let removed = value.is_empty()
-            || text
-                .split(';')
-                .any(|attr| attr.trim().eq_ignore_ascii_case("max-age=0"));
-        if removed {
-            self.0.remove(name.trim());
-        } else {
-            self.0
-                .insert(name.trim().to_owned(), value.trim().to_owned());
-        }
-    }
-}
-
 /// What one contender's requests cost.
 #[derive(Default)]
 struct Cost {
@@ -145,8 +113,8 @@ struct Cost {
 /// Sends one request through the router, counting only the router's part; returns the body.
 async fn send(router: &Router, jar: &mut Jar, path: &str, cost: &mut Cost) -> (StatusCode, String) {
     let mut request = Request::get(path).body(Body::empty()).expect("request");
-    if let Some(cookie) = jar.header() {
-        request.headers_mut().insert(COOKIE, cookie);
+    if let Some(cookie) = &jar.header {
+        request.headers_mut().insert(COOKIE, cookie.clone());
     }
     let (counted, start) = (Snapshot::now(), Instant::now());
     let response = router.clone().oneshot(request).await.expect("infallible");
@@ -156,7 +124,9 @@ async fn send(router: &Router, jar: &mut Jar, path: &str, cost: &mut Cost) -> (S
     cost.allocated.add(Snapshot::now().since(counted));
     cost.requests += 1;
     for value in parts.headers.get_all(SET_COOKIE) {
-        jar.update(value);
+        if let Ok(set_cookie) = value.to_str() {
+            jar.store(set_cookie);
+        }
     }
     (parts.status, String::from_utf8_lossy(&body).into_owned())
 }
