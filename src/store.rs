@@ -296,6 +296,7 @@ impl SessionStore {
             CookieWrite::Set { codec, json } => {
                 let now = self.inner.now;
                 let value_len = codec.value_len(json.len(), now);
+                // The length is exact: refuse before encoding anything.
                 let size = attributes.set_cookie_len(name, value_len);
                 if size > MAX_COOKIE_VALUE_LEN {
                     return Err(too_large(size));
@@ -310,11 +311,14 @@ impl SessionStore {
                 attributes.finish_set_cookie(&mut header);
                 header
             }
-            CookieWrite::Remove => attributes.removal_cookie(name),
+            CookieWrite::Remove => {
+                let header = attributes.removal_cookie(name);
+                if header.len() > MAX_COOKIE_VALUE_LEN {
+                    return Err(too_large(header.len()));
+                }
+                header
+            }
         };
-        if header.len() > MAX_COOKIE_VALUE_LEN {
-            return Err(too_large(header.len()));
-        }
         HeaderValue::try_from(header).map_err(|_| SessionError::InvalidHeader {
             session: name.to_owned(),
         })
