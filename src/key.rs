@@ -1,9 +1,14 @@
 //! Keys derived from the configured secrets, once, when the config is built.
+//!
+//! Every key is HKDF-SHA256 (RFC 5869) of a secret, with a purpose label as HKDF's `info`, so
+//! the keys of two purposes are unrelated and a key is never used for two things.
 
 use std::fmt;
 
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
+use hkdf::Hkdf;
+use hmac::digest::KeyInit;
+use hmac::Hmac;
+use sha2::Sha256;
 
 /// HMAC-SHA256, the MAC of signed cookies.
 pub(crate) type HmacSha256 = Hmac<Sha256>;
@@ -11,38 +16,29 @@ pub(crate) type HmacSha256 = Hmac<Sha256>;
 /// The fewest bytes a secret may have.
 pub(crate) const MIN_SECRET_LEN: usize = 32;
 
-/// The SHA-256 block size: HMAC keys are padded to it.
-const HMAC_BLOCK_LEN: usize = 64;
+/// The SHA-256 block size: an HMAC key of exactly this length is used as it is.
+const HMAC_KEY_LEN: usize = 64;
 
-/// Purpose label of the key that signs cookies; other purposes get other labels,
-/// so a key is never used for two things.
-pub(crate) const SIGNING_PURPOSE: &str = "axum-session-store/securecookie/v1";
+/// Purpose label of the key that signs cookie sessions.
+pub(crate) const SIGNING_PURPOSE: &str = "axum-session-store/securecookie/v2";
 
 /// Purpose label of the key that encrypts private cookies.
-pub(crate) const SEALING_PURPOSE: &str = "axum-session-store/privatecookie/v1";
+pub(crate) const SEALING_PURPOSE: &str = "axum-session-store/privatecookie/v2";
 
-/// A 32-byte key for one purpose, derived from a secret: `HMAC-SHA256(secret, purpose)`.
-pub(crate) fn derive_bytes(secret: &[u8], purpose: &str) -> [u8; 32] {
-    let mut mac = keyed_hmac(secret);
-    mac.update(purpose.as_bytes());
-    mac.finalize().into_bytes().into()
-}
-
-/// An HMAC-SHA256 instance keyed with `key`, for keys of any length.
-///
-/// This is HMAC's own key preparation (RFC 2104 section 2: a key longer than a block is hashed,
-/// a shorter one is padded with zeros), done here so that keying cannot fail.
-pub(crate) fn keyed_hmac(key: &[u8]) -> HmacSha256 {
-    let mut block = [0u8; HMAC_BLOCK_LEN];
-    if key.len() > HMAC_BLOCK_LEN {
-        block[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block[..key.len()].copy_from_slice(key);
+/// `N` bytes of key for one purpose: HKDF-SHA256 with no salt, the secret as input key
+/// material and the purpose as `info`.
+pub(crate) fn derive_bytes<const N: usize>(secret: &[u8], purpose: &str) -> [u8; N] {
+    // HKDF-SHA256 gives at most 255 blocks of 32 bytes; every key here is far shorter, so
+    // `expand` cannot fail.
+    const { assert!(N <= 255 * 32, "HKDF-SHA256 cannot give that many bytes") };
+    let mut key = [0u8; N];
+    match Hkdf::<Sha256>::new(None, secret).expand(purpose.as_bytes(), &mut key) {
+        Ok(()) => key,
+        Err(_) => unreachable!("the length is checked at compile time"),
     }
-    HmacSha256::new(&block.into())
 }
 
-/// A ready-keyed MAC for one purpose, derived from a secret: `HMAC(secret, purpose)`.
+/// A ready-keyed MAC for one purpose, derived from a secret.
 ///
 /// The keyed state is kept, so signing a cookie clones it instead of keying HMAC again.
 /// `Debug` never prints key material.
@@ -53,8 +49,10 @@ pub(crate) struct DerivedKey {
 
 impl DerivedKey {
     pub(crate) fn derive(secret: &[u8], purpose: &str) -> Self {
+        // A key of exactly one block is HMAC's own key, neither hashed nor padded.
+        let key = derive_bytes::<HMAC_KEY_LEN>(secret, purpose);
         Self {
-            mac: keyed_hmac(&derive_bytes(secret, purpose)),
+            mac: HmacSha256::new(&key.into()),
         }
     }
 
@@ -109,22 +107,16 @@ impl fmt::Debug for KeyRing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::Mac;
 
+    /// RFC 5869's test case 3 (SHA-256, no salt, no info): the derivation is HKDF itself.
     #[test]
-    fn keyed_hmac_matches_hmac_of_any_key_length() {
-        for len in [0, 1, 32, 63, 64, 65, 200] {
-            let key = vec![0xa5; len];
-            let mut ours = keyed_hmac(&key);
-            let mut reference =
-                HmacSha256::new_from_slice(&key).expect("hmac takes any key length");
-            ours.update(b"message");
-            reference.update(b"message");
-            assert_eq!(
-                ours.finalize().into_bytes(),
-                reference.finalize().into_bytes(),
-                "key length {len}"
-            );
-        }
+    fn derivation_is_rfc_5869_hkdf_sha256() {
+        let okm = derive_bytes::<42>(&[0x0b; 22], "");
+        let expected = "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d\
+                        9d201395faa4b61a96c8";
+        let hex: String = okm.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex, expected);
     }
 
     #[test]

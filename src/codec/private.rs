@@ -7,9 +7,8 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chacha20poly1305::aead::inout::InOutBuf;
-use chacha20poly1305::aead::AeadInOut;
-use chacha20poly1305::{Key, KeyInit, XChaCha20Poly1305, XNonce};
+use chacha20poly1305::aead::AeadInPlace;
+use chacha20poly1305::{Key, KeyInit, Tag, XChaCha20Poly1305, XNonce};
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
@@ -70,7 +69,7 @@ pub(crate) fn sealed_len(json_len: usize) -> usize {
 }
 
 fn cipher(secret: &[u8]) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(&Key::from(derive_bytes(secret, SEALING_PURPOSE)))
+    XChaCha20Poly1305::new(&Key::from(derive_bytes::<32>(secret, SEALING_PURPOSE)))
 }
 
 impl PrivateCookieSerializer {
@@ -121,10 +120,10 @@ impl PrivateCookieSerializer {
         buffer.extend_from_slice(json);
         let tag = self
             .primary
-            .encrypt_inout_detached(
+            .encrypt_in_place_detached(
                 &XNonce::from(nonce),
                 name.as_bytes(),
-                InOutBuf::from(&mut buffer[NONCE_LEN..]),
+                &mut buffer[NONCE_LEN..],
             )
             .map_err(|_| SealError::TooLong)?;
         buffer.extend_from_slice(&tag);
@@ -168,17 +167,20 @@ impl PrivateCookieSerializer {
             return Err(VerifyError::Malformed);
         }
         let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-        let nonce = XNonce::try_from(nonce).map_err(|_| VerifyError::Malformed)?;
-        let (plaintext, with_fallback) = std::iter::once(&self.primary)
+        let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_LEN);
+        let nonce = XNonce::from_slice(nonce);
+        let tag = Tag::from_slice(tag);
+        // The cipher decrypts only once the tag verified: a key that fails leaves the buffer
+        // as it was, for the next key to try.
+        let mut plaintext = ciphertext.to_vec();
+        let with_fallback = std::iter::once(&self.primary)
             .chain(&self.fallbacks)
-            .enumerate()
-            .find_map(|(index, key)| {
-                let mut buffer = sealed.to_vec();
-                key.decrypt_in_place(&nonce, name.as_bytes(), &mut buffer)
-                    .ok()
-                    .map(|()| (buffer, index > 0))
+            .position(|key| {
+                key.decrypt_in_place_detached(nonce, name.as_bytes(), &mut plaintext, tag)
+                    .is_ok()
             })
-            .ok_or(VerifyError::BadSignature)?;
+            .ok_or(VerifyError::BadSignature)?
+            > 0;
         let (timestamp, json) = plaintext.split_at(TIMESTAMP_LEN);
         let timestamp =
             i64::from_be_bytes(timestamp.try_into().map_err(|_| VerifyError::Malformed)?);
@@ -269,8 +271,8 @@ mod tests {
             Err(VerifyError::BadSignature)
         );
         assert_ne!(
-            derive_bytes(&[1; 32], SEALING_PURPOSE),
-            derive_bytes(&[1; 32], crate::key::SIGNING_PURPOSE)
+            derive_bytes::<32>(&[1; 32], SEALING_PURPOSE),
+            derive_bytes::<32>(&[1; 32], crate::key::SIGNING_PURPOSE)
         );
     }
 
