@@ -282,3 +282,18 @@ async fn a_value_too_deep_to_read_back_is_refused_at_save() {
         );
     }
 }
+
+/// Log assertions hold whatever other tests run beside them: an event whose callsite another
+/// thread reached first, with no capture active there, is still captured here. (tracing caches
+/// each callsite's interest process-wide on first use; a thread-local subscriber alone lets a
+/// test that logs nothing pin that cache to "never", which made the test above flaky.)
+#[test]
+fn a_capture_sees_events_whose_callsite_another_thread_reached_first() {
+    fn emit() {
+        tracing::error!("probe event");
+    }
+    let (logs, _guard) = Logs::capture();
+    std::thread::spawn(emit).join().unwrap();
+    emit();
+    assert!(logs.text().contains("probe event"), "{:?}", logs.text());
+}

@@ -246,20 +246,61 @@ pub fn dumped(reply: &Reply) -> serde_json::Value {
     serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("not JSON: {reply:?}"))
 }
 
-/// Log lines written while the returned guard lives, on this thread (tests run on a
-/// current-thread runtime, so the handlers' logs land here too).
+/// Log lines written on this thread while the returned guard lives (tests run on a
+/// current-thread runtime, or drive the router from the test's own task, so the handlers' logs
+/// land on this thread too).
+///
+/// Deterministic whatever runs in parallel: one subscriber is installed as the global default,
+/// once per test binary, and hands each event to the capture active on the thread that emits
+/// it. (A thread-local `set_default` subscriber is not enough: tracing caches each callsite's
+/// interest process-wide, and a thread with no subscriber that reaches a callsite first pins it
+/// to "never" for every thread.)
 #[derive(Clone, Default)]
 pub struct Logs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<Logs>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Ends a capture when dropped, restoring the one it replaced.
+pub struct CaptureGuard {
+    previous: Option<Logs>,
+}
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        CAPTURE.with(|capture| *capture.borrow_mut() = self.previous.take());
+    }
+}
+
+/// Where the global subscriber writes: the emitting thread's capture, or nowhere.
+struct ThreadCapture;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for ThreadCapture {
+    type Writer = Box<dyn std::io::Write>;
+    fn make_writer(&'a self) -> Self::Writer {
+        match CAPTURE.with(|capture| capture.borrow().clone()) {
+            Some(logs) => Box::new(logs),
+            None => Box::new(std::io::sink()),
+        }
+    }
+}
+
 impl Logs {
-    pub fn capture() -> (Self, tracing::subscriber::DefaultGuard) {
+    pub fn capture() -> (Self, CaptureGuard) {
+        static INSTALL: std::sync::Once = std::sync::Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(ThreadCapture)
+                .with_ansi(false)
+                .with_max_level(tracing::Level::DEBUG)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber in the test binaries");
+        });
         let logs = Self::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .finish();
-        (logs.clone(), tracing::subscriber::set_default(subscriber))
+        let previous = CAPTURE.with(|capture| capture.borrow_mut().replace(logs.clone()));
+        (logs, CaptureGuard { previous })
     }
 
     pub fn text(&self) -> String {
@@ -285,6 +326,8 @@ impl std::io::Write for Logs {
     }
 }
 
+/// For a binary that collects every thread's events itself (the reliability tests' global
+/// subscriber), instead of capturing per thread.
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
     type Writer = Self;
     fn make_writer(&'a self) -> Self {
