@@ -11,6 +11,7 @@ use crate::codec::{CookieCodec, PrivateCookieSerializer, SecureCookieSerializer}
 use crate::cookie_args::{CookieArgs, CookieAttributes};
 use crate::error::ConfigError;
 use crate::key::{KeyRing, MIN_SECRET_LEN, SIGNING_PURPOSE};
+use crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 
 /// The default cookie name of the default session.
 pub const DEFAULT_COOKIE_NAME: &str = "session";
@@ -61,6 +62,7 @@ struct Inner {
     server_session_ttl: Duration,
     absolute_max_age: Option<Duration>,
     rolling_refresh: Option<Duration>,
+    max_cookie_pairs: usize,
 }
 
 impl SessionConfig {
@@ -95,6 +97,11 @@ impl SessionConfig {
     /// this old saves it again, extending its idle expiry. `None` (default): only changes do.
     pub fn rolling_refresh(&self) -> Option<Duration> {
         self.inner.rolling_refresh
+    }
+
+    /// How many pairs of a request's `Cookie` headers are read; later ones are ignored.
+    pub fn max_cookie_pairs(&self) -> usize {
+        self.inner.max_cookie_pairs
     }
 
     /// The cookie attributes of the session `name`: its own, if it was given some with
@@ -224,6 +231,7 @@ impl fmt::Debug for SessionConfig {
             .field("server_session_ttl", &self.inner.server_session_ttl)
             .field("absolute_max_age", &self.inner.absolute_max_age)
             .field("rolling_refresh", &self.inner.rolling_refresh)
+            .field("max_cookie_pairs", &self.inner.max_cookie_pairs)
             .finish()
     }
 }
@@ -262,6 +270,7 @@ pub struct SessionConfigBuilder {
     server_session_ttl: Option<Duration>,
     absolute_max_age: Option<Duration>,
     rolling_refresh: Option<Duration>,
+    max_cookie_pairs: Option<usize>,
 }
 
 impl SessionConfigBuilder {
@@ -395,6 +404,26 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// How many `;`-separated pairs of a request's `Cookie` headers are read (default
+    /// [`DEFAULT_MAX_COOKIE_PAIRS`], 512); later ones are ignored, so a forged header of
+    /// thousands of cookies costs no more than this many. Browsers keep at most about 180
+    /// cookies per domain; raise it only if your pages set more cookies than that.
+    ///
+    /// ```
+    /// use axum_session_store::{ConfigError, SessionConfig};
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).max_cookie_pairs(64).build()?;
+    /// assert_eq!(config.max_cookie_pairs(), 64);
+    /// let zero = SessionConfig::builder().secret_key(secret).max_cookie_pairs(0).build();
+    /// assert_eq!(zero.unwrap_err(), ConfigError::ZeroLimit { setting: "max_cookie_pairs" });
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn max_cookie_pairs(mut self, pairs: usize) -> Self {
+        self.max_cookie_pairs = Some(pairs);
+        self
+    }
+
     /// Checks every setting and derives the signing keys.
     ///
     /// # Errors
@@ -424,6 +453,11 @@ impl SessionConfigBuilder {
             if let Some(value) = value.filter(|v| !v.is_positive()) {
                 return Err(ConfigError::NonPositiveDuration { setting, value });
             }
+        }
+        if self.max_cookie_pairs == Some(0) {
+            return Err(ConfigError::ZeroLimit {
+                setting: "max_cookie_pairs",
+            });
         }
         let cookie_name = self
             .cookie_name
@@ -475,6 +509,7 @@ impl SessionConfigBuilder {
                     .unwrap_or(DEFAULT_SERVER_SESSION_TTL),
                 absolute_max_age: self.absolute_max_age,
                 rolling_refresh: self.rolling_refresh,
+                max_cookie_pairs: self.max_cookie_pairs.unwrap_or(DEFAULT_MAX_COOKIE_PAIRS),
             }),
         })
     }
@@ -494,6 +529,7 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("server_session_ttl", &self.server_session_ttl)
             .field("absolute_max_age", &self.absolute_max_age)
             .field("rolling_refresh", &self.rolling_refresh)
+            .field("max_cookie_pairs", &self.max_cookie_pairs)
             .finish()
     }
 }

@@ -120,6 +120,12 @@ pub enum ConfigError {
         /// The name that was given.
         name: String,
     },
+    /// A count setting that is zero, which would turn its feature off entirely.
+    #[error("{setting} is 0: it must be at least 1 (or left unset for its default)")]
+    ZeroLimit {
+        /// The setting, such as `max_cookie_pairs`.
+        setting: &'static str,
+    },
     /// A duration setting that is zero or negative.
     #[error("{setting} is {value}: it must be positive (or left unset)")]
     NonPositiveDuration {

@@ -83,6 +83,7 @@ pub use id::{SessionId, SESSION_ID_LEN};
 pub use layer::{SessionLayer, SessionService};
 pub use name::{DefaultSession, RuntimeName, SessionName};
 pub use nesting::MAX_VALUE_DEPTH;
+pub use request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 pub use session::Session;
 pub use store::SessionStore;
 

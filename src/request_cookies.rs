@@ -1,9 +1,17 @@
-//! The request's `Cookie` headers, parsed once per request.
+//! The request's `Cookie` headers, parsed once per request in time linear in their size.
 
 use std::ops::Range;
 
 use axum::http::header::COOKIE;
 use axum::http::HeaderMap;
+
+/// How many `;`-separated pairs of the request's `Cookie` headers are read unless
+/// [`SessionConfigBuilder::max_cookie_pairs`](crate::SessionConfigBuilder::max_cookie_pairs)
+/// says otherwise; later pairs are ignored.
+///
+/// Browsers keep at most about 180 cookies per domain and send only those whose domain and path
+/// match, so a real request carries far fewer; the cap bounds what a forged header can cost.
+pub const DEFAULT_MAX_COOKIE_PAIRS: usize = 512;
 
 /// Name-value pairs of the request's cookies.
 ///
@@ -11,40 +19,35 @@ use axum::http::HeaderMap;
 /// most specific path first), the **first** occurrence wins and the others are ignored. This
 /// is deterministic, matches RFC 6265's ordering, and is what Go's `net/http` and Rack do.
 ///
-/// The pairs are kept as ranges into one copy of the header text: two allocations per request,
-/// however many cookies it carries.
+/// Parsing is one pass over the headers that keeps every pair in order, without comparing
+/// names: a lookup takes the first pair of its name. At most `max_pairs` pairs are read (junk
+/// pieces without `=` count too), so both parsing and a lookup cost at most that many steps.
+/// The pairs are kept as ranges into one copy of their text: two buffers per request, however
+/// many cookies it carries.
 #[derive(Debug, Default)]
 pub(crate) struct RequestCookies {
     text: String,
-    /// `(name, value)` byte ranges into `text`.
+    /// `(name, value)` byte ranges into `text`, in header order.
     pairs: Vec<(Range<usize>, Range<usize>)>,
 }
 
 impl RequestCookies {
-    pub(crate) fn from_headers(headers: &HeaderMap) -> Self {
+    /// The pairs of `headers`' `Cookie` headers, up to `max_pairs` of them.
+    pub(crate) fn from_headers(headers: &HeaderMap, max_pairs: usize) -> Self {
         let mut cookies = Self::default();
+        let mut pieces = headers
+            .get_all(COOKIE)
+            .iter()
+            .flat_map(|header| header.as_bytes().split(|&b| b == b';'))
+            .take(max_pairs);
+        let first = pieces.next();
+        if first.is_none() {
+            return cookies;
+        }
         let header_bytes: usize = headers.get_all(COOKIE).iter().map(|h| h.len()).sum();
-        cookies.text.reserve_exact(header_bytes);
-        for header in headers.get_all(COOKIE) {
-            for pair in header.as_bytes().split(|&b| b == b';') {
-                let mut parts = pair.splitn(2, |&b| b == b'=');
-                let (Some(name), Some(value)) = (parts.next(), parts.next()) else {
-                    continue;
-                };
-                let name = name.trim_ascii();
-                let value = value.trim_ascii();
-                let value = value
-                    .strip_prefix(b"\"")
-                    .and_then(|v| v.strip_suffix(b"\""))
-                    .unwrap_or(value);
-                // A pair that is not UTF-8 belongs to someone else's cookie: skip just that one.
-                let (Ok(name), Ok(value)) = (std::str::from_utf8(name), std::str::from_utf8(value))
-                else {
-                    continue;
-                };
-                if name.is_empty() || cookies.get(name).is_some() {
-                    continue;
-                }
+        cookies.text.reserve(header_bytes.min(MAX_RESERVED_TEXT));
+        for piece in first.into_iter().chain(pieces) {
+            if let Some((name, value)) = parse_pair(piece) {
                 let name = cookies.push_text(name);
                 let value = cookies.push_text(value);
                 cookies.pairs.push((name, value));
@@ -59,6 +62,7 @@ impl RequestCookies {
         start..self.text.len()
     }
 
+    /// The value of the first cookie called `name`.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
@@ -67,17 +71,37 @@ impl RequestCookies {
     }
 }
 
+/// The most text reserved up front: a typical header fits, a huge one grows as it is read.
+const MAX_RESERVED_TEXT: usize = 8 * 1024;
+
+/// `name=value` of one piece, trimmed and unquoted; `None` for a piece that is no pair, has an
+/// empty name, or is not UTF-8 (it belongs to someone else's cookie: skip just that one).
+fn parse_pair(piece: &[u8]) -> Option<(&str, &str)> {
+    let mut parts = piece.splitn(2, |&b| b == b'=');
+    let (name, value) = (parts.next()?.trim_ascii(), parts.next()?.trim_ascii());
+    let value = value
+        .strip_prefix(b"\"")
+        .and_then(|v| v.strip_suffix(b"\""))
+        .unwrap_or(value);
+    let name = std::str::from_utf8(name).ok().filter(|n| !n.is_empty())?;
+    Some((name, std::str::from_utf8(value).ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
 
-    fn parse(headers: &[&[u8]]) -> RequestCookies {
+    fn parse_with(headers: &[&[u8]], max_pairs: usize) -> RequestCookies {
         let mut map = HeaderMap::new();
         for h in headers {
             map.append(COOKIE, HeaderValue::from_bytes(h).expect("valid header"));
         }
-        RequestCookies::from_headers(&map)
+        RequestCookies::from_headers(&map, max_pairs)
+    }
+
+    fn parse(headers: &[&[u8]]) -> RequestCookies {
+        parse_with(headers, DEFAULT_MAX_COOKIE_PAIRS)
     }
 
     #[test]
@@ -94,5 +118,22 @@ mod tests {
         let cookies = parse(&[b"noequals; =x; other=\xff\xfe; good=yes"]);
         assert_eq!(cookies.get("good"), Some("yes"));
         assert_eq!(cookies.get("other"), None);
+    }
+
+    #[test]
+    fn pairs_past_the_cap_are_not_read() {
+        // Junk pieces count towards the cap: they cost as much to skip as pairs to keep.
+        let cookies = parse_with(&[b"a=1; junk; b=2", b"c=3"], 3);
+        assert_eq!(cookies.get("a"), Some("1"));
+        assert_eq!(cookies.get("b"), Some("2"));
+        assert_eq!(cookies.get("c"), None, "the fourth piece is past the cap");
+        assert_eq!(cookies.pairs.len(), 2);
+    }
+
+    #[test]
+    fn no_cookie_header_allocates_nothing() {
+        let cookies = parse(&[]);
+        assert_eq!(cookies.text.capacity(), 0);
+        assert_eq!(cookies.pairs.capacity(), 0);
     }
 }

@@ -88,10 +88,11 @@ impl SessionStore {
     /// A store for the request whose headers are given; `layered` when a `SessionLayer` will
     /// save it.
     pub(crate) fn new(config: SessionConfig, headers: &HeaderMap, layered: bool) -> Self {
+        let cookies = RequestCookies::from_headers(headers, config.max_cookie_pairs());
         Self {
             inner: Arc::new(Inner {
                 config,
-                cookies: RequestCookies::from_headers(headers),
+                cookies,
                 now: OffsetDateTime::now_utc(),
                 layered,
                 sessions: Mutex::new(Vec::new()),

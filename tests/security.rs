@@ -220,3 +220,31 @@ async fn logs_never_carry_a_session_id_or_data() {
         assert!(!text.contains(secret), "logs carry {secret:?}:\n{text}");
     }
 }
+
+/// A `Cookie` header of 40,000 distinct empty cookies (about 240 KB; hyper accepts up to
+/// ~400 KB of headers) costs no more than its size: the session cookie in front of them is
+/// read, and the answer comes at once. Parsing used to compare every pair with every earlier
+/// one (22 s in a debug build here); the bound below is a liveness check, far above the
+/// milliseconds it takes.
+#[tokio::test]
+async fn a_header_of_40000_cookies_is_answered_at_once() {
+    let config = common::config();
+    let router = app::router(config.clone());
+    let cookie = config
+        .serializer()
+        .serialize("session", &json!({"user": "ada"}))
+        .unwrap();
+    let mut header = format!("session={cookie}");
+    for i in 0..40_000 {
+        header.push_str(&format!("; c{i:x}="));
+    }
+    let started = std::time::Instant::now();
+    let reply = get_with_cookie(&router, "/dump", &header).await;
+    let elapsed = started.elapsed();
+    assert_eq!(reply.status, 200);
+    assert_eq!(dumped(&reply)["values"], json!({"user": "ada"}));
+    assert!(
+        elapsed < std::time::Duration::from_secs(5),
+        "took {elapsed:?}"
+    );
+}
