@@ -10,7 +10,7 @@ use crate::backend::{Backend, SessionBackend, PRIVATE_COOKIE, SECURE_COOKIE};
 use crate::codec::{CookieCodec, PrivateCookieSerializer, SecureCookieSerializer};
 use crate::cookie_args::{CookieArgs, CookieAttributes};
 use crate::error::ConfigError;
-use crate::key::{KeyRing, MIN_SECRET_LEN, SIGNING_PURPOSE};
+use crate::key::{KeyRing, ID_COOKIE_PURPOSE, MIN_SECRET_LEN, SIGNING_PURPOSE};
 use crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 
 /// The default cookie name of the default session.
@@ -52,6 +52,7 @@ pub struct SessionConfig {
 
 struct Inner {
     serializer: SecureCookieSerializer,
+    id_serializer: SecureCookieSerializer,
     private_serializer: PrivateCookieSerializer,
     cookie_name: String,
     session_max_age: Option<Duration>,
@@ -133,6 +134,25 @@ impl SessionConfig {
     /// The signer of cookie values, keyed with this config's secrets.
     pub fn serializer(&self) -> &SecureCookieSerializer {
         &self.inner.serializer
+    }
+
+    /// The signer of server-side sessions' id cookies (`{"_sid": id}`), keyed through a key
+    /// derived for that purpose only: it neither reads nor makes cookie sessions, and
+    /// [`serializer`](Self::serializer) neither reads nor makes id cookies. Handy to read the id
+    /// a response set, or to forge a cookie in a test.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    /// use serde_json::json;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let id_cookie = config.id_serializer().serialize("session", &json!({ "_sid": "A".repeat(32) }))?;
+    /// assert!(config.serializer().deserialize("session", &id_cookie, None).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn id_serializer(&self) -> &SecureCookieSerializer {
+        &self.inner.id_serializer
     }
 
     /// The sealer of encrypted cookie values (the `privatecookie` backend), keyed with this
@@ -493,6 +513,11 @@ impl SessionConfigBuilder {
         Ok(SessionConfig {
             inner: Arc::new(Inner {
                 serializer: SecureCookieSerializer::new(keys),
+                id_serializer: SecureCookieSerializer::new(KeyRing::new(
+                    &secret,
+                    &self.fallback_keys,
+                    ID_COOKIE_PURPOSE,
+                )),
                 private_serializer: PrivateCookieSerializer::new(&secret, &self.fallback_keys),
                 cookie_name,
                 session_max_age: self.session_max_age,

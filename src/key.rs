@@ -22,6 +22,10 @@ const HMAC_KEY_LEN: usize = 64;
 /// Purpose label of the key that signs cookie sessions.
 pub(crate) const SIGNING_PURPOSE: &str = "axum-session-store/securecookie/v2";
 
+/// Purpose label of the key that signs the id cookies of server-side sessions: apart from
+/// [`SIGNING_PURPOSE`], so an id cookie and a cookie session can never be read as each other.
+pub(crate) const ID_COOKIE_PURPOSE: &str = "axum-session-store/session-id/v1";
+
 /// Purpose label of the key that encrypts private cookies.
 pub(crate) const SEALING_PURPOSE: &str = "axum-session-store/privatecookie/v2";
 
@@ -126,6 +130,10 @@ mod tests {
         assert_eq!(tag(&a), tag(&DerivedKey::derive(&[1; 32], "a")));
         assert_ne!(tag(&a), tag(&DerivedKey::derive(&[1; 32], "b")));
         assert_ne!(tag(&a), tag(&DerivedKey::derive(&[2; 32], "a")));
+        assert_ne!(
+            tag(&DerivedKey::derive(&[1; 32], SIGNING_PURPOSE)),
+            tag(&DerivedKey::derive(&[1; 32], ID_COOKIE_PURPOSE))
+        );
     }
 
     #[test]

@@ -23,7 +23,9 @@ const ID_KEY: &str = "_sid";
 /// How many fresh ids to try before giving up on creating a record.
 const CREATE_ATTEMPTS: usize = 3;
 
+/// The id cookie's payload, exactly: anything more is refused.
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct IdPayload<'a> {
     #[serde(rename = "_sid")]
     sid: &'a str,
@@ -43,7 +45,7 @@ pub(crate) async fn load(
     let Some(cookie) = cookie else {
         return Ok(SessionData::new_empty());
     };
-    let verified = config.serializer().verify_at(
+    let verified = config.id_serializer().verify_at(
         name,
         cookie,
         config.max_age_for(name),
@@ -262,7 +264,7 @@ pub(crate) async fn save<'c>(
                 }
             })?;
             Some(CookieWrite::Set {
-                codec: config.serializer(),
+                codec: config.id_serializer(),
                 json,
             })
         }

@@ -159,7 +159,7 @@ async fn server_session(
         .await
         .unwrap());
     let value = config
-        .serializer()
+        .id_serializer()
         .serialize_at("session", &json!({"_sid": id.as_str()}), ago(saved_ago))
         .unwrap();
     (id, format!("session={value}"))

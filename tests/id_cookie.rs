@@ -94,3 +94,56 @@ async fn a_cookie_signed_with_a_fallback_key_is_signed_again_on_a_change() {
     // The next change under the new key sends nothing.
     assert!(rotated.get("/set?a=3").await.cookie("session").is_none());
 }
+
+/// The id of the session the client holds.
+fn held_id(config: &SessionConfig, client: &Client) -> String {
+    common::session_id_in(config, "session", &client.jar["session"]).unwrap()
+}
+
+/// Id cookies are signed under a key of their own: a cookie session that holds `_sid` (a value
+/// a handler may have stored for any reason) is never taken for an id cookie, and an id cookie
+/// never reads as a cookie session.
+#[tokio::test]
+async fn a_cookie_session_is_never_read_as_an_id_cookie_nor_the_reverse() {
+    let (config, _) = config_with(&memory(), |b| b);
+    let router = app::layered(config.clone());
+    let mut client = Client::new(router.clone());
+    client.get("/set?user=ada").await;
+    let id = held_id(&config, &client);
+
+    let as_cookie_session = config
+        .serializer()
+        .serialize("session", &serde_json::json!({ "_sid": id }))
+        .unwrap();
+    let reply =
+        common::get_with_cookie(&router, "/dump", &format!("session={as_cookie_session}")).await;
+    assert_eq!(common::dumped(&reply)["is_new"], true, "not the record");
+    assert!(config
+        .serializer()
+        .deserialize("session", &client.jar["session"], None)
+        .is_err());
+}
+
+/// The id cookie's payload is exactly `{"_sid": id}`: one with anything more is refused.
+#[tokio::test]
+async fn an_id_cookie_with_extra_fields_is_refused() {
+    let (config, _) = config_with(&memory(), |b| b);
+    let router = app::layered(config.clone());
+    let mut client = Client::new(router.clone());
+    client.get("/set?user=ada").await;
+    let id = held_id(&config, &client);
+    let sign = |payload| {
+        config
+            .id_serializer()
+            .serialize("session", &payload)
+            .unwrap()
+    };
+
+    let exact = sign(serde_json::json!({ "_sid": id }));
+    let reply = common::get_with_cookie(&router, "/dump", &format!("session={exact}")).await;
+    assert_eq!(common::dumped(&reply)["values"]["user"], "ada");
+
+    let extended = sign(serde_json::json!({ "_sid": id, "user": "mallory" }));
+    let reply = common::get_with_cookie(&router, "/dump", &format!("session={extended}")).await;
+    assert_eq!(common::dumped(&reply)["is_new"], true);
+}

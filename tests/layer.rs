@@ -199,13 +199,7 @@ async fn a_record_deleted_while_the_request_ran_is_not_brought_back() {
     let mut client = Client::new(router);
     client.get("/start").await;
     // Store the real id in the record so the handler can delete it.
-    let sid = config
-        .serializer()
-        .deserialize("session", &client.jar["session"], None)
-        .unwrap()["_sid"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let sid = common::session_id_in(&config, "session", &client.jar["session"]).unwrap();
     let id = SessionId::parse(&sid).unwrap();
     let backend = config.server_backend("memory").unwrap();
     let changes = Changes {

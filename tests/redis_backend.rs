@@ -82,11 +82,7 @@ backend_suite!(redis);
 
 /// The record id in the `session` cookie the client holds.
 fn session_id(config: &SessionConfig, client: &Client) -> String {
-    let payload = config
-        .serializer()
-        .deserialize("session", &client.jar["session"], None)
-        .unwrap();
-    payload["_sid"].as_str().unwrap().to_owned()
+    common::session_id_in(config, "session", &client.jar["session"]).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

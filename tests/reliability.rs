@@ -858,11 +858,7 @@ struct Writer {
 
 /// The record id in the `session` cookie of `jar`, if any.
 fn session_id(config: &SessionConfig, jar: &Jar) -> Option<String> {
-    let payload = config
-        .serializer()
-        .deserialize("session", jar.get("session")?, None)
-        .ok()?;
-    payload.get("_sid")?.as_str().map(str::to_owned)
+    common::session_id_in(config, "session", jar.get("session")?)
 }
 
 /// Sets `k{writer}_{n}` = n in the session, for n = 1, 2, ..., until `stop`.

@@ -19,6 +19,14 @@ fn signed(config: &SessionConfig, name: &str, data: &Value) -> String {
         .expect("serializable")
 }
 
+/// A server-side session's id cookie: signed under the id cookies' own key.
+fn id_cookie(config: &SessionConfig, name: &str, data: &Value) -> String {
+    config
+        .id_serializer()
+        .serialize_at(name, data, instant(SEED_TIME))
+        .expect("serializable")
+}
+
 fn sealed(config: &SessionConfig, name: &str, data: &Value) -> String {
     config
         .private_serializer()
@@ -53,8 +61,8 @@ fn main() -> std::io::Result<()> {
     let cart_old = sealed(&OLD_CONFIG, "cart", &user);
     let cart_signed = signed(&CONFIG, "cart", &user);
     let other = signed(&CONFIG, "other", &unicode);
-    let mem = signed(&CONFIG, "mem", &json!({"_sid": "A".repeat(32)}));
-    let mem_bad_id = signed(&CONFIG, "mem", &json!({"_sid": "not an id"}));
+    let mem = id_cookie(&CONFIG, "mem", &json!({"_sid": "A".repeat(32)}));
+    let mem_bad_id = id_cookie(&CONFIG, "mem", &json!({"_sid": "not an id"}));
     let long = "A".repeat(4100);
     let s = |v: &str| v.as_bytes().to_vec();
 

@@ -241,6 +241,12 @@ pub mod app {
     }
 }
 
+/// The record id that the id cookie `value` of the server-side session `name` carries.
+pub fn session_id_in(config: &SessionConfig, name: &str, value: &str) -> Option<String> {
+    let payload = config.id_serializer().deserialize(name, value, None).ok()?;
+    payload.get("_sid")?.as_str().map(str::to_owned)
+}
+
 /// Parses a `/dump` body.
 pub fn dumped(reply: &Reply) -> serde_json::Value {
     serde_json::from_str(&reply.body).unwrap_or_else(|_| panic!("not JSON: {reply:?}"))
