@@ -202,8 +202,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Delete expired files every minute.
     let _cleanup = spawn_cleanup(backend.clone(), std::time::Duration::from_secs(60));
 
-    let secret = std::env::var("SESSION_SECRET")
-        .unwrap_or_else(|_| "INSECURE-development-only-secret--set-SESSION_SECRET".into());
+    // No constant fallback: without SESSION_SECRET, a random secret for this run only.
+    let secret = match std::env::var("SESSION_SECRET") {
+        Ok(secret) => secret.into_bytes(),
+        Err(_) => {
+            let mut secret = vec![0; 48];
+            getrandom::fill(&mut secret)?;
+            secret
+        }
+    };
     let config = SessionConfig::builder()
         .secret_key(secret)
         .shared_backend("files", backend)

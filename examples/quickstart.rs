@@ -9,9 +9,10 @@
 //! and open <http://localhost:3000>. Environment variables:
 //!
 //! - `SESSION_SECRET`: the key that signs the session cookie, at least 32 random bytes
-//!   (`openssl rand -base64 48`). Without it, a development-only constant is used, with a warning.
+//!   (`openssl rand -base64 48`). Without it, the example draws a random secret for this run
+//!   only (sessions end when it stops), with a warning: never a constant anyone could read.
 //! - `PORT`: the port to listen on (default `3000`; the server binds `127.0.0.1` only).
-//! - `COOKIE_SECURE`: `1` or `0`. Default: off with the development secret (so plain
+//! - `COOKIE_SECURE`: `1` or `0`. Default: off without `SESSION_SECRET` (so plain
 //!   `http://localhost` works in every browser), on once `SESSION_SECRET` is set; see
 //!   `cookie_secure` below.
 //!
@@ -42,12 +43,6 @@ use axum_session_store::{CookieArgs, Flash, Session, SessionConfig, SessionError
 use minijinja::{context, AutoEscape, Environment};
 use serde::Deserialize;
 use time::Duration;
-
-/// DEVELOPMENT ONLY: the signing key used when `SESSION_SECRET` is not set.
-///
-/// It is public (it is in this file), so anyone can forge sessions signed with it. Never deploy
-/// with it: set `SESSION_SECRET` to at least 32 random bytes instead.
-const DEV_ONLY_SECRET: &str = "INSECURE-development-only-secret--set-SESSION_SECRET";
 
 /// Longest user name accepted: the whole session lives in one cookie of at most 4096 bytes.
 const MAX_USERNAME_CHARS: usize = 64;
@@ -199,16 +194,17 @@ async fn logout(session: Session, flash: Flash) -> (Session, Redirect) {
 /// This example serves plain `http://localhost`. Chrome, Firefox and current curl send `Secure`
 /// cookies there, but Safari does not (nor do some older HTTP clients), and without its cookie
 /// every request would start a new session. So the example turns `Secure` off while it runs
-/// with the development secret, and keeps it on as soon as a real `SESSION_SECRET` is set.
+/// with a secret of its own run, and keeps it on as soon as a real `SESSION_SECRET` is set.
 /// `COOKIE_SECURE=1` or `COOKIE_SECURE=0` overrides either default.
-fn cookie_secure(using_dev_secret: bool) -> Result<bool, Box<dyn Error>> {
+fn cookie_secure(trial_run: bool) -> Result<bool, Box<dyn Error>> {
+    // `trial_run`: no SESSION_SECRET was given, so this runs on localhost only.
     match env::var("COOKIE_SECURE") {
         Ok(value) => match value.trim() {
             "1" | "true" | "yes" => Ok(true),
             "0" | "false" | "no" => Ok(false),
             other => Err(format!("COOKIE_SECURE must be 1 or 0, not {other:?}").into()),
         },
-        Err(_) => Ok(!using_dev_secret),
+        Err(_) => Ok(!trial_run),
     }
 }
 
@@ -226,19 +222,26 @@ async fn main() -> ExitCode {
     }
 }
 
+/// 48 random bytes from the OS, for a run without `SESSION_SECRET`.
+fn random_secret() -> Result<Vec<u8>, Box<dyn Error>> {
+    let mut secret = vec![0; 48];
+    getrandom::fill(&mut secret).map_err(|err| format!("the OS random generator failed: {err}"))?;
+    Ok(secret)
+}
+
 async fn run() -> Result<(), Box<dyn Error>> {
-    let (secret, using_dev_secret) = match env::var("SESSION_SECRET") {
-        Ok(secret) => (secret, false),
+    let (secret, trial_run) = match env::var("SESSION_SECRET") {
+        Ok(secret) => (secret.into_bytes(), false),
         Err(_) => {
             eprintln!(
-                "WARNING: SESSION_SECRET is not set; using a development-only secret that \
-                 anyone can read in this file. Never deploy like this: set SESSION_SECRET to \
-                 at least 32 random bytes (e.g. `openssl rand -base64 48`)."
+                "WARNING: SESSION_SECRET is not set; using a random secret for this run only, \
+                 so sessions end when the server stops. Set SESSION_SECRET to at least 32 \
+                 random bytes (e.g. `openssl rand -base64 48`) to keep them."
             );
-            (DEV_ONLY_SECRET.to_owned(), true)
+            (random_secret()?, true)
         }
     };
-    let secure = cookie_secure(using_dev_secret)?;
+    let secure = cookie_secure(trial_run)?;
     if !secure {
         eprintln!(
             "WARNING: the session cookie is not Secure: fine on http://localhost, never in \

@@ -10,7 +10,10 @@ use crate::backend::{Backend, SessionBackend, PRIVATE_COOKIE, SECURE_COOKIE};
 use crate::codec::{CookieCodec, PrivateCookieSerializer, SecureCookieSerializer};
 use crate::cookie_args::{CookieArgs, CookieAttributes};
 use crate::error::ConfigError;
-use crate::key::{KeyRing, ID_COOKIE_PURPOSE, MIN_SECRET_LEN, SIGNING_PURPOSE};
+use crate::key::{
+    distinct_bytes, KeyRing, ID_COOKIE_PURPOSE, MIN_DISTINCT_SECRET_BYTES, MIN_SECRET_LEN,
+    SIGNING_PURPOSE,
+};
 use crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 
 /// The default cookie name of the default session.
@@ -39,8 +42,9 @@ pub const DEFAULT_SERVER_SESSION_TTL: Duration = Duration::days(14);
 /// }
 ///
 /// # fn main() -> Result<(), axum_session_store::ConfigError> {
+/// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder()
-///     .secret_key(b"0123456789abcdef0123456789abcdef")
+///     .secret_key(secret)
 ///     .build()?;
 /// let app: Router = Router::new().route("/", get(visits)).with_state(config);
 /// # Ok(()) }
@@ -197,7 +201,8 @@ impl SessionConfig {
     /// use axum_session_store::SessionConfig;
     ///
     /// # fn main() -> Result<(), axum_session_store::ConfigError> {
-    /// let config = SessionConfig::builder().secret_key([7u8; 32]).build()?;
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
     /// let app: Router = Router::new()
     ///     .route("/", get(|| async { "hi" }))
     ///     .layer(config.layer())
@@ -262,8 +267,9 @@ impl fmt::Debug for SessionConfig {
 /// use axum_session_store::{ConfigError, CookieArgs, SessionConfig};
 /// use time::Duration;
 ///
+/// # std::env::set_var("SESSION_SECRET", "an example secret, at least 32 bytes long");
 /// let config = SessionConfig::builder()
-///     .secret_key(std::env::var("SESSION_SECRET").unwrap_or_else(|_| "x".repeat(32)))
+///     .secret_key(std::env::var("SESSION_SECRET")?) // no default: a missing secret stops the app
 ///     .fallback_keys(["a former secret, still accepted!!"])
 ///     .cookie_name("__Host-session")
 ///     .session_max_age(Duration::days(14))
@@ -274,7 +280,9 @@ impl fmt::Debug for SessionConfig {
 /// // Mistakes fail here, not on the first request.
 /// let err = SessionConfig::builder().secret_key("too short").build().unwrap_err();
 /// assert_eq!(err, ConfigError::SecretKeyTooShort { len: 9 });
-/// # Ok::<(), ConfigError>(())
+/// let err = SessionConfig::builder().secret_key("x".repeat(32)).build().unwrap_err();
+/// assert_eq!(err, ConfigError::SecretKeyTooSimple { distinct: 1 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Default)]
 #[must_use = "a builder does nothing until `build` is called"]
@@ -347,8 +355,9 @@ impl SessionConfigBuilder {
     ///     const BACKEND: &'static str = "carts";
     /// }
     ///
+    /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder()
-    ///     .secret_key([7u8; 32])
+    ///     .secret_key(secret)
     ///     .backend("carts", MemoryBackend::new())
     ///     .build()?;
     /// assert!(config.server_backend("carts").is_some());
@@ -392,8 +401,9 @@ impl SessionConfigBuilder {
     /// use axum_session_store::SessionConfig;
     /// use time::Duration;
     ///
+    /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder()
-    ///     .secret_key([7u8; 32])
+    ///     .secret_key(secret)
     ///     .session_max_age(Duration::minutes(30)) // idle: 30 minutes without a save
     ///     .absolute_max_age(Duration::hours(12))  // and never more than 12 hours in all
     ///     .build()?;
@@ -412,8 +422,9 @@ impl SessionConfigBuilder {
     /// use axum_session_store::SessionConfig;
     /// use time::Duration;
     ///
+    /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder()
-    ///     .secret_key([7u8; 32])
+    ///     .secret_key(secret)
     ///     .session_max_age(Duration::minutes(30))
     ///     .rolling_refresh(Duration::minutes(5))
     ///     .build()?;
@@ -453,16 +464,21 @@ impl SessionConfigBuilder {
         if secret.len() < MIN_SECRET_LEN {
             return Err(ConfigError::SecretKeyTooShort { len: secret.len() });
         }
-        if let Some((index, key)) = self
-            .fallback_keys
-            .iter()
-            .enumerate()
-            .find(|(_, key)| key.len() < MIN_SECRET_LEN)
-        {
-            return Err(ConfigError::FallbackKeyTooShort {
-                index,
-                len: key.len(),
-            });
+        let distinct = distinct_bytes(&secret);
+        if distinct < MIN_DISTINCT_SECRET_BYTES {
+            return Err(ConfigError::SecretKeyTooSimple { distinct });
+        }
+        for (index, key) in self.fallback_keys.iter().enumerate() {
+            if key.len() < MIN_SECRET_LEN {
+                return Err(ConfigError::FallbackKeyTooShort {
+                    index,
+                    len: key.len(),
+                });
+            }
+            let distinct = distinct_bytes(key);
+            if distinct < MIN_DISTINCT_SECRET_BYTES {
+                return Err(ConfigError::FallbackKeyTooSimple { index, distinct });
+            }
         }
         for (setting, value) in [
             ("session_max_age", self.session_max_age),

@@ -27,6 +27,16 @@ pub enum ConfigError {
         /// The length that was given.
         len: usize,
     },
+    /// The `secret_key` is long enough but made of too few distinct bytes to be random.
+    #[error(
+        "secret_key has only {distinct} distinct bytes: a secret repeated from a few characters \
+         can be guessed whatever its length; use at least 32 random bytes (generate one with \
+         `openssl rand -base64 48`)"
+    )]
+    SecretKeyTooSimple {
+        /// How many distinct bytes it holds.
+        distinct: usize,
+    },
     /// One of the `fallback_keys` is shorter than 32 bytes.
     #[error(
         "fallback_keys[{index}] is {len} bytes, fewer than the 32 required: a fallback key is a \
@@ -37,6 +47,17 @@ pub enum ConfigError {
         index: usize,
         /// The length that was given.
         len: usize,
+    },
+    /// One of the `fallback_keys` is made of too few distinct bytes to be random.
+    #[error(
+        "fallback_keys[{index}] has only {distinct} distinct bytes: a fallback key is a former \
+         secret_key and must be as random as one (generate secrets with `openssl rand -base64 48`)"
+    )]
+    FallbackKeyTooSimple {
+        /// Position of the key in `fallback_keys`.
+        index: usize,
+        /// How many distinct bytes it holds.
+        distinct: usize,
     },
     /// A session or cookie name that is not a valid cookie name.
     #[error(

@@ -189,7 +189,8 @@ pub(crate) fn messages(stored: Value) -> Vec<FlashMessage> {
 /// }
 ///
 /// # fn main() -> Result<(), axum_session_store::ConfigError> {
-/// let config = SessionConfig::builder().secret_key([7u8; 32]).build()?;
+/// # let secret = "an example secret, at least 32 bytes long";
+/// let config = SessionConfig::builder().secret_key(secret).build()?;
 /// let app: Router = Router::new()
 ///     .route("/", get(show))
 ///     .route("/save", get(save))

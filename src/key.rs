@@ -16,6 +16,21 @@ pub(crate) type HmacSha256 = Hmac<Sha256>;
 /// The fewest bytes a secret may have.
 pub(crate) const MIN_SECRET_LEN: usize = 32;
 
+/// The fewest distinct bytes a secret may have. Random secrets have far more (32 random bytes
+/// hold about 30; a hex string 16); a secret repeated from a word or a few characters has
+/// fewer. Django's deploy check asks for 5 distinct characters; 8 still admits every encoding
+/// of random bytes, and refuses a repeated eight-letter word.
+pub(crate) const MIN_DISTINCT_SECRET_BYTES: usize = 8;
+
+/// How many distinct byte values `secret` holds.
+pub(crate) fn distinct_bytes(secret: &[u8]) -> usize {
+    let mut seen = [false; 256];
+    for &byte in secret {
+        seen[usize::from(byte)] = true;
+    }
+    seen.iter().filter(|&&seen| seen).count()
+}
+
 /// The SHA-256 block size: an HMAC key of exactly this length is used as it is.
 const HMAC_KEY_LEN: usize = 64;
 

@@ -23,9 +23,12 @@
 //!     Ok((session, format!("visit number {visits}")))
 //! }
 //!
-//! # fn main() -> Result<(), axum_session_store::ConfigError> {
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # std::env::set_var("SESSION_SECRET", "an example secret, at least 32 bytes long");
+//! // From the environment or a secret store, never from the code, and with no default: a
+//! // missing secret must stop the app, not sign its cookies with a key anyone can read.
 //! let config = SessionConfig::builder()
-//!     .secret_key(std::env::var("SESSION_SECRET").unwrap_or_else(|_| "x".repeat(32)))
+//!     .secret_key(std::env::var("SESSION_SECRET")?)
 //!     .build()?;
 //! let app: Router = Router::new().route("/", get(counter)).with_state(config);
 //! # Ok(()) }

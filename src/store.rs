@@ -50,7 +50,8 @@ use crate::state::{Loaded, SessionData, SessionState};
 /// }
 ///
 /// # fn main() -> Result<(), axum_session_store::ConfigError> {
-/// let config = SessionConfig::builder().secret_key([7u8; 32]).build()?;
+/// # let secret = "an example secret, at least 32 bytes long";
+/// let config = SessionConfig::builder().secret_key(secret).build()?;
 /// let app: Router = Router::new().route("/{tenant}", get(per_tenant)).with_state(config);
 /// # Ok(()) }
 /// ```

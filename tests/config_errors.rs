@@ -51,6 +51,39 @@ fn secret_key_missing_or_short() {
     );
 }
 
+/// A long secret made of a handful of bytes (`"x".repeat(32)`, `[7; 32]`, a word repeated) is
+/// guessable whatever its length: refused, as Django's deploy check refuses one of fewer than
+/// five distinct characters. A hex secret (16 distinct) and random bytes pass.
+#[test]
+fn secret_key_with_too_few_distinct_bytes() {
+    for (secret, distinct) in [
+        ("x".repeat(32).into_bytes(), 1),
+        (vec![7u8; 32], 1),
+        ("abcd".repeat(12).into_bytes(), 4),
+        ("password".repeat(4).into_bytes(), 7),
+    ] {
+        let err = error_naming(SessionConfig::builder().secret_key(&secret), "secret_key");
+        assert_eq!(err, ConfigError::SecretKeyTooSimple { distinct });
+        assert!(err.to_string().contains("openssl rand"), "{err}");
+    }
+    assert!(SessionConfig::builder()
+        .secret_key("0123456789abcdef".repeat(2))
+        .build()
+        .is_ok());
+    let err = builder()
+        .fallback_keys([SECRET.to_owned(), "z".repeat(40)])
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::FallbackKeyTooSimple {
+            index: 1,
+            distinct: 1
+        }
+    );
+    assert!(err.to_string().contains("fallback_keys[1]"), "{err}");
+}
+
 #[test]
 fn fallback_key_too_short() {
     let b = builder().fallback_keys([SECRET, "short"]);

@@ -19,8 +19,9 @@ use crate::id::SessionId;
 /// ```
 /// use axum_session_store::{MemoryBackend, SessionConfig};
 ///
+/// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder()
-///     .secret_key([7u8; 32])
+///     .secret_key(secret)
 ///     .backend("memory", MemoryBackend::new()) // replaces the default one
 ///     .build()?;
 /// # Ok::<(), axum_session_store::ConfigError>(())

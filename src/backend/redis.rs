@@ -120,8 +120,9 @@ static APPLY: Lua = Lua {
 ///
 /// // Making the pool does not connect yet: the first request does.
 /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
+/// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder()
-///     .secret_key([7u8; 32])
+///     .secret_key(secret)
 ///     .backend("redis", RedisBackend::new(pool).key_prefix("myapp:session:"))
 ///     .default_backend("redis")
 ///     .build()?;

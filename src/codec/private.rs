@@ -31,7 +31,8 @@ const TAG_LEN: usize = 16;
 /// use axum_session_store::SessionConfig;
 /// use serde_json::json;
 ///
-/// let config = SessionConfig::builder().secret_key([7u8; 32]).build()?;
+/// # let secret = "an example secret, at least 32 bytes long";
+/// let config = SessionConfig::builder().secret_key(secret).build()?;
 /// let sealer = config.private_serializer();
 ///
 /// let a = sealer.seal("session", &json!({ "user": "ada" }))?;

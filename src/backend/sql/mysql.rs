@@ -55,8 +55,9 @@ const DIALECT: JsonDialect = JsonDialect {
 /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
 /// let backend = MySqlBackend::new(pool);
 /// backend.migrate().await?;
+/// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder()
-///     .secret_key([7u8; 32])
+///     .secret_key(secret)
 ///     .backend("mysql", backend)
 ///     .default_backend("mysql")
 ///     .build()?;

@@ -35,8 +35,9 @@ const DATABASE: &str = "PostgreSQL";
 /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
 /// let backend = PostgresBackend::new(pool);
 /// backend.migrate().await?;
+/// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder()
-///     .secret_key([7u8; 32])
+///     .secret_key(secret)
 ///     .backend("postgres", backend)
 ///     .default_backend("postgres")
 ///     .build()?;

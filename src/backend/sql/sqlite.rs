@@ -55,8 +55,9 @@ const DIALECT: JsonDialect = JsonDialect {
 ///     .busy_timeout(std::time::Duration::from_secs(10));
 /// let backend = SqliteBackend::new(SqlitePool::connect_with(options).await?);
 /// backend.migrate().await?;
+/// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder()
-///     .secret_key([7u8; 32])
+///     .secret_key(secret)
 ///     .backend("sqlite", backend)
 ///     .default_backend("sqlite")
 ///     .build()?;
