@@ -10,6 +10,7 @@ use crate::backend::{Backend, SessionBackend, PRIVATE_COOKIE, SECURE_COOKIE};
 use crate::codec::{CookieCodec, PrivateCookieSerializer, SecureCookieSerializer};
 use crate::cookie_args::{CookieArgs, CookieAttributes};
 use crate::error::ConfigError;
+use crate::expiry::ExpiryPolicy;
 use crate::key::{
     distinct_bytes, KeyRing, ID_COOKIE_PURPOSE, MIN_DISTINCT_SECRET_BYTES, MIN_SECRET_LEN,
     SIGNING_PURPOSE,
@@ -65,8 +66,7 @@ struct Inner {
     backends: BTreeMap<String, Backend>,
     default_backend: String,
     server_session_ttl: Duration,
-    absolute_max_age: Option<Duration>,
-    rolling_refresh: Option<Duration>,
+    expiry: ExpiryPolicy,
     max_cookie_pairs: usize,
 }
 
@@ -95,13 +95,18 @@ impl SessionConfig {
     /// The absolute lifetime of a session, counted from its creation; activity never extends
     /// it. `None` (default): no absolute limit.
     pub fn absolute_max_age(&self) -> Option<Duration> {
-        self.inner.absolute_max_age
+        self.inner.expiry.absolute_max_age
     }
 
     /// The rolling refresh interval: when set, reading a session whose last save is at least
     /// this old saves it again, extending its idle expiry. `None` (default): only changes do.
     pub fn rolling_refresh(&self) -> Option<Duration> {
-        self.inner.rolling_refresh
+        self.inner.expiry.rolling_refresh
+    }
+
+    /// The expiry policies, as one value.
+    pub(crate) fn expiry_policy(&self) -> ExpiryPolicy {
+        self.inner.expiry
     }
 
     /// How many pairs of a request's `Cookie` headers are read; later ones are ignored.
@@ -254,8 +259,8 @@ impl fmt::Debug for SessionConfig {
             .field("backends", &self.inner.backends.keys().collect::<Vec<_>>())
             .field("default_backend", &self.inner.default_backend)
             .field("server_session_ttl", &self.inner.server_session_ttl)
-            .field("absolute_max_age", &self.inner.absolute_max_age)
-            .field("rolling_refresh", &self.inner.rolling_refresh)
+            .field("absolute_max_age", &self.inner.expiry.absolute_max_age)
+            .field("rolling_refresh", &self.inner.expiry.rolling_refresh)
             .field("max_cookie_pairs", &self.inner.max_cookie_pairs)
             .finish()
     }
@@ -548,8 +553,10 @@ impl SessionConfigBuilder {
                 server_session_ttl: self
                     .server_session_ttl
                     .unwrap_or(DEFAULT_SERVER_SESSION_TTL),
-                absolute_max_age: self.absolute_max_age,
-                rolling_refresh: self.rolling_refresh,
+                expiry: ExpiryPolicy {
+                    absolute_max_age: self.absolute_max_age,
+                    rolling_refresh: self.rolling_refresh,
+                },
                 max_cookie_pairs: self.max_cookie_pairs.unwrap_or(DEFAULT_MAX_COOKIE_PAIRS),
             }),
         })

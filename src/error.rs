@@ -196,6 +196,18 @@ pub enum SessionError {
         #[source]
         source: serde_json::Error,
     },
+    /// A handler tried to write a key that the crate keeps in the session for itself (such as
+    /// [`CREATED_KEY`](crate::CREATED_KEY)); the session is left unchanged.
+    #[error(
+        "session {session:?}: the key {key:?} is reserved by axum-session-store; store the value \
+         under another key"
+    )]
+    ReservedKey {
+        /// The session name.
+        session: String,
+        /// The reserved key.
+        key: String,
+    },
     /// A value nests deeper than [`MAX_VALUE_DEPTH`](crate::MAX_VALUE_DEPTH): it could be saved
     /// but never read back, so the save is refused.
     #[error(

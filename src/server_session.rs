@@ -11,7 +11,7 @@ use crate::backend::{BackendError, ChangeLog, Changes, Record, SessionBackend};
 use crate::codec::{self, VerifiedCookie};
 use crate::config::SessionConfig;
 use crate::error::SessionError;
-use crate::expiry::{self, CREATED_KEY};
+use crate::expiry::{Creation, CREATED_KEY};
 use crate::id::SessionId;
 use crate::nesting;
 use crate::state::{SessionData, SessionState};
@@ -103,8 +103,10 @@ pub(crate) async fn load(
 enum Plan {
     /// Sign the same id again (it verified with a fallback key).
     Resign(SessionId),
-    /// Restart the record's idle expiry and sign the id again (a rolling refresh on a read).
-    Refresh(SessionId),
+    /// Restart the record's idle expiry, write `changes` (none, or only the creation time),
+    /// and sign the id again: a rolling refresh on a read, or a re-signed cookie whose record
+    /// must first store the creation time the cookie's old timestamp stood for.
+    Refresh(SessionId, Changes),
     /// Apply the request's changes to the record.
     Apply(SessionId, Changes),
     /// Create a record under a fresh id, then delete the old one if any.
@@ -116,13 +118,16 @@ enum Plan {
     Remove(Option<SessionId>),
 }
 
-/// `created_at`: the creation time to keep in the record (absolute lifetimes), if tracked.
-fn plan(data: &SessionData, created_at: Option<i64>) -> Option<Plan> {
+/// `creation`: the creation time to keep in the record (absolute lifetimes), if tracked. It is
+/// written with every new record, and into the existing one when the record does not hold it
+/// yet (it was inferred from the id cookie's timestamp, which this save may move).
+fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Plan> {
     if !data.needs_save() {
         return None;
     }
     let old = data.id.clone();
-    let created = || created_at.map(|at| (CREATED_KEY.to_owned(), Value::from(at)));
+    let created = || creation.map(|c| (CREATED_KEY.to_owned(), Value::from(c.at)));
+    let store_creation = creation.is_some_and(|c| !c.stored);
     Some(if data.invalidated && data.values.is_empty() {
         Plan::Remove(old)
     } else if data.invalidated || data.regenerate || old.is_none() {
@@ -134,13 +139,17 @@ fn plan(data: &SessionData, created_at: Option<i64>) -> Option<Plan> {
         }
     } else if let (Some(id), true) = (old, data.modified) {
         let mut changes = data.changes.to_changes(&data.values);
-        if changes.cleared {
+        if changes.cleared || store_creation {
             // Clearing the session's keys must not clear when it was created.
             changes.set.extend(created());
         }
         Plan::Apply(id, changes)
-    } else if data.needs_refresh {
-        Plan::Refresh(data.id.clone()?)
+    } else if data.needs_refresh || store_creation {
+        let mut changes = Changes::default();
+        if store_creation {
+            changes.set.extend(created());
+        }
+        Plan::Refresh(data.id.clone()?, changes)
     } else {
         Plan::Resign(data.id.clone()?)
     })
@@ -181,10 +190,11 @@ pub(crate) async fn save<'c>(
     now: OffsetDateTime,
 ) -> Result<Option<CookieWrite<'c>>, SessionError> {
     let now_ts = now.unix_timestamp();
-    let (plan, created_at, needs_resign) = {
+    let policy = config.expiry_policy();
+    let (plan, creation, needs_resign) = {
         let data = state.lock();
-        let created_at = expiry::creation_time(config, data.created_at, now_ts);
-        (plan(&data, created_at), created_at, data.needs_resign)
+        let creation = policy.creation_to_save(data.creation, now_ts);
+        (plan(&data, creation), creation, data.needs_resign)
     };
     let Some(plan) = plan else {
         return Ok(None);
@@ -203,13 +213,13 @@ pub(crate) async fn save<'c>(
             key: key.to_owned(),
         });
     }
-    let ttl = expiry::record_ttl(config, name, created_at, now_ts);
+    let ttl = policy.record_ttl(config.record_ttl_for(name), creation.map(|c| c.at), now_ts);
     let fail = |action, source| backend_error(name, backend_name, action, source);
     let (id, id_cookie) = match plan {
         Plan::Resign(id) => (Some(id), IdCookie::Sign),
-        Plan::Refresh(id) => {
+        Plan::Refresh(id, changes) => {
             let refreshed = backend
-                .apply(&id, &Changes::default(), ttl)
+                .apply(&id, &changes, ttl)
                 .await
                 .map_err(|e| fail("refresh the session", e))?;
             // A record deleted meanwhile (a logout elsewhere) is not brought back.
@@ -273,7 +283,7 @@ pub(crate) async fn save<'c>(
     let mut data = state.lock();
     data.id = id;
     data.invalidated = false;
-    data.created_at = created_at;
+    data.creation = creation;
     data.mark_saved();
     // The session has a record now: later changes are sent as changes.
     data.changes = ChangeLog::tracking();

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::SessionError;
+use crate::expiry;
 use crate::flash::{self, FlashMessage, Level};
 use crate::name::DefaultSession;
 use crate::state::SessionState;
@@ -95,22 +96,31 @@ impl<N> Session<N> {
     /// Stores `value` under `key` and marks the session modified.
     ///
     /// # Errors
-    /// [`SessionError::Serialize`] when `value` cannot be represented as JSON (a map with
-    /// non-string keys, say); the session is then left unchanged.
+    /// - [`SessionError::Serialize`] when `value` cannot be represented as JSON (a map with
+    ///   non-string keys, say);
+    /// - [`SessionError::ReservedKey`] for a key the crate keeps for itself
+    ///   ([`CREATED_KEY`](crate::CREATED_KEY)).
+    ///
+    /// The session is then left unchanged.
     pub fn insert(&self, key: impl AsRef<str>, value: impl Serialize) -> Result<(), SessionError> {
         let key = key.as_ref();
+        self.check_writable(key)?;
         let value = serde_json::to_value(value).map_err(|source| SessionError::Serialize {
             session: self.name().to_owned(),
             key: key.to_owned(),
             source,
         })?;
-        self.insert_value(key, value);
-        Ok(())
+        self.insert_value(key, value)
     }
 
     /// Stores a JSON value under `key` and marks the session modified.
-    pub fn insert_value(&self, key: impl AsRef<str>, value: Value) {
+    ///
+    /// # Errors
+    /// [`SessionError::ReservedKey`] for a key the crate keeps for itself; the session is then
+    /// left unchanged.
+    pub fn insert_value(&self, key: impl AsRef<str>, value: Value) -> Result<(), SessionError> {
         let key = key.as_ref();
+        self.check_writable(key)?;
         let mut data = self.state.lock();
         data.mark_set(key);
         // Replacing a value keeps the stored key: no new allocation for it.
@@ -120,6 +130,18 @@ impl<N> Session<N> {
                 data.values.insert(key.to_owned(), value);
             }
         }
+        Ok(())
+    }
+
+    /// Refuses the keys the crate keeps for itself.
+    fn check_writable(&self, key: &str) -> Result<(), SessionError> {
+        if expiry::is_reserved(key) {
+            return Err(SessionError::ReservedKey {
+                session: self.name().to_owned(),
+                key: key.to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// Removes `key` and returns its value. Removing a missing key changes nothing and does not
@@ -171,7 +193,7 @@ impl<N> Session<N> {
         data.clear();
         data.invalidated = true;
         // What comes after is a new session, with a lifetime of its own.
-        data.created_at = None;
+        data.creation = None;
     }
 
     /// Gives a server-side session a new id, keeping its data; the record under the old id is

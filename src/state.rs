@@ -5,6 +5,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use serde_json::{Map, Value};
 
 use crate::backend::{Backend, ChangeLog};
+use crate::expiry::Creation;
 use crate::id::SessionId;
 
 /// A session as the request sees it: its name, its backend and its data.
@@ -36,8 +37,8 @@ pub(crate) struct SessionData {
     pub(crate) regenerate: bool,
     /// Server-side sessions: the keys changed since loading, for a partial save.
     pub(crate) changes: ChangeLog,
-    /// When the session was created (Unix seconds), tracked when an absolute lifetime is set.
-    pub(crate) created_at: Option<i64>,
+    /// When the session was created, tracked when an absolute lifetime is set.
+    pub(crate) creation: Option<Creation>,
     /// A rolling refresh is due: save the session although it is unmodified.
     pub(crate) needs_refresh: bool,
 }
@@ -48,7 +49,7 @@ pub(crate) struct Loaded {
     /// Its cookie verified with a fallback key.
     pub(crate) needs_resign: bool,
     /// When it was created, if tracked.
-    pub(crate) created_at: Option<i64>,
+    pub(crate) creation: Option<Creation>,
     /// A rolling refresh is due.
     pub(crate) needs_refresh: bool,
 }
@@ -67,7 +68,7 @@ impl SessionData {
         Self {
             values,
             needs_resign: loaded.needs_resign,
-            created_at: loaded.created_at,
+            creation: loaded.creation,
             needs_refresh: loaded.needs_refresh,
             ..Self::default()
         }
@@ -110,8 +111,12 @@ impl SessionData {
         self.modified || self.needs_resign || self.needs_refresh
     }
 
-    /// Called once the session was written: a second save of the same request writes nothing.
+    /// Called once the session was written: a second save of the same request writes nothing,
+    /// and a creation time that was written counts as stored.
     pub(crate) fn mark_saved(&mut self) {
+        if let Some(creation) = &mut self.creation {
+            creation.stored = true;
+        }
         self.modified = false;
         self.needs_resign = false;
         self.regenerate = false;

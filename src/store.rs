@@ -13,7 +13,7 @@ use crate::backend::{Backend, SECURE_COOKIE};
 use crate::codec::{self, CookieCodec, SessionPayload, VerifiedCookie, MAX_COOKIE_VALUE_LEN};
 use crate::config::SessionConfig;
 use crate::error::SessionError;
-use crate::expiry::{self, Verdict};
+use crate::expiry::{self, Verdict, CREATED_KEY};
 use crate::name::{RuntimeName, SessionName};
 use crate::nesting;
 use crate::request_cookies::RequestCookies;
@@ -159,12 +159,20 @@ impl SessionStore {
     /// `set_secure_cookie(name, value)`: keys in `values` are set, other keys are kept.
     ///
     /// # Errors
-    /// [`SessionError::Config`] when `name` is not a valid cookie name.
+    /// - [`SessionError::Config`] when `name` is not a valid cookie name;
+    /// - [`SessionError::ReservedKey`] when `values` holds a key the crate keeps for itself
+    ///   (nothing is merged then).
     pub fn set_secure_cookie(
         &self,
         name: &str,
         values: Map<String, Value>,
     ) -> Result<(), SessionError> {
+        if let Some(key) = values.keys().find(|key| expiry::is_reserved(key)) {
+            return Err(SessionError::ReservedKey {
+                session: name.to_owned(),
+                key: key.clone(),
+            });
+        }
         let state = match self.find(name) {
             Some(state) => state,
             None => {
@@ -268,13 +276,12 @@ impl SessionStore {
         let Some(codec) = config.cookie_codec(state.backend()) else {
             return Ok(None);
         };
+        let creation = config
+            .expiry_policy()
+            .creation_to_save(data.creation, self.inner.now.unix_timestamp());
         let payload = SessionPayload {
             values: &data.values,
-            created_at: expiry::creation_time(
-                config,
-                data.created_at,
-                self.inner.now.unix_timestamp(),
-            ),
+            created_at: creation.map(|creation| creation.at),
         };
         let json = codec::to_json(&payload).map_err(|source| SessionError::Encode {
             session: name.to_owned(),
@@ -437,7 +444,15 @@ pub(crate) fn loaded(
     make: impl FnOnce(Map<String, Value>, Loaded) -> SessionData,
 ) -> SessionData {
     let saved_at = verified.signed_at.unix_timestamp();
-    match expiry::judge(config, &mut verified.data, saved_at, now.unix_timestamp()) {
+    // The reserved key never shows among the session's keys, whatever the policy.
+    let stored = verified
+        .data
+        .remove(CREATED_KEY)
+        .and_then(|created| created.as_i64());
+    match config
+        .expiry_policy()
+        .judge(stored, saved_at, now.unix_timestamp())
+    {
         Verdict::PastLifetime => {
             tracing::debug!(
                 session = name,
@@ -445,14 +460,11 @@ pub(crate) fn loaded(
             );
             SessionData::new_empty()
         }
-        Verdict::Live {
-            created_at,
-            refresh,
-        } => make(
+        Verdict::Live { creation, refresh } => make(
             verified.data,
             Loaded {
                 needs_resign: verified.signed_with_fallback,
-                created_at,
+                creation,
                 needs_refresh: refresh,
             },
         ),

@@ -252,3 +252,117 @@ async fn rolling_refresh_of_a_server_session_touches_the_record_once_per_interva
         "data untouched"
     );
 }
+
+/// The keys the crate keeps in a session for itself cannot be written by a handler: a clear
+/// error, and the session is left unchanged.
+#[tokio::test]
+async fn reserved_keys_cannot_be_written() {
+    use axum_session_store::{Session, SessionError, SessionStore};
+    async fn write(session: Session, store: SessionStore) -> String {
+        let insert = session.insert("_created", 1);
+        let insert_value = session.insert_value("_created", json!(1));
+        let merge =
+            store.set_secure_cookie("other", json!({"_created": 1}).as_object().unwrap().clone());
+        let all = [insert, insert_value, merge];
+        let refused = all
+            .iter()
+            .all(|result| matches!(result, Err(SessionError::ReservedKey { key, .. }) if key == "_created"));
+        format!("{refused} {} {}", session.is_modified(), session.len())
+    }
+    let router = axum::Router::new()
+        .route("/", axum::routing::get(write))
+        .with_state(common::config());
+    let reply = get_with_cookie(&router, "/", "").await;
+    assert_eq!(reply.body, "true false 0");
+    assert!(reply.set_cookies.is_empty());
+}
+
+/// A creation time in the future (a clock that jumped, a record written elsewhere) counts as
+/// now: the lifetime is never stretched by it.
+#[tokio::test]
+async fn a_creation_time_in_the_future_is_clamped_to_now() {
+    let backend = Arc::new(MemoryBackend::new());
+    let (config, _) = server_config(backend.clone(), |b| b.absolute_max_age(Duration::hours(1)));
+    let router = app::layered(config.clone());
+    let (id, session) = server_session(&config, &backend, Some(-10 * 24 * 3600), 1).await;
+    assert_eq!(dump(&router, &session).await.0["values"], json!({"a": 1}));
+    assert_eq!(
+        get_with_cookie(&router, "/set?b=2", &session).await.status,
+        200
+    );
+    let created = backend.load(&id).await.unwrap().unwrap()["_created"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        created <= OffsetDateTime::now_utc().unix_timestamp(),
+        "stored {created}, in the future"
+    );
+}
+
+/// Time arithmetic never overflows: the longest lifetimes and TTLs a config accepts work.
+#[tokio::test]
+async fn the_longest_durations_do_not_overflow() {
+    let backend = Arc::new(MemoryBackend::new());
+    let (config, _) = server_config(backend.clone(), |b| {
+        b.absolute_max_age(Duration::MAX)
+            .server_session_ttl(Duration::MAX)
+            .rolling_refresh(Duration::MAX)
+    });
+    let mut client = common::Client::new(app::layered(config));
+    assert_eq!(client.get("/set?a=1").await.status, 200);
+    assert_eq!(client.get("/set?a=2").await.status, 200);
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"a": 2})
+    );
+
+    let config = cookie_config(|b| {
+        b.absolute_max_age(Duration::MAX)
+            .session_max_age(Duration::MAX)
+    });
+    let mut client = common::Client::new(app::router(config));
+    assert_eq!(client.get("/set?a=1").await.status, 200);
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"a": 1})
+    );
+}
+
+/// A record saved before an absolute lifetime was configured has no `_created`: its creation
+/// time is taken from the id cookie's timestamp, and written into the record on its next save.
+/// Otherwise a cookie signed again on every save (a sliding max age here) would move that
+/// timestamp forward, and an active user would never reach the end of the lifetime.
+#[tokio::test]
+async fn a_record_without_creation_time_gets_one_on_its_next_save() {
+    let backend = Arc::new(MemoryBackend::new());
+    let (config, _) = server_config(backend.clone(), |b| {
+        b.absolute_max_age(Duration::hours(1))
+            .session_max_age(Duration::hours(1))
+    });
+    let router = app::layered(config.clone());
+    let (id, session) = server_session(&config, &backend, None, 50 * 60).await;
+    let reply = get_with_cookie(&router, "/set?b=2", &session).await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply.cookie("session").is_some(),
+        "the sliding cookie is sent again"
+    );
+    let record = backend.load(&id).await.unwrap().unwrap();
+    let created = record["_created"]
+        .as_i64()
+        .expect("the creation time is stored");
+    assert!(
+        (ago(50 * 60 + 5).unix_timestamp()..=ago(50 * 60).unix_timestamp()).contains(&created),
+        "{created}: the id cookie's timestamp"
+    );
+
+    // A cookie session saved before the policy: its next save stores `_created` too.
+    let config = cookie_config(|b| b.absolute_max_age(Duration::hours(1)));
+    let old = cookie(&config, json!({"a": 1}), ago(50 * 60));
+    let reply = get_with_cookie(&app::router(config.clone()), "/set?b=2", &old).await;
+    let saved = config
+        .serializer()
+        .deserialize("session", &reply.cookie("session").unwrap(), None)
+        .unwrap();
+    assert!(saved["_created"].as_i64().unwrap() <= ago(50 * 60).unix_timestamp());
+}
