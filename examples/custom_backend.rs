@@ -8,8 +8,8 @@
 //! ```
 //!
 //! A backend implements [`SessionBackend`] exactly as the built-in ones do: load, create under a
-//! new id, apply changes, delete, delete expired. This one keeps one file per session and
-//! serialises writes with a lock, so changes are applied atomically.
+//! new id, apply changes, move to a new id, delete, delete expired. This one keeps one file per
+//! session and serialises writes with a lock, so changes and moves are atomic.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,8 +18,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use axum::routing::get;
 use axum::Router;
 use axum_session_store::{
-    spawn_cleanup, BackendError, BoxFuture, Changes, CookieArgs, Record, Session, SessionBackend,
-    SessionConfig, SessionError, SessionId, SessionName,
+    spawn_cleanup, BackendError, BoxFuture, Changes, CookieArgs, Record, Regenerated, Session,
+    SessionBackend, SessionConfig, SessionError, SessionId, SessionName,
 };
 use serde::{Deserialize, Serialize};
 use time::Duration;
@@ -73,6 +73,16 @@ impl FileBackend {
         let stored: StoredRecord = serde_json::from_slice(&bytes)
             .map_err(|err| BackendError::new("parsing a session file", err))?;
         Ok((stored.expires_at_ms > now_ms()).then_some(stored))
+    }
+
+    /// Deletes the file of `id`, if there is one.
+    async fn remove(&self, id: &SessionId) -> Result<(), BackendError> {
+        match tokio::fs::remove_file(self.path(id)).await {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+                Err(BackendError::new("deleting a session file", err))
+            }
+            _ => Ok(()),
+        }
     }
 
     async fn write(&self, id: &SessionId, stored: &StoredRecord) -> Result<(), BackendError> {
@@ -135,15 +145,35 @@ impl SessionBackend for FileBackend {
         })
     }
 
+    /// Under the lock, so no change to `old` can slip in between reading and deleting it (the
+    /// trait's default, which this replaces, is not atomic).
+    fn regenerate<'a>(
+        &'a self,
+        old: &'a SessionId,
+        new: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+        Box::pin(async move {
+            let _guard = self.write_lock.lock().await;
+            let Some(mut stored) = self.read(old).await? else {
+                return Ok(Regenerated::Gone); // logged out meanwhile: never bring it back
+            };
+            if self.read(new).await?.is_some() {
+                return Ok(Regenerated::Taken);
+            }
+            changes.apply_to(&mut stored.data);
+            stored.expires_at_ms = expiry_ms(ttl);
+            self.write(new, &stored).await?;
+            self.remove(old).await?;
+            Ok(Regenerated::Moved)
+        })
+    }
+
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
             let _guard = self.write_lock.lock().await;
-            match tokio::fs::remove_file(self.path(id)).await {
-                Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-                    Err(BackendError::new("deleting a session file", err))
-                }
-                _ => Ok(()),
-            }
+            self.remove(id).await
         })
     }
 

@@ -65,8 +65,8 @@ pub use backend::RedisBackend;
 #[cfg(feature = "sqlite")]
 pub use backend::SqliteBackend;
 pub use backend::{
-    spawn_cleanup, BackendError, BoxFuture, Changes, MemoryBackend, Record, SessionBackend, MEMORY,
-    PRIVATE_COOKIE, SECURE_COOKIE,
+    spawn_cleanup, BackendError, BoxFuture, Changes, MemoryBackend, Record, Regenerated,
+    SessionBackend, MEMORY, PRIVATE_COOKIE, SECURE_COOKIE,
 };
 pub use codec::{
     PrivateCookieSerializer, SealError, SecureCookieSerializer, VerifiedCookie, VerifyError,

@@ -7,7 +7,9 @@ use time::OffsetDateTime;
 
 use serde_json::Value;
 
-use crate::backend::{BackendError, ChangeLog, Changes, Record, SessionBackend};
+use std::future::Future;
+
+use crate::backend::{BackendError, ChangeLog, Changes, Record, Regenerated, SessionBackend};
 use crate::codec::{self, VerifiedCookie};
 use crate::config::SessionConfig;
 use crate::error::SessionError;
@@ -109,7 +111,10 @@ enum Plan {
     Refresh(SessionId, Changes),
     /// Apply the request's changes to the record.
     Apply(SessionId, Changes),
-    /// Create a record under a fresh id, then delete the old one if any.
+    /// Move the record to a fresh id, with the request's changes (`regenerate_id()`).
+    Regenerate(SessionId, Changes),
+    /// Create a record under a fresh id, after deleting the one it replaces (keys set after
+    /// `invalidate()`: the old session ends first, whatever becomes of the new one).
     Create {
         record: Record,
         replaces: Option<SessionId>,
@@ -128,22 +133,28 @@ fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Plan> {
     let old = data.id.clone();
     let created = || creation.map(|c| (CREATED_KEY.to_owned(), Value::from(c.at)));
     let store_creation = creation.is_some_and(|c| !c.stored);
-    Some(if data.invalidated && data.values.is_empty() {
-        Plan::Remove(old)
-    } else if data.invalidated || data.regenerate || old.is_none() {
-        let mut record = data.values.clone();
-        record.extend(created());
-        Plan::Create {
-            record,
-            replaces: old,
-        }
-    } else if let (Some(id), true) = (old, data.modified) {
+    // What the request did to the record it loaded.
+    let changes = || {
         let mut changes = data.changes.to_changes(&data.values);
         if changes.cleared || store_creation {
             // Clearing the session's keys must not clear when it was created.
             changes.set.extend(created());
         }
-        Plan::Apply(id, changes)
+        changes
+    };
+    Some(if data.invalidated && data.values.is_empty() {
+        Plan::Remove(old)
+    } else if data.invalidated || old.is_none() {
+        let mut record = data.values.clone();
+        record.extend(created());
+        Plan::Create {
+            record,
+            replaces: old.filter(|_| data.invalidated),
+        }
+    } else if let (Some(id), true) = (old.clone(), data.regenerate) {
+        Plan::Regenerate(id, changes())
+    } else if let (Some(id), true) = (old, data.modified) {
+        Plan::Apply(id, changes())
     } else if data.needs_refresh || store_creation {
         let mut changes = Changes::default();
         if store_creation {
@@ -202,7 +213,7 @@ pub(crate) async fn save<'c>(
     let name = state.name();
     let written = match &plan {
         Plan::Create { record, .. } => nesting::too_deep(record),
-        Plan::Apply(_, changes) => {
+        Plan::Apply(_, changes) | Plan::Regenerate(_, changes) => {
             nesting::too_deep(changes.set.iter().map(|(key, value)| (key, value)))
         }
         _ => None,
@@ -243,14 +254,40 @@ pub(crate) async fn save<'c>(
             // The id is unchanged: its cookie is sent again only when its age matters.
             (Some(id), IdCookie::unchanged(config, name, needs_resign))
         }
+        Plan::Regenerate(old, changes) => {
+            let (old, changes, fail) = (&old, &changes, &fail);
+            let id = under_fresh_id(name, |new| async move {
+                let moved = backend
+                    .regenerate(old, &new, changes, ttl)
+                    .await
+                    .map_err(|e| fail("move the session to a new id", e))?;
+                match moved {
+                    Regenerated::Moved => Ok(true),
+                    Regenerated::Taken => Ok(false),
+                    // A logout (or the expiry) got there first: it is not undone.
+                    Regenerated::Gone => Err(SessionError::SessionGone {
+                        session: name.to_owned(),
+                    }),
+                }
+            })
+            .await?;
+            (Some(id), IdCookie::Sign)
+        }
         Plan::Create { record, replaces } => {
-            let id = create(name, backend, &record, ttl, &fail).await?;
             if let Some(old) = replaces {
                 backend
                     .delete(&old)
                     .await
                     .map_err(|e| fail("delete the replaced record", e))?;
             }
+            let (record, fail) = (&record, &fail);
+            let id = under_fresh_id(name, |id| async move {
+                backend
+                    .create(&id, record, ttl)
+                    .await
+                    .map_err(|e| fail("create the session", e))
+            })
+            .await?;
             (Some(id), IdCookie::Sign)
         }
         Plan::Remove(old) => {
@@ -290,24 +327,19 @@ pub(crate) async fn save<'c>(
     Ok(cookie)
 }
 
-/// Creates the record under a fresh id, retrying when an id is taken.
-async fn create(
-    name: &str,
-    backend: &dyn SessionBackend,
-    record: &Record,
-    ttl: time::Duration,
-    fail: &impl Fn(&'static str, BackendError) -> SessionError,
-) -> Result<SessionId, SessionError> {
+/// Runs `attempt` with fresh ids until it stores the record under one (`Ok(true)`), retrying
+/// when an id is taken (`Ok(false)`); returns that id.
+async fn under_fresh_id<F, Fut>(name: &str, mut attempt: F) -> Result<SessionId, SessionError>
+where
+    F: FnMut(SessionId) -> Fut,
+    Fut: Future<Output = Result<bool, SessionError>>,
+{
     for _ in 0..CREATE_ATTEMPTS {
         let id = SessionId::generate().map_err(|error| SessionError::NoFreshId {
             session: name.to_owned(),
             reason: format!("the OS random generator failed: {error}"),
         })?;
-        if backend
-            .create(&id, record, ttl)
-            .await
-            .map_err(|e| fail("create the session", e))?
-        {
+        if attempt(id.clone()).await? {
             return Ok(id);
         }
         tracing::warn!(

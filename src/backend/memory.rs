@@ -6,7 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use time::Duration;
 use tokio::time::Instant;
 
-use super::{BackendError, BoxFuture, Changes, Record, SessionBackend};
+use super::{BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend};
 use crate::id::SessionId;
 
 /// Session records in this process's memory, behind one lock.
@@ -125,6 +125,32 @@ impl SessionBackend for MemoryBackend {
             _ => false,
         };
         Box::pin(async move { Ok(applied) })
+    }
+
+    fn regenerate<'a>(
+        &'a self,
+        old: &'a SessionId,
+        new: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+        let now = Instant::now();
+        let mut records = self.records();
+        // One lock for the whole move: no other operation sees it half done.
+        let moved = if records.get(new).is_some_and(|entry| entry.is_live(now)) {
+            Regenerated::Taken
+        } else {
+            match records.remove(old) {
+                Some(mut entry) if entry.is_live(now) => {
+                    changes.apply_to(&mut entry.record);
+                    entry.expires_at = expiry(ttl);
+                    records.insert(new.clone(), entry);
+                    Regenerated::Moved
+                }
+                _ => Regenerated::Gone,
+            }
+        };
+        Box::pin(async move { Ok(moved) })
     }
 
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {

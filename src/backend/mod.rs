@@ -86,12 +86,59 @@ pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, BackendError>>;
 
+    /// Moves the record `old` to the fresh id `new`, with `changes` applied, and deletes `old`:
+    /// what [`Session::regenerate_id`](crate::Session::regenerate_id) saves as.
+    ///
+    /// It must be atomic with respect to the other operations on `old`: the new record is the
+    /// record as it is when the move happens (a change another request applied to `old` before
+    /// is kept), `old` is gone afterwards (a later change to it finds no record), and nothing
+    /// is written when `old` no longer exists (a logout that ran meanwhile is never undone).
+    ///
+    /// The default runs [`load`](Self::load), [`create`](Self::create) and
+    /// [`delete`](Self::delete) one after another, which is **not** atomic: a change applied to
+    /// `old` between the load and the delete is lost, and a logout between them is undone.
+    /// Override it when the store can do better; every built-in backend does.
+    ///
+    /// # Errors
+    /// The store failed; nothing must have been moved then, or the move must be complete.
+    fn regenerate<'a>(
+        &'a self,
+        old: &'a SessionId,
+        new: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+        Box::pin(async move {
+            let Some(mut record) = self.load(old).await? else {
+                return Ok(Regenerated::Gone);
+            };
+            changes.apply_to(&mut record);
+            if !self.create(new, &record, ttl).await? {
+                return Ok(Regenerated::Taken);
+            }
+            self.delete(old).await?;
+            Ok(Regenerated::Moved)
+        })
+    }
+
     /// Deletes the record `id`, if there is one.
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>>;
 
     /// Deletes every expired record and returns how many went. Backends whose records expire
     /// by themselves (Redis) return 0.
     fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>>;
+}
+
+/// What [`SessionBackend::regenerate`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Regenerated {
+    /// The record is under the new id now, with the changes applied; the old id is gone.
+    Moved,
+    /// The old record no longer exists (deleted by a logout elsewhere, or expired): nothing was
+    /// written.
+    Gone,
+    /// The new id is taken: nothing was written, and the caller tries another id.
+    Taken,
 }
 
 /// A backend's failure: the server is unreachable, a query failed, a record is corrupt.

@@ -11,7 +11,7 @@ use deadpool_redis::redis::{
 };
 use time::{Duration, OffsetDateTime};
 
-use super::{BackendError, BoxFuture, Changes, Record, SessionBackend};
+use super::{BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend};
 use crate::id::SessionId;
 
 /// The key prefix used unless [`RedisBackend::key_prefix`] sets another.
@@ -59,17 +59,15 @@ static CREATE: Lua = Lua {
     sha1: LazyLock::new(|| script_sha1(CREATE_LUA)),
 };
 
-/// Applies [`Changes`] to an existing record: clear, then remove, then set, then the TTL.
+/// The Lua that applies [`Changes`] to the existing record `key`: clear, then remove, then set.
 ///
-/// `KEYS[1]`: the record. `ARGV[1]`: the TTL in ms. `ARGV[2]`: `1` to clear every data field.
-/// `ARGV[3]`: `n`, the number of removed fields. `ARGV[4..3+n]`: the removed fields. The rest:
-/// field, value pairs to set. Returns 0, and changes nothing, when the key does not exist;
-/// else 1. The marker field is never touched, so a cleared session still exists.
-const APPLY_LUA: &str = r"local key = KEYS[1]
-if redis.call('EXISTS', key) == 0 then
-  return 0
-end
-local function hdel(fields, from, to)
+/// `ARGV[1]`: the TTL in ms (used by the script around it). `ARGV[2]`: `1` to clear every data
+/// field. `ARGV[3]`: `n`, the number of removed fields. `ARGV[4..3+n]`: the removed fields. The
+/// rest: field, value pairs to set. The marker field is never touched, so a cleared session
+/// still exists.
+macro_rules! apply_changes_lua {
+    () => {
+        r"local function hdel(fields, from, to)
   for i = from, to, 512 do
     redis.call('HDEL', key, unpack(fields, i, math.min(i + 511, to)))
   end
@@ -88,14 +86,54 @@ hdel(ARGV, 4, 3 + removed)
 for i = 4 + removed, #ARGV, 512 do
   redis.call('HSET', key, unpack(ARGV, i, math.min(i + 511, #ARGV)))
 end
-redis.call('PEXPIRE', key, ARGV[1])
+"
+    };
+}
+
+/// Applies [`Changes`] to an existing record, then restarts its TTL.
+///
+/// `KEYS[1]`: the record; `ARGV` as `apply_changes_lua!` says. Returns 0, and changes nothing,
+/// when the key does not exist; else 1.
+const APPLY_LUA: &str = concat!(
+    r"local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 then
+  return 0
+end
+",
+    apply_changes_lua!(),
+    r"redis.call('PEXPIRE', key, ARGV[1])
 return 1
-";
+"
+);
 
 /// [`APPLY_LUA`], run by its SHA1.
 static APPLY: Lua = Lua {
     source: APPLY_LUA,
     sha1: LazyLock::new(|| script_sha1(APPLY_LUA)),
+};
+
+/// Takes a record out of its key for a move to another (`regenerate`): applies [`Changes`],
+/// then returns every field and deletes the key, in one step.
+///
+/// `KEYS[1]`: the record; `ARGV` as for [`APPLY_LUA`] (the TTL is not used). Returns nil, and
+/// changes nothing, when the key does not exist; else the hash's fields and values, flat.
+const TAKE_LUA: &str = concat!(
+    r"local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 then
+  return false
+end
+",
+    apply_changes_lua!(),
+    r"local fields = redis.call('HGETALL', key)
+redis.call('DEL', key)
+return fields
+"
+);
+
+/// [`TAKE_LUA`], run by its SHA1.
+static TAKE: Lua = Lua {
+    source: TAKE_LUA,
+    sha1: LazyLock::new(|| script_sha1(TAKE_LUA)),
 };
 
 /// Session records in Redis, through a [deadpool-redis](deadpool_redis) pool.
@@ -358,6 +396,29 @@ fn push_field(
     Ok(())
 }
 
+/// The arguments of [`APPLY_LUA`] and [`TAKE_LUA`] for `changes`.
+fn change_args(changes: &Changes, ttl: Duration) -> Result<Vec<Vec<u8>>, BackendError> {
+    let mut args = Vec::with_capacity(3 + changes.removed.len() + 2 * changes.set.len());
+    args.push(ttl_millis(ttl).to_string().into_bytes());
+    args.push(if changes.cleared { b"1" } else { b"0" }.to_vec());
+    args.push(changes.removed.len().to_string().into_bytes());
+    for key in &changes.removed {
+        args.push(format!("{DATA_PREFIX}{key}").into_bytes());
+    }
+    for (key, value) in &changes.set {
+        push_field(&mut args, key, value)?;
+    }
+    Ok(args)
+}
+
+/// The marker field's value for a record created now: the Unix time in seconds.
+fn now_marker() -> Vec<u8> {
+    OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .to_string()
+        .into_bytes()
+}
+
 /// The record from a hash's fields: the `d:` fields, parsed as JSON; other fields are ignored.
 fn parse_record(fields: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Record, BackendError> {
     let mut record = Record::new();
@@ -426,12 +487,7 @@ impl SessionBackend for RedisBackend {
         Box::pin(async move {
             let mut args = Vec::with_capacity(2 + 2 * record.len());
             args.push(ttl_millis(ttl).to_string().into_bytes());
-            args.push(
-                OffsetDateTime::now_utc()
-                    .unix_timestamp()
-                    .to_string()
-                    .into_bytes(),
-            );
+            args.push(now_marker());
             for (key, value) in record {
                 push_field(&mut args, key, value)?;
             }
@@ -452,23 +508,63 @@ impl SessionBackend for RedisBackend {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
         Box::pin(async move {
-            let mut args = Vec::with_capacity(3 + changes.removed.len() + 2 * changes.set.len());
-            args.push(ttl_millis(ttl).to_string().into_bytes());
-            args.push(if changes.cleared { b"1" } else { b"0" }.to_vec());
-            args.push(changes.removed.len().to_string().into_bytes());
-            for key in &changes.removed {
-                args.push(format!("{DATA_PREFIX}{key}").into_bytes());
-            }
-            for (key, value) in &changes.set {
-                push_field(&mut args, key, value)?;
-            }
             self.eval(
                 &APPLY,
                 &self.key(id),
-                &args,
+                &change_args(changes, ttl)?,
                 "applying changes to the session record in Redis",
             )
             .await
+        })
+    }
+
+    /// Two scripts, each on one key (so it works on a Cluster, where the two keys live in
+    /// different slots): the first takes the record out of `old` with the changes applied and
+    /// deletes it, atomically, so a later change to `old` finds no record and a deleted `old`
+    /// is never moved; the second creates `new` from what it took. If the second fails (the
+    /// connection drops), the session is lost and the request fails: a user is logged out, and
+    /// no deleted session ever comes back.
+    fn regenerate<'a>(
+        &'a self,
+        old: &'a SessionId,
+        new: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+        Box::pin(async move {
+            let taken: Option<Vec<Vec<u8>>> = self
+                .eval(
+                    &TAKE,
+                    &self.key(old),
+                    &change_args(changes, ttl)?,
+                    "taking the session record out of its old key in Redis",
+                )
+                .await?;
+            let Some(fields) = taken else {
+                return Ok(Regenerated::Gone);
+            };
+            // The marker comes along with the fields and replaces this one: the record keeps
+            // its creation time.
+            let mut args = Vec::with_capacity(2 + fields.len());
+            args.push(ttl_millis(ttl).to_string().into_bytes());
+            args.push(now_marker());
+            args.extend(fields);
+            let created: bool = self
+                .eval(
+                    &CREATE,
+                    &self.key(new),
+                    &args,
+                    "creating the session record under its new key in Redis",
+                )
+                .await?;
+            if !created {
+                return Err(BackendError::msg(
+                    "Redis: the fresh session id was taken after the record left its old key \
+                     (an id collision, which a working random generator never makes); the \
+                     session is lost",
+                ));
+            }
+            Ok(Regenerated::Moved)
         })
     }
 

@@ -3,7 +3,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use axum_session_store::{BackendError, BoxFuture, Changes, Record, SessionBackend, SessionId};
+use axum_session_store::{
+    BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend, SessionId,
+};
 use time::Duration;
 
 #[derive(Debug, Default)]
@@ -12,14 +14,15 @@ pub struct Calls {
     pub create: AtomicUsize,
     pub apply: AtomicUsize,
     pub delete: AtomicUsize,
+    pub regenerate: AtomicUsize,
 }
 
 impl Calls {
-    /// (load, create, apply, delete)
+    /// (load, create, apply, delete); a regenerate counts as a create.
     pub fn snapshot(&self) -> (usize, usize, usize, usize) {
         (
             self.load.load(Ordering::SeqCst),
-            self.create.load(Ordering::SeqCst),
+            self.create.load(Ordering::SeqCst) + self.regenerate.load(Ordering::SeqCst),
             self.apply.load(Ordering::SeqCst),
             self.delete.load(Ordering::SeqCst),
         )
@@ -86,6 +89,17 @@ impl SessionBackend for Counting {
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
         self.calls.apply.fetch_add(1, Ordering::SeqCst);
         self.inner.apply(id, changes, ttl)
+    }
+
+    fn regenerate<'a>(
+        &'a self,
+        old: &'a SessionId,
+        new: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+        self.calls.regenerate.fetch_add(1, Ordering::SeqCst);
+        self.inner.regenerate(old, new, changes, ttl)
     }
 
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {

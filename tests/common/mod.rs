@@ -128,12 +128,15 @@ pub mod app {
     //! A router whose routes each do one session operation, so tests read as request scripts.
 
     use std::collections::BTreeMap;
+    use std::sync::Arc;
 
     use axum::extract::{Path, Query};
     use axum::routing::get;
+    use axum::Extension;
     use axum::Router;
     use axum_session_store::{Flash, Session, SessionConfig, SessionError, SessionName};
     use serde_json::{json, Value};
+    use tokio::sync::Notify;
 
     /// A second named session, `other`, in its own cookie.
     pub struct Other;
@@ -149,6 +152,37 @@ pub mod app {
     /// The routes behind the session layer, as server-side sessions need.
     pub fn layered(config: SessionConfig) -> Router {
         routes().layer(config.layer()).with_state(config)
+    }
+
+    /// Two signals between a test and a handler that waits in the middle of a request.
+    #[derive(Default)]
+    pub struct Pause {
+        /// The handler has loaded the session and made its changes.
+        pub reached: Notify,
+        /// The test lets the handler finish, and the layer save.
+        pub resume: Notify,
+    }
+
+    /// [`layered`], plus `/login-paused`: regenerates the id and sets `user=ada`, then waits
+    /// for `pause.resume` before the layer saves, so a test can run another request between
+    /// this one's load and its save.
+    pub fn layered_with_pause(config: SessionConfig, pause: Arc<Pause>) -> Router {
+        routes()
+            .route("/login-paused", get(login_paused))
+            .layer(Extension(pause))
+            .layer(config.layer())
+            .with_state(config)
+    }
+
+    async fn login_paused(
+        session: Session,
+        Extension(pause): Extension<Arc<Pause>>,
+    ) -> Result<Session, SessionError> {
+        session.regenerate_id();
+        session.insert("user", "ada")?;
+        pause.reached.notify_one();
+        pause.resume.notified().await;
+        Ok(session)
     }
 
     fn routes() -> Router<SessionConfig> {

@@ -53,6 +53,8 @@ macro_rules! backend_suite {
             hundred_parallel_requests_keep_every_key,
             expired_record_never_loads,
             regenerate_id_moves_the_data_and_kills_the_old_id,
+            regenerate_never_undoes_a_logout_that_ran_meanwhile,
+            regenerate_keeps_a_change_acknowledged_meanwhile,
             invalidate_deletes_the_record,
             forged_unknown_and_malformed_ids_get_fresh_sessions_without_writes,
             cookie_and_server_sessions_side_by_side,
@@ -265,6 +267,65 @@ pub async fn regenerate_id_moves_the_data_and_kills_the_old_id(fixture: &Fixture
         dumped(&replay),
         json!({"is_new": true, "is_modified": false, "values": {}})
     );
+}
+
+/// Request A loads the session and calls `regenerate_id()`; before A saves, request B logs out
+/// (deletes the record) and is answered. A's save must fail (`SessionGone`, a 500 without a
+/// cookie) rather than bring the session back under a new id.
+pub async fn regenerate_never_undoes_a_logout_that_ran_meanwhile(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let pause = Arc::new(app::Pause::default());
+    let router = app::layered_with_pause(config.clone(), pause.clone());
+    let mut client = Client::new(router.clone());
+    client.get("/set?a=1").await;
+    let cookie = format!("session={}", client.jar["session"]);
+
+    let login = tokio::spawn({
+        let (router, cookie) = (router.clone(), cookie.clone());
+        async move { get_with_cookie(&router, "/login-paused", &cookie).await }
+    });
+    pause.reached.notified().await;
+    let logout = get_with_cookie(&router, "/invalidate", &cookie).await;
+    assert_eq!(logout.status, 200);
+    pause.resume.notify_one();
+    let login = login.await.unwrap();
+
+    assert_eq!(login.status, 500, "{login:?}");
+    assert!(login.set_cookies.is_empty(), "no new id: {login:?}");
+    let replay = get_with_cookie(&router, "/dump", &cookie).await;
+    assert_eq!(dumped(&replay)["is_new"], true, "the old id stays dead");
+}
+
+/// Request A loads the session and calls `regenerate_id()`; before A saves, request B changes
+/// the record and is answered 200. The record under A's new id keeps B's change.
+pub async fn regenerate_keeps_a_change_acknowledged_meanwhile(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let pause = Arc::new(app::Pause::default());
+    let router = app::layered_with_pause(config.clone(), pause.clone());
+    let mut client = Client::new(router.clone());
+    client.get("/set?a=1").await;
+    let cookie = format!("session={}", client.jar["session"]);
+
+    let login = tokio::spawn({
+        let (router, cookie) = (router.clone(), cookie.clone());
+        async move { get_with_cookie(&router, "/login-paused", &cookie).await }
+    });
+    pause.reached.notified().await;
+    let change = get_with_cookie(&router, "/set?b=2", &cookie).await;
+    assert_eq!(change.status, 200);
+    pause.resume.notify_one();
+    let login = login.await.unwrap();
+
+    assert_eq!(login.status, 200, "{login:?}");
+    let moved = login.cookie("session").expect("the new id");
+    let reply = get_with_cookie(&router, "/dump", &format!("session={moved}")).await;
+    assert_eq!(
+        dumped(&reply)["values"],
+        json!({"a": 1, "b": 2, "user": "ada"}),
+        "B's acknowledged change survives the move"
+    );
+    let replay = get_with_cookie(&router, "/dump", &cookie).await;
+    assert_eq!(dumped(&replay)["is_new"], true, "the old id is dead");
 }
 
 pub async fn invalidate_deletes_the_record(fixture: &Fixture) {

@@ -28,9 +28,7 @@ use sqlx::query::Query;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use time::Duration;
 
-#[cfg(any(feature = "sqlite", feature = "mysql"))]
-use super::Changes;
-use super::{BackendError, Record};
+use super::{BackendError, Changes, Record, Regenerated};
 use crate::id::SessionId;
 
 /// The table the backends use unless told otherwise.
@@ -144,12 +142,20 @@ fn expiry(now: Option<i64>, ttl: Duration) -> i64 {
 
 /// The SQL text of the operations every backend runs alike, made once per table.
 ///
-/// Their parameters: `load` the id; `create` the id, the record's JSON text and the expiry
-/// (a TTL or an expiry time, as the [`Clock`] says); `delete` the id; `delete_expired` none;
-/// then, on [`Clock::Process`], all but `delete` the time now.
+/// Their parameters: `load` and `load_for_update` the id; `create` the id, the record's JSON
+/// text and the expiry (a TTL or an expiry time, as the [`Clock`] says); `lock_live` the id;
+/// `delete` the id; `delete_expired` none; then, on [`Clock::Process`], all but `delete` the
+/// time now.
 #[derive(Clone, Debug)]
 pub(super) struct Statements {
     pub(super) load: String,
+    /// `load`, locking the row for the rest of the transaction where the database can
+    /// (`FOR UPDATE`).
+    pub(super) load_for_update: String,
+    /// A write that changes nothing on the live row `id`, for databases that lock by writing
+    /// (SQLite): run first in a transaction, it takes the write lock before anything is read,
+    /// and tells whether the row is live.
+    pub(super) lock_live: Option<String>,
     pub(super) create: String,
     pub(super) delete: String,
     pub(super) delete_expired: String,
@@ -272,25 +278,50 @@ where
         now: Option<i64>,
         action: &str,
     ) -> Result<u64, BackendError> {
+        self.execute_on(&self.pool, query, now, action).await
+    }
+
+    /// [`execute`](Self::execute) on `executor` (the pool, or a transaction's connection).
+    async fn execute_on<'q, 'e, E>(
+        &self,
+        executor: E,
+        query: Query<'q, DB, DB::Arguments<'q>>,
+        now: Option<i64>,
+        action: &str,
+    ) -> Result<u64, BackendError>
+    where
+        'q: 'e,
+        E: Executor<'e, Database = DB>,
+    {
         let query = match now {
             Some(now) => query.bind(now),
             None => query,
         };
-        let result = query
-            .execute(&self.pool)
-            .await
-            .map_err(self.failed(action))?;
+        let result = query.execute(executor).await.map_err(self.failed(action))?;
         Ok(DB::rows_affected(&result))
     }
 
     /// [`SessionBackend::load`](super::SessionBackend::load).
     pub(super) async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
-        let mut query = sqlx::query_scalar(&self.sql.load).bind(id.as_str());
+        self.load_on(&self.pool, &self.sql.load, id).await
+    }
+
+    /// Runs `sql`, a `load` statement, on `executor`.
+    async fn load_on<'e, E>(
+        &'e self,
+        executor: E,
+        sql: &'e str,
+        id: &'e SessionId,
+    ) -> Result<Option<Record>, BackendError>
+    where
+        E: Executor<'e, Database = DB>,
+    {
+        let mut query = sqlx::query_scalar(sql).bind(id.as_str());
         if let Some(now) = self.clock.now() {
             query = query.bind(now);
         }
         let data: Option<String> = query
-            .fetch_optional(&self.pool)
+            .fetch_optional(executor)
             .await
             .map_err(self.failed("load a session"))?;
         data.as_deref().map(decode_record).transpose()
@@ -303,13 +334,74 @@ where
         record: &Record,
         ttl: Duration,
     ) -> Result<bool, BackendError> {
+        self.create_on(&self.pool, id, record, ttl).await
+    }
+
+    /// [`create`](Self::create) on `executor`.
+    async fn create_on<'e, E>(
+        &'e self,
+        executor: E,
+        id: &'e SessionId,
+        record: &Record,
+        ttl: Duration,
+    ) -> Result<bool, BackendError>
+    where
+        E: Executor<'e, Database = DB>,
+    {
         let data = encode_record(record)?;
         let now = self.clock.now();
         let query = sqlx::query(&self.sql.create)
             .bind(id.as_str())
             .bind(data)
             .bind(expiry(now, ttl));
-        Ok(self.execute(query, now, "create a session").await? == 1)
+        Ok(self
+            .execute_on(executor, query, now, "create a session")
+            .await?
+            == 1)
+    }
+
+    /// [`SessionBackend::regenerate`](super::SessionBackend::regenerate), in one transaction:
+    /// the live row `old` is locked (so a concurrent change waits for the move, then finds no
+    /// row), read, changed, inserted under `new`, and deleted.
+    pub(super) async fn regenerate(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, BackendError> {
+        let mut tx = self
+            .pool
+            .begin()
+            .await
+            .map_err(self.failed("start a transaction"))?;
+        // Returning early drops `tx`, which rolls it back.
+        if let Some(lock) = &self.sql.lock_live {
+            let query = sqlx::query(lock).bind(old.as_str());
+            let locked = self
+                .execute_on(&mut *tx, query, self.clock.now(), "lock a session")
+                .await?;
+            if locked == 0 {
+                return Ok(Regenerated::Gone);
+            }
+        }
+        let Some(mut record) = self
+            .load_on(&mut *tx, &self.sql.load_for_update, old)
+            .await?
+        else {
+            return Ok(Regenerated::Gone);
+        };
+        changes.apply_to(&mut record);
+        if !self.create_on(&mut *tx, new, &record, ttl).await? {
+            return Ok(Regenerated::Taken);
+        }
+        let delete = sqlx::query(&self.sql.delete).bind(old.as_str());
+        self.execute_on(&mut *tx, delete, None, "delete the replaced session")
+            .await?;
+        tx.commit()
+            .await
+            .map_err(self.failed("commit the move of a session"))?;
+        Ok(Regenerated::Moved)
     }
 
     /// [`SessionBackend::apply`](super::SessionBackend::apply) as a [`JsonEdit`] in
@@ -361,7 +453,9 @@ macro_rules! table_backend {
 
             use time::Duration;
 
-            use crate::backend::{BackendError, BoxFuture, Changes, Record, SessionBackend};
+            use crate::backend::{
+                BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend,
+            };
             use crate::id::SessionId;
 
             impl fmt::Debug for $backend {
@@ -396,6 +490,16 @@ macro_rules! table_backend {
                     ttl: Duration,
                 ) -> BoxFuture<'a, Result<bool, BackendError>> {
                     Box::pin(self.apply_changes(id, changes, ttl))
+                }
+
+                fn regenerate<'a>(
+                    &'a self,
+                    old: &'a SessionId,
+                    new: &'a SessionId,
+                    changes: &'a Changes,
+                    ttl: Duration,
+                ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+                    Box::pin(self.table.regenerate(old, new, changes, ttl))
                 }
 
                 fn delete<'a>(

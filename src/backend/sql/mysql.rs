@@ -72,6 +72,10 @@ pub struct MySqlBackend {
 fn statements(table: &str) -> Statements {
     Statements {
         load: format!("SELECT data FROM `{table}` WHERE id = ? AND expires_at > {NOW_MS}"),
+        load_for_update: format!(
+            "SELECT data FROM `{table}` WHERE id = ? AND expires_at > {NOW_MS} FOR UPDATE"
+        ),
+        lock_live: None,
         // `IGNORE` turns only the duplicate key into "nothing inserted" here: the id is
         // always 32 ASCII characters and the data valid JSON. (An upsert that replaced
         // expired rows could not tell "inserted" from "kept", as sqlx counts found rows.)

@@ -54,6 +54,10 @@ pub struct PostgresBackend {
 fn statements(table: &str) -> Statements {
     Statements {
         load: format!(r#"SELECT data::text FROM "{table}" WHERE id = $1 AND expires_at > now()"#),
+        load_for_update: format!(
+            r#"SELECT data::text FROM "{table}" WHERE id = $1 AND expires_at > now() FOR UPDATE"#
+        ),
+        lock_live: None,
         // A live row with this id stays; an expired one is replaced.
         create: format!(
             r#"INSERT INTO "{table}" AS s (id, data, expires_at)

@@ -73,6 +73,13 @@ pub struct SqliteBackend {
 fn statements(table: &str) -> Statements {
     Statements {
         load: format!(r#"SELECT data FROM "{table}" WHERE id = ? AND expires_at > ?"#),
+        // SQLite has no row locks: a transaction takes the database's write lock with its first
+        // write. Writing first, before reading, means a concurrent writer can never slip in
+        // between the read and the write (which would fail the transaction instead).
+        load_for_update: format!(r#"SELECT data FROM "{table}" WHERE id = ? AND expires_at > ?"#),
+        lock_live: Some(format!(
+            r#"UPDATE "{table}" SET expires_at = expires_at WHERE id = ? AND expires_at > ?"#
+        )),
         // A live row with this id stays; an expired one is replaced.
         create: format!(
             r#"INSERT INTO "{table}" (id, data, expires_at) VALUES (?, ?, ?)
