@@ -28,7 +28,7 @@ pub const SESSION_ID_LEN: usize = 32;
 /// assert_eq!(format!("{id:?}"), "SessionId(..)");
 /// # Ok::<(), getrandom::Error>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SessionId([u8; SESSION_ID_LEN]);
 
 impl SessionId {

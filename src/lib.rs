@@ -66,7 +66,8 @@ pub use backend::RedisBackend;
 pub use backend::SqliteBackend;
 pub use backend::{
     spawn_cleanup, BackendError, BoxFuture, Changes, MemoryBackend, Record, Regenerated,
-    SessionBackend, MEMORY, PRIVATE_COOKIE, SECURE_COOKIE,
+    SessionBackend, WhenFull, DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, MEMORY, PRIVATE_COOKIE,
+    SECURE_COOKIE,
 };
 pub use codec::{
     PrivateCookieSerializer, SealError, SecureCookieSerializer, VerifiedCookie, VerifyError,

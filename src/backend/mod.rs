@@ -26,7 +26,7 @@ mod sql;
 pub(crate) use changes::ChangeLog;
 pub use changes::Changes;
 pub use cleanup::spawn_cleanup;
-pub use memory::MemoryBackend;
+pub use memory::{MemoryBackend, WhenFull, DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS};
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;
 #[cfg(feature = "mysql")]
