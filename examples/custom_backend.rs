@@ -230,7 +230,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::temp_dir().join("axum-session-store-example");
     let backend = Arc::new(FileBackend::new(dir.clone()).await?);
     // Delete expired files every minute.
-    let _cleanup = spawn_cleanup(backend.clone(), std::time::Duration::from_secs(60));
+    let _cleanup = spawn_cleanup(backend.clone(), Duration::minutes(1))?;
 
     // No constant fallback: without SESSION_SECRET, a random secret for this run only.
     let secret = match std::env::var("SESSION_SECRET") {

@@ -19,7 +19,6 @@
 
 use std::env;
 use std::sync::Arc;
-use std::time::Duration as StdDuration;
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -98,10 +97,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let kind = env::args().nth(1).unwrap_or_else(|| "memory".into());
     let backend = backend(&kind).await?;
     // SQL and memory records are deleted when expired by this task; Redis expires them itself.
-    let _cleanup = spawn_cleanup(backend.clone(), StdDuration::from_secs(300));
+    let _cleanup = spawn_cleanup(backend.clone(), Duration::minutes(5))?;
 
-    let secret = env::var("SESSION_SECRET")
-        .unwrap_or_else(|_| "INSECURE-development-only-secret--set-SESSION_SECRET".into());
+    // No constant fallback: without SESSION_SECRET, a random secret for this run only.
+    let secret = match env::var("SESSION_SECRET") {
+        Ok(secret) => secret.into_bytes(),
+        Err(_) => {
+            let mut secret = vec![0; 48];
+            getrandom::fill(&mut secret)?;
+            secret
+        }
+    };
     let config = SessionConfig::builder()
         .secret_key(secret)
         .shared_backend(kind.clone(), backend)

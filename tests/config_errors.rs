@@ -269,3 +269,24 @@ fn debug_output_never_shows_secrets() {
         "{debug}"
     );
 }
+
+/// A zero or negative cleanup interval is refused when the task is spawned, instead of killing
+/// the task with a panic (tokio's `interval` panics on zero).
+#[tokio::test]
+async fn spawn_cleanup_refuses_a_non_positive_interval() {
+    let backend = std::sync::Arc::new(axum_session_store::MemoryBackend::new());
+    for interval in [Duration::ZERO, Duration::seconds(-1)] {
+        let err = axum_session_store::spawn_cleanup(backend.clone(), interval).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::NonPositiveDuration {
+                setting: "spawn_cleanup interval",
+                value: interval
+            }
+        );
+    }
+    let task = axum_session_store::spawn_cleanup(backend, Duration::milliseconds(10)).unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(!task.is_finished(), "the task keeps running");
+    task.abort();
+}

@@ -231,7 +231,7 @@ async fn spawn_cleanup_deletes_expired_records_on_its_interval() {
     client.get("/set?a=1").await;
     assert_eq!(backend.len(), 1);
     let task =
-        axum_session_store::spawn_cleanup(backend.clone(), std::time::Duration::from_millis(100));
+        axum_session_store::spawn_cleanup(backend.clone(), Duration::milliseconds(100)).unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     task.abort();
     assert!(backend.is_empty());
