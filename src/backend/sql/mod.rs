@@ -157,6 +157,8 @@ pub(super) struct Statements {
     /// and tells whether the row is live.
     pub(super) lock_live: Option<String>,
     pub(super) create: String,
+    /// `SELECT 1` of the row `id`, live or expired.
+    pub(super) id_exists: String,
     pub(super) delete: String,
     pub(super) delete_expired: String,
 }
@@ -223,6 +225,7 @@ where
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> bool: Encode<'q, DB> + Type<DB>,
     for<'r> (String,): FromRow<'r, DB::Row>,
+    for<'r> (i64,): FromRow<'r, DB::Row>,
 {
     /// The table `name` (already validated) in `pool`, with its statements, on `clock`, in
     /// the database called `database` in errors.
@@ -350,14 +353,34 @@ where
     {
         let data = encode_record(record)?;
         let now = self.clock.now();
-        let query = sqlx::query(&self.sql.create)
+        let mut query = sqlx::query(&self.sql.create)
             .bind(id.as_str())
             .bind(data)
             .bind(expiry(now, ttl));
-        Ok(self
-            .execute_on(executor, query, now, "create a session")
-            .await?
-            == 1)
+        if let Some(now) = now {
+            query = query.bind(now);
+        }
+        match query.execute(executor).await {
+            Ok(result) => Ok(DB::rows_affected(&result) == 1),
+            // A statement that raises on a duplicate key (MySQL's plain INSERT) says "taken"
+            // only when the duplicate is this id; any other unique index is a real error.
+            Err(sqlx::Error::Database(error))
+                if error.is_unique_violation() && self.id_exists(id).await? =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(self.failed("create a session")(error)),
+        }
+    }
+
+    /// Whether a row `id` exists, live or not.
+    async fn id_exists(&self, id: &SessionId) -> Result<bool, BackendError> {
+        let found: Option<i64> = sqlx::query_scalar(&self.sql.id_exists)
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(self.failed("look up a session id"))?;
+        Ok(found.is_some())
     }
 
     /// [`SessionBackend::regenerate`](super::SessionBackend::regenerate), in one transaction:

@@ -76,12 +76,12 @@ fn statements(table: &str) -> Statements {
             "SELECT data FROM `{table}` WHERE id = ? AND expires_at > {NOW_MS} FOR UPDATE"
         ),
         lock_live: None,
-        // `IGNORE` turns only the duplicate key into "nothing inserted" here: the id is
-        // always 32 ASCII characters and the data valid JSON. (An upsert that replaced
-        // expired rows could not tell "inserted" from "kept", as sqlx counts found rows.)
-        create: format!(
-            "INSERT IGNORE INTO `{table}` (id, data, expires_at) VALUES (?, ?, {NOW_MS} + ?)"
-        ),
+        // A plain INSERT: a duplicate id raises, and the table reads it as "taken". (`IGNORE`
+        // would turn every other failure, a foreign key say, into "taken" as well; an upsert
+        // that replaced expired rows could not tell "inserted" from "kept", as sqlx counts
+        // found rows.)
+        create: format!("INSERT INTO `{table}` (id, data, expires_at) VALUES (?, ?, {NOW_MS} + ?)"),
+        id_exists: format!("SELECT CAST(1 AS SIGNED) FROM `{table}` WHERE id = ?"),
         delete: format!("DELETE FROM `{table}` WHERE id = ?"),
         delete_expired: format!("DELETE FROM `{table}` WHERE expires_at <= {NOW_MS}"),
     }

@@ -66,6 +66,7 @@ fn statements(table: &str) -> Statements {
                SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at
                WHERE s.expires_at <= now()"#
         ),
+        id_exists: format!(r#"SELECT 1::bigint FROM "{table}" WHERE id = $1"#),
         delete: format!(r#"DELETE FROM "{table}" WHERE id = $1"#),
         delete_expired: format!(r#"DELETE FROM "{table}" WHERE expires_at <= now()"#),
     }

@@ -87,6 +87,7 @@ fn statements(table: &str) -> Statements {
                SET data = excluded.data, expires_at = excluded.expires_at
                WHERE "{table}".expires_at <= ?"#
         ),
+        id_exists: format!(r#"SELECT 1 FROM "{table}" WHERE id = ?"#),
         delete: format!(r#"DELETE FROM "{table}" WHERE id = ?"#),
         delete_expired: format!(r#"DELETE FROM "{table}" WHERE expires_at <= ?"#),
     }
