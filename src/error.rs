@@ -249,11 +249,12 @@ pub enum SessionError {
         /// The backend name.
         backend: String,
     },
-    /// A server-side session was used on a route without the session layer, which is what
-    /// awaits backends.
+    /// A server-side session was used where no session layer awaits its backend: on a route
+    /// without the layer, in a middleware outside it, or changed after the layer saved.
     #[error(
         "session {session:?} is kept by the server-side backend {backend:?}, which needs the \
-         session layer: add `.layer(config.layer())` to the router"
+         session layer around every use: add `.layer(config.layer())` to the router, outside \
+         every middleware that extracts a session"
     )]
     LayerMissing {
         /// The session name.

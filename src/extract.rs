@@ -10,7 +10,7 @@ use crate::error::SessionError;
 use crate::flash::Flash;
 use crate::name::SessionName;
 use crate::session::Session;
-use crate::store::SessionStore;
+use crate::store::{SessionStore, NO_LAYER};
 
 impl<S> FromRequestParts<S> for SessionStore
 where
@@ -23,7 +23,7 @@ where
         if let Some(store) = parts.extensions.get::<SessionStore>() {
             return Ok(store.clone());
         }
-        let store = SessionStore::new(SessionConfig::from_ref(state), &parts.headers, false);
+        let store = SessionStore::new(SessionConfig::from_ref(state), &parts.headers, NO_LAYER);
         parts.extensions.insert(store.clone());
         Ok(store)
     }

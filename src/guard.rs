@@ -1,5 +1,10 @@
 //! The save guard: returning a [`SessionStore`], [`Session<N>`] or [`Flash<N>`] from a handler
 //! saves every modified session of the request.
+//!
+//! Without a [`SessionLayer`](crate::SessionLayer) the guard writes the cookies itself; it cannot
+//! see the response's status (axum sets it after the response parts), so it saves even in a
+//! `5xx` response. With the layer, the guard leaves the saving to it: the layer sees the status
+//! and saves nothing for a server error.
 
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 
@@ -12,7 +17,7 @@ impl IntoResponseParts for SessionStore {
     type Error = SessionError;
 
     fn into_response_parts(self, mut res: ResponseParts) -> Result<ResponseParts, Self::Error> {
-        self.save_sessions(res.headers_mut())?;
+        self.save_as_guard(res.headers_mut())?;
         Ok(res)
     }
 }

@@ -10,15 +10,24 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::config::SessionConfig;
-use crate::store::SessionStore;
+use crate::store::{SessionStore, LAYER_PENDING};
 
 /// The session middleware, made by [`SessionConfig::layer`].
 ///
 /// Before the handler it puts the request's [`SessionStore`] in the request extensions, where
 /// the extractors find it. After the handler it saves every modified session, whether the
 /// handler returned it or not: it awaits the server-side backends, then adds the `Set-Cookie`
-/// headers. When a save fails, the handler's response is replaced by a `500` without any
-/// `Set-Cookie`, and the cause is logged: a lost write never looks like a success.
+/// headers (a returned guard leaves the saving to the layer). When a save fails, the handler's
+/// response is replaced by a `500` without any `Set-Cookie`, and the cause is logged: a lost
+/// write never looks like a success.
+///
+/// - A server error (a `5xx` from the handler) saves nothing: the request failed, so its
+///   changes are dropped, as Django and tower-sessions do.
+/// - A response that used a session gets `Vary: Cookie`; one that sets a session cookie gets
+///   `Cache-Control: private` unless the handler set a `Cache-Control` of its own.
+/// - A middleware outside the layer may extract cookie sessions: the layer adopts the store it
+///   made and saves it. A server-side session needs the layer around it, so add the layer
+///   last (outermost).
 ///
 /// Server-side sessions (memory, Redis, SQL, your own backend) need it; cookie sessions work
 /// with or without it.
@@ -94,15 +103,21 @@ where
         // The clone that was polled ready handles this request; a fresh clone stays behind.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        if request.extensions().get::<SessionStore>().is_some() {
+        let store = match request.extensions().get::<SessionStore>() {
+            // Made by an extractor in a middleware outside this layer: this layer saves it.
+            Some(existing) if existing.adopt() => existing.clone(),
             // An outer session layer already manages this request.
-            return Box::pin(inner.call(request));
-        }
-        let store = SessionStore::new(self.config.clone(), request.headers(), true);
-        request.extensions_mut().insert(store.clone());
+            Some(_) => return Box::pin(inner.call(request)),
+            None => {
+                let store =
+                    SessionStore::new(self.config.clone(), request.headers(), LAYER_PENDING);
+                request.extensions_mut().insert(store.clone());
+                store
+            }
+        };
         Box::pin(async move {
             let mut response = inner.call(request).await?;
-            match store.save_all(response.headers_mut()).await {
+            match store.save_for_layer(&mut response).await {
                 Ok(()) => Ok(response),
                 Err(error) => Ok(error.into_response()),
             }

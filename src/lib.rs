@@ -36,6 +36,7 @@
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 mod backend;
+mod cache_headers;
 mod codec;
 mod config;
 mod cookie_args;

@@ -1,15 +1,17 @@
 //! [`SessionStore`]: the request-scoped registry of sessions, and how they are loaded and saved.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
+use axum::response::Response;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::backend::{Backend, SECURE_COOKIE};
+use crate::cache_headers;
 use crate::codec::{self, CookieCodec, SessionPayload, VerifiedCookie, MAX_COOKIE_VALUE_LEN};
 use crate::config::SessionConfig;
 use crate::error::SessionError;
@@ -66,13 +68,22 @@ struct Inner {
     cookies: RequestCookies,
     /// The request's clock: every session of the request is checked and signed with it.
     now: OffsetDateTime,
-    /// Whether a `SessionLayer` saves this store after the handler (server-side sessions need it).
-    layered: bool,
+    /// Whether a `SessionLayer` saves this store, and whether it has yet: one of [`NO_LAYER`],
+    /// [`LAYER_PENDING`], [`LAYER_DONE`].
+    layer: AtomicU8,
     /// Sessions in first-use order.
     sessions: Mutex<Vec<Arc<SessionState>>>,
-    /// A save ran (whether or not it succeeded: a failure is logged where it happens).
-    save_attempted: AtomicBool,
+    /// Unsaved changes at the end are expected: a save failed (and said so where it happened),
+    /// or the layer skipped saving a failed (5xx) response.
+    unsaved_is_expected: AtomicBool,
 }
+
+/// No `SessionLayer` saves the store: only a returned guard (or `save_sessions`) does.
+pub(crate) const NO_LAYER: u8 = 0;
+/// A `SessionLayer` will save the store after the handler, seeing the response's status.
+pub(crate) const LAYER_PENDING: u8 = 1;
+/// The layer has saved the store (or skipped it): what changes later, a guard saves.
+const LAYER_DONE: u8 = 2;
 
 /// What saving a session writes to its cookie.
 pub(crate) enum CookieWrite<'c> {
@@ -86,18 +97,18 @@ pub(crate) enum CookieWrite<'c> {
 }
 
 impl SessionStore {
-    /// A store for the request whose headers are given; `layered` when a `SessionLayer` will
-    /// save it.
-    pub(crate) fn new(config: SessionConfig, headers: &HeaderMap, layered: bool) -> Self {
+    /// A store for the request whose headers are given; `layer` is [`LAYER_PENDING`] when a
+    /// `SessionLayer` will save it, else [`NO_LAYER`].
+    pub(crate) fn new(config: SessionConfig, headers: &HeaderMap, layer: u8) -> Self {
         let cookies = RequestCookies::from_headers(headers, config.max_cookie_pairs());
         Self {
             inner: Arc::new(Inner {
                 config,
                 cookies,
                 now: OffsetDateTime::now_utc(),
-                layered,
+                layer: AtomicU8::new(layer),
                 sessions: Mutex::new(Vec::new()),
-                save_attempted: AtomicBool::new(false),
+                unsaved_is_expected: AtomicBool::new(false),
             }),
         }
     }
@@ -196,12 +207,23 @@ impl SessionStore {
     ///
     /// Either every header is added or none is: when one session cannot be saved (its cookie
     /// would exceed 4096 bytes, say), nothing is written and the error says which session.
-    /// A second call in the same request writes nothing new.
+    /// A second call in the same request writes nothing new. A response that used a session
+    /// gets `Vary: Cookie`, and one that sets a cookie `Cache-Control: private` unless it has a
+    /// `Cache-Control` of its own.
     ///
     /// # Errors
     /// [`SessionError::CookieTooLarge`] for a cookie that browsers would drop.
     pub fn save_sessions(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
-        self.inner.save_attempted.store(true, Ordering::Relaxed);
+        let saved = self.save_cookie_sessions(headers);
+        if saved.is_err() {
+            self.inner
+                .unsaved_is_expected
+                .store(true, Ordering::Relaxed);
+        }
+        saved
+    }
+
+    fn save_cookie_sessions(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
         let sessions = self.lock_sessions();
         let cookie_sessions = || sessions.iter().filter(|state| state.backend().is_cookie());
         let mut pending = Vec::new();
@@ -213,15 +235,76 @@ impl SessionStore {
         for state in cookie_sessions() {
             state.lock().mark_saved();
         }
+        let used = !sessions.is_empty();
         drop(sessions);
-        append_all(headers, pending);
+        finish_headers(headers, used, pending);
         Ok(())
     }
 
+    /// The guard's save: nothing when a layer will save after the handler (it sees the
+    /// response's status, which the guard cannot); else every cookie session, and an error for
+    /// a server-side session changed after the layer saved (only the layer awaits backends).
+    pub(crate) fn save_as_guard(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
+        if self.inner.layer.load(Ordering::Acquire) == LAYER_PENDING {
+            return Ok(());
+        }
+        self.save_sessions(headers)?;
+        let unsaved_server_session = self
+            .lock_sessions()
+            .iter()
+            .find(|state| !state.backend().is_cookie() && state.lock().needs_save())
+            .cloned();
+        match unsaved_server_session {
+            Some(state) => {
+                self.inner
+                    .unsaved_is_expected
+                    .store(true, Ordering::Relaxed);
+                Err(SessionError::LayerMissing {
+                    session: state.name().to_owned(),
+                    backend: state.backend_name().to_owned(),
+                })
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Hands the store to a `SessionLayer` that found it in the request (made by an extractor
+    /// in a middleware outside the layer): true when this layer is now the one to save it,
+    /// false when another layer already is.
+    pub(crate) fn adopt(&self) -> bool {
+        self.inner
+            .layer
+            .compare_exchange(NO_LAYER, LAYER_PENDING, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// The layer's save, once the handler answered: every session that needs it, server-side
+    /// ones included, unless the response is a server error, which saves nothing (the request
+    /// failed; as Django and tower-sessions do). On error nothing is written.
+    pub(crate) async fn save_for_layer(&self, response: &mut Response) -> Result<(), SessionError> {
+        let saved = if response.status().is_server_error() {
+            self.inner
+                .unsaved_is_expected
+                .store(true, Ordering::Relaxed);
+            if !self.lock_sessions().is_empty() {
+                cache_headers::vary_on_cookie(response.headers_mut());
+            }
+            Ok(())
+        } else {
+            self.save_all(response.headers_mut()).await
+        };
+        self.inner.layer.store(LAYER_DONE, Ordering::Release);
+        if saved.is_err() {
+            self.inner
+                .unsaved_is_expected
+                .store(true, Ordering::Relaxed);
+        }
+        saved
+    }
+
     /// Saves every session that needs it, server-side ones included, then writes their
-    /// `Set-Cookie` headers into `headers`; on error nothing is written. Used by the layer.
-    pub(crate) async fn save_all(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
-        self.inner.save_attempted.store(true, Ordering::Relaxed);
+    /// `Set-Cookie` headers into `headers`; on error nothing is written.
+    async fn save_all(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
         let mut pending = Vec::new();
         // By index: the sessions' lock cannot be held across the backends' awaits.
         for index in 0.. {
@@ -249,7 +332,8 @@ impl SessionStore {
                 pending.push(self.set_cookie_header(state.name(), write)?);
             }
         }
-        append_all(headers, pending);
+        let used = !self.lock_sessions().is_empty();
+        finish_headers(headers, used, pending);
         Ok(())
     }
 
@@ -355,7 +439,7 @@ impl SessionStore {
             Backend::SecureCookie | Backend::PrivateCookie => {
                 self.load_cookie_session(name, &backend)
             }
-            Backend::Server(_) if !self.inner.layered => {
+            Backend::Server(_) if self.inner.layer.load(Ordering::Acquire) != LAYER_PENDING => {
                 return Err(SessionError::LayerMissing {
                     session: name.to_owned(),
                     backend: backend_name.to_owned(),
@@ -471,16 +555,24 @@ pub(crate) fn loaded(
     }
 }
 
-fn append_all(headers: &mut HeaderMap, values: Vec<HeaderValue>) {
-    for value in values {
+/// Adds a save's `Set-Cookie` headers, and the caching headers a response that `used` a
+/// session needs.
+fn finish_headers(headers: &mut HeaderMap, used: bool, set_cookies: Vec<HeaderValue>) {
+    if used {
+        cache_headers::vary_on_cookie(headers);
+    }
+    if !set_cookies.is_empty() {
+        cache_headers::private_unless_set(headers);
+    }
+    for value in set_cookies {
         headers.append(SET_COOKIE, value);
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if *self.save_attempted.get_mut() {
-            // Saved, or the failure was logged (and answered) where it happened.
+        if *self.unsaved_is_expected.get_mut() {
+            // A failure was logged (and answered) where it happened, or a 5xx saved nothing.
             return;
         }
         let sessions = self

@@ -237,3 +237,162 @@ async fn spawn_cleanup_deletes_expired_records_on_its_interval() {
     assert!(backend.is_empty());
     assert_eq!(dumped(&client.get("/dump").await)["is_new"], true);
 }
+
+/// A failed request saves nothing (as Django and tower-sessions do): a 5xx response carries no
+/// session cookie and writes no record, whether the handler returned the guard or not. Its own
+/// status and body go out unchanged.
+#[tokio::test]
+async fn a_5xx_response_saves_nothing() {
+    use axum::http::StatusCode;
+    async fn fails_with_guard(
+        session: Session,
+        cart: Session<Cart>,
+    ) -> Result<(StatusCode, Session, &'static str), SessionError> {
+        session.insert("a", 1)?;
+        cart.insert("item", 1)?;
+        Ok((StatusCode::INTERNAL_SERVER_ERROR, session, "boom"))
+    }
+    async fn fails_without_guard(session: Session, cart: Session<Cart>) -> StatusCode {
+        let _ = session.insert("a", 1);
+        let _ = cart.insert("item", 1);
+        StatusCode::SERVICE_UNAVAILABLE
+    }
+    let (counting, calls) = common::counting::Counting::new(Arc::new(MemoryBackend::new()));
+    let config = SessionConfig::builder()
+        .secret_key(common::SECRET)
+        .backend("memory", counting)
+        .build()
+        .unwrap();
+    let router = Router::new()
+        .route("/guard", get(fails_with_guard))
+        .route("/plain", get(fails_without_guard))
+        .layer(config.layer())
+        .with_state(config);
+    let reply = Client::new(router.clone()).get("/guard").await;
+    assert_eq!((reply.status.as_u16(), reply.body.as_str()), (500, "boom"));
+    assert!(reply.set_cookies.is_empty(), "{reply:?}");
+    let reply = Client::new(router).get("/plain").await;
+    assert_eq!(reply.status, 503);
+    assert!(reply.set_cookies.is_empty(), "{reply:?}");
+    assert_eq!(calls.writes(), 0, "no record written");
+}
+
+/// A shared cache must never hand one visitor's session to another: a response that read a
+/// session varies on `Cookie`, and one that sets a session cookie is `Cache-Control: private`
+/// unless the handler chose its own caching.
+#[tokio::test]
+async fn session_responses_vary_on_cookie_and_are_private() {
+    use axum::http::header::{CACHE_CONTROL, VARY};
+    use axum::http::{HeaderMap, HeaderValue, Request};
+    async fn own_headers(session: Session) -> (HeaderMap, Session) {
+        session.insert("a", 1).unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(VARY, HeaderValue::from_static("Accept-Encoding"));
+        (headers, session)
+    }
+    let headers = |router: Router, uri: &'static str| async move {
+        let request = Request::get(uri).body(axum::body::Body::empty()).unwrap();
+        let response = tower::ServiceExt::oneshot(router, request).await.unwrap();
+        let all = |name| {
+            response
+                .headers()
+                .get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        };
+        (all(VARY), all(CACHE_CONTROL))
+    };
+    let config = common::config();
+    for router in [app::router(config.clone()), app::layered(config.clone())] {
+        // `/set` returns the guard: it reads and writes the session.
+        assert_eq!(
+            headers(router.clone(), "/set?a=1").await,
+            (vec!["Cookie".to_owned()], vec!["private".to_owned()])
+        );
+    }
+    let layered = app::layered(config.clone());
+    // `/dump` only reads, without returning the guard: the layer marks it.
+    assert_eq!(
+        headers(layered.clone(), "/dump").await,
+        (vec!["Cookie".to_owned()], vec![])
+    );
+    let plain = Router::new()
+        .route("/hello", get(|| async { "hi" }))
+        .route("/own", get(own_headers))
+        .layer(config.layer())
+        .with_state(config);
+    assert_eq!(headers(plain.clone(), "/hello").await, (vec![], vec![]));
+    let (vary, cache_control) = headers(plain, "/own").await;
+    assert_eq!(
+        cache_control,
+        ["no-store"],
+        "the handler's own caching stays"
+    );
+    assert!(
+        vary.iter().any(|v| v.contains("Accept-Encoding"))
+            && vary.iter().any(|v| v.contains("Cookie")),
+        "{vary:?}"
+    );
+}
+
+/// Middleware outside the layer that extracts a cookie session (`.layer(config.layer())` then
+/// `.layer(from_fn(auth))`): the layer adopts the store the middleware made, so the handler's
+/// server-side session works and the middleware's cookie changes are saved.
+#[tokio::test]
+async fn the_layer_adopts_a_store_made_by_middleware_outside_it() {
+    use axum::extract::Request;
+    use axum::middleware::{from_fn_with_state, Next};
+    use axum::response::Response;
+    async fn auth(session: Session, request: Request, next: Next) -> Response {
+        let visits: u32 = session.get("visits").unwrap().unwrap_or(0) + 1;
+        session.insert("visits", visits).unwrap();
+        next.run(request).await
+    }
+    async fn handler(session: Session, cart: Session<Cart>) -> Result<String, SessionError> {
+        let items: u32 = cart.get("items")?.unwrap_or(0) + 1;
+        cart.insert("items", items)?;
+        Ok(format!("{} {items}", session.get_value("visits").unwrap()))
+    }
+    let config = common::config();
+    let router = Router::new()
+        .route("/", get(handler))
+        .layer(config.layer())
+        .layer(from_fn_with_state(config.clone(), auth))
+        .with_state(config);
+    let mut client = Client::new(router);
+    let first = client.get("/").await;
+    assert_eq!((first.status.as_u16(), first.body.as_str()), (200, "1 1"));
+    assert_eq!(first.set_cookies.len(), 2, "{first:?}");
+    assert_eq!(client.get("/").await.body, "2 2");
+}
+
+/// The same order with a server-side session in the middleware cannot work (the middleware
+/// runs before the layer that would await its backend): a 500 whose log names the fix.
+#[tokio::test]
+async fn a_server_session_in_middleware_outside_the_layer_names_the_fix() {
+    use axum::extract::Request;
+    use axum::middleware::{from_fn_with_state, Next};
+    use axum::response::Response;
+    async fn auth(_cart: Session<Cart>, request: Request, next: Next) -> Response {
+        next.run(request).await
+    }
+    let config = common::config();
+    let router = Router::new()
+        .route("/", get(|| async { "ok" }))
+        .layer(config.layer())
+        .layer(from_fn_with_state(config.clone(), auth))
+        .with_state(config);
+    let (logs, _guard) = Logs::capture();
+    let reply = Client::new(router).get("/").await;
+    assert_eq!(reply.status, 500);
+    let errors = logs.lines_with("ERROR");
+    assert!(
+        errors
+            .iter()
+            .any(|line| line.contains("outside every middleware that extracts a session")),
+        "{}",
+        logs.text()
+    );
+}
