@@ -15,6 +15,7 @@ use crate::key::{
     distinct_bytes, KeyRing, ID_COOKIE_PURPOSE, MIN_DISTINCT_SECRET_BYTES, MIN_SECRET_LEN,
     SIGNING_PURPOSE,
 };
+use crate::rejection_log::RejectionLog;
 use crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 
 /// The default cookie name of the default session.
@@ -68,6 +69,8 @@ struct Inner {
     server_session_ttl: Duration,
     expiry: ExpiryPolicy,
     max_cookie_pairs: usize,
+    /// Rejected cookies are logged through it: one warning a minute at most.
+    rejection_log: RejectionLog,
 }
 
 impl SessionConfig {
@@ -102,6 +105,11 @@ impl SessionConfig {
     /// this old saves it again, extending its idle expiry. `None` (default): only changes do.
     pub fn rolling_refresh(&self) -> Option<Duration> {
         self.inner.expiry.rolling_refresh
+    }
+
+    /// Where rejected cookies are logged.
+    pub(crate) fn rejection_log(&self) -> &RejectionLog {
+        &self.inner.rejection_log
     }
 
     /// The expiry policies, as one value.
@@ -558,6 +566,7 @@ impl SessionConfigBuilder {
                     rolling_refresh: self.rolling_refresh,
                 },
                 max_cookie_pairs: self.max_cookie_pairs.unwrap_or(DEFAULT_MAX_COOKIE_PAIRS),
+                rejection_log: RejectionLog::default(),
             }),
         })
     }

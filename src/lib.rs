@@ -50,6 +50,7 @@ mod key;
 mod layer;
 mod name;
 mod nesting;
+mod rejection_log;
 mod request_cookies;
 mod server_session;
 mod session;

@@ -63,15 +63,14 @@ pub(crate) async fn load(
     let (id, signed_at, signed_with_fallback) = match verified {
         Ok(verified) => verified,
         Err(reason) => {
-            tracing::warn!(session = name, %reason, "session cookie rejected; starting a new session");
+            config.rejection_log().rejected(name, &reason);
             return Ok(SessionData::new_empty());
         }
     };
     let Some(id) = id else {
-        tracing::warn!(
-            session = name,
-            "session cookie holds no well-formed id; starting a new session"
-        );
+        config
+            .rejection_log()
+            .rejected(name, &"the cookie holds no well-formed id");
         return Ok(SessionData::new_empty());
     };
     let record = backend

@@ -479,8 +479,8 @@ impl SessionStore {
     }
 
     /// Reads the session `name` from its signed or sealed cookie; a missing or rejected cookie
-    /// gives an empty new session, and a rejected one a warning that names neither the value nor
-    /// a key.
+    /// gives an empty new session, and a rejected one a log line (rate-limited) that names
+    /// neither the value nor a key.
     fn load_cookie_session(&self, name: &str, backend: &Backend) -> SessionData {
         let config = &self.inner.config;
         let (Some(value), Some(codec)) =
@@ -491,7 +491,7 @@ impl SessionStore {
         match codec.decode(name, value, config.max_age_for(name), self.inner.now) {
             Ok(verified) => loaded(config, name, verified, self.inner.now, SessionData::loaded),
             Err(reason) => {
-                tracing::warn!(session = name, %reason, "session cookie rejected; starting a new session");
+                config.rejection_log().rejected(name, &reason);
                 SessionData::new_empty()
             }
         }

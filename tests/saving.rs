@@ -297,3 +297,24 @@ fn a_capture_sees_events_whose_callsite_another_thread_reached_first() {
     emit();
     assert!(logs.text().contains("probe event"), "{:?}", logs.text());
 }
+
+/// An attacker does not control how much is logged: a thousand forged cookies give one
+/// warning (with a count, a minute later) and debug lines for the rest.
+#[tokio::test]
+async fn a_flood_of_forged_cookies_logs_one_warning() {
+    let router = app::router(common::config());
+    let (logs, _guard) = Logs::capture();
+    for i in 0..1000 {
+        let reply = get_with_cookie(&router, "/dump", &format!("session=forged{i}")).await;
+        assert_eq!(reply.status, 200);
+    }
+    let warnings = logs.lines_with("WARN");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].contains("suppressed=0"), "{}", warnings[0]);
+    let debug = logs
+        .lines_with("DEBUG")
+        .into_iter()
+        .filter(|line| line.contains("session cookie rejected"))
+        .count();
+    assert_eq!(debug, 999);
+}
