@@ -18,6 +18,10 @@ use crate::key::{
 use crate::rejection_log::RejectionLog;
 use crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 
+/// How many sessions one request may open unless
+/// [`SessionConfigBuilder::max_sessions_per_request`] says otherwise.
+pub const DEFAULT_MAX_SESSIONS_PER_REQUEST: usize = 8;
+
 /// The default cookie name of the default session.
 pub const DEFAULT_COOKIE_NAME: &str = "session";
 
@@ -69,6 +73,7 @@ struct Inner {
     server_session_ttl: Duration,
     expiry: ExpiryPolicy,
     max_cookie_pairs: usize,
+    max_sessions_per_request: usize,
     /// Rejected cookies are logged through it: one warning a minute at most.
     rejection_log: RejectionLog,
 }
@@ -105,6 +110,11 @@ impl SessionConfig {
     /// this old saves it again, extending its idle expiry. `None` (default): only changes do.
     pub fn rolling_refresh(&self) -> Option<Duration> {
         self.inner.expiry.rolling_refresh
+    }
+
+    /// How many sessions one request may open.
+    pub fn max_sessions_per_request(&self) -> usize {
+        self.inner.max_sessions_per_request
     }
 
     /// Where rejected cookies are logged.
@@ -270,6 +280,10 @@ impl fmt::Debug for SessionConfig {
             .field("absolute_max_age", &self.inner.expiry.absolute_max_age)
             .field("rolling_refresh", &self.inner.expiry.rolling_refresh)
             .field("max_cookie_pairs", &self.inner.max_cookie_pairs)
+            .field(
+                "max_sessions_per_request",
+                &self.inner.max_sessions_per_request,
+            )
             .finish()
     }
 }
@@ -312,6 +326,7 @@ pub struct SessionConfigBuilder {
     absolute_max_age: Option<Duration>,
     rolling_refresh: Option<Duration>,
     max_cookie_pairs: Option<usize>,
+    max_sessions_per_request: Option<usize>,
 }
 
 impl SessionConfigBuilder {
@@ -468,6 +483,28 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// How many sessions one request may open (default
+    /// [`DEFAULT_MAX_SESSIONS_PER_REQUEST`], 8); beyond it, opening another is
+    /// [`SessionError::TooManySessions`](crate::SessionError::TooManySessions). Every session a
+    /// request opens may set a cookie: the limit keeps a handler that names sessions at run
+    /// time from planting hundreds of them.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .max_sessions_per_request(16)
+    ///     .build()?;
+    /// assert_eq!(config.max_sessions_per_request(), 16);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn max_sessions_per_request(mut self, sessions: usize) -> Self {
+        self.max_sessions_per_request = Some(sessions);
+        self
+    }
+
     /// Checks every setting and derives the signing keys.
     ///
     /// # Errors
@@ -503,10 +540,13 @@ impl SessionConfigBuilder {
                 return Err(ConfigError::NonPositiveDuration { setting, value });
             }
         }
-        if self.max_cookie_pairs == Some(0) {
-            return Err(ConfigError::ZeroLimit {
-                setting: "max_cookie_pairs",
-            });
+        for (setting, value) in [
+            ("max_cookie_pairs", self.max_cookie_pairs),
+            ("max_sessions_per_request", self.max_sessions_per_request),
+        ] {
+            if value == Some(0) {
+                return Err(ConfigError::ZeroLimit { setting });
+            }
         }
         let cookie_name = self
             .cookie_name
@@ -566,6 +606,9 @@ impl SessionConfigBuilder {
                     rolling_refresh: self.rolling_refresh,
                 },
                 max_cookie_pairs: self.max_cookie_pairs.unwrap_or(DEFAULT_MAX_COOKIE_PAIRS),
+                max_sessions_per_request: self
+                    .max_sessions_per_request
+                    .unwrap_or(DEFAULT_MAX_SESSIONS_PER_REQUEST),
                 rejection_log: RejectionLog::default(),
             }),
         })
@@ -587,6 +630,7 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("absolute_max_age", &self.absolute_max_age)
             .field("rolling_refresh", &self.rolling_refresh)
             .field("max_cookie_pairs", &self.max_cookie_pairs)
+            .field("max_sessions_per_request", &self.max_sessions_per_request)
             .finish()
     }
 }

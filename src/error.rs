@@ -293,6 +293,18 @@ pub enum SessionError {
         /// Why.
         reason: String,
     },
+    /// The request already opened as many sessions as the config allows.
+    #[error(
+        "session {session:?}: this request already opened {limit} sessions, the most \
+         max_sessions_per_request allows; choose session names from a fixed set (never from the \
+         request), or raise the limit with SessionConfig::builder().max_sessions_per_request(..)"
+    )]
+    TooManySessions {
+        /// The session that was refused.
+        session: String,
+        /// The limit.
+        limit: usize,
+    },
     /// A session name or its cookie settings chosen at run time are not valid.
     #[error(transparent)]
     Config(#[from] ConfigError),

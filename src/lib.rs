@@ -76,7 +76,8 @@ pub use codec::{
     MAX_CLOCK_SKEW, MAX_COOKIE_VALUE_LEN,
 };
 pub use config::{
-    SessionConfig, SessionConfigBuilder, DEFAULT_COOKIE_NAME, DEFAULT_SERVER_SESSION_TTL,
+    SessionConfig, SessionConfigBuilder, DEFAULT_COOKIE_NAME, DEFAULT_MAX_SESSIONS_PER_REQUEST,
+    DEFAULT_SERVER_SESSION_TTL,
 };
 pub use cookie_args::CookieArgs;
 /// The deadpool-redis this crate is built against, to make pools of the matching version.

@@ -37,24 +37,42 @@ use crate::state::{Loaded, SessionData, SessionState};
 /// saves server-side sessions.
 ///
 /// # Example: session names chosen at run time
-/// ```
-/// use axum::{extract::Path, routing::get, Router};
-/// use axum_session_store::{SessionConfig, SessionError, SessionStore};
 ///
-/// async fn per_tenant(
-///     Path(tenant): Path<String>,
+/// Choose names from a fixed set, never from the request: a name made of a path segment would
+/// let any cross-site link plant cookies of its choosing (up to
+/// [`max_sessions_per_request`](crate::SessionConfigBuilder::max_sessions_per_request) per
+/// request) and crowd out the visitor's real session.
+///
+/// ```
+/// use axum::{extract::Path, http::StatusCode, routing::get, Router};
+/// use axum_session_store::{SessionConfig, SessionStore};
+///
+/// /// One session per experiment the site runs: a fixed list.
+/// const EXPERIMENTS: [&str; 2] = ["checkout", "search"];
+///
+/// async fn enroll(
+///     Path(experiment): Path<String>,
 ///     store: SessionStore,
-/// ) -> Result<(SessionStore, String), SessionError> {
-///     let session = store.get_session(&format!("tenant-{tenant}"), "securecookie").await?;
-///     let visits: u32 = session.get("visits")?.unwrap_or(0) + 1;
-///     session.insert("visits", visits)?;
+/// ) -> Result<(SessionStore, String), StatusCode> {
+///     let name = EXPERIMENTS
+///         .iter()
+///         .find(|known| **known == experiment)
+///         .ok_or(StatusCode::NOT_FOUND)?;
+///     let session = store
+///         .get_session(&format!("exp-{name}"), "securecookie")
+///         .await
+///         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
+///     let visits: u32 = session.get("visits").ok().flatten().unwrap_or(0) + 1;
+///     session
+///         .insert("visits", visits)
+///         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
 ///     Ok((store, format!("{visits}")))
 /// }
 ///
 /// # fn main() -> Result<(), axum_session_store::ConfigError> {
 /// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder().secret_key(secret).build()?;
-/// let app: Router = Router::new().route("/{tenant}", get(per_tenant)).with_state(config);
+/// let app: Router = Router::new().route("/{experiment}", get(enroll)).with_state(config);
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
@@ -139,6 +157,9 @@ impl SessionStore {
     /// # Errors
     /// - [`SessionError::Config`] when `name` is not a valid cookie name or breaks the cookie
     ///   prefix rules with its cookie attributes;
+    /// - [`SessionError::TooManySessions`] when the request already opened
+    ///   [`max_sessions_per_request`](crate::SessionConfigBuilder::max_sessions_per_request)
+    ///   sessions;
     /// - [`SessionError::UnknownBackend`] when no backend of that name is registered;
     /// - [`SessionError::LayerMissing`] for a server-side backend on a route without the layer;
     /// - [`SessionError::Backend`] when the backend fails to load the record.
@@ -188,6 +209,7 @@ impl SessionStore {
             Some(state) => state,
             None => {
                 self.inner.config.validate_session_name(name)?;
+                self.check_room(name)?;
                 let backend = Backend::SecureCookie;
                 let data = self.load_cookie_session(name, &backend);
                 self.register(name, SECURE_COOKIE, backend, data)
@@ -428,6 +450,7 @@ impl SessionStore {
         }
         let config = &self.inner.config;
         config.validate_session_name(name)?;
+        self.check_room(name)?;
         let backend = config
             .backend(backend_name)
             .ok_or_else(|| SessionError::UnknownBackend {
@@ -458,6 +481,18 @@ impl SessionStore {
             }
         };
         Ok(self.register(name, backend_name, backend, data))
+    }
+
+    /// Refuses a new session `name` when the request has opened as many as the config allows.
+    fn check_room(&self, name: &str) -> Result<(), SessionError> {
+        let limit = self.inner.config.max_sessions_per_request();
+        if self.lock_sessions().len() >= limit {
+            return Err(SessionError::TooManySessions {
+                session: name.to_owned(),
+                limit,
+            });
+        }
+        Ok(())
     }
 
     /// Adds a loaded session, unless one of the same name was added meanwhile (two loads

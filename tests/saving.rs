@@ -318,3 +318,48 @@ async fn a_flood_of_forged_cookies_logs_one_warning() {
         .count();
     assert_eq!(debug, 999);
 }
+
+/// A request may open at most `max_sessions_per_request` sessions (default 8): a handler that
+/// names sessions from its input cannot be made to plant hundreds of cookies.
+#[tokio::test]
+async fn a_request_opens_at_most_the_configured_number_of_sessions() {
+    async fn many(
+        store: SessionStore,
+        axum::extract::Path(count): axum::extract::Path<usize>,
+    ) -> Result<SessionStore, SessionError> {
+        for i in 0..count {
+            store
+                .get_session(&format!("s{i}"), "securecookie")
+                .await?
+                .insert("n", i)?;
+        }
+        Ok(store)
+    }
+    let router = Router::new()
+        .route("/{count}", get(many))
+        .with_state(common::config());
+    let reply = Client::new(router.clone()).get("/8").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.set_cookies.len(), 8);
+
+    let (logs, _guard) = Logs::capture();
+    let reply = Client::new(router).get("/20").await;
+    assert_eq!(reply.status, 500);
+    assert!(reply.set_cookies.is_empty(), "{reply:?}");
+    assert!(
+        logs.text().contains("max_sessions_per_request"),
+        "{}",
+        logs.text()
+    );
+
+    // The limit is the config's to choose.
+    let config = SessionConfig::builder()
+        .secret_key(common::SECRET)
+        .max_sessions_per_request(20)
+        .build()
+        .unwrap();
+    let router = Router::new()
+        .route("/{count}", get(many))
+        .with_state(config);
+    assert_eq!(Client::new(router).get("/20").await.set_cookies.len(), 20);
+}
