@@ -396,3 +396,127 @@ async fn a_server_session_in_middleware_outside_the_layer_names_the_fix() {
         logs.text()
     );
 }
+
+/// A backend whose first `collisions` creates and moves say the fresh id is taken, as a
+/// colliding random generator would make them.
+#[derive(Debug)]
+struct Colliding {
+    inner: MemoryBackend,
+    collisions: std::sync::atomic::AtomicUsize,
+}
+
+impl Colliding {
+    fn new(collisions: usize) -> Self {
+        Self {
+            inner: MemoryBackend::new(),
+            collisions: collisions.into(),
+        }
+    }
+
+    /// True while collisions are left to report, counting one down.
+    fn collide(&self) -> bool {
+        use std::sync::atomic::Ordering;
+        self.collisions
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+    }
+}
+
+impl SessionBackend for Colliding {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+        self.inner.load(id)
+    }
+    fn create<'a>(
+        &'a self,
+        id: &'a SessionId,
+        record: &'a Record,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        if self.collide() {
+            return Box::pin(async { Ok(false) });
+        }
+        self.inner.create(id, record, ttl)
+    }
+    fn apply<'a>(
+        &'a self,
+        id: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        self.inner.apply(id, changes, ttl)
+    }
+    fn regenerate<'a>(
+        &'a self,
+        old: &'a SessionId,
+        new: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<axum_session_store::Regenerated, BackendError>> {
+        if self.collide() {
+            return Box::pin(async { Ok(axum_session_store::Regenerated::Taken) });
+        }
+        self.inner.regenerate(old, new, changes, ttl)
+    }
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
+        self.inner.delete(id)
+    }
+    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+        self.inner.delete_expired()
+    }
+}
+
+fn colliding_router(collisions: usize) -> (Router, Arc<Colliding>) {
+    let backend = Arc::new(Colliding::new(collisions));
+    let config = SessionConfig::builder()
+        .secret_key(common::SECRET)
+        .shared_backend("colliding", backend.clone())
+        .default_backend("colliding")
+        .build()
+        .unwrap();
+    (app::layered(config), backend)
+}
+
+/// A taken fresh id is retried with another (a warning each time); after three taken ids the
+/// save fails with `NoFreshId`, and nothing is sent.
+#[tokio::test]
+async fn taken_fresh_ids_are_retried_then_refused() {
+    let (logs, _guard) = Logs::capture();
+    let (router, _) = colliding_router(2);
+    let mut client = Client::new(router);
+    let reply = client.get("/set?a=1").await;
+    assert_eq!(reply.status, 200, "the third id is free");
+    assert_eq!(logs.lines_with("WARN").len(), 2, "{}", logs.text());
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"a": 1})
+    );
+
+    let (router, backend) = colliding_router(3);
+    let reply = Client::new(router).get("/set?a=1").await;
+    assert_eq!(reply.status, 500);
+    assert!(reply.set_cookies.is_empty());
+    assert!(backend.inner.is_empty(), "nothing was created");
+    assert!(
+        logs.text().contains("3 fresh ids were all taken"),
+        "{}",
+        logs.text()
+    );
+
+    // The same for a move to a new id: retried, and the data moves once a free id is found.
+    let (router, backend) = colliding_router(0);
+    let mut client = Client::new(router);
+    client.get("/set?user=ada").await;
+    backend
+        .collisions
+        .store(2, std::sync::atomic::Ordering::SeqCst);
+    let reply = client.get("/regenerate").await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.cookie("session").is_some());
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"],
+        json!({"user": "ada"})
+    );
+}

@@ -127,3 +127,48 @@ async fn keys_rotate_like_signed_cookies() {
     assert!(accepted(&primary_only, resealed.as_bytes()).await);
     assert!(!accepted(&primary_only, old.as_bytes()).await);
 }
+
+/// The length limit of the sealed codec, tested directly (the property tests' values never
+/// reach it): a value over `MAX_COOKIE_VALUE_LEN` is refused before it is decoded, one at the
+/// limit is decoded (and here fails authentication), and a session whose sealed cookie would
+/// exceed the limit is refused at save with the size, never sent.
+#[tokio::test]
+async fn the_sealed_length_limit() {
+    use axum_session_store::{VerifyError, MAX_COOKIE_VALUE_LEN};
+    let config = config_with(SECRET, &[]);
+    let sealer = config.private_serializer();
+    let now = time::OffsetDateTime::now_utc();
+    let over = "A".repeat(MAX_COOKIE_VALUE_LEN + 1);
+    assert_eq!(
+        sealer.open_at("session", &over, None, now),
+        Err(VerifyError::TooLong {
+            len: MAX_COOKIE_VALUE_LEN + 1
+        })
+    );
+    let at_limit = "A".repeat(MAX_COOKIE_VALUE_LEN);
+    assert_eq!(
+        sealer.open_at("session", &at_limit, None, now),
+        Err(VerifyError::BadSignature)
+    );
+
+    let (logs, _guard) = common::Logs::capture();
+    let mut client = Client::new(app::router(config.clone()));
+    let reply = client.get(&format!("/set?big={}", "x".repeat(3000))).await;
+    assert_eq!(reply.status, 500);
+    assert!(reply.set_cookies.is_empty());
+    assert!(
+        logs.text().contains("over the 4096-byte limit"),
+        "{}",
+        logs.text()
+    );
+    // Just under the limit still saves, and reads back.
+    let reply = client.get(&format!("/set?big={}", "x".repeat(2900))).await;
+    assert_eq!(reply.status, 200);
+    assert!(reply.set_cookie_header("session").unwrap().len() <= MAX_COOKIE_VALUE_LEN);
+    assert_eq!(
+        dumped(&client.get("/dump").await)["values"]["big"]
+            .as_str()
+            .map(str::len),
+        Some(2900)
+    );
+}

@@ -82,23 +82,6 @@ async fn default_cookies_are_http_only_secure_same_site_lax_path_root_and_host_o
     }
 }
 
-/// The tags are compared by the crates' constant-time APIs (`Mac::verify_slice`, the AEAD's
-/// `decrypt_in_place`), never with `==`: checked in the source, since timing cannot be
-/// measured reliably in a test.
-#[test]
-fn signatures_and_tags_are_compared_in_constant_time() {
-    let signed = include_str!("../src/codec/signed.rs");
-    assert!(signed.contains(".verify_slice(tag)"));
-    let private = include_str!("../src/codec/private.rs");
-    assert!(private.contains(".decrypt_in_place_detached("));
-    for source in [signed, private] {
-        let code = source.split("#[cfg(test)]").next().unwrap();
-        for forbidden in ["tag ==", "== tag", "signature ==", "== signature", "ct_eq"] {
-            assert!(!code.contains(forbidden), "found {forbidden:?}");
-        }
-    }
-}
-
 #[test]
 fn nothing_is_deserialized_before_it_is_authenticated() {
     let config = common::config();
