@@ -153,6 +153,15 @@ impl MemoryBackend {
         self.store().bytes
     }
 
+    /// The store, locked for a write, with a few expired records deleted on the way; and the
+    /// time now.
+    fn store_for_write(&self) -> (MutexGuard<'_, Store>, Instant) {
+        let now = Instant::now();
+        let mut store = self.store();
+        store.sweep(now, SWEEP_PER_WRITE);
+        (store, now)
+    }
+
     fn store(&self) -> MutexGuard<'_, Store> {
         // Every change under the lock leaves the store consistent before anything can panic.
         self.store.lock().unwrap_or_else(PoisonError::into_inner)
@@ -193,6 +202,25 @@ impl MemoryBackend {
             store.bytes,
             self.max_bytes
         )))
+    }
+
+    /// The live record `id` with `changes` applied, and its size, once there is room for it in
+    /// place of the record as it is; `None` when there is no live record `id`.
+    fn changed(
+        &self,
+        store: &mut Store,
+        id: &SessionId,
+        changes: &Changes,
+        now: Instant,
+    ) -> Result<Option<(Record, usize)>, BackendError> {
+        let Some(entry) = store.live(id, now) else {
+            return Ok(None);
+        };
+        let (mut record, old_size) = (entry.record.clone(), entry.size);
+        changes.apply_to(&mut record);
+        let size = record_size(&record);
+        self.make_room(store, size, old_size, now, Some(id))?;
+        Ok(Some((record, size)))
     }
 }
 
@@ -319,9 +347,7 @@ impl SessionBackend for MemoryBackend {
         record: &'a Record,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        let now = Instant::now();
-        let mut store = self.store();
-        store.sweep(now, SWEEP_PER_WRITE);
+        let (mut store, now) = self.store_for_write();
         let created = if store.live(id, now).is_some() {
             Ok(false)
         } else {
@@ -343,22 +369,12 @@ impl SessionBackend for MemoryBackend {
         changes: &'a Changes,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        let now = Instant::now();
-        let mut store = self.store();
-        store.sweep(now, SWEEP_PER_WRITE);
-        let applied = match store.live(id, now) {
-            None => Ok(false),
-            Some(entry) => {
-                let (mut record, old_size) = (entry.record.clone(), entry.size);
-                changes.apply_to(&mut record);
-                let size = record_size(&record);
-                self.make_room(&mut store, size, old_size, now, Some(id))
-                    .map(|()| {
-                        store.insert(id.clone(), record, size, expiry(now, ttl));
-                        true
-                    })
-            }
-        };
+        let (mut store, now) = self.store_for_write();
+        let applied = self.changed(&mut store, id, changes, now).map(|changed| {
+            changed
+                .map(|(record, size)| store.insert(id.clone(), record, size, expiry(now, ttl)))
+                .is_some()
+        });
         drop(store);
         Box::pin(async move { applied })
     }
@@ -370,28 +386,21 @@ impl SessionBackend for MemoryBackend {
         changes: &'a Changes,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
-        let now = Instant::now();
-        let mut store = self.store();
-        store.sweep(now, SWEEP_PER_WRITE);
+        let (mut store, now) = self.store_for_write();
         // One lock for the whole move: no other operation sees it half done.
         let moved = if store.live(new, now).is_some() {
             Ok(Regenerated::Taken)
         } else {
-            match store.live(old, now) {
-                None => Ok(Regenerated::Gone),
-                Some(entry) => {
-                    let (mut record, old_size) = (entry.record.clone(), entry.size);
-                    changes.apply_to(&mut record);
-                    let size = record_size(&record);
-                    // The old record's room is given back as the new one takes its place.
-                    self.make_room(&mut store, size, old_size, now, Some(old))
-                        .map(|()| {
-                            store.remove(old);
-                            store.insert(new.clone(), record, size, expiry(now, ttl));
-                            Regenerated::Moved
-                        })
-                }
-            }
+            // The old record's room is given back as the new one takes its place.
+            self.changed(&mut store, old, changes, now)
+                .map(|changed| match changed {
+                    None => Regenerated::Gone,
+                    Some((record, size)) => {
+                        store.remove(old);
+                        store.insert(new.clone(), record, size, expiry(now, ttl));
+                        Regenerated::Moved
+                    }
+                })
         };
         drop(store);
         Box::pin(async move { moved })

@@ -272,10 +272,12 @@ pub async fn regenerate_id_moves_the_data_and_kills_the_old_id(fixture: &Fixture
 /// Request A loads the session and calls `regenerate_id()`; before A saves, request B logs out
 /// (deletes the record) and is answered. A's save must fail (`SessionGone`, a 500 without a
 /// cookie) rather than bring the session back under a new id.
-pub async fn regenerate_never_undoes_a_logout_that_ran_meanwhile(fixture: &Fixture) {
+/// A session `{a: 1}`, then `/login-paused` on it with `meanwhile` sent (with the same cookie)
+/// between the login's load and its save; the router, the cookie, and the login's reply.
+async fn login_racing(fixture: &Fixture, meanwhile: &str) -> (Router, String, super::Reply) {
     let (config, _) = config_for(fixture);
     let pause = Arc::new(app::Pause::default());
-    let router = app::layered_with_pause(config.clone(), pause.clone());
+    let router = app::layered_with_pause(config, pause.clone());
     let mut client = Client::new(router.clone());
     client.get("/set?a=1").await;
     let cookie = format!("session={}", client.jar["session"]);
@@ -285,11 +287,15 @@ pub async fn regenerate_never_undoes_a_logout_that_ran_meanwhile(fixture: &Fixtu
         async move { get_with_cookie(&router, "/login-paused", &cookie).await }
     });
     pause.reached.notified().await;
-    let logout = get_with_cookie(&router, "/invalidate", &cookie).await;
-    assert_eq!(logout.status, 200);
+    let other = get_with_cookie(&router, meanwhile, &cookie).await;
+    assert_eq!(other.status, 200, "{meanwhile} is answered: {other:?}");
     pause.resume.notify_one();
     let login = login.await.unwrap();
+    (router, cookie, login)
+}
 
+pub async fn regenerate_never_undoes_a_logout_that_ran_meanwhile(fixture: &Fixture) {
+    let (router, cookie, login) = login_racing(fixture, "/invalidate").await;
     assert_eq!(login.status, 500, "{login:?}");
     assert!(login.set_cookies.is_empty(), "no new id: {login:?}");
     let replay = get_with_cookie(&router, "/dump", &cookie).await;
@@ -299,23 +305,7 @@ pub async fn regenerate_never_undoes_a_logout_that_ran_meanwhile(fixture: &Fixtu
 /// Request A loads the session and calls `regenerate_id()`; before A saves, request B changes
 /// the record and is answered 200. The record under A's new id keeps B's change.
 pub async fn regenerate_keeps_a_change_acknowledged_meanwhile(fixture: &Fixture) {
-    let (config, _) = config_for(fixture);
-    let pause = Arc::new(app::Pause::default());
-    let router = app::layered_with_pause(config.clone(), pause.clone());
-    let mut client = Client::new(router.clone());
-    client.get("/set?a=1").await;
-    let cookie = format!("session={}", client.jar["session"]);
-
-    let login = tokio::spawn({
-        let (router, cookie) = (router.clone(), cookie.clone());
-        async move { get_with_cookie(&router, "/login-paused", &cookie).await }
-    });
-    pause.reached.notified().await;
-    let change = get_with_cookie(&router, "/set?b=2", &cookie).await;
-    assert_eq!(change.status, 200);
-    pause.resume.notify_one();
-    let login = login.await.unwrap();
-
+    let (router, cookie, login) = login_racing(fixture, "/set?b=2").await;
     assert_eq!(login.status, 200, "{login:?}");
     let moved = login.cookie("session").expect("the new id");
     let reply = get_with_cookie(&router, "/dump", &format!("session={moved}")).await;
