@@ -204,9 +204,10 @@ impl MemoryBackend {
         )))
     }
 
-    /// The live record `id` with `changes` applied, and its size, once there is room for it in
-    /// place of the record as it is; `None` when there is no live record `id`.
-    fn changed(
+    /// Takes the live record `id` out of the store with `changes` applied, and its new size,
+    /// once there is room for it in place of the record as it was; `None` when there is no live
+    /// record `id`. Nothing changes when there is no room.
+    fn take_changed(
         &self,
         store: &mut Store,
         id: &SessionId,
@@ -216,11 +217,12 @@ impl MemoryBackend {
         let Some(entry) = store.live(id, now) else {
             return Ok(None);
         };
-        let (mut record, old_size) = (entry.record.clone(), entry.size);
-        changes.apply_to(&mut record);
-        let size = record_size(&record);
+        let (size, old_size) = (size_with(&entry.record, entry.size, changes), entry.size);
         self.make_room(store, size, old_size, now, Some(id))?;
-        Ok(Some((record, size)))
+        Ok(store.remove(id).map(|mut entry| {
+            changes.apply_to(&mut entry.record);
+            (entry.record, size)
+        }))
     }
 }
 
@@ -313,6 +315,29 @@ fn record_size(record: &Record) -> usize {
             .sum::<usize>()
 }
 
+/// What a record of `size` bytes weighs once `changes` apply to it, from the sizes of the keys
+/// they touch only (the record itself is not walked).
+fn size_with(record: &Record, size: usize, changes: &Changes) -> usize {
+    let weight = |key: &str, value: &Value| key.len() + json_len(value);
+    let mut size = if changes.cleared {
+        RECORD_OVERHEAD
+    } else {
+        let removed: usize = changes
+            .removed
+            .iter()
+            .filter_map(|key| record.get(key).map(|value| weight(key, value)))
+            .sum();
+        size.saturating_sub(removed)
+    };
+    for (key, value) in &changes.set {
+        if let Some(old) = record.get(key).filter(|_| !changes.cleared) {
+            size = size.saturating_sub(weight(key, old));
+        }
+        size += weight(key, value);
+    }
+    size
+}
+
 /// The length of `value`'s compact JSON text, counted without building it.
 fn json_len(value: &Value) -> usize {
     struct Count(usize);
@@ -370,11 +395,13 @@ impl SessionBackend for MemoryBackend {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
         let (mut store, now) = self.store_for_write();
-        let applied = self.changed(&mut store, id, changes, now).map(|changed| {
-            changed
-                .map(|(record, size)| store.insert(id.clone(), record, size, expiry(now, ttl)))
-                .is_some()
-        });
+        let applied = self
+            .take_changed(&mut store, id, changes, now)
+            .map(|changed| {
+                changed
+                    .map(|(record, size)| store.insert(id.clone(), record, size, expiry(now, ttl)))
+                    .is_some()
+            });
         drop(store);
         Box::pin(async move { applied })
     }
@@ -392,11 +419,10 @@ impl SessionBackend for MemoryBackend {
             Ok(Regenerated::Taken)
         } else {
             // The old record's room is given back as the new one takes its place.
-            self.changed(&mut store, old, changes, now)
+            self.take_changed(&mut store, old, changes, now)
                 .map(|changed| match changed {
                     None => Regenerated::Gone,
                     Some((record, size)) => {
-                        store.remove(old);
                         store.insert(new.clone(), record, size, expiry(now, ttl));
                         Regenerated::Moved
                     }
@@ -429,6 +455,35 @@ mod tests {
 
     fn record(value: Value) -> Record {
         value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn sizes_after_changes_match_the_changed_record() {
+        let before = record(json!({"a": 1, "bb": "two", "c": [1, 2]}));
+        for changes in [
+            Changes::default(),
+            Changes {
+                removed: vec!["a".into(), "missing".into()],
+                set: vec![
+                    ("bb".into(), json!("longer value")),
+                    ("d".into(), json!(null)),
+                ],
+                ..Changes::default()
+            },
+            Changes {
+                cleared: true,
+                removed: vec!["c".into()],
+                set: vec![("a".into(), json!(2))],
+            },
+        ] {
+            let mut after = before.clone();
+            changes.apply_to(&mut after);
+            assert_eq!(
+                size_with(&before, record_size(&before), &changes),
+                record_size(&after),
+                "{changes:?}"
+            );
+        }
     }
 
     #[test]
