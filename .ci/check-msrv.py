@@ -48,7 +48,11 @@ while pending:
             pending.append(dep["pkg"])
 
 needs = max(
-    ((packages[i].get("rust_version") or "0", packages[i]["name"], packages[i]["version"]) for i in seen),
+    (
+        (packages[i].get("rust_version") or "0", packages[i]["name"], packages[i]["version"])
+        for i in seen
+        if i != root["id"]
+    ),
     key=lambda row: version(row[0]),
 )
 if version(needs[0]) > version(declared):
