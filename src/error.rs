@@ -213,7 +213,7 @@ pub enum SessionError {
     #[error(
         "session {session:?}: the value under key {key:?} nests deeper than {} levels; it could \
          not be read back, so it is not saved: flatten it",
-        crate::MAX_VALUE_DEPTH
+        crate::nesting::MAX_VALUE_DEPTH
     )]
     TooDeep {
         /// The session name.
@@ -273,7 +273,7 @@ pub enum SessionError {
         action: &'static str,
         /// The backend's error.
         #[source]
-        source: crate::backend::BackendError,
+        source: crate::backend::error::BackendError,
     },
     /// The record was deleted (by a logout in another request) or expired between loading and
     /// saving; the changes of this request were not saved, and the session is not brought back.

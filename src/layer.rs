@@ -12,7 +12,31 @@ use tower_service::Service;
 use crate::config::SessionConfig;
 use crate::store::{SessionStore, LAYER_PENDING};
 
-/// The session middleware, made by [`SessionConfig::layer`].
+impl SessionConfig {
+    /// The layer that loads and saves sessions around every handler, awaiting server-side
+    /// backends: [`SessionLayer::new`] of this config. Required for server-side sessions;
+    /// optional for cookie sessions, which it then saves without the handler returning them.
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # fn main() -> Result<(), axum_session_store::ConfigError> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|| async { "hi" }))
+    ///     .layer(config.layer())
+    ///     .with_state(config);
+    /// # Ok(()) }
+    /// ```
+    pub fn layer(&self) -> SessionLayer {
+        SessionLayer::new(self.clone())
+    }
+}
+
+/// The session middleware, made by [`SessionConfig::layer`], [`SessionLayer::new`] or
+/// `SessionLayer::from(config)`.
 ///
 /// Before the handler it puts the request's [`SessionStore`] in the request extensions, where
 /// the extractors find it. After the handler it saves every modified session, whether the
@@ -63,8 +87,30 @@ pub struct SessionLayer {
 }
 
 impl SessionLayer {
-    pub(crate) fn new(config: SessionConfig) -> Self {
+    /// The layer for `config`, as tower's layers are made.
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use axum_session_store::{SessionConfig, SessionLayer};
+    ///
+    /// # fn main() -> Result<(), axum_session_store::ConfigError> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|| async { "hi" }))
+    ///     .layer(SessionLayer::new(config.clone()))
+    ///     .with_state(config);
+    /// # Ok(()) }
+    /// ```
+    pub fn new(config: SessionConfig) -> Self {
         Self { config }
+    }
+}
+
+impl From<SessionConfig> for SessionLayer {
+    /// [`SessionLayer::new`].
+    fn from(config: SessionConfig) -> Self {
+        Self::new(config)
     }
 }
 

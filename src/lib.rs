@@ -33,29 +33,63 @@
 //! let app: Router = Router::new().route("/", get(counter)).with_state(config);
 //! # Ok(()) }
 //! ```
+//!
+//! # The map of the crate
+//!
+//! Each file imports only from the files above it (CI checks that no two import each other in a
+//! circle: `python3 .ci/check-module-order.py`):
+//!
+//! | tier | files | what they hold |
+//! | --- | --- | --- |
+//! | leaves | `id`, `key`, `nesting`, `request_cookies`, `expiry`, `flash_message`, `cache_headers`, `rejection_log` | session ids, HKDF keys, the nesting limit, the parsed `Cookie` header, the expiry policy and its verdicts, the flash data model, caching headers, rate-limited logging of rejected cookies |
+//! | storage | `backend/`, `codec/`, `error`, `cookie_args`, `name` | the `SessionBackend` trait and the built-in backends, the signed and sealed cookie codecs, the error types, cookie attributes, session names |
+//! | settings | `keeper`, `profile`, `config`, `config_builder` | a registered backend ready to use, one resolved profile per session name, the built config and its builder |
+//! | state | `session_data`, `session_state` | one session's data and its invariants; the request's shared handle to it |
+//! | writing | `set_cookie`, `cookie_session` | the `Set-Cookie` header; loading and writing cookie sessions |
+//! | server | `server/` (`id_cookie`, `load`, `plan`, `save`) | server-side sessions: the id cookie, loading, planning a save, carrying it out |
+//! | request | `store`, `saving` | the request's registry of sessions; the one save path |
+//! | handles | `session`, `flash` | `Session<N>`, `Flash<N>` |
+//! | axum glue | `extract`, `guard`, `layer` | the extractors, the `IntoResponseParts` guard, `SessionLayer` |
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
-mod backend;
+// Leaves.
 mod cache_headers;
-mod codec;
-mod config;
-mod cookie_args;
-mod error;
 mod expiry;
-mod extract;
-mod flash;
-mod guard;
+mod flash_message;
 mod id;
 mod key;
-mod layer;
-mod name;
 mod nesting;
 mod rejection_log;
 mod request_cookies;
-mod server_session;
-mod session;
-mod state;
+// Storage.
+mod backend;
+mod codec;
+mod cookie_args;
+mod error;
+mod name;
+// Settings.
+mod config;
+mod config_builder;
+mod keeper;
+mod profile;
+// State.
+mod session_data;
+mod session_state;
+// Writing.
+mod cookie_session;
+mod set_cookie;
+// Server-side sessions.
+mod server;
+// The request.
+mod saving;
 mod store;
+// Handles.
+mod flash;
+mod session;
+// Axum glue.
+mod extract;
+mod guard;
+mod layer;
 
 pub use axum_extra::extract::cookie::SameSite;
 #[cfg(feature = "mysql")]
@@ -75,20 +109,19 @@ pub use codec::{
     PrivateCookieSerializer, SealError, SecureCookieSerializer, VerifiedCookie, VerifyError,
     MAX_CLOCK_SKEW, MAX_COOKIE_VALUE_LEN,
 };
-pub use config::{
-    SessionConfig, SessionConfigBuilder, DEFAULT_COOKIE_NAME, DEFAULT_MAX_SESSIONS_PER_REQUEST,
-    DEFAULT_SERVER_SESSION_TTL,
-};
+pub use config::{SessionConfig, DEFAULT_MAX_SESSIONS_PER_REQUEST, DEFAULT_SERVER_SESSION_TTL};
+pub use config_builder::SessionConfigBuilder;
 pub use cookie_args::CookieArgs;
 /// The deadpool-redis this crate is built against, to make pools of the matching version.
 #[cfg(feature = "redis")]
 pub use deadpool_redis;
 pub use error::{ConfigError, SessionError};
 pub use expiry::CREATED_KEY;
-pub use flash::{Flash, FlashMessage, Level, FLASH_KEY};
+pub use flash::Flash;
+pub use flash_message::{FlashMessage, Level, FLASH_KEY};
 pub use id::{SessionId, SESSION_ID_LEN};
 pub use layer::{SessionLayer, SessionService};
-pub use name::{DefaultSession, RuntimeName, SessionName};
+pub use name::{DefaultSession, RuntimeName, SessionName, DEFAULT_COOKIE_NAME};
 pub use nesting::MAX_VALUE_DEPTH;
 pub use request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 pub use session::Session;

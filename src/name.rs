@@ -1,5 +1,12 @@
 //! Session names as types: [`SessionName`] markers for [`Session<N>`](crate::Session).
 
+use std::any::TypeId;
+
+use crate::backend::SECURE_COOKIE;
+
+/// The default cookie name of the default session.
+pub const DEFAULT_COOKIE_NAME: &str = "session";
+
 /// Names a session and its backend at the type level, for `Session<N>` and `Flash<N>`.
 ///
 /// ```
@@ -21,23 +28,7 @@ pub trait SessionName: Send + Sync + 'static {
     /// The session's name, which is also its cookie's name.
     const NAME: &'static str;
     /// The name of the backend that keeps the session's data. Default: the signed cookie.
-    const BACKEND: &'static str = crate::backend::SECURE_COOKIE;
-
-    /// The cookie name, given the config. Only the default session overrides this, to use the
-    /// configured `cookie_name`.
-    #[doc(hidden)]
-    fn cookie_name(config: &crate::SessionConfig) -> &str {
-        let _ = config;
-        Self::NAME
-    }
-
-    /// The backend name, given the config. Only the default session overrides this, to use the
-    /// configured `default_backend`.
-    #[doc(hidden)]
-    fn backend_name(config: &crate::SessionConfig) -> &str {
-        let _ = config;
-        Self::BACKEND
-    }
+    const BACKEND: &'static str = SECURE_COOKIE;
 }
 
 /// The default session: its cookie name is the configured `cookie_name` (default `"session"`),
@@ -47,15 +38,12 @@ pub trait SessionName: Send + Sync + 'static {
 pub struct DefaultSession;
 
 impl SessionName for DefaultSession {
-    const NAME: &'static str = crate::config::DEFAULT_COOKIE_NAME;
+    const NAME: &'static str = DEFAULT_COOKIE_NAME;
+}
 
-    fn cookie_name(config: &crate::SessionConfig) -> &str {
-        config.cookie_name()
-    }
-
-    fn backend_name(config: &crate::SessionConfig) -> &str {
-        config.default_backend()
-    }
+/// Whether `N` is [`DefaultSession`], whose name and backend the config sets.
+pub(crate) fn is_default<N: SessionName>() -> bool {
+    TypeId::of::<N>() == TypeId::of::<DefaultSession>()
 }
 
 /// The marker of sessions whose name was chosen at run time, with

@@ -1,4 +1,5 @@
-//! [`Session<N>`]: the handle a handler uses to read and change one session.
+//! [`Session<N>`]: the handle a handler uses to read and change one session, and the store's
+//! methods that hand it out.
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -10,9 +11,9 @@ use serde_json::Value;
 
 use crate::error::SessionError;
 use crate::expiry;
-use crate::flash::{self, FlashMessage, Level};
-use crate::name::DefaultSession;
-use crate::state::SessionState;
+use crate::flash_message::{FlashMessage, Level};
+use crate::name::{self, DefaultSession, RuntimeName, SessionName};
+use crate::session_state::SessionState;
 use crate::store::SessionStore;
 
 /// One named session of the request: a dictionary of JSON values, and the save guard.
@@ -76,7 +77,7 @@ impl<N> Session<N> {
     /// [`SessionError::Deserialize`] when the stored value is not a `T`.
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         let data = self.state.lock();
-        let Some(value) = data.values.get(key) else {
+        let Some(value) = data.values().get(key) else {
             return Ok(None);
         };
         T::deserialize(value)
@@ -90,7 +91,7 @@ impl<N> Session<N> {
 
     /// The raw JSON value under `key`.
     pub fn get_value(&self, key: &str) -> Option<Value> {
-        self.state.lock().values.get(key).cloned()
+        self.state.lock().values().get(key).cloned()
     }
 
     /// Stores `value` under `key` and marks the session modified.
@@ -121,15 +122,7 @@ impl<N> Session<N> {
     pub fn insert_value(&self, key: impl AsRef<str>, value: Value) -> Result<(), SessionError> {
         let key = key.as_ref();
         self.check_writable(key)?;
-        let mut data = self.state.lock();
-        data.mark_set(key);
-        // Replacing a value keeps the stored key: no new allocation for it.
-        match data.values.get_mut(key) {
-            Some(slot) => *slot = value,
-            None => {
-                data.values.insert(key.to_owned(), value);
-            }
-        }
+        self.state.lock().insert(key, value);
         Ok(())
     }
 
@@ -152,22 +145,22 @@ impl<N> Session<N> {
 
     /// Whether `key` is present.
     pub fn contains_key(&self, key: &str) -> bool {
-        self.state.lock().values.contains_key(key)
+        self.state.lock().values().contains_key(key)
     }
 
     /// The keys, in the order of the underlying map (sorted).
     pub fn keys(&self) -> Vec<String> {
-        self.state.lock().values.keys().cloned().collect()
+        self.state.lock().values().keys().cloned().collect()
     }
 
     /// The number of keys.
     pub fn len(&self) -> usize {
-        self.state.lock().values.len()
+        self.state.lock().values().len()
     }
 
     /// Whether the session holds no key.
     pub fn is_empty(&self) -> bool {
-        self.state.lock().values.is_empty()
+        self.state.lock().values().is_empty()
     }
 
     /// Removes every key and marks the session modified, even when it was already empty.
@@ -177,23 +170,19 @@ impl<N> Session<N> {
 
     /// True when no valid session came with the request.
     pub fn is_new(&self) -> bool {
-        self.state.lock().is_new
+        self.state.lock().is_new()
     }
 
     /// True when a mutating call happened since the session was loaded (or saved).
     pub fn is_modified(&self) -> bool {
-        self.state.lock().modified
+        self.state.lock().is_modified()
     }
 
     /// Ends the session (logout): removes every key and, when saved, deletes the server-side
     /// record and tells the browser to delete the cookie (same `Path` and `Domain`). Keys set
     /// afterwards start a new session, with a new id, instead.
     pub fn invalidate(&self) {
-        let mut data = self.state.lock();
-        data.clear();
-        data.invalidated = true;
-        // What comes after is a new session, with a lifetime of its own.
-        data.creation = None;
+        self.state.lock().invalidate();
     }
 
     /// Gives a server-side session a new id, keeping its data; the record under the old id is
@@ -203,27 +192,19 @@ impl<N> Session<N> {
     /// Cookie sessions have no id; for them this only marks the session modified, so a fresh
     /// cookie is written.
     pub fn regenerate_id(&self) {
-        let mut data = self.state.lock();
-        data.regenerate = true;
-        data.modified = true;
+        self.state.lock().regenerate_id();
     }
 
     /// Appends a flash message, webapp2's `add_flash(value, level)`; it is stored as
     /// `[value, level]` in a list under `_flash`.
     pub fn add_flash(&self, message: impl Into<Value>, level: Option<Level>) {
-        let mut data = self.state.lock();
-        flash::push(&mut data.values, message.into(), level);
-        data.mark_set(flash::FLASH_KEY);
+        self.state.lock().add_flash(message.into(), level);
     }
 
     /// Takes the flash messages, webapp2's `get_flashes()`: returns them and removes them from
     /// the session (an empty list when there are none, which changes nothing).
     pub fn get_flashes(&self) -> Vec<FlashMessage> {
-        let mut data = self.state.lock();
-        match data.remove(flash::FLASH_KEY) {
-            Some(stored) => flash::messages(stored),
-            None => Vec::new(),
-        }
+        self.state.lock().take_flashes()
     }
 }
 
@@ -238,9 +219,50 @@ impl<N> fmt::Debug for Session<N> {
         let data = self.state.lock();
         f.debug_struct("Session")
             .field("name", &self.name())
-            .field("len", &data.values.len())
-            .field("is_new", &data.is_new)
-            .field("is_modified", &data.modified)
+            .field("len", &data.values().len())
+            .field("is_new", &data.is_new())
+            .field("is_modified", &data.is_modified())
             .finish_non_exhaustive()
+    }
+}
+
+impl SessionStore {
+    /// The session named by the marker `N`, as its extractor would give it.
+    ///
+    /// # Errors
+    /// As [`get_session`](Self::get_session).
+    pub async fn session<N: SessionName>(&self) -> Result<Session<N>, SessionError> {
+        let state = if name::is_default::<N>() {
+            let config = self.config();
+            self.session_state(config.cookie_name(), config.default_backend())
+                .await?
+        } else {
+            self.session_state(N::NAME, N::BACKEND).await?
+        };
+        Ok(Session::new(state, self.clone()))
+    }
+
+    /// The session `name` kept by the backend `backend`, webapp2's `get_session(name, backend)`.
+    ///
+    /// The first call for a name loads the session (an empty new one when the request has no
+    /// valid cookie for it, or its record is gone); later calls in the same request return the
+    /// same session, whatever backend they name.
+    ///
+    /// # Errors
+    /// - [`SessionError::Config`] when `name` is not a valid cookie name or breaks the cookie
+    ///   prefix rules with its cookie attributes;
+    /// - [`SessionError::TooManySessions`] when the request already opened
+    ///   [`max_sessions_per_request`](crate::SessionConfigBuilder::max_sessions_per_request)
+    ///   sessions;
+    /// - [`SessionError::UnknownBackend`] when no backend of that name is registered;
+    /// - [`SessionError::LayerMissing`] for a server-side backend on a route without the layer;
+    /// - [`SessionError::Backend`] when the backend fails to load the record.
+    pub async fn get_session(
+        &self,
+        name: &str,
+        backend: &str,
+    ) -> Result<Session<RuntimeName>, SessionError> {
+        let state = self.session_state(name, backend).await?;
+        Ok(Session::new(state, self.clone()))
     }
 }

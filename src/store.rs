@@ -1,31 +1,36 @@
-//! [`SessionStore`]: the request-scoped registry of sessions, and how they are loaded and saved.
+//! [`SessionStore`]: the request-scoped registry of sessions, in first-use order, and how a
+//! session of the request is opened (resolved once, then loaded from its cookie or record).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use axum::http::header::SET_COOKIE;
-use axum::http::{HeaderMap, HeaderValue};
-use axum::response::Response;
+use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::backend::{Backend, SECURE_COOKIE};
-use crate::cache_headers;
-use crate::codec::{self, CookieCodec, SessionPayload, VerifiedCookie, MAX_COOKIE_VALUE_LEN};
+use crate::backend::SECURE_COOKIE;
 use crate::config::SessionConfig;
+use crate::cookie_session;
 use crate::error::SessionError;
-use crate::expiry::{self, Verdict, CREATED_KEY};
-use crate::name::{RuntimeName, SessionName};
-use crate::nesting;
+use crate::expiry;
+use crate::keeper::Keeper;
+use crate::profile::SessionProfile;
 use crate::request_cookies::RequestCookies;
-use crate::server_session;
-use crate::session::Session;
-use crate::state::{Loaded, SessionData, SessionState};
+use crate::server;
+use crate::session_data::SessionData;
+use crate::session_state::SessionState;
+
+/// No `SessionLayer` saves the store: only a returned guard (or `save_sessions`) does.
+pub(crate) const NO_LAYER: u8 = 0;
+/// A `SessionLayer` will save the store after the handler, seeing the response's status.
+pub(crate) const LAYER_PENDING: u8 = 1;
+/// The layer has saved the store (or skipped it): what changes later, a guard saves.
+pub(crate) const LAYER_DONE: u8 = 2;
 
 /// The sessions of one request, webapp2's `SessionStore(request)`.
 ///
-/// The first extractor of a request ([`Session`], [`Flash`](crate::Flash) or `SessionStore`)
+/// The first extractor of a request ([`Session`](crate::Session), [`Flash`](crate::Flash) or `SessionStore`)
 /// creates it from the [`SessionConfig`] in the router state (or the
 /// [`SessionLayer`](crate::SessionLayer) does), parses the `Cookie` header once, and keeps it
 /// in the request extensions; later extractors of the same request share it. It hands out one
@@ -35,6 +40,9 @@ use crate::state::{Loaded, SessionData, SessionState};
 /// Returned from a handler, it saves every modified cookie session (it is an
 /// [`IntoResponseParts`](axum::response::IntoResponseParts) guard, like `Session`); the layer
 /// saves server-side sessions.
+///
+/// `SessionStore::session` and `get_session`, which hand out [`Session`](crate::Session) handles, are defined
+/// with `Session`; saving (`save_sessions`) is defined where the save path is.
 ///
 /// # Example: session names chosen at run time
 ///
@@ -96,24 +104,6 @@ struct Inner {
     unsaved_is_expected: AtomicBool,
 }
 
-/// No `SessionLayer` saves the store: only a returned guard (or `save_sessions`) does.
-pub(crate) const NO_LAYER: u8 = 0;
-/// A `SessionLayer` will save the store after the handler, seeing the response's status.
-pub(crate) const LAYER_PENDING: u8 = 1;
-/// The layer has saved the store (or skipped it): what changes later, a guard saves.
-const LAYER_DONE: u8 = 2;
-
-/// What saving a session writes to its cookie.
-pub(crate) enum CookieWrite<'c> {
-    /// Store `json`, encoded by `codec`, straight into the `Set-Cookie` header.
-    Set {
-        codec: &'c dyn CookieCodec,
-        json: Vec<u8>,
-    },
-    /// Tell the browser to delete the cookie.
-    Remove,
-}
-
 impl SessionStore {
     /// A store for the request whose headers are given; `layer` is [`LAYER_PENDING`] when a
     /// `SessionLayer` will save it, else [`NO_LAYER`].
@@ -136,47 +126,11 @@ impl SessionStore {
         &self.inner.config
     }
 
-    /// The session named by the marker `N`, as its extractor would give it.
-    ///
-    /// # Errors
-    /// As [`get_session`](Self::get_session).
-    pub async fn session<N: SessionName>(&self) -> Result<Session<N>, SessionError> {
-        let config = &self.inner.config;
-        let state = self
-            .session_state(N::cookie_name(config), N::backend_name(config))
-            .await?;
-        Ok(Session::new(state, self.clone()))
-    }
-
-    /// The session `name` kept by the backend `backend`, webapp2's `get_session(name, backend)`.
-    ///
-    /// The first call for a name loads the session (an empty new one when the request has no
-    /// valid cookie for it, or its record is gone); later calls in the same request return the
-    /// same session, whatever backend they name.
-    ///
-    /// # Errors
-    /// - [`SessionError::Config`] when `name` is not a valid cookie name or breaks the cookie
-    ///   prefix rules with its cookie attributes;
-    /// - [`SessionError::TooManySessions`] when the request already opened
-    ///   [`max_sessions_per_request`](crate::SessionConfigBuilder::max_sessions_per_request)
-    ///   sessions;
-    /// - [`SessionError::UnknownBackend`] when no backend of that name is registered;
-    /// - [`SessionError::LayerMissing`] for a server-side backend on a route without the layer;
-    /// - [`SessionError::Backend`] when the backend fails to load the record.
-    pub async fn get_session(
-        &self,
-        name: &str,
-        backend: &str,
-    ) -> Result<Session<RuntimeName>, SessionError> {
-        let state = self.session_state(name, backend).await?;
-        Ok(Session::new(state, self.clone()))
-    }
-
     /// The data of the signed cookie `name` as the request carried it, webapp2's
     /// `get_secure_cookie(name)`: `None` when it is missing or does not verify.
     ///
-    /// Changes made in this request are not seen: use [`get_session`](Self::get_session) for
-    /// that.
+    /// Changes made in this request are not seen: use
+    /// [`get_session`](Self::get_session) for that.
     pub fn get_secure_cookie(&self, name: &str) -> Option<Map<String, Value>> {
         let value = self.inner.cookies.get(name)?;
         let config = &self.inner.config;
@@ -193,7 +147,9 @@ impl SessionStore {
     /// # Errors
     /// - [`SessionError::Config`] when `name` is not a valid cookie name;
     /// - [`SessionError::ReservedKey`] when `values` holds a key the crate keeps for itself
-    ///   (nothing is merged then).
+    ///   (nothing is merged then);
+    /// - [`SessionError::TooManySessions`] when the request already opened as many sessions
+    ///   as the config allows.
     pub fn set_secure_cookie(
         &self,
         name: &str,
@@ -208,239 +164,24 @@ impl SessionStore {
         let state = match self.find(name) {
             Some(state) => state,
             None => {
-                self.inner.config.validate_session_name(name)?;
-                self.check_room(name)?;
-                let backend = Backend::SecureCookie;
-                let data = self.load_cookie_session(name, &backend);
-                self.register(name, SECURE_COOKIE, backend, data)
+                let profile = self.open(name, SECURE_COOKIE)?;
+                let data = match profile.keeper() {
+                    Keeper::Cookie(codec) => self.load_cookie_session(&profile, codec.as_ref()),
+                    Keeper::Server { .. } => SessionData::new_empty(),
+                };
+                self.register(profile, data)
             }
         };
         let mut data = state.lock();
         for (key, value) in values {
-            data.mark_set(&key);
-            data.values.insert(key, value);
+            data.insert(&key, value);
         }
         Ok(())
     }
 
-    /// Writes a `Set-Cookie` header into `headers` for every cookie session that needs one, in
-    /// first-use order, webapp2's `save_sessions(response)`. Server-side sessions are left to
-    /// the [`SessionLayer`](crate::SessionLayer), which saves them after the handler.
-    ///
-    /// Either every header is added or none is: when one session cannot be saved (its cookie
-    /// would exceed 4096 bytes, say), nothing is written and the error says which session.
-    /// A second call in the same request writes nothing new. A response that used a session
-    /// gets `Vary: Cookie`, and one that sets a cookie `Cache-Control: private` unless it has a
-    /// `Cache-Control` of its own.
-    ///
-    /// # Errors
-    /// [`SessionError::CookieTooLarge`] for a cookie that browsers would drop.
-    pub fn save_sessions(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
-        let saved = self.save_cookie_sessions(headers);
-        if saved.is_err() {
-            self.inner
-                .unsaved_is_expected
-                .store(true, Ordering::Relaxed);
-        }
-        saved
-    }
-
-    fn save_cookie_sessions(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
-        let sessions = self.lock_sessions();
-        let cookie_sessions = || sessions.iter().filter(|state| state.backend().is_cookie());
-        let mut pending = Vec::new();
-        for state in cookie_sessions() {
-            if let Some(write) = self.cookie_session_write(state)? {
-                pending.push(self.set_cookie_header(state.name(), write)?);
-            }
-        }
-        for state in cookie_sessions() {
-            state.lock().mark_saved();
-        }
-        let used = !sessions.is_empty();
-        drop(sessions);
-        finish_headers(headers, used, pending);
-        Ok(())
-    }
-
-    /// The guard's save: nothing when a layer will save after the handler (it sees the
-    /// response's status, which the guard cannot); else every cookie session, and an error for
-    /// a server-side session changed after the layer saved (only the layer awaits backends).
-    pub(crate) fn save_as_guard(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
-        if self.inner.layer.load(Ordering::Acquire) == LAYER_PENDING {
-            return Ok(());
-        }
-        self.save_sessions(headers)?;
-        let unsaved_server_session = self
-            .lock_sessions()
-            .iter()
-            .find(|state| !state.backend().is_cookie() && state.lock().needs_save())
-            .cloned();
-        match unsaved_server_session {
-            Some(state) => {
-                self.inner
-                    .unsaved_is_expected
-                    .store(true, Ordering::Relaxed);
-                Err(SessionError::LayerMissing {
-                    session: state.name().to_owned(),
-                    backend: state.backend_name().to_owned(),
-                })
-            }
-            None => Ok(()),
-        }
-    }
-
-    /// Hands the store to a `SessionLayer` that found it in the request (made by an extractor
-    /// in a middleware outside the layer): true when this layer is now the one to save it,
-    /// false when another layer already is.
-    pub(crate) fn adopt(&self) -> bool {
-        self.inner
-            .layer
-            .compare_exchange(NO_LAYER, LAYER_PENDING, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-    }
-
-    /// The layer's save, once the handler answered: every session that needs it, server-side
-    /// ones included, unless the response is a server error, which saves nothing (the request
-    /// failed; as Django and tower-sessions do). On error nothing is written.
-    pub(crate) async fn save_for_layer(&self, response: &mut Response) -> Result<(), SessionError> {
-        let saved = if response.status().is_server_error() {
-            self.inner
-                .unsaved_is_expected
-                .store(true, Ordering::Relaxed);
-            if !self.lock_sessions().is_empty() {
-                cache_headers::vary_on_cookie(response.headers_mut());
-            }
-            Ok(())
-        } else {
-            self.save_all(response.headers_mut()).await
-        };
-        self.inner.layer.store(LAYER_DONE, Ordering::Release);
-        if saved.is_err() {
-            self.inner
-                .unsaved_is_expected
-                .store(true, Ordering::Relaxed);
-        }
-        saved
-    }
-
-    /// Saves every session that needs it, server-side ones included, then writes their
-    /// `Set-Cookie` headers into `headers`; on error nothing is written.
-    async fn save_all(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
-        let mut pending = Vec::new();
-        // By index: the sessions' lock cannot be held across the backends' awaits.
-        for index in 0.. {
-            let Some(state) = self.lock_sessions().get(index).cloned() else {
-                break;
-            };
-            let write = match state.backend() {
-                Backend::SecureCookie | Backend::PrivateCookie => {
-                    let write = self.cookie_session_write(&state)?;
-                    state.lock().mark_saved();
-                    write
-                }
-                Backend::Server(backend) => {
-                    server_session::save(
-                        &self.inner.config,
-                        &state,
-                        state.backend_name(),
-                        backend.as_ref(),
-                        self.inner.now,
-                    )
-                    .await?
-                }
-            };
-            if let Some(write) = write {
-                pending.push(self.set_cookie_header(state.name(), write)?);
-            }
-        }
-        let used = !self.lock_sessions().is_empty();
-        finish_headers(headers, used, pending);
-        Ok(())
-    }
-
-    /// What saving a cookie session writes, if it needs saving.
-    fn cookie_session_write(
-        &self,
-        state: &SessionState,
-    ) -> Result<Option<CookieWrite<'_>>, SessionError> {
-        let data = state.lock();
-        if !data.needs_save() {
-            return Ok(None);
-        }
-        if data.invalidated && data.values.is_empty() {
-            return Ok(Some(CookieWrite::Remove));
-        }
-        let name = state.name();
-        if let Some(key) = nesting::too_deep(&data.values) {
-            return Err(SessionError::TooDeep {
-                session: name.to_owned(),
-                key: key.to_owned(),
-            });
-        }
-        let config = &self.inner.config;
-        let Some(codec) = config.cookie_codec(state.backend()) else {
-            return Ok(None);
-        };
-        let creation = config
-            .expiry_policy()
-            .creation_to_save(data.creation, self.inner.now.unix_timestamp());
-        let payload = SessionPayload {
-            values: &data.values,
-            created_at: creation.map(|creation| creation.at),
-        };
-        let json = codec::to_json(&payload).map_err(|source| SessionError::Encode {
-            session: name.to_owned(),
-            source: source.into(),
-        })?;
-        Ok(Some(CookieWrite::Set { codec, json }))
-    }
-
-    /// The `Set-Cookie` header for a session's cookie, refused when browsers would drop it.
-    fn set_cookie_header(
-        &self,
-        name: &str,
-        write: CookieWrite<'_>,
-    ) -> Result<HeaderValue, SessionError> {
-        let attributes = self.inner.config.cookie_attributes_for(name);
-        let too_large = |size| SessionError::CookieTooLarge {
-            session: name.to_owned(),
-            size,
-        };
-        let header = match write {
-            CookieWrite::Set { codec, json } => {
-                let now = self.inner.now;
-                let value_len = codec.value_len(json.len(), now);
-                // The length is exact: refuse before encoding anything.
-                let size = attributes.set_cookie_len(name, value_len);
-                if size > MAX_COOKIE_VALUE_LEN {
-                    return Err(too_large(size));
-                }
-                let mut header = attributes.start_set_cookie(name, value_len);
-                codec
-                    .write_value(name, &json, now, &mut header)
-                    .map_err(|source| SessionError::Encode {
-                        session: name.to_owned(),
-                        source,
-                    })?;
-                attributes.finish_set_cookie(&mut header);
-                header
-            }
-            CookieWrite::Remove => {
-                let header = attributes.removal_cookie(name);
-                if header.len() > MAX_COOKIE_VALUE_LEN {
-                    return Err(too_large(header.len()));
-                }
-                header
-            }
-        };
-        HeaderValue::try_from(header).map_err(|_| SessionError::InvalidHeader {
-            session: name.to_owned(),
-        })
-    }
-
-    /// The session `name`: the one already used in this request, or a newly loaded one.
-    async fn session_state(
+    /// The session `name` kept by `backend_name`: the one already used in this request, or a
+    /// newly opened one, loaded from its cookie or record.
+    pub(crate) async fn session_state(
         &self,
         name: &str,
         backend_name: &str,
@@ -448,88 +189,69 @@ impl SessionStore {
         if let Some(existing) = self.find(name) {
             return Ok(existing);
         }
-        let config = &self.inner.config;
-        config.validate_session_name(name)?;
-        self.check_room(name)?;
-        let backend = config
-            .backend(backend_name)
-            .ok_or_else(|| SessionError::UnknownBackend {
-                session: name.to_owned(),
-                backend: backend_name.to_owned(),
-            })?
-            .clone();
-        let data = match &backend {
-            Backend::SecureCookie | Backend::PrivateCookie => {
-                self.load_cookie_session(name, &backend)
-            }
-            Backend::Server(_) if self.inner.layer.load(Ordering::Acquire) != LAYER_PENDING => {
+        let profile = self.open(name, backend_name)?;
+        let data = match profile.keeper() {
+            Keeper::Cookie(codec) => self.load_cookie_session(&profile, codec.as_ref()),
+            Keeper::Server { .. } if self.layer_state() != LAYER_PENDING => {
                 return Err(SessionError::LayerMissing {
                     session: name.to_owned(),
                     backend: backend_name.to_owned(),
                 });
             }
-            Backend::Server(server) => {
-                server_session::load(
-                    config,
-                    name,
-                    backend_name,
-                    server.as_ref(),
+            Keeper::Server { backend, ids } => {
+                server::load(
+                    &profile,
+                    backend.as_ref(),
+                    ids,
                     self.inner.cookies.get(name),
                     self.inner.now,
+                    self.inner.config.rejection_log(),
                 )
                 .await?
             }
         };
-        Ok(self.register(name, backend_name, backend, data))
+        Ok(self.register(profile, data))
     }
 
-    /// Refuses a new session `name` when the request has opened as many as the config allows.
-    fn check_room(&self, name: &str) -> Result<(), SessionError> {
-        let limit = self.inner.config.max_sessions_per_request();
+    /// Resolves a session the request has not used yet, refusing it when the request has
+    /// opened as many as the config allows.
+    fn open(&self, name: &str, backend_name: &str) -> Result<SessionProfile, SessionError> {
+        let config = &self.inner.config;
+        let profile = config.resolve(name, backend_name)?;
+        let limit = config.max_sessions_per_request();
         if self.lock_sessions().len() >= limit {
             return Err(SessionError::TooManySessions {
                 session: name.to_owned(),
                 limit,
             });
         }
-        Ok(())
+        Ok(profile)
+    }
+
+    fn load_cookie_session(
+        &self,
+        profile: &SessionProfile,
+        codec: &dyn crate::codec::CookieCodec,
+    ) -> SessionData {
+        cookie_session::load(
+            profile,
+            codec,
+            self.inner.cookies.get(profile.name()),
+            self.inner.now,
+            self.inner.config.rejection_log(),
+        )
     }
 
     /// Adds a loaded session, unless one of the same name was added meanwhile (two loads
     /// awaited at once): then that one is kept and returned.
-    fn register(
-        &self,
-        name: &str,
-        backend_name: &str,
-        backend: Backend,
-        data: SessionData,
-    ) -> Arc<SessionState> {
+    fn register(&self, profile: SessionProfile, data: SessionData) -> Arc<SessionState> {
         let mut sessions = self.lock_sessions();
-        if let Some(existing) = sessions.iter().find(|s| s.name() == name) {
+        if let Some(existing) = sessions.iter().find(|s| s.name() == profile.name()) {
             return existing.clone();
         }
-        let state = Arc::new(SessionState::new(name, backend_name, backend, data));
+        let state = Arc::new(SessionState::new(profile, data));
         sessions.push(state.clone());
         state
-    }
-
-    /// Reads the session `name` from its signed or sealed cookie; a missing or rejected cookie
-    /// gives an empty new session, and a rejected one a log line (rate-limited) that names
-    /// neither the value nor a key.
-    fn load_cookie_session(&self, name: &str, backend: &Backend) -> SessionData {
-        let config = &self.inner.config;
-        let (Some(value), Some(codec)) =
-            (self.inner.cookies.get(name), config.cookie_codec(backend))
-        else {
-            return SessionData::new_empty();
-        };
-        match codec.decode(name, value, config.max_age_for(name), self.inner.now) {
-            Ok(verified) => loaded(config, name, verified, self.inner.now, SessionData::loaded),
-            Err(reason) => {
-                config.rejection_log().rejected(name, &reason);
-                SessionData::new_empty()
-            }
-        }
     }
 
     fn find(&self, name: &str) -> Option<Arc<SessionState>> {
@@ -539,9 +261,39 @@ impl SessionStore {
             .cloned()
     }
 
-    /// The sessions used so far, in first-use order.
-    fn sessions(&self) -> Vec<Arc<SessionState>> {
-        self.lock_sessions().clone()
+    /// The session used `index`-th in this request, if any.
+    pub(crate) fn session_at(&self, index: usize) -> Option<Arc<SessionState>> {
+        self.lock_sessions().get(index).cloned()
+    }
+
+    /// Whether the request used any session.
+    pub(crate) fn used_any(&self) -> bool {
+        !self.lock_sessions().is_empty()
+    }
+
+    /// The request's clock.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        self.inner.now
+    }
+
+    /// Who saves the store: [`NO_LAYER`], [`LAYER_PENDING`] or [`LAYER_DONE`].
+    pub(crate) fn layer_state(&self) -> u8 {
+        self.inner.layer.load(Ordering::Acquire)
+    }
+
+    /// Moves the layer state from `from` to `to`; false when it was not `from`.
+    pub(crate) fn move_layer_state(&self, from: u8, to: u8) -> bool {
+        self.inner
+            .layer
+            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    }
+
+    /// Unsaved changes at the end of the request are expected (and were reported): no warning.
+    pub(crate) fn expect_unsaved(&self) {
+        self.inner
+            .unsaved_is_expected
+            .store(true, Ordering::Relaxed);
     }
 
     fn lock_sessions(&self) -> MutexGuard<'_, Vec<Arc<SessionState>>> {
@@ -550,57 +302,6 @@ impl SessionStore {
             .sessions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// A session from a verified cookie (or the record it names), once the expiry policies have
-/// judged it: a new empty one when it is past its absolute lifetime.
-pub(crate) fn loaded(
-    config: &SessionConfig,
-    name: &str,
-    mut verified: VerifiedCookie,
-    now: OffsetDateTime,
-    make: impl FnOnce(Map<String, Value>, Loaded) -> SessionData,
-) -> SessionData {
-    let saved_at = verified.signed_at.unix_timestamp();
-    // The reserved key never shows among the session's keys, whatever the policy.
-    let stored = verified
-        .data
-        .remove(CREATED_KEY)
-        .and_then(|created| created.as_i64());
-    match config
-        .expiry_policy()
-        .judge(stored, saved_at, now.unix_timestamp())
-    {
-        Verdict::PastLifetime => {
-            tracing::debug!(
-                session = name,
-                "session reached its absolute lifetime; starting a new session"
-            );
-            SessionData::new_empty()
-        }
-        Verdict::Live { creation, refresh } => make(
-            verified.data,
-            Loaded {
-                needs_resign: verified.signed_with_fallback,
-                creation,
-                needs_refresh: refresh,
-            },
-        ),
-    }
-}
-
-/// Adds a save's `Set-Cookie` headers, and the caching headers a response that `used` a
-/// session needs.
-fn finish_headers(headers: &mut HeaderMap, used: bool, set_cookies: Vec<HeaderValue>) {
-    if used {
-        cache_headers::vary_on_cookie(headers);
-    }
-    if !set_cookies.is_empty() {
-        cache_headers::private_unless_set(headers);
-    }
-    for value in set_cookies {
-        headers.append(SET_COOKIE, value);
     }
 }
 
@@ -615,7 +316,7 @@ impl Drop for Inner {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
         for state in sessions.iter() {
-            if state.lock().modified {
+            if state.lock().is_modified() {
                 tracing::warn!(
                     session = state.name(),
                     "session was modified but never saved: return the Session, Flash or \
@@ -629,7 +330,7 @@ impl Drop for Inner {
 impl fmt::Debug for SessionStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<String> = self
-            .sessions()
+            .lock_sessions()
             .iter()
             .map(|s| s.name().to_owned())
             .collect();

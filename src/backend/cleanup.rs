@@ -5,7 +5,7 @@ use std::sync::Arc;
 use time::Duration;
 use tokio::task::JoinHandle;
 
-use super::SessionBackend;
+use super::session_backend::SessionBackend;
 use crate::error::ConfigError;
 
 /// Spawns a task on the current Tokio runtime that calls

@@ -8,7 +8,9 @@ use serde_json::Value;
 use time::Duration;
 use tokio::time::Instant;
 
-use super::{BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend};
+use super::changes::Changes;
+use super::error::BackendError;
+use super::session_backend::{BoxFuture, Record, Regenerated, SessionBackend};
 use crate::id::SessionId;
 
 /// How many records a [`MemoryBackend`] holds unless [`max_records`](MemoryBackend::max_records)

@@ -13,7 +13,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use super::{check_age, VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};
+use super::json::to_json;
+use super::verified::{check_age, VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};
 use crate::key::{derive_bytes, SEALING_PURPOSE};
 
 const NONCE_LEN: usize = 24;
@@ -99,7 +100,7 @@ impl PrivateCookieSerializer {
         value: &T,
         sealed_at: OffsetDateTime,
     ) -> Result<String, SealError> {
-        let json = super::to_json(value)?;
+        let json = to_json(value)?;
         let mut out = String::with_capacity(sealed_len(json.len()));
         self.write_sealed(name, &json, sealed_at, &mut out)?;
         Ok(out)

@@ -14,7 +14,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use super::{check_age, VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};
+use super::json::to_json;
+use super::verified::{check_age, VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};
 use crate::key::{DerivedKey, KeyRing};
 
 /// Length of an HMAC-SHA256 tag.
@@ -86,7 +87,7 @@ impl SecureCookieSerializer {
         value: &T,
         signed_at: OffsetDateTime,
     ) -> Result<String, serde_json::Error> {
-        let json = super::to_json(value)?;
+        let json = to_json(value)?;
         Ok(self.sign_json(name, &json, signed_at.unix_timestamp()))
     }
 

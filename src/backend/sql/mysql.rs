@@ -3,13 +3,15 @@
 use sqlx::{MySql, MySqlPool};
 use time::Duration;
 
-use super::{
-    index_name, table_backend, validate_table_name, Clock, JsonDialect, Statements, Table,
-    DEFAULT_TABLE,
-};
+use super::backend_macro::table_backend;
+use super::clock::Clock;
+use super::json_edit::JsonDialect;
+use super::names::{index_name, validate_table_name, DEFAULT_TABLE};
+use super::table::{Statements, Table};
+use crate::backend::changes::Changes;
+use crate::backend::error::BackendError;
 #[cfg(doc)]
-use crate::backend::SessionBackend;
-use crate::backend::{BackendError, Changes};
+use crate::backend::session_backend::SessionBackend;
 use crate::id::SessionId;
 
 const DATABASE: &str = "MySQL";

@@ -3,13 +3,14 @@
 use sqlx::{PgPool, Postgres};
 use time::Duration;
 
-use super::{
-    fnv1a, index_name, table_backend, ttl_millis, validate_table_name, Clock, Statements, Table,
-    DEFAULT_TABLE,
-};
+use super::backend_macro::table_backend;
+use super::clock::{ttl_millis, Clock};
+use super::names::{fnv1a, index_name, validate_table_name, DEFAULT_TABLE};
+use super::table::{Statements, Table};
+use crate::backend::changes::Changes;
+use crate::backend::error::BackendError;
 #[cfg(doc)]
-use crate::backend::SessionBackend;
-use crate::backend::{BackendError, Changes};
+use crate::backend::session_backend::SessionBackend;
 use crate::id::SessionId;
 
 const DATABASE: &str = "PostgreSQL";

@@ -1,0 +1,125 @@
+//! How a session record lies in a Redis hash: a field `d:<key>` per session key, holding the
+//! value's JSON text, and the script arguments that write them.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::backend::changes::Changes;
+use crate::backend::error::BackendError;
+use crate::backend::session_backend::Record;
+
+/// The prefix of the hash fields that hold the session's keys. (The other field, `m`, written
+/// by the create script, marks the record as existing, so that an empty session is still a key;
+/// it holds the Unix time, in seconds, the record was created.)
+const DATA_PREFIX: &str = "d:";
+
+/// The longest TTL given to Redis: about 100 years, far below what `PEXPIRE` rejects.
+const MAX_TTL_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// The TTL in whole milliseconds, at least 1 (Redis deletes a key given a TTL of 0 or less at
+/// once) and at most about 100 years.
+pub(super) fn ttl_millis(ttl: Duration) -> i64 {
+    i64::try_from(ttl.whole_milliseconds())
+        .unwrap_or(MAX_TTL_MS)
+        .clamp(1, MAX_TTL_MS)
+}
+
+/// Appends the field `d:<key>` and the value's compact JSON text.
+pub(super) fn push_field(
+    args: &mut Vec<Vec<u8>>,
+    key: &str,
+    value: &serde_json::Value,
+) -> Result<(), BackendError> {
+    let json = serde_json::to_vec(value).map_err(|e| {
+        BackendError::new(
+            format!("encoding the value of session key {key:?} as JSON"),
+            e,
+        )
+    })?;
+    args.push(format!("{DATA_PREFIX}{key}").into_bytes());
+    args.push(json);
+    Ok(())
+}
+
+/// The arguments of [`APPLY_LUA`] and [`TAKE_LUA`] for `changes`.
+pub(super) fn change_args(changes: &Changes, ttl: Duration) -> Result<Vec<Vec<u8>>, BackendError> {
+    let mut args = Vec::with_capacity(3 + changes.removed.len() + 2 * changes.set.len());
+    args.push(ttl_millis(ttl).to_string().into_bytes());
+    args.push(if changes.cleared { b"1" } else { b"0" }.to_vec());
+    args.push(changes.removed.len().to_string().into_bytes());
+    for key in &changes.removed {
+        args.push(format!("{DATA_PREFIX}{key}").into_bytes());
+    }
+    for (key, value) in &changes.set {
+        push_field(&mut args, key, value)?;
+    }
+    Ok(args)
+}
+
+/// The marker field's value for a record created now: the Unix time in seconds.
+pub(super) fn now_marker() -> Vec<u8> {
+    OffsetDateTime::now_utc()
+        .unix_timestamp()
+        .to_string()
+        .into_bytes()
+}
+
+/// The record from a hash's fields: the `d:` fields, parsed as JSON; other fields are ignored.
+pub(super) fn parse_record(fields: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Record, BackendError> {
+    let mut record = Record::new();
+    for (field, value) in fields {
+        let Some(key) = field.strip_prefix(DATA_PREFIX.as_bytes()) else {
+            continue;
+        };
+        let key = String::from_utf8(key.to_vec()).map_err(|e| {
+            BackendError::new(
+                "a field name of the session record in Redis is not UTF-8",
+                e,
+            )
+        })?;
+        let value = serde_json::from_slice(&value).map_err(|e| {
+            BackendError::new(
+                format!("the value of session key {key:?} in Redis is not valid JSON"),
+                e,
+            )
+        })?;
+        record.insert(key, value);
+    }
+    Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ttl_is_clamped_to_what_pexpire_accepts() {
+        assert_eq!(ttl_millis(Duration::ZERO), 1);
+        assert_eq!(ttl_millis(Duration::seconds(-5)), 1);
+        assert_eq!(ttl_millis(Duration::microseconds(500)), 1);
+        assert_eq!(ttl_millis(Duration::seconds(90)), 90_000);
+        assert_eq!(ttl_millis(Duration::MAX), MAX_TTL_MS);
+    }
+
+    #[test]
+    fn record_reads_data_fields_and_skips_the_marker() {
+        let fields = vec![
+            (b"m".to_vec(), b"1700000000".to_vec()),
+            (b"d:a".to_vec(), b"[1,{\"b\":null}]".to_vec()),
+            (b"d:d:x".to_vec(), b"\"y\"".to_vec()),
+        ];
+        assert_eq!(
+            serde_json::Value::Object(parse_record(fields).unwrap()),
+            json!({"a": [1, {"b": null}], "d:x": "y"})
+        );
+    }
+
+    #[test]
+    fn corrupt_field_names_the_key_not_the_value() {
+        let fields = vec![(b"d:cart".to_vec(), b"secret-not-json".to_vec())];
+        let error = parse_record(fields).unwrap_err();
+        let text = error.to_string();
+        assert!(text.contains("\"cart\""), "{text}");
+        assert!(!text.contains("secret"), "{text}");
+    }
+}

@@ -1,0 +1,9 @@
+//! Session records in Redis: the backend, its shared connection, the record's layout in a hash,
+//! and the scripts that write it.
+
+mod backend;
+mod connection;
+mod fields;
+mod scripts;
+
+pub use backend::RedisBackend;

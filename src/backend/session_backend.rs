@@ -1,0 +1,109 @@
+//! [`SessionBackend`]: the trait every server-side store implements, the built-in ones as a
+//! user's own.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::{Map, Value};
+use time::Duration;
+
+use super::changes::Changes;
+use super::error::BackendError;
+use crate::id::SessionId;
+
+/// A boxed, sendable future: what [`SessionBackend`] methods return, so the trait stays
+/// object-safe.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A session's data: a JSON object.
+pub type Record = Map<String, Value>;
+
+/// A store of server-side session records, keyed by [`SessionId`].
+///
+/// The session cookie then holds only the signed id; the data stays on the server. Register a
+/// backend under a name with [`SessionConfigBuilder::backend`](crate::SessionConfigBuilder::backend)
+/// and give that name as a session's [`BACKEND`](crate::SessionName::BACKEND).
+///
+/// Records expire: every write gives the TTL to keep the record for, and an expired record must
+/// never load again, whatever the cookie says.
+///
+/// See `examples/custom_backend.rs` for a whole backend.
+pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
+    /// The record `id`, or `None` when there is none or it has expired.
+    fn load<'a>(&'a self, id: &'a SessionId)
+        -> BoxFuture<'a, Result<Option<Record>, BackendError>>;
+
+    /// Stores `record` under `id`, to expire after `ttl`, only if no record `id` exists.
+    /// Returns `false` when the id is taken (the caller retries with a fresh id).
+    fn create<'a>(
+        &'a self,
+        id: &'a SessionId,
+        record: &'a Record,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>>;
+
+    /// Applies `changes` to the record `id` atomically and makes it expire after `ttl`.
+    /// Returns `false` when the record no longer exists (expired, or deleted by another
+    /// request); it must not be created then.
+    fn apply<'a>(
+        &'a self,
+        id: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>>;
+
+    /// Moves the record `old` to the fresh id `new`, with `changes` applied, and deletes `old`:
+    /// what [`Session::regenerate_id`](crate::Session::regenerate_id) saves as.
+    ///
+    /// It must be atomic with respect to the other operations on `old`: the new record is the
+    /// record as it is when the move happens (a change another request applied to `old` before
+    /// is kept), `old` is gone afterwards (a later change to it finds no record), and nothing
+    /// is written when `old` no longer exists (a logout that ran meanwhile is never undone).
+    ///
+    /// The default runs [`load`](Self::load), [`create`](Self::create) and
+    /// [`delete`](Self::delete) one after another, which is **not** atomic: a change applied to
+    /// `old` between the load and the delete is lost, and a logout between them is undone.
+    /// Override it when the store can do better; every built-in backend does.
+    ///
+    /// # Errors
+    /// The store failed; nothing must have been moved then, or the move must be complete.
+    fn regenerate<'a>(
+        &'a self,
+        old: &'a SessionId,
+        new: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+        Box::pin(async move {
+            let Some(mut record) = self.load(old).await? else {
+                return Ok(Regenerated::Gone);
+            };
+            changes.apply_to(&mut record);
+            if !self.create(new, &record, ttl).await? {
+                return Ok(Regenerated::Taken);
+            }
+            self.delete(old).await?;
+            Ok(Regenerated::Moved)
+        })
+    }
+
+    /// Deletes the record `id`, if there is one.
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>>;
+
+    /// Deletes every expired record and returns how many went. Backends whose records expire
+    /// by themselves (Redis) return 0.
+    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>>;
+}
+
+/// What [`SessionBackend::regenerate`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Regenerated {
+    /// The record is under the new id now, with the changes applied; the old id is gone.
+    Moved,
+    /// The old record no longer exists (deleted by a logout elsewhere, or expired): nothing was
+    /// written.
+    Gone,
+    /// The new id is taken: nothing was written, and the caller tries another id.
+    Taken,
+}

@@ -1,0 +1,78 @@
+//! `table_backend!`: the `Debug` and [`SessionBackend`](crate::SessionBackend) impls every SQL
+//! backend shares, written once.
+
+/// Implements `Debug` and [`SessionBackend`](crate::SessionBackend) for `$backend`, a struct
+/// whose field `table` is its [`Table`]: `apply` runs the backend's own `apply_changes`
+/// method, and every other operation runs as the table runs it.
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+macro_rules! table_backend {
+    ($backend:ident) => {
+        const _: () = {
+            use std::fmt;
+
+            use time::Duration;
+
+            use crate::backend::changes::Changes;
+            use crate::backend::error::BackendError;
+            use crate::backend::session_backend::{BoxFuture, Record, Regenerated, SessionBackend};
+            use crate::id::SessionId;
+
+            impl fmt::Debug for $backend {
+                fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.debug_struct(stringify!($backend))
+                        .field("table", &self.table.name())
+                        .finish_non_exhaustive()
+                }
+            }
+
+            impl SessionBackend for $backend {
+                fn load<'a>(
+                    &'a self,
+                    id: &'a SessionId,
+                ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+                    Box::pin(self.table.load(id))
+                }
+
+                fn create<'a>(
+                    &'a self,
+                    id: &'a SessionId,
+                    record: &'a Record,
+                    ttl: Duration,
+                ) -> BoxFuture<'a, Result<bool, BackendError>> {
+                    Box::pin(self.table.create(id, record, ttl))
+                }
+
+                fn apply<'a>(
+                    &'a self,
+                    id: &'a SessionId,
+                    changes: &'a Changes,
+                    ttl: Duration,
+                ) -> BoxFuture<'a, Result<bool, BackendError>> {
+                    Box::pin(self.apply_changes(id, changes, ttl))
+                }
+
+                fn regenerate<'a>(
+                    &'a self,
+                    old: &'a SessionId,
+                    new: &'a SessionId,
+                    changes: &'a Changes,
+                    ttl: Duration,
+                ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+                    Box::pin(self.table.regenerate(old, new, changes, ttl))
+                }
+
+                fn delete<'a>(
+                    &'a self,
+                    id: &'a SessionId,
+                ) -> BoxFuture<'a, Result<(), BackendError>> {
+                    Box::pin(self.table.delete(id))
+                }
+
+                fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+                    Box::pin(self.table.delete_expired())
+                }
+            }
+        };
+    };
+}
+pub(super) use table_backend;

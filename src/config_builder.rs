@@ -1,0 +1,414 @@
+//! [`SessionConfigBuilder`]: every setting of a [`SessionConfig`], checked once by
+//! [`build`](SessionConfigBuilder::build), which also derives the keys and resolves the settings
+//! of each session name it knows.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+
+use time::Duration;
+
+use crate::backend::{MemoryBackend, SessionBackend, MEMORY, PRIVATE_COOKIE, SECURE_COOKIE};
+use crate::codec::{PrivateCookieSerializer, SecureCookieSerializer};
+use crate::config::{
+    SessionConfig, Settings, DEFAULT_MAX_SESSIONS_PER_REQUEST, DEFAULT_SERVER_SESSION_TTL,
+};
+use crate::cookie_args::{CookieArgs, CookieAttributes};
+use crate::error::ConfigError;
+use crate::expiry::ExpiryPolicy;
+use crate::keeper::Keeper;
+use crate::key::{
+    distinct_bytes, KeyRing, ID_COOKIE_PURPOSE, MIN_DISTINCT_SECRET_BYTES, MIN_SECRET_LEN,
+    SIGNING_PURPOSE,
+};
+use crate::name::DEFAULT_COOKIE_NAME;
+use crate::profile::SessionSettings;
+use crate::rejection_log::RejectionLog;
+use crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
+
+impl SessionConfig {
+    /// Starts a config; only [`secret_key`](SessionConfigBuilder::secret_key) is required.
+    pub fn builder() -> SessionConfigBuilder {
+        SessionConfigBuilder::default()
+    }
+}
+
+/// Builds a [`SessionConfig`]; [`build`](Self::build) checks every setting.
+///
+/// ```
+/// use axum_session_store::{ConfigError, CookieArgs, SessionConfig};
+/// use time::Duration;
+///
+/// # std::env::set_var("SESSION_SECRET", "an example secret, at least 32 bytes long");
+/// let config = SessionConfig::builder()
+///     .secret_key(std::env::var("SESSION_SECRET")?) // no default: a missing secret stops the app
+///     .fallback_keys(["a former secret, still accepted!!"])
+///     .cookie_name("__Host-session")
+///     .session_max_age(Duration::days(14))
+///     .cookie_args(CookieArgs { max_age: Some(Duration::days(14)), ..CookieArgs::default() })
+///     .build()?;
+/// assert_eq!(config.cookie_name(), "__Host-session");
+///
+/// // Mistakes fail here, not on the first request.
+/// let err = SessionConfig::builder().secret_key("too short").build().unwrap_err();
+/// assert_eq!(err, ConfigError::SecretKeyTooShort { len: 9 });
+/// let err = SessionConfig::builder().secret_key("x".repeat(32)).build().unwrap_err();
+/// assert_eq!(err, ConfigError::SecretKeyTooSimple { distinct: 1 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Default)]
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct SessionConfigBuilder {
+    secret_key: Option<Vec<u8>>,
+    fallback_keys: Vec<Vec<u8>>,
+    cookie_name: Option<String>,
+    session_max_age: Option<Duration>,
+    cookie_args: CookieArgs,
+    cookie_args_by_session: HashMap<String, CookieArgs>,
+    backends: Vec<(String, Arc<dyn SessionBackend>)>,
+    default_backend: Option<String>,
+    server_session_ttl: Option<Duration>,
+    absolute_max_age: Option<Duration>,
+    rolling_refresh: Option<Duration>,
+    max_cookie_pairs: Option<usize>,
+    max_sessions_per_request: Option<usize>,
+}
+
+impl SessionConfigBuilder {
+    /// The secret that signs cookies: at least 32 random bytes, kept out of the source code.
+    /// Required.
+    pub fn secret_key(mut self, secret: impl AsRef<[u8]>) -> Self {
+        self.secret_key = Some(secret.as_ref().to_vec());
+        self
+    }
+
+    /// Former secrets that still verify cookies, for key rotation. A cookie verified by one of
+    /// them is signed again with `secret_key` when its response is written.
+    pub fn fallback_keys<K: AsRef<[u8]>>(mut self, keys: impl IntoIterator<Item = K>) -> Self {
+        self.fallback_keys = keys.into_iter().map(|k| k.as_ref().to_vec()).collect();
+        self
+    }
+
+    /// The cookie name of the default session. Default `"session"`.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = Some(name.into());
+        self
+    }
+
+    /// How long a session stays valid after it was last saved, enforced by the server from the
+    /// signed timestamp whatever the browser does. Default: no limit beyond the cookie's own
+    /// `max_age`.
+    pub fn session_max_age(mut self, max_age: Duration) -> Self {
+        self.session_max_age = Some(max_age);
+        self
+    }
+
+    /// The default cookie attributes of every session.
+    pub fn cookie_args(mut self, args: CookieArgs) -> Self {
+        self.cookie_args = args;
+        self
+    }
+
+    /// Cookie attributes for the session `name` alone, in place of the defaults.
+    pub fn session_cookie_args(mut self, name: impl Into<String>, args: CookieArgs) -> Self {
+        self.cookie_args_by_session.insert(name.into(), args);
+        self
+    }
+
+    /// Registers a server-side backend under `name`, for sessions whose
+    /// [`BACKEND`](crate::SessionName::BACKEND) is that name. `"memory"` is registered by
+    /// default and may be replaced; `"securecookie"` is reserved.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, SessionConfig, SessionName};
+    ///
+    /// struct Cart;
+    /// impl SessionName for Cart {
+    ///     const NAME: &'static str = "cart";
+    ///     const BACKEND: &'static str = "carts";
+    /// }
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .backend("carts", MemoryBackend::new())
+    ///     .build()?;
+    /// assert!(config.server_backend("carts").is_some());
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn backend(mut self, name: impl Into<String>, backend: impl SessionBackend) -> Self {
+        self.backends.push((name.into(), Arc::new(backend)));
+        self
+    }
+
+    /// Like [`backend`](Self::backend), for a backend already shared behind an `Arc`.
+    pub fn shared_backend(
+        mut self,
+        name: impl Into<String>,
+        backend: Arc<dyn SessionBackend>,
+    ) -> Self {
+        self.backends.push((name.into(), backend));
+        self
+    }
+
+    /// The backend of the default session (`Session` without a name). Default
+    /// `"securecookie"`; name a registered server-side backend to keep the default session's
+    /// data on the server.
+    pub fn default_backend(mut self, name: impl Into<String>) -> Self {
+        self.default_backend = Some(name.into());
+        self
+    }
+
+    /// How long a server-side record lives after its last save when neither
+    /// `session_max_age` nor `cookie_args.max_age` is set. Default 14 days.
+    pub fn server_session_ttl(mut self, ttl: Duration) -> Self {
+        self.server_session_ttl = Some(ttl);
+        self
+    }
+
+    /// An absolute lifetime for every session, counted from its creation and never extended by
+    /// activity: past it, the session reads as a new one, for cookie and server-side sessions
+    /// alike. The creation time travels with the session under the reserved key `_created`.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    /// use time::Duration;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .session_max_age(Duration::minutes(30)) // idle: 30 minutes without a save
+    ///     .absolute_max_age(Duration::hours(12))  // and never more than 12 hours in all
+    ///     .build()?;
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn absolute_max_age(mut self, lifetime: Duration) -> Self {
+        self.absolute_max_age = Some(lifetime);
+        self
+    }
+
+    /// Opt in to rolling expiry: a request that only reads a session whose last save is at
+    /// least `interval` old saves it again, so the idle expiry (`session_max_age`, the record's
+    /// TTL, the cookie's `max_age`) restarts. Reads become writes at most once per `interval`.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    /// use time::Duration;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .session_max_age(Duration::minutes(30))
+    ///     .rolling_refresh(Duration::minutes(5))
+    ///     .build()?;
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn rolling_refresh(mut self, interval: Duration) -> Self {
+        self.rolling_refresh = Some(interval);
+        self
+    }
+
+    /// How many `;`-separated pairs of a request's `Cookie` headers are read (default
+    /// [`DEFAULT_MAX_COOKIE_PAIRS`](crate::DEFAULT_MAX_COOKIE_PAIRS), 512); later ones are ignored, so a forged header of
+    /// thousands of cookies costs no more than this many. Browsers keep at most about 180
+    /// cookies per domain; raise it only if your pages set more cookies than that.
+    ///
+    /// ```
+    /// use axum_session_store::{ConfigError, SessionConfig};
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).max_cookie_pairs(64).build()?;
+    /// assert_eq!(config.max_cookie_pairs(), 64);
+    /// let zero = SessionConfig::builder().secret_key(secret).max_cookie_pairs(0).build();
+    /// assert_eq!(zero.unwrap_err(), ConfigError::ZeroLimit { setting: "max_cookie_pairs" });
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn max_cookie_pairs(mut self, pairs: usize) -> Self {
+        self.max_cookie_pairs = Some(pairs);
+        self
+    }
+
+    /// How many sessions one request may open (default
+    /// [`DEFAULT_MAX_SESSIONS_PER_REQUEST`](crate::DEFAULT_MAX_SESSIONS_PER_REQUEST), 8); beyond it, opening another is
+    /// [`SessionError::TooManySessions`](crate::SessionError::TooManySessions). Every session a
+    /// request opens may set a cookie: the limit keeps a handler that names sessions at run
+    /// time from planting hundreds of them.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .max_sessions_per_request(16)
+    ///     .build()?;
+    /// assert_eq!(config.max_sessions_per_request(), 16);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn max_sessions_per_request(mut self, sessions: usize) -> Self {
+        self.max_sessions_per_request = Some(sessions);
+        self
+    }
+
+    /// Checks every setting and derives the signing keys.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first setting that is missing or wrong.
+    pub fn build(self) -> Result<SessionConfig, ConfigError> {
+        let secret = self.secret_key.ok_or(ConfigError::MissingSecretKey)?;
+        check_secrets(&secret, &self.fallback_keys)?;
+        for (setting, value) in [
+            ("session_max_age", self.session_max_age),
+            ("server_session_ttl", self.server_session_ttl),
+            ("absolute_max_age", self.absolute_max_age),
+            ("rolling_refresh", self.rolling_refresh),
+        ] {
+            if let Some(value) = value.filter(|v| !v.is_positive()) {
+                return Err(ConfigError::NonPositiveDuration { setting, value });
+            }
+        }
+        for (setting, value) in [
+            ("max_cookie_pairs", self.max_cookie_pairs),
+            ("max_sessions_per_request", self.max_sessions_per_request),
+        ] {
+            if value == Some(0) {
+                return Err(ConfigError::ZeroLimit { setting });
+            }
+        }
+        let cookie_name = self
+            .cookie_name
+            .unwrap_or_else(|| DEFAULT_COOKIE_NAME.to_owned());
+        // The defaults serve every session without its own attributes: check them under the
+        // default session's name, unless that session has attributes of its own.
+        let name_for_defaults = if self.cookie_args_by_session.contains_key(&cookie_name) {
+            DEFAULT_COOKIE_NAME
+        } else {
+            &cookie_name
+        };
+        self.cookie_args.validate(name_for_defaults)?;
+        for (name, args) in &self.cookie_args_by_session {
+            args.validate(name)?;
+        }
+
+        let serializer = Arc::new(SecureCookieSerializer::new(KeyRing::new(
+            &secret,
+            &self.fallback_keys,
+            SIGNING_PURPOSE,
+        )));
+        let id_serializer = Arc::new(SecureCookieSerializer::new(KeyRing::new(
+            &secret,
+            &self.fallback_keys,
+            ID_COOKIE_PURPOSE,
+        )));
+        let private_serializer =
+            Arc::new(PrivateCookieSerializer::new(&secret, &self.fallback_keys));
+        let mut keepers = BTreeMap::from([
+            (SECURE_COOKIE.to_owned(), Keeper::Cookie(serializer.clone())),
+            (
+                PRIVATE_COOKIE.to_owned(),
+                Keeper::Cookie(private_serializer.clone()),
+            ),
+        ]);
+        let server = |backend| Keeper::Server {
+            backend,
+            ids: id_serializer.clone(),
+        };
+        keepers.insert(MEMORY.to_owned(), server(Arc::new(MemoryBackend::new())));
+        for (name, backend) in self.backends {
+            if name == SECURE_COOKIE || name == PRIVATE_COOKIE || name.is_empty() {
+                return Err(ConfigError::ReservedBackendName { name });
+            }
+            keepers.insert(name, server(backend));
+        }
+        let default_backend = self
+            .default_backend
+            .unwrap_or_else(|| SECURE_COOKIE.to_owned());
+        if !keepers.contains_key(&default_backend) {
+            return Err(ConfigError::UnknownDefaultBackend {
+                name: default_backend,
+            });
+        }
+
+        let server_session_ttl = self
+            .server_session_ttl
+            .unwrap_or(DEFAULT_SERVER_SESSION_TTL);
+        let expiry = ExpiryPolicy {
+            absolute_max_age: self.absolute_max_age,
+            rolling_refresh: self.rolling_refresh,
+        };
+        let settings = |args| {
+            Arc::new(SessionSettings::new(
+                CookieAttributes::new(args),
+                self.session_max_age,
+                server_session_ttl,
+                expiry,
+            ))
+        };
+        Ok(SessionConfig::from_settings(Settings {
+            serializer,
+            id_serializer,
+            private_serializer,
+            default_settings: settings(self.cookie_args),
+            settings_by_session: self
+                .cookie_args_by_session
+                .into_iter()
+                .map(|(name, args)| (name, settings(args)))
+                .collect(),
+            cookie_name,
+            session_max_age: self.session_max_age,
+            keepers,
+            default_backend,
+            server_session_ttl,
+            expiry,
+            max_cookie_pairs: self.max_cookie_pairs.unwrap_or(DEFAULT_MAX_COOKIE_PAIRS),
+            max_sessions_per_request: self
+                .max_sessions_per_request
+                .unwrap_or(DEFAULT_MAX_SESSIONS_PER_REQUEST),
+            rejection_log: RejectionLog::default(),
+        }))
+    }
+}
+
+/// Refuses a secret or fallback key that is too short, or made of too few distinct bytes.
+fn check_secrets(secret: &[u8], fallbacks: &[Vec<u8>]) -> Result<(), ConfigError> {
+    if secret.len() < MIN_SECRET_LEN {
+        return Err(ConfigError::SecretKeyTooShort { len: secret.len() });
+    }
+    let distinct = distinct_bytes(secret);
+    if distinct < MIN_DISTINCT_SECRET_BYTES {
+        return Err(ConfigError::SecretKeyTooSimple { distinct });
+    }
+    for (index, key) in fallbacks.iter().enumerate() {
+        if key.len() < MIN_SECRET_LEN {
+            return Err(ConfigError::FallbackKeyTooShort {
+                index,
+                len: key.len(),
+            });
+        }
+        let distinct = distinct_bytes(key);
+        if distinct < MIN_DISTINCT_SECRET_BYTES {
+            return Err(ConfigError::FallbackKeyTooSimple { index, distinct });
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Debug for SessionConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionConfigBuilder")
+            .field("secret_key", &self.secret_key.as_ref().map(|_| ".."))
+            .field("fallback_keys", &self.fallback_keys.len())
+            .field("cookie_name", &self.cookie_name)
+            .field("session_max_age", &self.session_max_age)
+            .field("cookie_args", &self.cookie_args)
+            .field("cookie_args_by_session", &self.cookie_args_by_session)
+            .field("backends", &self.backends)
+            .field("default_backend", &self.default_backend)
+            .field("server_session_ttl", &self.server_session_ttl)
+            .field("absolute_max_age", &self.absolute_max_age)
+            .field("rolling_refresh", &self.rolling_refresh)
+            .field("max_cookie_pairs", &self.max_cookie_pairs)
+            .field("max_sessions_per_request", &self.max_sessions_per_request)
+            .finish()
+    }
+}

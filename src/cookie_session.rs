@@ -1,0 +1,102 @@
+//! Cookie sessions (signed or sealed): read from the request's cookie, and what a save writes
+//! back into it.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::codec::{to_json, CookieCodec};
+use crate::error::SessionError;
+use crate::expiry::CREATED_KEY;
+use crate::nesting;
+use crate::profile::SessionProfile;
+use crate::rejection_log::RejectionLog;
+use crate::session_data::SessionData;
+use crate::set_cookie::CookieWrite;
+
+/// The session of `profile` from the request's cookie `value`, read with `codec`: an empty new
+/// session when there is none, or it is rejected (logged through `log`, without the value or
+/// any key), or past its lifetime.
+pub(crate) fn load(
+    profile: &SessionProfile,
+    codec: &dyn CookieCodec,
+    value: Option<&str>,
+    now: OffsetDateTime,
+    log: &RejectionLog,
+) -> SessionData {
+    let Some(value) = value else {
+        return SessionData::new_empty();
+    };
+    let name = profile.name();
+    let settings = profile.settings();
+    match codec.decode(name, value, settings.max_age, now) {
+        Ok(verified) => SessionData::judged(settings.expiry, name, verified, now, None),
+        Err(reason) => {
+            log.rejected(name, &reason);
+            SessionData::new_empty()
+        }
+    }
+}
+
+/// What saving the cookie session `data` (of `profile`, encoded by `codec`) writes to its
+/// cookie as of `now`, if it needs saving.
+///
+/// # Errors
+/// [`SessionError::TooDeep`] for a value that could not be read back,
+/// [`SessionError::Encode`] when the session cannot be serialized.
+pub(crate) fn write<'c>(
+    profile: &SessionProfile,
+    codec: &'c dyn CookieCodec,
+    data: &SessionData,
+    now: OffsetDateTime,
+) -> Result<Option<CookieWrite<'c>>, SessionError> {
+    if !data.needs_save() {
+        return Ok(None);
+    }
+    if data.is_invalidated() && data.values().is_empty() {
+        return Ok(Some(CookieWrite::Remove));
+    }
+    let name = profile.name();
+    if let Some(key) = nesting::too_deep(data.values()) {
+        return Err(SessionError::TooDeep {
+            session: name.to_owned(),
+            key: key.to_owned(),
+        });
+    }
+    let creation = profile
+        .settings()
+        .expiry
+        .creation_to_save(data.creation(), now.unix_timestamp());
+    let payload = Payload {
+        values: data.values(),
+        created_at: creation.map(|creation| creation.at),
+    };
+    let json = to_json(&payload).map_err(|source| SessionError::Encode {
+        session: name.to_owned(),
+        source: source.into(),
+    })?;
+    Ok(Some(CookieWrite::Set { codec, json }))
+}
+
+/// A session as its cookie carries it: the values, plus the creation time when an absolute
+/// lifetime is configured (under the reserved key `_created`).
+#[derive(Debug)]
+struct Payload<'a> {
+    values: &'a Map<String, Value>,
+    created_at: Option<i64>,
+}
+
+impl Serialize for Payload<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let extra = usize::from(self.created_at.is_some());
+        let mut map = serializer.serialize_map(Some(self.values.len() + extra))?;
+        for (key, value) in self.values {
+            map.serialize_entry(key, value)?;
+        }
+        if let Some(created_at) = self.created_at {
+            map.serialize_entry(CREATED_KEY, &created_at)?;
+        }
+        map.end()
+    }
+}

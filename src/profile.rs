@@ -1,0 +1,134 @@
+//! A session's settings, resolved once: [`SessionSettings`] (what its cookie attributes, max ages
+//! and record TTL are, computed at `build()`) and [`SessionProfile`] (the settings with the
+//! session's name and backend, resolved once per request). The load and save paths read the
+//! profile and never go back to the config.
+
+use std::sync::Arc;
+
+use time::Duration;
+
+use crate::cookie_args::CookieAttributes;
+use crate::expiry::ExpiryPolicy;
+use crate::keeper::Keeper;
+
+/// The settings of the sessions that share cookie attributes: every session without attributes
+/// of its own shares one, each session with its own has one.
+#[derive(Debug)]
+pub(crate) struct SessionSettings {
+    /// The cookie's attributes, with their `Set-Cookie` text.
+    pub(crate) attributes: CookieAttributes,
+    /// What a signed value is checked against: the session max age, else the cookie's own max
+    /// age (a browser would have dropped it by then).
+    pub(crate) max_age: Option<Duration>,
+    /// How long a server-side record lives after its last save.
+    pub(crate) record_ttl: Duration,
+    /// The absolute lifetime and rolling refresh.
+    pub(crate) expiry: ExpiryPolicy,
+    /// Whether a save that keeps a server-side session's id still signs its cookie again: a max
+    /// age makes the cookie slide, and a rolling refresh counts from the last save.
+    pub(crate) resend_unchanged_id: bool,
+}
+
+impl SessionSettings {
+    /// The settings for cookies with `attributes`, given the config's `session_max_age`,
+    /// `server_session_ttl` and expiry policy.
+    pub(crate) fn new(
+        attributes: CookieAttributes,
+        session_max_age: Option<Duration>,
+        server_session_ttl: Duration,
+        expiry: ExpiryPolicy,
+    ) -> Self {
+        let max_age = session_max_age.or(attributes.args().max_age);
+        Self {
+            max_age,
+            record_ttl: max_age.unwrap_or(server_session_ttl),
+            resend_unchanged_id: max_age.is_some() || expiry.rolling_refresh.is_some(),
+            expiry,
+            attributes,
+        }
+    }
+}
+
+/// One session of a request, resolved against the config: its name, its backend and its
+/// settings.
+#[derive(Debug)]
+pub(crate) struct SessionProfile {
+    /// The session's name followed by its backend's name, in one allocation.
+    names: String,
+    /// Where the session's name ends in `names`.
+    name_len: usize,
+    keeper: Keeper,
+    settings: Arc<SessionSettings>,
+}
+
+impl SessionProfile {
+    pub(crate) fn new(
+        name: &str,
+        backend_name: &str,
+        keeper: Keeper,
+        settings: Arc<SessionSettings>,
+    ) -> Self {
+        let mut names = String::with_capacity(name.len() + backend_name.len());
+        names.push_str(name);
+        names.push_str(backend_name);
+        Self {
+            names,
+            name_len: name.len(),
+            keeper,
+            settings,
+        }
+    }
+
+    /// The session's name, which is its cookie's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.names[..self.name_len]
+    }
+
+    /// The name of the backend that keeps it.
+    pub(crate) fn backend_name(&self) -> &str {
+        &self.names[self.name_len..]
+    }
+
+    pub(crate) fn keeper(&self) -> &Keeper {
+        &self.keeper
+    }
+
+    pub(crate) fn settings(&self) -> &SessionSettings {
+        &self.settings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cookie_args::CookieArgs;
+
+    fn settings(
+        session_max_age: Option<Duration>,
+        cookie_max_age: Option<Duration>,
+    ) -> SessionSettings {
+        let args = CookieArgs {
+            max_age: cookie_max_age,
+            ..CookieArgs::default()
+        };
+        SessionSettings::new(
+            CookieAttributes::new(args),
+            session_max_age,
+            Duration::days(14),
+            ExpiryPolicy::default(),
+        )
+    }
+
+    #[test]
+    fn max_ages_and_ttls_follow_webapp2_then_the_cookie() {
+        let none = settings(None, None);
+        assert_eq!((none.max_age, none.record_ttl), (None, Duration::days(14)));
+        assert!(!none.resend_unchanged_id);
+        let cookie = settings(None, Some(Duration::hours(1)));
+        assert_eq!(cookie.max_age, Some(Duration::hours(1)));
+        assert_eq!(cookie.record_ttl, Duration::hours(1));
+        assert!(cookie.resend_unchanged_id);
+        let session = settings(Some(Duration::minutes(5)), Some(Duration::hours(1)));
+        assert_eq!(session.max_age, Some(Duration::minutes(5)));
+    }
+}

@@ -1,0 +1,90 @@
+//! The id cookie of a server-side session: exactly `{"_sid": id}`, signed under the id
+//! cookies' own key.
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::codec::{to_json, SecureCookieSerializer, VerifyError};
+use crate::id::SessionId;
+
+/// The id cookie's payload, exactly: anything more is refused.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdPayload<'a> {
+    #[serde(rename = "_sid")]
+    sid: &'a str,
+}
+
+/// What a verified id cookie says.
+pub(super) struct IdCookie {
+    /// The id, or `None` when the payload holds no well-formed one.
+    pub(super) id: Option<SessionId>,
+    /// When it was signed: the session's last save.
+    pub(super) signed_at: OffsetDateTime,
+    /// A fallback key verified it.
+    pub(super) signed_with_fallback: bool,
+}
+
+/// Verifies the id cookie `value` of the session `name` with `ids`, refusing one signed longer
+/// ago than `max_age`.
+pub(super) fn read(
+    ids: &SecureCookieSerializer,
+    name: &str,
+    value: &str,
+    max_age: Option<Duration>,
+    now: OffsetDateTime,
+) -> Result<IdCookie, VerifyError> {
+    ids.verify_at(
+        name,
+        value,
+        max_age,
+        now,
+        |json, signed_at, signed_with_fallback| {
+            // An id of the wrong shape (or a payload that is no id at all) gives `None`.
+            let id = serde_json::from_slice::<IdPayload<'_>>(json)
+                .ok()
+                .and_then(|payload| SessionId::parse(payload.sid));
+            Ok(IdCookie {
+                id,
+                signed_at,
+                signed_with_fallback,
+            })
+        },
+    )
+}
+
+/// The JSON an id cookie signs for `id`.
+pub(super) fn payload(id: &SessionId) -> Result<Vec<u8>, serde_json::Error> {
+    to_json(&IdPayload { sid: id.as_str() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::{KeyRing, ID_COOKIE_PURPOSE};
+    use serde_json::json;
+
+    #[test]
+    fn only_exactly_an_id_is_an_id() {
+        let ids = SecureCookieSerializer::new(KeyRing::new(&[9; 32], &[], ID_COOKIE_PURPOSE));
+        let now = OffsetDateTime::now_utc();
+        let id = SessionId::generate().unwrap();
+        let exact = ids.sign_json("s", &payload(&id).unwrap(), now.unix_timestamp());
+        assert_eq!(
+            read(&ids, "s", &exact, None, now).unwrap().id,
+            Some(id.clone())
+        );
+        for other in [
+            json!({"_sid": id.as_str(), "more": 1}),
+            json!({"_sid": 7}),
+            json!({"_sid": "short"}),
+        ] {
+            let value = ids.serialize_at("s", &other, now).unwrap();
+            assert_eq!(
+                read(&ids, "s", &value, None, now).unwrap().id,
+                None,
+                "{other}"
+            );
+        }
+    }
+}

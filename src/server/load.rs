@@ -1,0 +1,69 @@
+//! Loading a server-side session: the id cookie first, then the record it names.
+
+use time::OffsetDateTime;
+
+use super::id_cookie;
+use super::save::backend_error;
+use crate::backend::SessionBackend;
+use crate::codec::{SecureCookieSerializer, VerifiedCookie};
+use crate::error::SessionError;
+use crate::profile::SessionProfile;
+use crate::rejection_log::RejectionLog;
+use crate::session_data::SessionData;
+
+/// Loads the session of `profile` from the id in its cookie `value`. A missing or rejected
+/// cookie, or an id of the wrong shape, gives a new session without asking the backend; an
+/// unknown or expired id gives a new session too.
+///
+/// # Errors
+/// [`SessionError::Backend`] when the backend fails to load the record.
+pub(crate) async fn load(
+    profile: &SessionProfile,
+    backend: &dyn SessionBackend,
+    ids: &SecureCookieSerializer,
+    value: Option<&str>,
+    now: OffsetDateTime,
+    log: &RejectionLog,
+) -> Result<SessionData, SessionError> {
+    let Some(value) = value else {
+        return Ok(SessionData::new_empty());
+    };
+    let name = profile.name();
+    let settings = profile.settings();
+    let cookie = match id_cookie::read(ids, name, value, settings.max_age, now) {
+        Ok(cookie) => cookie,
+        Err(reason) => {
+            log.rejected(name, &reason);
+            return Ok(SessionData::new_empty());
+        }
+    };
+    let Some(id) = cookie.id else {
+        log.rejected(name, &"the cookie holds no well-formed id");
+        return Ok(SessionData::new_empty());
+    };
+    let record = backend
+        .load(&id)
+        .await
+        .map_err(|source| backend_error(profile, "load the session", source))?;
+    match record {
+        // The record's values, judged with the id cookie's timestamp (the last save).
+        Some(values) => Ok(SessionData::judged(
+            settings.expiry,
+            name,
+            VerifiedCookie {
+                data: values,
+                signed_at: cookie.signed_at,
+                signed_with_fallback: cookie.signed_with_fallback,
+            },
+            now,
+            Some(id),
+        )),
+        None => {
+            tracing::debug!(
+                session = name,
+                "session record unknown or expired; starting a new session"
+            );
+            Ok(SessionData::new_empty())
+        }
+    }
+}

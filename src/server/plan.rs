@@ -1,0 +1,205 @@
+//! Planning the save of a server-side session: which backend operation it takes, and what
+//! becomes of the id cookie. Pure functions of the session's state, decided under its lock and
+//! carried out after it is released.
+
+use serde_json::Value;
+
+use crate::backend::{Changes, Record};
+use crate::expiry::{Creation, CREATED_KEY};
+use crate::id::SessionId;
+use crate::session_data::SessionData;
+
+/// What saving one server-side session takes.
+#[derive(Debug, PartialEq)]
+pub(super) enum Plan {
+    /// Sign the same id again (it verified with a fallback key).
+    Resign(SessionId),
+    /// Restart the record's idle expiry, write `changes` (none, or only the creation time),
+    /// and sign the id again: a rolling refresh on a read, or a re-signed cookie whose record
+    /// must first store the creation time the cookie's old timestamp stood for.
+    Refresh(SessionId, Changes),
+    /// Apply the request's changes to the record.
+    Apply(SessionId, Changes),
+    /// Move the record to a fresh id, with the request's changes (`regenerate_id()`).
+    Regenerate(SessionId, Changes),
+    /// Create a record under a fresh id, after deleting the one it replaces (keys set after
+    /// `invalidate()`: the old session ends first, whatever becomes of the new one).
+    Create {
+        record: Record,
+        replaces: Option<SessionId>,
+    },
+    /// Delete the record, if any, and expire the cookie.
+    Remove(Option<SessionId>),
+}
+
+/// The plan for saving `data`, or `None` when it needs no save. `creation` is the creation time
+/// to keep in the record (absolute lifetimes), if tracked: it is written with every new record,
+/// and into the existing one when the record does not hold it yet (it was inferred from the id
+/// cookie's timestamp, which this save may move).
+pub(super) fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Plan> {
+    if !data.needs_save() {
+        return None;
+    }
+    let old = data.id().cloned();
+    let created = || creation.map(|c| (CREATED_KEY.to_owned(), Value::from(c.at)));
+    let store_creation = creation.is_some_and(|c| !c.stored);
+    // What the request did to the record it loaded.
+    let changes = || {
+        let mut changes = data.changes();
+        if changes.cleared || store_creation {
+            // Clearing the session's keys must not clear when it was created.
+            changes.set.extend(created());
+        }
+        changes
+    };
+    Some(if data.is_invalidated() && data.values().is_empty() {
+        Plan::Remove(old)
+    } else if data.is_invalidated() || old.is_none() {
+        let mut record = data.values().clone();
+        record.extend(created());
+        Plan::Create {
+            record,
+            replaces: old.filter(|_| data.is_invalidated()),
+        }
+    } else if let (Some(id), true) = (old.clone(), data.wants_new_id()) {
+        Plan::Regenerate(id, changes())
+    } else if let (Some(id), true) = (old.clone(), data.is_modified()) {
+        Plan::Apply(id, changes())
+    } else if data.needs_refresh() || store_creation {
+        let mut changes = Changes::default();
+        if store_creation {
+            changes.set.extend(created());
+        }
+        Plan::Refresh(old?, changes)
+    } else {
+        Plan::Resign(old?)
+    })
+}
+
+/// What a save does to the id cookie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum IdCookieWrite {
+    /// Sign the id (a new one, or the same one again) into the cookie.
+    Sign,
+    /// Leave the browser's cookie as it is.
+    Keep,
+    /// Expire the cookie.
+    Remove,
+}
+
+impl IdCookieWrite {
+    /// For a save that keeps the id: the same id is signed again only when the cookie must
+    /// change: it was signed with a fallback key (`needs_resign`), or its age matters
+    /// (`resend`: a max age makes it slide, a rolling refresh counts from the last save).
+    /// Otherwise the browser's cookie already says everything, and sending it again would only
+    /// cost an HMAC and bytes on the wire.
+    pub(super) fn unchanged(resend: bool, needs_resign: bool) -> Self {
+        if resend || needs_resign {
+            Self::Sign
+        } else {
+            Self::Keep
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::VerifiedCookie;
+    use crate::expiry::ExpiryPolicy;
+    use serde_json::json;
+    use time::OffsetDateTime;
+
+    /// A session loaded from the record `id` holding `values`.
+    fn loaded(id: &SessionId, values: Value, signed_with_fallback: bool) -> SessionData {
+        let now = OffsetDateTime::now_utc();
+        let verified = VerifiedCookie {
+            data: values.as_object().cloned().unwrap_or_default(),
+            signed_at: now,
+            signed_with_fallback,
+        };
+        SessionData::judged(
+            ExpiryPolicy::default(),
+            "s",
+            verified,
+            now,
+            Some(id.clone()),
+        )
+    }
+
+    fn created(at: i64, stored: bool) -> Option<Creation> {
+        Some(Creation { at, stored })
+    }
+
+    #[test]
+    fn an_untouched_session_needs_no_save() {
+        let id = SessionId::generate().unwrap();
+        assert_eq!(plan(&loaded(&id, json!({"a": 1}), false), None), None);
+        assert_eq!(plan(&SessionData::new_empty(), None), None);
+    }
+
+    #[test]
+    fn a_new_session_is_created_with_its_creation_time() {
+        let mut data = SessionData::new_empty();
+        data.insert("a", json!(1));
+        let expected = json!({"a": 1, "_created": 5}).as_object().cloned().unwrap();
+        assert_eq!(
+            plan(&data, created(5, false)),
+            Some(Plan::Create {
+                record: expected,
+                replaces: None
+            })
+        );
+    }
+
+    #[test]
+    fn a_change_is_applied_and_stores_an_inferred_creation_time() {
+        let id = SessionId::generate().unwrap();
+        let mut data = loaded(&id, json!({"a": 1}), false);
+        data.insert("b", json!(2));
+        let Some(Plan::Apply(at, changes)) = plan(&data, created(5, true)) else {
+            panic!("an apply");
+        };
+        assert_eq!(
+            (at, changes.set),
+            (id.clone(), vec![("b".into(), json!(2))])
+        );
+        let Some(Plan::Apply(_, changes)) = plan(&data, created(5, false)) else {
+            panic!("an apply");
+        };
+        assert!(changes.set.contains(&(CREATED_KEY.to_owned(), json!(5))));
+    }
+
+    #[test]
+    fn a_new_id_moves_the_record_and_a_logout_removes_it() {
+        let id = SessionId::generate().unwrap();
+        let mut data = loaded(&id, json!({"a": 1}), false);
+        data.regenerate_id();
+        assert!(matches!(plan(&data, None), Some(Plan::Regenerate(at, _)) if at == id));
+
+        let mut data = loaded(&id, json!({"a": 1}), false);
+        data.invalidate();
+        assert_eq!(plan(&data, None), Some(Plan::Remove(Some(id.clone()))));
+        data.insert("flash", json!("bye"));
+        assert!(matches!(
+            plan(&data, None),
+            Some(Plan::Create { replaces: Some(old), .. }) if old == id
+        ));
+    }
+
+    #[test]
+    fn a_fallback_key_re_signs_without_writing() {
+        let id = SessionId::generate().unwrap();
+        let data = loaded(&id, json!({"a": 1}), true);
+        assert_eq!(plan(&data, None), Some(Plan::Resign(id.clone())));
+        // ... unless the record must first store the creation time the old cookie stood for.
+        assert!(matches!(plan(&data, created(5, false)), Some(Plan::Refresh(at, _)) if at == id));
+    }
+
+    #[test]
+    fn the_id_cookie_is_sent_again_only_when_it_must_change() {
+        assert_eq!(IdCookieWrite::unchanged(false, false), IdCookieWrite::Keep);
+        assert_eq!(IdCookieWrite::unchanged(true, false), IdCookieWrite::Sign);
+        assert_eq!(IdCookieWrite::unchanged(false, true), IdCookieWrite::Sign);
+    }
+}

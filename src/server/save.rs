@@ -1,0 +1,198 @@
+//! Saving a server-side session: carrying its [`Plan`] out against the backend, retrying
+//! fresh ids that are taken, and saying which id cookie to write.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use super::id_cookie;
+use super::plan::{plan, IdCookieWrite, Plan};
+use crate::backend::{BackendError, Regenerated, SessionBackend};
+use crate::codec::SecureCookieSerializer;
+use crate::error::SessionError;
+use crate::id::SessionId;
+use crate::nesting;
+use crate::profile::SessionProfile;
+use crate::session_state::SessionState;
+use crate::set_cookie::CookieWrite;
+
+/// How many fresh ids to try before giving up on creating a record.
+const CREATE_ATTEMPTS: usize = 3;
+
+/// The key of the id in the signed cookie payload, for errors.
+const ID_KEY: &str = "_sid";
+
+/// Saves the server-side session `state` into `backend` as of `now`: plans under its lock, does
+/// the backend I/O after, and records in the state what the record now is. Returns the id
+/// cookie to write, signed by `ids`, if any. (Marking the session saved is the caller's, once
+/// the whole response's save went through.)
+///
+/// # Errors
+/// [`SessionError::TooDeep`], [`SessionError::Backend`], [`SessionError::SessionGone`] (the
+/// record was deleted or expired meanwhile: it is not brought back), or
+/// [`SessionError::NoFreshId`].
+pub(crate) async fn save<'s>(
+    state: &SessionState,
+    backend: &dyn SessionBackend,
+    ids: &'s SecureCookieSerializer,
+    now: OffsetDateTime,
+) -> Result<Option<CookieWrite<'s>>, SessionError> {
+    let profile = state.profile();
+    let settings = profile.settings();
+    let now_ts = now.unix_timestamp();
+    let (plan, creation, needs_resign) = {
+        let data = state.lock();
+        let creation = settings.expiry.creation_to_save(data.creation(), now_ts);
+        (plan(&data, creation), creation, data.needs_resign())
+    };
+    let Some(plan) = plan else {
+        return Ok(None);
+    };
+    let name = profile.name();
+    let written = match &plan {
+        Plan::Create { record, .. } => nesting::too_deep(record),
+        Plan::Apply(_, changes) | Plan::Regenerate(_, changes) => {
+            nesting::too_deep(changes.set.iter().map(|(key, value)| (key, value)))
+        }
+        _ => None,
+    };
+    if let Some(key) = written {
+        return Err(SessionError::TooDeep {
+            session: name.to_owned(),
+            key: key.to_owned(),
+        });
+    }
+    let ttl = settings
+        .expiry
+        .record_ttl(settings.record_ttl, creation.map(|c| c.at), now_ts);
+    let fail = |action, source| backend_error(profile, action, source);
+    let (id, id_cookie) = match plan {
+        Plan::Resign(id) => (Some(id), IdCookieWrite::Sign),
+        Plan::Refresh(id, changes) => {
+            let refreshed = backend
+                .apply(&id, &changes, ttl)
+                .await
+                .map_err(|e| fail("refresh the session", e))?;
+            // A record deleted meanwhile (a logout elsewhere) is not brought back.
+            let cookie = if refreshed {
+                IdCookieWrite::Sign
+            } else {
+                IdCookieWrite::Remove
+            };
+            (Some(id), cookie)
+        }
+        Plan::Apply(id, changes) => {
+            let applied = backend
+                .apply(&id, &changes, ttl)
+                .await
+                .map_err(|e| fail("save the session", e))?;
+            if !applied {
+                return Err(SessionError::SessionGone {
+                    session: name.to_owned(),
+                });
+            }
+            // The id is unchanged: its cookie is sent again only when it must change.
+            let cookie = IdCookieWrite::unchanged(settings.resend_unchanged_id, needs_resign);
+            (Some(id), cookie)
+        }
+        Plan::Regenerate(old, changes) => {
+            let (old, changes, fail) = (&old, &changes, &fail);
+            let id = under_fresh_id(name, |new| async move {
+                let moved = backend
+                    .regenerate(old, &new, changes, ttl)
+                    .await
+                    .map_err(|e| fail("move the session to a new id", e))?;
+                match moved {
+                    Regenerated::Moved => Ok(true),
+                    Regenerated::Taken => Ok(false),
+                    // A logout (or the expiry) got there first: it is not undone.
+                    Regenerated::Gone => Err(SessionError::SessionGone {
+                        session: name.to_owned(),
+                    }),
+                }
+            })
+            .await?;
+            (Some(id), IdCookieWrite::Sign)
+        }
+        Plan::Create { record, replaces } => {
+            if let Some(old) = replaces {
+                backend
+                    .delete(&old)
+                    .await
+                    .map_err(|e| fail("delete the replaced record", e))?;
+            }
+            let (record, fail) = (&record, &fail);
+            let id = under_fresh_id(name, |id| async move {
+                backend
+                    .create(&id, record, ttl)
+                    .await
+                    .map_err(|e| fail("create the session", e))
+            })
+            .await?;
+            (Some(id), IdCookieWrite::Sign)
+        }
+        Plan::Remove(old) => {
+            if let Some(old) = old {
+                backend
+                    .delete(&old)
+                    .await
+                    .map_err(|e| fail("delete the session", e))?;
+            }
+            (None, IdCookieWrite::Remove)
+        }
+    };
+    let cookie = match (&id, id_cookie) {
+        (_, IdCookieWrite::Keep) => None,
+        (Some(id), IdCookieWrite::Sign) => {
+            let json = id_cookie::payload(id).map_err(|source| SessionError::Serialize {
+                session: name.to_owned(),
+                key: ID_KEY.to_owned(),
+                source,
+            })?;
+            Some(CookieWrite::Set { codec: ids, json })
+        }
+        _ => Some(CookieWrite::Remove),
+    };
+    state.lock().saved_to_record(id, creation);
+    Ok(cookie)
+}
+
+/// Runs `attempt` with fresh ids until it stores the record under one (`Ok(true)`), retrying
+/// when an id is taken (`Ok(false)`); returns that id.
+async fn under_fresh_id<F, Fut>(name: &str, mut attempt: F) -> Result<SessionId, SessionError>
+where
+    F: FnMut(SessionId) -> Fut,
+    Fut: Future<Output = Result<bool, SessionError>>,
+{
+    for _ in 0..CREATE_ATTEMPTS {
+        let id = SessionId::generate().map_err(|error| SessionError::NoFreshId {
+            session: name.to_owned(),
+            reason: format!("the OS random generator failed: {error}"),
+        })?;
+        if attempt(id.clone()).await? {
+            return Ok(id);
+        }
+        tracing::warn!(
+            session = name,
+            "a fresh session id was already taken; trying another"
+        );
+    }
+    Err(SessionError::NoFreshId {
+        session: name.to_owned(),
+        reason: format!("{CREATE_ATTEMPTS} fresh ids were all taken"),
+    })
+}
+
+/// The error of the session of `profile` when its backend failed to do `action`.
+pub(super) fn backend_error(
+    profile: &SessionProfile,
+    action: &'static str,
+    source: BackendError,
+) -> SessionError {
+    SessionError::Backend {
+        session: profile.name().to_owned(),
+        backend: profile.backend_name().to_owned(),
+        action,
+        source,
+    }
+}

@@ -1,0 +1,298 @@
+//! [`SessionData`]: webapp2's `SessionDict`, the values of one session plus what a save needs to
+//! know, with the rules that keep the two consistent. Nothing else writes its fields.
+
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::backend::{ChangeLog, Changes};
+use crate::codec::VerifiedCookie;
+use crate::expiry::{Creation, ExpiryPolicy, Verdict, CREATED_KEY};
+use crate::flash_message::{self, FlashMessage, Level, FLASH_KEY};
+use crate::id::SessionId;
+
+/// One session's values for one request, and its state: new or loaded, modified or not, what to
+/// do to its cookie or record when it is saved.
+///
+/// Every mutating call marks it modified (even setting an equal value, clearing an empty
+/// session); reads never do; removing a missing key changes nothing.
+#[derive(Debug, Default)]
+pub(crate) struct SessionData {
+    values: Map<String, Value>,
+    /// No valid session came with the request.
+    is_new: bool,
+    /// A mutating call happened since the session was loaded or last saved.
+    modified: bool,
+    /// `invalidate()` was called: the client's copy must be removed.
+    invalidated: bool,
+    /// The incoming cookie verified with a fallback key: sign it again with the primary one.
+    needs_resign: bool,
+    /// Server-side sessions: the id of the record the request loaded (or last saved).
+    id: Option<SessionId>,
+    /// Server-side sessions: `regenerate_id()` was called.
+    regenerate: bool,
+    /// Server-side sessions: the keys changed since loading, for a partial save.
+    changes: ChangeLog,
+    /// When the session was created, tracked when an absolute lifetime is set.
+    creation: Option<Creation>,
+    /// A rolling refresh is due: save the session although it is unmodified.
+    needs_refresh: bool,
+}
+
+impl SessionData {
+    /// A session that no valid cookie carried.
+    pub(crate) fn new_empty() -> Self {
+        Self {
+            is_new: true,
+            ..Self::default()
+        }
+    }
+
+    /// The session of a verified cookie (or, with `id`, of the record it names), once the
+    /// expiry `policy` has judged it as of `now`: a new empty one past its absolute lifetime.
+    /// Reserved keys never show among the values, whatever the policy.
+    pub(crate) fn judged(
+        policy: ExpiryPolicy,
+        name: &str,
+        mut verified: VerifiedCookie,
+        now: OffsetDateTime,
+        id: Option<SessionId>,
+    ) -> Self {
+        let stored = verified
+            .data
+            .remove(CREATED_KEY)
+            .and_then(|created| created.as_i64());
+        let saved_at = verified.signed_at.unix_timestamp();
+        match policy.judge(stored, saved_at, now.unix_timestamp()) {
+            Verdict::PastLifetime => {
+                tracing::debug!(
+                    session = name,
+                    "session reached its absolute lifetime; starting a new session"
+                );
+                Self::new_empty()
+            }
+            Verdict::Live { creation, refresh } => Self {
+                values: verified.data,
+                needs_resign: verified.signed_with_fallback,
+                creation,
+                needs_refresh: refresh,
+                // Only records track their changes: a cookie is always written whole.
+                changes: if id.is_some() {
+                    ChangeLog::tracking()
+                } else {
+                    ChangeLog::default()
+                },
+                id,
+                ..Self::default()
+            },
+        }
+    }
+
+    /// The values.
+    pub(crate) fn values(&self) -> &Map<String, Value> {
+        &self.values
+    }
+
+    /// True when no valid session came with the request.
+    pub(crate) fn is_new(&self) -> bool {
+        self.is_new
+    }
+
+    /// True when a mutating call happened since the session was loaded or last saved.
+    pub(crate) fn is_modified(&self) -> bool {
+        self.modified
+    }
+
+    /// Whether the response must carry something for this session.
+    pub(crate) fn needs_save(&self) -> bool {
+        self.modified || self.needs_resign || self.needs_refresh
+    }
+
+    /// The id of its record, for a server-side session that has one.
+    pub(crate) fn id(&self) -> Option<&SessionId> {
+        self.id.as_ref()
+    }
+
+    /// `invalidate()` was called since the last save.
+    pub(crate) fn is_invalidated(&self) -> bool {
+        self.invalidated
+    }
+
+    /// `regenerate_id()` was called since the last save.
+    pub(crate) fn wants_new_id(&self) -> bool {
+        self.regenerate
+    }
+
+    /// Its cookie verified with a fallback key, and has not been signed again yet.
+    pub(crate) fn needs_resign(&self) -> bool {
+        self.needs_resign
+    }
+
+    /// A rolling refresh is due.
+    pub(crate) fn needs_refresh(&self) -> bool {
+        self.needs_refresh
+    }
+
+    /// When it was created, if tracked.
+    pub(crate) fn creation(&self) -> Option<Creation> {
+        self.creation
+    }
+
+    /// What the request did to the record it loaded, with the current values of the keys set.
+    pub(crate) fn changes(&self) -> Changes {
+        self.changes.to_changes(&self.values)
+    }
+
+    /// Stores `value` under `key`; replacing a value keeps the stored key (no allocation).
+    pub(crate) fn insert(&mut self, key: &str, value: Value) {
+        self.changes.set(key);
+        self.modified = true;
+        match self.values.get_mut(key) {
+            Some(slot) => *slot = value,
+            None => {
+                self.values.insert(key.to_owned(), value);
+            }
+        }
+    }
+
+    /// Removes `key`, recording the change only when it was there.
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
+        let removed = self.values.remove(key);
+        if removed.is_some() {
+            self.changes.remove(key);
+            self.modified = true;
+        }
+        removed
+    }
+
+    /// Removes every key.
+    pub(crate) fn clear(&mut self) {
+        self.values.clear();
+        self.changes.clear();
+        self.modified = true;
+    }
+
+    /// Ends the session: every key goes, the client's copy is to be removed, and what comes
+    /// after is a new session with a lifetime of its own.
+    pub(crate) fn invalidate(&mut self) {
+        self.clear();
+        self.invalidated = true;
+        self.creation = None;
+    }
+
+    /// Asks for a new id at the next save (a cookie session is simply written again).
+    pub(crate) fn regenerate_id(&mut self) {
+        self.regenerate = true;
+        self.modified = true;
+    }
+
+    /// Appends a flash message to the list under `_flash`.
+    pub(crate) fn add_flash(&mut self, message: Value, level: Option<Level>) {
+        flash_message::push(&mut self.values, message, level);
+        self.changes.set(FLASH_KEY);
+        self.modified = true;
+    }
+
+    /// Takes the flash messages (an empty list when there are none, which changes nothing).
+    pub(crate) fn take_flashes(&mut self) -> Vec<FlashMessage> {
+        match self.remove(FLASH_KEY) {
+            Some(stored) => flash_message::messages(stored),
+            None => Vec::new(),
+        }
+    }
+
+    /// The server-side record was written: the session is the record `id` now (none after a
+    /// removal), with `creation` stored in it, and later changes are sent as changes.
+    pub(crate) fn saved_to_record(&mut self, id: Option<SessionId>, creation: Option<Creation>) {
+        self.id = id;
+        self.invalidated = false;
+        self.creation = creation;
+        self.changes = ChangeLog::tracking();
+    }
+
+    /// The save this session was part of went out whole: a second save of the same request
+    /// writes nothing, and a creation time that was written counts as stored.
+    pub(crate) fn mark_saved(&mut self) {
+        self.modified = false;
+        self.needs_resign = false;
+        self.regenerate = false;
+        self.needs_refresh = false;
+        self.changes.reset();
+        if let Some(creation) = &mut self.creation {
+            creation.stored = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::Duration;
+
+    fn verified(data: Value, signed_at: OffsetDateTime) -> VerifiedCookie {
+        VerifiedCookie {
+            data: data.as_object().cloned().unwrap_or_default(),
+            signed_at,
+            signed_with_fallback: false,
+        }
+    }
+
+    #[test]
+    fn the_reserved_key_never_shows_and_a_past_lifetime_is_a_new_session() {
+        let now = OffsetDateTime::now_utc();
+        let created = (now - Duration::hours(2)).unix_timestamp();
+        let data = json!({"a": 1, "_created": created});
+        let no_policy = SessionData::judged(
+            ExpiryPolicy::default(),
+            "s",
+            verified(data.clone(), now),
+            now,
+            None,
+        );
+        assert_eq!(Value::Object(no_policy.values().clone()), json!({"a": 1}));
+        let lifetime = ExpiryPolicy {
+            absolute_max_age: Some(Duration::hours(1)),
+            rolling_refresh: None,
+        };
+        let past = SessionData::judged(lifetime, "s", verified(data, now), now, None);
+        assert!(past.is_new() && past.values().is_empty());
+    }
+
+    #[test]
+    fn only_records_track_changes_and_saving_resets_them() {
+        let now = OffsetDateTime::now_utc();
+        let id = SessionId::generate().unwrap();
+        let policy = ExpiryPolicy::default();
+        let mut record =
+            SessionData::judged(policy, "s", verified(json!({"a": 1}), now), now, Some(id));
+        record.insert("b", json!(2));
+        record.remove("a");
+        assert_eq!(
+            record.changes(),
+            Changes {
+                cleared: false,
+                removed: vec!["a".into()],
+                set: vec![("b".into(), json!(2))],
+            }
+        );
+        record.mark_saved();
+        assert!(!record.needs_save() && record.changes().is_empty());
+
+        let mut cookie = SessionData::judged(policy, "s", verified(json!({}), now), now, None);
+        cookie.insert("b", json!(2));
+        assert!(cookie.changes().is_empty(), "a cookie is written whole");
+        assert!(cookie.is_modified());
+    }
+
+    #[test]
+    fn invalidate_clears_and_forgets_the_creation() {
+        let mut data = SessionData::new_empty();
+        data.insert("a", json!(1));
+        data.invalidate();
+        assert!(data.is_invalidated() && data.values().is_empty() && data.is_modified());
+        assert_eq!(data.creation(), None);
+        assert_eq!(data.take_flashes(), Vec::new());
+        data.add_flash(json!("hi"), Some(Level::Info));
+        assert_eq!(data.take_flashes().len(), 1);
+    }
+}

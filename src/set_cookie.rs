@@ -1,0 +1,67 @@
+//! Where the `Set-Cookie` header is built: [`CookieWrite`], what a save writes to a session's
+//! cookie, and the header that carries it, refused when browsers would drop it.
+
+use axum::http::HeaderValue;
+use time::OffsetDateTime;
+
+use crate::codec::{CookieCodec, MAX_COOKIE_VALUE_LEN};
+use crate::error::SessionError;
+use crate::profile::SessionProfile;
+
+/// What saving a session writes to its cookie.
+pub(crate) enum CookieWrite<'c> {
+    /// Store `json`, encoded by `codec`, straight into the `Set-Cookie` header.
+    Set {
+        codec: &'c dyn CookieCodec,
+        json: Vec<u8>,
+    },
+    /// Tell the browser to delete the cookie.
+    Remove,
+}
+
+/// The `Set-Cookie` header that carries `write` for the session of `profile`, signed or sealed
+/// as of `now`, with the session's cookie attributes.
+///
+/// # Errors
+/// [`SessionError::CookieTooLarge`] for a header over 4096 bytes (its length is exact, so
+/// nothing is encoded then), [`SessionError::Encode`] when the codec fails.
+pub(crate) fn set_cookie_header(
+    profile: &SessionProfile,
+    write: CookieWrite<'_>,
+    now: OffsetDateTime,
+) -> Result<HeaderValue, SessionError> {
+    let name = profile.name();
+    let attributes = &profile.settings().attributes;
+    let too_large = |size| SessionError::CookieTooLarge {
+        session: name.to_owned(),
+        size,
+    };
+    let header = match write {
+        CookieWrite::Set { codec, json } => {
+            let value_len = codec.value_len(json.len(), now);
+            let size = attributes.set_cookie_len(name, value_len);
+            if size > MAX_COOKIE_VALUE_LEN {
+                return Err(too_large(size));
+            }
+            let mut header = attributes.start_set_cookie(name, value_len);
+            codec
+                .write_value(name, &json, now, &mut header)
+                .map_err(|source| SessionError::Encode {
+                    session: name.to_owned(),
+                    source,
+                })?;
+            attributes.finish_set_cookie(&mut header);
+            header
+        }
+        CookieWrite::Remove => {
+            let header = attributes.removal_cookie(name);
+            if header.len() > MAX_COOKIE_VALUE_LEN {
+                return Err(too_large(header.len()));
+            }
+            header
+        }
+    };
+    HeaderValue::try_from(header).map_err(|_| SessionError::InvalidHeader {
+        session: name.to_owned(),
+    })
+}
