@@ -1,16 +1,15 @@
 //! [`MemoryBackend`]: session records in this process's memory, bounded in count and bytes.
 
-use std::collections::{BTreeSet, HashMap};
-use std::io;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use serde_json::Value;
 use time::Duration;
 use tokio::time::Instant;
 
-use super::changes::Changes;
-use super::error::BackendError;
-use super::session_backend::{BoxFuture, Record, Regenerated, SessionBackend};
+use super::size::{record_size, size_with};
+use super::store::{expiry, Store};
+use crate::backend::changes::Changes;
+use crate::backend::error::BackendError;
+use crate::backend::session_backend::{BoxFuture, Record, Regenerated, SessionBackend};
 use crate::id::SessionId;
 
 /// How many records a [`MemoryBackend`] holds unless [`max_records`](MemoryBackend::max_records)
@@ -20,9 +19,6 @@ pub const DEFAULT_MAX_RECORDS: usize = 100_000;
 /// How many bytes of session data a [`MemoryBackend`] holds unless
 /// [`max_bytes`](MemoryBackend::max_bytes) says otherwise: 64 MiB.
 pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
-
-/// What each record costs besides its keys and values: its id, expiry and map.
-const RECORD_OVERHEAD: usize = 128;
 
 /// How many expired records each write deletes, at most, on its way: enough to keep up with
 /// any rate of creation, small enough that no single request pays for a mass expiry.
@@ -74,30 +70,6 @@ pub struct MemoryBackend {
     max_records: usize,
     max_bytes: usize,
     when_full: WhenFull,
-}
-
-/// The records, ordered by expiry too, and what they weigh.
-#[derive(Debug, Default)]
-struct Store {
-    records: HashMap<SessionId, Entry>,
-    /// Every record's `(expires_at, id)`, soonest first.
-    by_expiry: BTreeSet<(Instant, SessionId)>,
-    /// The sum of the records' sizes.
-    bytes: usize,
-}
-
-#[derive(Debug)]
-struct Entry {
-    record: Record,
-    expires_at: Instant,
-    /// What [`record_size`] said when the record was last written.
-    size: usize,
-}
-
-impl Entry {
-    fn is_live(&self, now: Instant) -> bool {
-        self.expires_at > now
-    }
 }
 
 impl Default for MemoryBackend {
@@ -228,136 +200,6 @@ impl MemoryBackend {
     }
 }
 
-impl Store {
-    /// Deletes up to `limit` expired records, the soonest expired first.
-    fn sweep(&mut self, now: Instant, limit: usize) {
-        for _ in 0..limit {
-            match self.by_expiry.first() {
-                Some((expires_at, _)) if *expires_at <= now => {
-                    if let Some((_, id)) = self.by_expiry.pop_first() {
-                        self.forget(&id);
-                    }
-                }
-                _ => return,
-            }
-        }
-    }
-
-    /// Deletes the record closest to expiry but `keep`; false when there is none.
-    fn evict_soonest(&mut self, keep: Option<&SessionId>) -> bool {
-        let victim = self
-            .by_expiry
-            .iter()
-            .find(|(_, id)| Some(id) != keep)
-            .cloned();
-        match victim {
-            Some(victim) => {
-                self.by_expiry.remove(&victim);
-                self.forget(&victim.1);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Removes the record `id` (already out of `by_expiry`) and its bytes.
-    fn forget(&mut self, id: &SessionId) -> Option<Entry> {
-        let entry = self.records.remove(id)?;
-        self.bytes -= entry.size;
-        Some(entry)
-    }
-
-    /// Removes the record `id` from both indexes.
-    fn remove(&mut self, id: &SessionId) -> Option<Entry> {
-        let entry = self.forget(id)?;
-        self.by_expiry.remove(&(entry.expires_at, id.clone()));
-        Some(entry)
-    }
-
-    /// Stores `record` under `id`, replacing any record there.
-    fn insert(&mut self, id: SessionId, record: Record, size: usize, expires_at: Instant) {
-        self.remove(&id);
-        self.by_expiry.insert((expires_at, id.clone()));
-        self.bytes += size;
-        self.records.insert(
-            id,
-            Entry {
-                record,
-                expires_at,
-                size,
-            },
-        );
-    }
-
-    /// The live record `id`.
-    fn live(&self, id: &SessionId, now: Instant) -> Option<&Entry> {
-        self.records.get(id).filter(|entry| entry.is_live(now))
-    }
-}
-
-/// The instant `ttl` from `now`: at once for a TTL of zero or less, and "practically never"
-/// for one too large for the clock.
-fn expiry(now: Instant, ttl: Duration) -> Instant {
-    if !ttl.is_positive() {
-        return now;
-    }
-    std::time::Duration::try_from(ttl)
-        .ok()
-        .and_then(|ttl| now.checked_add(ttl))
-        .unwrap_or(now + std::time::Duration::from_secs(100 * 365 * 24 * 3600))
-}
-
-/// What a record weighs against [`MemoryBackend::max_bytes`]: its keys, its values' JSON text,
-/// and a fixed overhead.
-fn record_size(record: &Record) -> usize {
-    RECORD_OVERHEAD
-        + record
-            .iter()
-            .map(|(key, value)| key.len() + json_len(value))
-            .sum::<usize>()
-}
-
-/// What a record of `size` bytes weighs once `changes` apply to it, from the sizes of the keys
-/// they touch only (the record itself is not walked).
-fn size_with(record: &Record, size: usize, changes: &Changes) -> usize {
-    let weight = |key: &str, value: &Value| key.len() + json_len(value);
-    let mut size = if changes.cleared {
-        RECORD_OVERHEAD
-    } else {
-        let removed: usize = changes
-            .removed
-            .iter()
-            .filter_map(|key| record.get(key).map(|value| weight(key, value)))
-            .sum();
-        size.saturating_sub(removed)
-    };
-    for (key, value) in &changes.set {
-        if let Some(old) = record.get(key).filter(|_| !changes.cleared) {
-            size = size.saturating_sub(weight(key, old));
-        }
-        size += weight(key, value);
-    }
-    size
-}
-
-/// The length of `value`'s compact JSON text, counted without building it.
-fn json_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing a `Value` into a counter cannot fail.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
-}
-
 impl SessionBackend for MemoryBackend {
     fn load<'a>(
         &'a self,
@@ -452,49 +294,12 @@ impl SessionBackend for MemoryBackend {
 
 #[cfg(test)]
 mod tests {
+    use super::super::size::RECORD_OVERHEAD;
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn record(value: Value) -> Record {
         value.as_object().cloned().unwrap_or_default()
-    }
-
-    #[test]
-    fn sizes_after_changes_match_the_changed_record() {
-        let before = record(json!({"a": 1, "bb": "two", "c": [1, 2]}));
-        for changes in [
-            Changes::default(),
-            Changes {
-                removed: vec!["a".into(), "missing".into()],
-                set: vec![
-                    ("bb".into(), json!("longer value")),
-                    ("d".into(), json!(null)),
-                ],
-                ..Changes::default()
-            },
-            Changes {
-                cleared: true,
-                removed: vec!["c".into()],
-                set: vec![("a".into(), json!(2))],
-            },
-        ] {
-            let mut after = before.clone();
-            changes.apply_to(&mut after);
-            assert_eq!(
-                size_with(&before, record_size(&before), &changes),
-                record_size(&after),
-                "{changes:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn sizes_count_keys_and_json_text() {
-        assert_eq!(json_len(&json!({"a": [1, "é"]})), r#"{"a":[1,"é"]}"#.len());
-        assert_eq!(
-            record_size(&record(json!({"ab": "cd"}))),
-            RECORD_OVERHEAD + 2 + 4
-        );
     }
 
     #[tokio::test]

@@ -1,0 +1,8 @@
+//! Session records in this process's memory: the backend and its limits, the records under its
+//! lock, and what a record weighs.
+
+mod backend;
+mod size;
+mod store;
+
+pub use backend::{MemoryBackend, WhenFull, DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS};
