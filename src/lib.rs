@@ -50,6 +50,7 @@
 //! | request | `store`, `saving` | the request's registry of sessions; the one save path |
 //! | handles | `session`, `flash` | `Session<N>`, `Flash<N>` |
 //! | axum glue | `extract`, `guard`, `layer` | the extractors, the `IntoResponseParts` guard, `SessionLayer` |
+//! | testing kit | `test_util/` (feature `test-util`) | what tests of an application need: a cookie jar |
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 // Leaves.
@@ -90,6 +91,9 @@ mod session;
 mod extract;
 mod guard;
 mod layer;
+// The testing kit.
+#[cfg(feature = "test-util")]
+pub mod test_util;
 
 pub use axum_extra::extract::cookie::SameSite;
 #[cfg(feature = "mysql")]

@@ -9,12 +9,11 @@ pub mod servers;
 pub mod sql;
 pub mod suite;
 
-use std::collections::BTreeMap;
-
 use axum::body::Body;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{Request, StatusCode};
 use axum::Router;
+use axum_session_store::test_util::CookieJar;
 use axum_session_store::SessionConfig;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -55,15 +54,23 @@ impl Reply {
 /// A browser-like client: keeps cookies, sends them back, forgets deleted ones.
 pub struct Client {
     app: Router,
-    pub jar: BTreeMap<String, String>,
+    pub jar: CookieJar,
 }
 
 impl Client {
     pub fn new(app: Router) -> Self {
         Self {
             app,
-            jar: BTreeMap::new(),
+            jar: CookieJar::new(),
         }
+    }
+
+    /// The value of the cookie `name` the client holds; panics when it holds none.
+    pub fn cookie(&self, name: &str) -> String {
+        self.jar
+            .get(name)
+            .unwrap_or_else(|| panic!("the client holds no {name} cookie"))
+            .to_owned()
     }
 
     pub async fn get(&mut self, uri: &str) -> Reply {
@@ -72,26 +79,12 @@ impl Client {
     }
 
     pub async fn send(&mut self, mut request: Request<Body>) -> Reply {
-        if !self.jar.is_empty() {
-            let header = self
-                .jar
-                .iter()
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect::<Vec<_>>()
-                .join("; ");
-            request
-                .headers_mut()
-                .insert(COOKIE, header.parse().unwrap());
+        if let Some(header) = self.jar.header() {
+            request.headers_mut().insert(COOKIE, header.clone());
         }
         let reply = send(&self.app, request).await;
         for header in &reply.set_cookies {
-            let (pair, attributes) = header.split_once(';').unwrap_or((header, ""));
-            let (name, value) = pair.split_once('=').unwrap();
-            if attributes.contains("Max-Age=0") {
-                self.jar.remove(name);
-            } else {
-                self.jar.insert(name.to_owned(), value.to_owned());
-            }
+            self.jar.store(header);
         }
         reply
     }

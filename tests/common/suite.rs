@@ -210,7 +210,7 @@ pub async fn hundred_parallel_requests_keep_every_key(fixture: &Fixture) {
     let router = app::layered(config);
     let mut client = Client::new(router.clone());
     client.get("/set?init=0").await;
-    let cookie = format!("session={}", client.jar["session"]);
+    let cookie = format!("session={}", client.cookie("session"));
     let tasks: Vec<_> = (0..100)
         .map(|i| {
             let router = router.clone();
@@ -254,7 +254,7 @@ pub async fn regenerate_id_moves_the_data_and_kills_the_old_id(fixture: &Fixture
     let router = app::layered(config);
     let mut client = Client::new(router.clone());
     client.get("/set?user=ada").await;
-    let old = client.jar["session"].clone();
+    let old = client.cookie("session");
     let reply = client.get("/regenerate").await;
     let new = reply.cookie("session").expect("a new id cookie");
     assert_ne!(new, old);
@@ -280,7 +280,7 @@ async fn login_racing(fixture: &Fixture, meanwhile: &str) -> (Router, String, su
     let router = app::layered_with_pause(config, pause.clone());
     let mut client = Client::new(router.clone());
     client.get("/set?a=1").await;
-    let cookie = format!("session={}", client.jar["session"]);
+    let cookie = format!("session={}", client.cookie("session"));
 
     let login = tokio::spawn({
         let (router, cookie) = (router.clone(), cookie.clone());
@@ -323,7 +323,7 @@ pub async fn invalidate_deletes_the_record(fixture: &Fixture) {
     let router = app::layered(config);
     let mut client = Client::new(router.clone());
     client.get("/set?user=ada").await;
-    let old = client.jar["session"].clone();
+    let old = client.cookie("session");
     let reply = client.get("/invalidate").await;
     assert!(reply
         .set_cookie_header("session")
@@ -426,12 +426,12 @@ pub async fn cookie_and_server_sessions_side_by_side(fixture: &Fixture) {
         .unwrap();
     let cart = config
         .id_serializer()
-        .deserialize("cart", &client.jar["cart"], None)
+        .deserialize("cart", &client.cookie("cart"), None)
         .unwrap();
     assert_eq!(cart.keys().collect::<Vec<_>>(), ["_sid"]);
     let other = config
         .serializer()
-        .deserialize("other", &client.jar["other"], None)
+        .deserialize("other", &client.cookie("other"), None)
         .unwrap();
     assert_eq!(other["theme"], "dark");
 }

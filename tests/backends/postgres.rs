@@ -3,7 +3,8 @@
 //! Each test works on its own table, dropped when the test ends.
 #![cfg(feature = "postgres")]
 
-mod common;
+use crate::common;
+use crate::{backend_suite, sql_suite};
 
 use axum_session_store::{Changes, PostgresBackend, SessionBackend};
 use common::servers::{self, Fixture};

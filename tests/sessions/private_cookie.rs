@@ -1,6 +1,6 @@
 //! The encrypted cookie backend, `privatecookie`: the client can neither read nor change it.
 
-mod common;
+use crate::common;
 
 use axum_session_store::SessionConfig;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

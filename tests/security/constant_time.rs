@@ -10,7 +10,7 @@
 //! one, and the test failed.) Without valgrind the test prints `skipped: ...` (and fails when
 //! `SESSION_TESTS_REQUIRE_SERVERS=1`, as in CI).
 
-mod common;
+use crate::common;
 
 use std::hint::black_box;
 use std::process::Command;
@@ -101,6 +101,15 @@ fn constant_time_probe() {
     assert_eq!(verify_forged(&config, &codec, &value), ROUNDS);
 }
 
+/// The probe's test name, as the test harness knows it: its module path within this binary.
+fn probe_name() -> String {
+    let module = module_path!().split_once("::").map_or("", |(_, rest)| rest);
+    match module {
+        "" => "constant_time_probe".to_owned(),
+        module => format!("{module}::constant_time_probe"),
+    }
+}
+
 /// Instructions executed inside `verify_forged` by a probe of `codec` changing tag byte `byte`.
 fn instructions(codec: &str, byte: usize) -> Result<u64, String> {
     let out = std::env::temp_dir().join(format!(
@@ -112,12 +121,7 @@ fn instructions(codec: &str, byte: usize) -> Result<u64, String> {
         .arg(format!("--callgrind-out-file={}", out.display()))
         .arg("--toggle-collect=*verify_forged*")
         .arg(std::env::current_exe().map_err(|e| e.to_string())?)
-        .args([
-            "--exact",
-            "constant_time_probe",
-            "--ignored",
-            "--test-threads=1",
-        ])
+        .args(["--exact", &probe_name(), "--ignored", "--test-threads=1"])
         .env("CT_PROBE_CODEC", codec)
         .env("CT_PROBE_BYTE", byte.to_string())
         .output()

@@ -3,7 +3,7 @@
 //! a max age makes it slide, or a rolling refresh counts from the last save). The default case
 //! (no cookie sent) is in the backend suite, for every backend.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -97,7 +97,7 @@ async fn a_cookie_signed_with_a_fallback_key_is_signed_again_on_a_change() {
 
 /// The id of the session the client holds.
 fn held_id(config: &SessionConfig, client: &Client) -> String {
-    common::session_id_in(config, "session", &client.jar["session"]).unwrap()
+    common::session_id_in(config, "session", &client.cookie("session")).unwrap()
 }
 
 /// Id cookies are signed under a key of their own: a cookie session that holds `_sid` (a value
@@ -120,7 +120,7 @@ async fn a_cookie_session_is_never_read_as_an_id_cookie_nor_the_reverse() {
     assert_eq!(common::dumped(&reply)["is_new"], true, "not the record");
     assert!(config
         .serializer()
-        .deserialize("session", &client.jar["session"], None)
+        .deserialize("session", &client.cookie("session"), None)
         .is_err());
 }
 

@@ -5,7 +5,8 @@
 //! per test, and for the outage test a `redis-server` of its own on a free port.
 #![cfg(feature = "redis")]
 
-mod common;
+use crate::backend_suite;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -82,7 +83,7 @@ backend_suite!(redis);
 
 /// The record id in the `session` cookie the client holds.
 fn session_id(config: &SessionConfig, client: &Client) -> String {
-    common::session_id_in(config, "session", &client.jar["session"]).unwrap()
+    common::session_id_in(config, "session", &client.cookie("session")).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -280,7 +281,7 @@ async fn corrupt_field_is_a_backend_error_and_a_500() {
     assert!(chain.contains(r#""cart""#), "{chain}");
     assert!(!chain.contains("secret"), "{chain}");
 
-    let cookie = format!("session={}", client.jar["session"]);
+    let cookie = format!("session={}", client.cookie("session"));
     for uri in ["/dump", "/set?more=3"] {
         let reply = get_with_cookie(&router, uri, &cookie).await;
         assert_eq!(

@@ -1,7 +1,7 @@
 //! What the save guard writes: several sessions in one request, first-use order, invalidation,
 //! per-session cookie attributes, errors that never look like success, and the logs.
 
-mod common;
+use crate::common;
 
 use axum::routing::get;
 use axum::Router;

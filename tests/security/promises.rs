@@ -1,6 +1,6 @@
 //! One test per security promise of the README's "Security" section.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -171,7 +171,7 @@ async fn logs_never_carry_a_session_id_or_data() {
     let router = app::layered(config.clone());
     let mut client = Client::new(router.clone());
     client.get("/set?secret_value=hunter2").await;
-    let cookie = client.jar["session"].clone();
+    let cookie = client.cookie("session");
     let sid = common::session_id_in(&config, "session", &cookie).unwrap();
     client.get("/regenerate").await;
     client.get("/dump").await;

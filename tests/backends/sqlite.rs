@@ -4,7 +4,8 @@
 //! File databases live in their own temporary directory, removed when the test ends.
 #![cfg(feature = "sqlite")]
 
-mod common;
+use crate::common;
+use crate::sql_suite;
 
 use std::str::FromStr;
 

@@ -1,7 +1,7 @@
 //! The session layer: required for server-side sessions, optional for cookie sessions, and a
 //! failed save never goes out as a success.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -199,7 +199,7 @@ async fn a_record_deleted_while_the_request_ran_is_not_brought_back() {
     let mut client = Client::new(router);
     client.get("/start").await;
     // Store the real id in the record so the handler can delete it.
-    let sid = common::session_id_in(&config, "session", &client.jar["session"]).unwrap();
+    let sid = common::session_id_in(&config, "session", &client.cookie("session")).unwrap();
     let id = SessionId::parse(&sid).unwrap();
     let backend = config.server_backend("memory").unwrap();
     let changes = Changes {

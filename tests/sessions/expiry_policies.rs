@@ -2,7 +2,7 @@
 //! `session_max_age`, an absolute lifetime that activity never extends, and an opt-in rolling
 //! refresh that turns reads into writes at most once per interval.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,7 +1,7 @@
 //! A cookie that was changed, forged, moved, expired or oversized reads as a new, empty session:
 //! never an error page, never a panic.
 
-mod common;
+use crate::common;
 
 use axum::Router;
 use axum_session_store::SessionConfig;

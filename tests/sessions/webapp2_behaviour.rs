@@ -1,7 +1,7 @@
 //! The behaviours of webapp2's own session tests (`tests/extras_sessions_test.py`), through a
 //! real `Router`, cookies carried from each response to the next request.
 
-mod common;
+use crate::common;
 
 use axum::routing::get;
 use axum::Router;

@@ -9,7 +9,7 @@
 //! - arbitrary raw `Cookie` headers never give a 5xx, and a session loads exactly when the
 //!   first cookie of its name carries a valid value for it.
 
-mod common;
+use crate::common;
 
 use std::sync::LazyLock;
 

@@ -1,6 +1,7 @@
 //! The shared backend suite against the in-memory backend, plus what is particular to it.
 
-mod common;
+use crate::backend_suite;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -4,7 +4,8 @@
 //! Each test works on its own table, dropped when the test ends.
 #![cfg(feature = "mysql")]
 
-mod common;
+use crate::common;
+use crate::{backend_suite, sql_suite};
 
 use axum_session_store::MySqlBackend;
 use common::servers::{self, Fixture};

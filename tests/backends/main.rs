@@ -1,0 +1,11 @@
+//! The backend behaviour suite (`common/suite.rs`) against every server-side backend, on the
+//! real servers of this machine, plus what is particular to each.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod memory;
+mod mysql;
+mod postgres;
+mod redis;
+mod sqlite;

@@ -1,0 +1,10 @@
+//! The security promises, one test each, and the attacks on them: tampering with cookies,
+//! property tests over arbitrary inputs, and constant-time tag comparison.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod constant_time;
+mod promises;
+mod properties;
+mod tampering;

@@ -1,0 +1,13 @@
+//! Session behaviour through a real `Router`: webapp2's semantics, what a save writes, the
+//! layer, expiry policies, id cookies, encrypted cookies, and configuration errors.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod config_errors;
+mod expiry_policies;
+mod id_cookie;
+mod layer;
+mod private_cookie;
+mod saving;
+mod webapp2_behaviour;
