@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every benchmark in one command, in release mode:
-#   1. codec microbenchmarks (criterion, benches/codec.rs, about a minute);
+#   1. codec microbenchmarks (criterion, benches/load/benches/codec.rs, about a minute);
 #   2. allocations per codec operation (benches/load, binary codec-allocs);
 #   3. the load benchmark over HTTP on loopback (benches/load, binary load): every contender,
 #      write and read workloads, one table with ratios against bare axum and the rivals.
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== codec microbenchmarks (criterion)"
-cargo bench --bench codec
+cargo bench -p axum-session-store-load --bench codec
 
 echo "== allocations per codec operation"
 cargo run --release -q -p axum-session-store-load --bin codec-allocs

@@ -14,11 +14,11 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::jar::Jar;
+use axum_session_store::test_util::CookieJar;
 
 /// What each request does to the session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Workload {
+pub enum Workload {
     /// `GET /`: read the counter, add one, write it back; the body is the new value.
     Write,
     /// `GET /` once per connection (untimed) to create the session with counter 1, then
@@ -27,7 +27,7 @@ pub(crate) enum Workload {
 }
 
 impl Workload {
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Workload::Write => "write",
             Workload::Read => "read",
@@ -37,41 +37,41 @@ impl Workload {
 
 /// How one contender is driven.
 #[derive(Clone, Debug)]
-pub(crate) struct LoadSpec {
-    pub(crate) addr: SocketAddr,
-    pub(crate) workload: Workload,
+pub struct LoadSpec {
+    pub addr: SocketAddr,
+    pub workload: Workload,
     /// Whether the body is checked against the connection's own counter (not for bare axum,
     /// which keeps no session).
-    pub(crate) verify: bool,
-    pub(crate) connections: usize,
-    pub(crate) warmup: Duration,
-    pub(crate) duration: Duration,
+    pub verify: bool,
+    pub connections: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
     /// At most this many requests in all, warm-up included.
-    pub(crate) max_requests: u64,
+    pub max_requests: u64,
 }
 
 /// What the connections measured between the end of the warm-up and the deadline.
 #[derive(Debug, Default)]
-pub(crate) struct LoadStats {
+pub struct LoadStats {
     /// Latency of each request that completed in the window, in nanoseconds.
-    pub(crate) latencies_ns: Vec<u64>,
+    pub latencies_ns: Vec<u64>,
     /// Requests that completed in the window, with a right answer.
-    pub(crate) ok: u64,
+    pub ok: u64,
     /// Requests that completed in the window with a wrong status or body, or failed.
-    pub(crate) errors: u64,
+    pub errors: u64,
     /// Errors during the warm-up or the session set-up (not in `errors`).
-    pub(crate) warmup_errors: u64,
+    pub warmup_errors: u64,
     /// A few error messages, to print.
-    pub(crate) error_samples: Vec<String>,
+    pub error_samples: Vec<String>,
     /// The window the rates are computed over.
-    pub(crate) window: Duration,
+    pub window: Duration,
     /// Every connection's cookies at the end (`name`, `value`), for cleaning up server records.
-    pub(crate) jars: Vec<Vec<(String, String)>>,
+    pub jars: Vec<Vec<(String, String)>>,
     /// Set when the request cap stopped the run before the deadline.
-    pub(crate) capped: bool,
+    pub capped: bool,
     /// Requests answered from start to finish, warm-up and set-up included (the denominator
     /// of CPU time per request).
-    pub(crate) answered: u64,
+    pub answered: u64,
 }
 
 impl LoadStats {
@@ -86,7 +86,13 @@ impl LoadStats {
                 self.error_samples.push(sample);
             }
         }
-        self.jars.push(other.jar.cookies);
+        self.jars.push(
+            other
+                .jar
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+        );
     }
 }
 
@@ -98,7 +104,7 @@ struct ConnStats {
     errors: u64,
     warmup_errors: u64,
     error_samples: Vec<String>,
-    jar: Jar,
+    jar: CookieJar,
 }
 
 impl ConnStats {
@@ -115,7 +121,7 @@ impl ConnStats {
 }
 
 /// Runs the load against `spec.addr` and returns what was measured.
-pub(crate) async fn run(spec: LoadSpec) -> LoadStats {
+pub async fn run(spec: LoadSpec) -> LoadStats {
     let spec = Arc::new(spec);
     let issued = Arc::new(AtomicU64::new(0));
     let start = Instant::now();
@@ -162,12 +168,16 @@ struct Answer {
     body: Bytes,
 }
 
-async fn send(sender: &mut Sender, path: &'static str, jar: &mut Jar) -> Result<Answer, String> {
+async fn send(
+    sender: &mut Sender,
+    path: &'static str,
+    jar: &mut CookieJar,
+) -> Result<Answer, String> {
     let mut request = Request::get(path)
         .header(HOST, "127.0.0.1")
         .body(Empty::<Bytes>::new())
         .map_err(|e| format!("request: {e}"))?;
-    if let Some(cookie) = &jar.header {
+    if let Some(cookie) = jar.header() {
         request.headers_mut().insert(COOKIE, cookie.clone());
     }
     sender
@@ -250,7 +260,7 @@ async fn connection(spec: Arc<LoadSpec>, issued: Arc<AtomicU64>, start: Instant)
                 created = true;
             } else {
                 // Start over with a fresh session.
-                stats.jar = Jar::default();
+                stats.jar = CookieJar::new();
             }
         }
         match verdict {

@@ -27,7 +27,7 @@ const SECRET: &[u8] = b"load benchmark secret: not for production use!!";
 const COUNTER: &str = "n";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Contender {
+pub enum Contender {
     /// Axum with no sessions: the ceiling.
     Bare,
     /// axum-extra's `SignedCookieJar`, the counter in a signed cookie.
@@ -48,7 +48,7 @@ pub(crate) enum Contender {
     OursPostgres,
 }
 
-pub(crate) const ALL: [Contender; 9] = [
+pub const ALL: [Contender; 9] = [
     Contender::Bare,
     Contender::ExtraSigned,
     Contender::OursCookie,
@@ -61,7 +61,7 @@ pub(crate) const ALL: [Contender; 9] = [
 ];
 
 impl Contender {
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Contender::Bare => "bare-axum",
             Contender::ExtraSigned => "axum-extra-signed",
@@ -76,7 +76,7 @@ impl Contender {
     }
 
     /// The contender ours is compared with.
-    pub(crate) fn rival(self) -> Option<Contender> {
+    pub fn rival(self) -> Option<Contender> {
         match self {
             Contender::OursCookie => Some(Contender::ExtraSigned),
             Contender::OursMemory => Some(Contender::TsMemory),
@@ -87,29 +87,29 @@ impl Contender {
     }
 
     /// Whether the answers carry a per-session counter to check.
-    pub(crate) fn verifies(self) -> bool {
+    pub fn verifies(self) -> bool {
         self != Contender::Bare
     }
 }
 
 /// Where the servers are, and how big the pools are (the same for ours and theirs).
 #[derive(Clone, Debug)]
-pub(crate) struct Servers {
-    pub(crate) redis_url: String,
-    pub(crate) postgres_url: String,
-    pub(crate) redis_pool: usize,
-    pub(crate) pg_pool: u32,
+pub struct Servers {
+    pub redis_url: String,
+    pub postgres_url: String,
+    pub redis_pool: usize,
+    pub pg_pool: u32,
     /// Unique per invocation: Redis key prefixes and table names include it.
-    pub(crate) run_id: String,
+    pub run_id: String,
 }
 
 /// A router ready to serve, and what to remove once the run is over.
-pub(crate) struct Prepared {
-    pub(crate) router: Router,
-    pub(crate) cleanup: Cleanup,
+pub struct Prepared {
+    pub router: Router,
+    pub cleanup: Cleanup,
 }
 
-pub(crate) enum Cleanup {
+pub enum Cleanup {
     Nothing,
     /// Delete every key under the prefix.
     RedisPrefix {
@@ -132,7 +132,7 @@ pub(crate) enum Cleanup {
 
 impl Cleanup {
     /// Removes the run's records; returns a line saying what was removed.
-    pub(crate) async fn run(self, jars: &[Vec<(String, String)>]) -> Result<String, String> {
+    pub async fn run(self, jars: &[Vec<(String, String)>]) -> Result<String, String> {
         match self {
             Cleanup::Nothing => Ok(String::new()),
             Cleanup::RedisPrefix { pool, prefix } => {
@@ -218,7 +218,7 @@ async fn pg_pool(servers: &Servers) -> Result<PgPool, String> {
 }
 
 /// Sets up `contender` for the run `tag` (unique within the invocation).
-pub(crate) async fn prepare(
+pub async fn prepare(
     contender: Contender,
     servers: &Servers,
     tag: &str,

@@ -6,16 +6,16 @@ const MICROS_PER_TICK: f64 = 10_000.0;
 
 /// CPU time spent so far, in µs.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct CpuTime {
+pub struct CpuTime {
     /// This process, all threads, user + system.
-    pub(crate) process_us: f64,
+    pub process_us: f64,
     /// Every core of the machine, busy (user, nice, system, irq, softirq; not idle, I/O wait
     /// or time stolen by a hypervisor).
-    pub(crate) machine_us: f64,
+    pub machine_us: f64,
 }
 
 impl CpuTime {
-    pub(crate) fn now() -> Self {
+    pub fn now() -> Self {
         Self {
             process_us: process_ticks() as f64 * MICROS_PER_TICK,
             machine_us: machine_busy_ticks() as f64 * MICROS_PER_TICK,
@@ -23,7 +23,7 @@ impl CpuTime {
     }
 
     /// What was spent since `earlier`, per one of `requests`.
-    pub(crate) fn per_request_since(self, earlier: CpuTime, requests: u64) -> CpuTime {
+    pub fn per_request_since(self, earlier: CpuTime, requests: u64) -> CpuTime {
         let n = requests.max(1) as f64;
         CpuTime {
             process_us: (self.process_us - earlier.process_us) / n,

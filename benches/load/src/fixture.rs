@@ -1,24 +1,23 @@
 //! The data that the codec benchmarks encode, shared by `benches/codec.rs` (criterion, timing)
-//! and `benches/load/src/bin/codec_allocs.rs` (allocation counts), so both measure the same
-//! bytes.
+//! and `src/bin/codec_allocs.rs` (allocation counts), so both measure the same bytes.
 
 use serde_json::{json, Map, Value};
 use time::OffsetDateTime;
 
 /// The secret the benchmark configs are built with (48 bytes).
-pub(crate) const SECRET: &[u8] = b"benchmark secret: not for production, 48 bytes!!";
+pub const SECRET: &[u8] = b"benchmark secret: not for production, 48 bytes!!";
 
 /// The cookie name the values are signed for.
-pub(crate) const COOKIE_NAME: &str = "session";
+pub const COOKIE_NAME: &str = "session";
 
 /// A fixed signing time, so every run signs the same bytes.
-pub(crate) fn signed_at() -> OffsetDateTime {
+pub fn signed_at() -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
 /// A realistic session, about 200 bytes of compact JSON: a user id, a name, a CSRF token and
 /// one flash message (in the crate's own `_flash` layout: `[[message, level]]`).
-pub(crate) fn session() -> Map<String, Value> {
+pub fn session() -> Map<String, Value> {
     let value = json!({
         "user_id": 48_213_775,
         "name": "Ada King, Countess of Lovelace",
@@ -32,7 +31,7 @@ pub(crate) fn session() -> Map<String, Value> {
 }
 
 /// The payload of a server-side session's cookie: `{"_sid": "<32 characters>"}`.
-pub(crate) fn id_session() -> Map<String, Value> {
+pub fn id_session() -> Map<String, Value> {
     let mut map = Map::new();
     map.insert(
         "_sid".to_owned(),

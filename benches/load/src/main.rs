@@ -16,17 +16,13 @@
 //! Servers: `REDIS_URL` (default `redis://127.0.0.1:6379`), `POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`).
 
-mod client;
-mod contenders;
-mod cpu;
-mod jar;
-
 use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use client::{LoadSpec, LoadStats, Workload};
-use contenders::{Contender, Servers};
+use axum_session_store_load::client::{self, LoadSpec, LoadStats, Workload};
+use axum_session_store_load::contenders::{self, Contender, Servers};
+use axum_session_store_load::cpu;
 
 #[derive(Debug)]
 struct Args {

@@ -1,9 +1,8 @@
 //! Allocations per codec operation, counted by a counting global allocator.
 //!
-//! It runs the same operations on the same bytes as the criterion benchmark `benches/codec.rs`
-//! (both include `benches/load/src/fixture.rs`). It lives in this package, not beside the
-//! criterion bench, because the crate forbids `unsafe_code` for all its targets and a global
-//! allocator is an `unsafe impl`.
+//! It runs the same operations on the same bytes as the criterion benchmark
+//! `benches/load/benches/codec.rs` (both take them from this package's `fixture` module). A
+//! binary of its own, because a global allocator counts for the whole process.
 
 use std::hint::black_box;
 
@@ -11,14 +10,8 @@ use axum_session_store::SessionConfig;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-#[path = "../fixture.rs"]
-mod fixture;
-
-#[allow(dead_code)]
-#[path = "../counting.rs"]
-mod counting;
-
-use counting::{Counting, Snapshot};
+use axum_session_store_load::counting::{Counting, Snapshot};
+use axum_session_store_load::fixture;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;

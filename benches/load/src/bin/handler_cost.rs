@@ -4,7 +4,7 @@
 //! The load benchmark measures whole requests over loopback, where the kernel, hyper and the
 //! load generator take most of the CPU. This binary takes them away: it hands each router a
 //! request with the cookies a browser would send, collects the body, and updates its cookie
-//! jar (the load client's, `jar.rs`) from the `Set-Cookie` headers. Only the `oneshot` call and reading
+//! jar (the crate's `test_util::CookieJar`, as the load client) from the `Set-Cookie` headers. Only the `oneshot` call and reading
 //! the body are counted. The contenders are the ones that need no server: `bare-axum`,
 //! `axum-extra-signed`, `ours-cookie`, `ts-memory`, `ours-memory`.
 //!
@@ -25,19 +25,9 @@ use axum::Router;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-#[allow(dead_code)]
-#[path = "../contenders.rs"]
-mod contenders;
-
-use contenders::{Contender, Servers};
-
-#[path = "../counting.rs"]
-mod counting;
-#[path = "../jar.rs"]
-mod jar;
-
-use counting::{Counting, Snapshot};
-use jar::Jar;
+use axum_session_store::test_util::CookieJar;
+use axum_session_store_load::contenders::{self, Contender, Servers};
+use axum_session_store_load::counting::{Counting, Snapshot};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -111,9 +101,14 @@ struct Cost {
 }
 
 /// Sends one request through the router, counting only the router's part; returns the body.
-async fn send(router: &Router, jar: &mut Jar, path: &str, cost: &mut Cost) -> (StatusCode, String) {
+async fn send(
+    router: &Router,
+    jar: &mut CookieJar,
+    path: &str,
+    cost: &mut Cost,
+) -> (StatusCode, String) {
     let mut request = Request::get(path).body(Body::empty()).expect("request");
-    if let Some(cookie) = &jar.header {
+    if let Some(cookie) = jar.header() {
         request.headers_mut().insert(COOKIE, cookie.clone());
     }
     let (counted, start) = (Snapshot::now(), Instant::now());
@@ -138,7 +133,7 @@ async fn measure(
     workload: Workload,
     requests: u64,
 ) -> Result<Cost, String> {
-    let mut jar = Jar::default();
+    let mut jar = CookieJar::new();
     let mut expected: u64 = 0;
     let mut warmup = Cost::default();
     let mut cost = Cost::default();

@@ -1,10 +1,9 @@
 //! Codec microbenchmarks: signing and verifying a realistic session cookie, beside the bare
 //! HMAC-SHA256 of the same bytes (the floor).
 //!
-//! `cargo bench --bench codec` (about a minute). Allocation counts per operation come from
-//! `cargo run --release -p axum-session-store-load --bin codec-allocs`, which runs the same
-//! operations on the same data under a counting global allocator: this crate forbids
-//! `unsafe_code` for every target, and a global allocator is an `unsafe impl`.
+//! `cargo bench -p axum-session-store-load --bench codec` (about a minute). Allocation counts
+//! per operation come from `cargo run --release -p axum-session-store-load --bin codec-allocs`,
+//! which runs the same operations on the same data under a counting global allocator.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -14,8 +13,7 @@ use criterion::{Criterion, Throughput};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
-#[path = "load/src/fixture.rs"]
-mod fixture;
+use axum_session_store_load::fixture;
 
 fn codec(c: &mut Criterion) {
     let config = SessionConfig::builder()

@@ -1,0 +1,203 @@
+//! The backends the reliability tests load: cookie sessions, memory, and each server-side
+//! backend on the shared servers under a unique key prefix or table.
+
+use std::sync::Arc;
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+use std::time::Duration;
+
+use axum_session_store::{
+    SessionBackend, SessionConfig, SessionConfigBuilder, MEMORY, PRIVATE_COOKIE,
+};
+
+use crate::common::{
+    self,
+    servers::{self, Fixture},
+};
+
+/// A backend to put under load: its config, and what removes its traces afterwards.
+pub(crate) struct Target {
+    pub(crate) config: SessionConfig,
+    _cleanup: Option<Fixture>,
+}
+
+pub(crate) fn builder() -> SessionConfigBuilder {
+    SessionConfig::builder().secret_key(common::SECRET)
+}
+
+/// A config whose default session is kept by `backend`, with `cleanup` to run at the end.
+fn server_target(
+    backend: Arc<dyn SessionBackend>,
+    cleanup: impl FnOnce() + Send + 'static,
+) -> Target {
+    let fixture = Fixture::with_cleanup(backend.clone(), cleanup);
+    let config = builder()
+        .shared_backend("server", backend)
+        .default_backend("server")
+        .build()
+        .unwrap();
+    Target {
+        config,
+        _cleanup: Some(fixture),
+    }
+}
+
+/// The backend `name`, ready; `None` after a "skipped:" line when its server is unreachable
+/// (a failure instead under `SESSION_TESTS_REQUIRE_SERVERS=1`) or its feature is off.
+pub(crate) async fn target(name: &str) -> Option<Target> {
+    let cookie_or_memory = |backend: &str| Target {
+        config: builder().default_backend(backend).build().unwrap(),
+        _cleanup: None,
+    };
+    match name {
+        "signed cookie" => Some(cookie_or_memory("securecookie")),
+        "private cookie" => Some(cookie_or_memory(PRIVATE_COOKIE)),
+        "memory" => Some(cookie_or_memory(MEMORY)),
+        #[cfg(feature = "redis")]
+        "Redis" => shared::redis().await,
+        #[cfg(feature = "postgres")]
+        "PostgreSQL" => shared::postgres().await,
+        #[cfg(feature = "sqlite")]
+        "SQLite file" => Some(shared::sqlite().await),
+        #[cfg(feature = "mysql")]
+        "MySQL/MariaDB" => shared::mysql().await,
+        _ => {
+            if servers::servers_required() {
+                panic!(
+                    "{name}: this test was built without its cargo feature (use --all-features)"
+                );
+            }
+            eprintln!("skipped: {name}: built without its cargo feature");
+            None
+        }
+    }
+}
+
+/// The backends on the shared servers, under unique key prefixes and tables.
+mod shared {
+    #[cfg(feature = "mysql")]
+    use axum_session_store::MySqlBackend;
+    #[cfg(feature = "postgres")]
+    use axum_session_store::PostgresBackend;
+    #[cfg(feature = "redis")]
+    use axum_session_store::RedisBackend;
+    #[cfg(feature = "sqlite")]
+    use axum_session_store::SqliteBackend;
+
+    use super::*;
+    use crate::common::servers;
+
+    #[cfg(feature = "redis")]
+    pub(super) async fn redis() -> Option<Target> {
+        use deadpool_redis::redis;
+        let url = servers::redis_url();
+        let pool = deadpool_redis::Config::from_url(url.clone())
+            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+            .unwrap();
+        let ping = async {
+            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+            redis::cmd("PING")
+                .query_async::<String>(&mut conn)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        if let Err(error) = ping.await {
+            servers::unreachable_server("Redis", error);
+            return None;
+        }
+        let prefix = format!("{}:", servers::unique_name("reliability"));
+        let backend = RedisBackend::new(pool).key_prefix(prefix.clone());
+        Some(server_target(Arc::new(backend), move || {
+            let deleted = servers::block_on(servers::delete_redis_keys(url, format!("{prefix}*")));
+            if let Err(error) = deleted {
+                eprintln!("could not delete the test's Redis keys: {error}");
+            }
+        }))
+    }
+
+    #[cfg(feature = "postgres")]
+    pub(super) async fn postgres() -> Option<Target> {
+        use sqlx::Connection;
+        let connected = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(&servers::postgres_url())
+            .await;
+        let pool = match connected {
+            Ok(pool) => pool,
+            Err(error) => {
+                servers::unreachable_server("PostgreSQL", error);
+                return None;
+            }
+        };
+        let table = servers::unique_name("reliability");
+        let backend = Arc::new(PostgresBackend::with_table(pool, &table).unwrap());
+        let target = server_target(backend.clone(), move || {
+            servers::block_on(async {
+                let mut connection = sqlx::PgConnection::connect(&servers::postgres_url())
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(&format!(r#"DROP TABLE IF EXISTS "{table}""#))
+                    .execute(&mut connection)
+                    .await
+                    .unwrap();
+            });
+        });
+        backend.migrate().await.unwrap();
+        Some(target)
+    }
+
+    #[cfg(feature = "sqlite")]
+    pub(super) async fn sqlite() -> Target {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
+        let dir = std::env::temp_dir().join(servers::unique_name("axum_session_store_reliability"));
+        std::fs::create_dir(&dir).unwrap();
+        let options = SqliteConnectOptions::new()
+            .filename(dir.join("sessions.db"))
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(5)
+            .connect_with(options)
+            .await
+            .unwrap();
+        let backend = Arc::new(SqliteBackend::new(pool));
+        let target = server_target(backend.clone(), move || {
+            std::fs::remove_dir_all(&dir).unwrap();
+        });
+        backend.migrate().await.unwrap();
+        target
+    }
+
+    #[cfg(feature = "mysql")]
+    pub(super) async fn mysql() -> Option<Target> {
+        use sqlx::Connection;
+        let connected = sqlx::mysql::MySqlPoolOptions::new()
+            .max_connections(10)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(&servers::mysql_url())
+            .await;
+        let pool = match connected {
+            Ok(pool) => pool,
+            Err(error) => {
+                servers::unreachable_server("MySQL", error);
+                return None;
+            }
+        };
+        let table = servers::unique_name("reliability");
+        let backend = Arc::new(MySqlBackend::with_table(pool, &table).unwrap());
+        let target = server_target(backend.clone(), move || {
+            servers::block_on(async {
+                let mut connection = sqlx::MySqlConnection::connect(&servers::mysql_url())
+                    .await
+                    .unwrap();
+                sqlx::raw_sql(&format!("DROP TABLE IF EXISTS `{table}`"))
+                    .execute(&mut connection)
+                    .await
+                    .unwrap();
+            });
+        });
+        backend.migrate().await.unwrap();
+        Some(target)
+    }
+}
