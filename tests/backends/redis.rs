@@ -44,30 +44,9 @@ async fn inspect() -> redis::aio::MultiplexedConnection {
 }
 
 async fn redis_parts() -> Option<Parts> {
-    let url = servers::redis_url();
-    let pool = deadpool_redis::Config::from_url(url.clone())
-        .create_pool(Some(Runtime::Tokio1))
-        .unwrap();
-    let ping = async {
-        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .map_err(|e| e.to_string())
-    };
-    if let Err(error) = ping.await {
-        servers::unreachable_server("Redis", error);
-        return None;
-    }
-    let prefix = format!("{}:", servers::unique_name("test"));
-    let backend = Arc::new(RedisBackend::new(pool).key_prefix(prefix.clone()));
-    // The cleanup runs on a runtime of its own, so it opens its own connection.
-    let pattern = format!("{prefix}*");
-    let fixture = Fixture::with_cleanup(backend.clone(), move || {
-        if let Err(error) = servers::block_on(servers::delete_redis_keys(url, pattern)) {
-            eprintln!("could not delete the test's Redis keys: {error}");
-        }
-    });
+    let (backend, prefix, cleanup) = servers::shared_redis("test").await?;
+    let backend = Arc::new(backend);
+    let fixture = Fixture::with_cleanup(backend.clone(), cleanup);
     Some(Parts {
         fixture,
         backend,

@@ -24,6 +24,15 @@ pub fn config() -> SessionConfig {
     SessionConfig::builder().secret_key(SECRET).build().unwrap()
 }
 
+/// A config whose default session is kept by the registered backend `backend`.
+pub fn config_on(backend: &str) -> SessionConfig {
+    SessionConfig::builder()
+        .secret_key(SECRET)
+        .default_backend(backend)
+        .build()
+        .unwrap()
+}
+
 /// A response, read whole.
 #[derive(Debug)]
 pub struct Reply {

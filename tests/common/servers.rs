@@ -92,6 +92,44 @@ pub fn block_on<F: std::future::Future>(work: F) -> F::Output {
         .block_on(work)
 }
 
+/// A backend on the shared Redis under a fresh key prefix (`{label}_..:`), its prefix, and what
+/// deletes its keys afterwards (on a runtime of its own, so it opens its own connection);
+/// `None`, after the skip-or-fail rule, when Redis does not answer.
+#[cfg(feature = "redis")]
+pub async fn shared_redis(
+    label: &str,
+) -> Option<(
+    axum_session_store::RedisBackend,
+    String,
+    impl FnOnce() + Send + 'static,
+)> {
+    use deadpool_redis::redis;
+    let url = redis_url();
+    let pool = deadpool_redis::Config::from_url(url.clone())
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .unwrap();
+    let ping = async {
+        let mut conn = pool.get().await.map_err(|e| e.to_string())?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    if let Err(error) = ping.await {
+        unreachable_server("Redis", error);
+        return None;
+    }
+    let prefix = format!("{}:", unique_name(label));
+    let backend = axum_session_store::RedisBackend::new(pool).key_prefix(prefix.clone());
+    let pattern = format!("{prefix}*");
+    let cleanup = move || {
+        if let Err(error) = block_on(delete_redis_keys(url, pattern)) {
+            eprintln!("could not delete the test's Redis keys: {error}");
+        }
+    };
+    Some((backend, prefix, cleanup))
+}
+
 /// Deletes every key that matches `pattern`.
 #[cfg(feature = "redis")]
 pub async fn delete_redis_keys(

@@ -78,8 +78,6 @@ mod shared {
     use axum_session_store::MySqlBackend;
     #[cfg(feature = "postgres")]
     use axum_session_store::PostgresBackend;
-    #[cfg(feature = "redis")]
-    use axum_session_store::RedisBackend;
     #[cfg(feature = "sqlite")]
     use axum_session_store::SqliteBackend;
 
@@ -88,30 +86,8 @@ mod shared {
 
     #[cfg(feature = "redis")]
     pub(super) async fn redis() -> Option<Target> {
-        use deadpool_redis::redis;
-        let url = servers::redis_url();
-        let pool = deadpool_redis::Config::from_url(url.clone())
-            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-            .unwrap();
-        let ping = async {
-            let mut conn = pool.get().await.map_err(|e| e.to_string())?;
-            redis::cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .map_err(|e| e.to_string())
-        };
-        if let Err(error) = ping.await {
-            servers::unreachable_server("Redis", error);
-            return None;
-        }
-        let prefix = format!("{}:", servers::unique_name("reliability"));
-        let backend = RedisBackend::new(pool).key_prefix(prefix.clone());
-        Some(server_target(Arc::new(backend), move || {
-            let deleted = servers::block_on(servers::delete_redis_keys(url, format!("{prefix}*")));
-            if let Err(error) = deleted {
-                eprintln!("could not delete the test's Redis keys: {error}");
-            }
-        }))
+        let (backend, _, cleanup) = servers::shared_redis("reliability").await?;
+        Some(server_target(Arc::new(backend), cleanup))
     }
 
     #[cfg(feature = "postgres")]

@@ -64,11 +64,7 @@ async fn ids_of_the_wrong_shape_never_reach_a_backend() {
 #[tokio::test]
 async fn default_cookies_are_http_only_secure_same_site_lax_path_root_and_host_only() {
     for backend in ["securecookie", "privatecookie", "memory"] {
-        let config = SessionConfig::builder()
-            .secret_key(common::SECRET)
-            .default_backend(backend)
-            .build()
-            .unwrap();
+        let config = common::config_on(backend);
         let reply = Client::new(app::layered(config)).get("/set?a=1").await;
         let header = reply.set_cookie_header("session").unwrap();
         let attributes: Vec<&str> = header.split("; ").skip(1).collect();

@@ -261,11 +261,7 @@ async fn a_value_too_deep_to_read_back_is_refused_at_save() {
         Ok(session)
     }
     for backend in ["securecookie", "privatecookie", "memory"] {
-        let config = SessionConfig::builder()
-            .secret_key(common::SECRET)
-            .default_backend(backend)
-            .build()
-            .unwrap();
+        let config = common::config_on(backend);
         let (logs, _guard) = Logs::capture();
         let router = Router::new()
             .route("/", get(deep))
