@@ -16,15 +16,18 @@
 //!   `http://localhost` works in every browser), on once `SESSION_SECRET` is set; see
 //!   `cookie_secure` below.
 //!
-//! The same tour with curl, keeping cookies in a jar:
+//! The same tour with curl, keeping cookies in a jar. Every form carries a CSRF token (a post
+//! without one is `403 Forbidden`), so the tour reads it from the page first:
 //!
 //! ```text
 //! curl -s -c jar -b jar http://localhost:3000/                           # "Visits: 1"
-//! curl -s -c jar -b jar http://localhost:3000/                           # "Visits: 2"
-//! curl -si -c jar -b jar -d username=ada http://localhost:3000/login     # 303 See Other, location: /
+//! token() { curl -s -c jar -b jar http://localhost:3000/ | grep -o 'csrf_token" value="[^"]*' | head -1 | cut -d'"' -f3; }
+//! curl -si -c jar -b jar -d username=ada http://localhost:3000/login     # 403 Forbidden: no token
+//! curl -si -c jar -b jar -d "username=ada&remember=on&csrf_token=$(token)" http://localhost:3000/login
+//!                                                                        # 303 See Other; a 30-day cookie
 //! curl -s -c jar -b jar http://localhost:3000/                           # "ada" + "Welcome, ada!"
 //! curl -s -c jar -b jar http://localhost:3000/                           # "ada", no flash
-//! curl -si -c jar -b jar -X POST http://localhost:3000/logout            # 303 See Other
+//! curl -si -c jar -b jar -d "csrf_token=$(token)" http://localhost:3000/logout   # 303 See Other
 //! curl -s -c jar -b jar http://localhost:3000/                           # "Not logged in" + "Logged out."
 //! ```
 
@@ -39,7 +42,9 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use axum_session_store::{CookieArgs, Flash, Session, SessionConfig, SessionError};
+use axum_session_store::{
+    CookieArgs, CsrfLayer, Expiry, Flash, Session, SessionConfig, SessionError,
+};
 use minijinja::{context, AutoEscape, Environment};
 use serde::Deserialize;
 use time::Duration;
@@ -71,11 +76,16 @@ const INDEX_TEMPLATE: &str = r#"<!doctype html>
   <p>Visits: <strong>{{ visits }}</strong></p>
   {% if user %}
   <p>Logged in as <strong>{{ user }}</strong>.</p>
-  <form method="post" action="/logout"><button>Log out</button></form>
+  <form method="post" action="/logout">
+    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
+    <button>Log out</button>
+  </form>
   {% else %}
   <p>Not logged in.</p>
   <form method="post" action="/login">
+    <input type="hidden" name="csrf_token" value="{{ csrf_token }}">
     <label>Username <input name="username" maxlength="64" autofocus></label>
+    <label><input type="checkbox" name="remember"> Remember me for 30 days</label>
     <button>Log in</button>
   </form>
   {% endif %}
@@ -141,16 +151,20 @@ async fn index(
     let user: Option<String> = session.get("user")?;
     // Taking the messages removes them from the session: they are shown once.
     let flashes = flash.take();
+    // A token masked afresh for this page; the CSRF layer checks it when a form is posted.
+    let csrf_token = session.csrf_token()?;
     let page = state
         .templates
         .get_template("index.html")?
-        .render(context! { visits, user, flashes })?;
+        .render(context! { visits, user, flashes, csrf_token })?;
     Ok((session, Html(page)))
 }
 
 #[derive(Deserialize)]
 struct LoginForm {
     username: String,
+    /// The "remember me" box: present when ticked.
+    remember: Option<String>,
 }
 
 /// `POST /login`: remember the user, or explain what is wrong; then back to `/` (303).
@@ -170,7 +184,14 @@ async fn login(
             "User names are at most {MAX_USERNAME_CHARS} characters."
         ));
     } else {
+        // A new id at login, so an id planted in the browser beforehand is worth nothing.
+        session.regenerate_id();
         session.insert("user", username)?;
+        // "Remember me": 30 days after the last visit; otherwise until the browser closes.
+        session.set_expiry(Some(match form.remember {
+            Some(_) => Expiry::OnInactivity(Duration::days(30)),
+            None => Expiry::OnBrowserClose,
+        }));
         flash.success(format!("Welcome, {username}!"));
     }
     Ok((session, Redirect::to("/")))
@@ -270,6 +291,10 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .route("/", get(index))
         .route("/login", post(login))
         .route("/logout", post(logout))
+        // Every post must carry the page's CSRF token; the session layer, outermost, saves
+        // the sessions (and the token's secret) after each handler.
+        .layer(CsrfLayer::new(sessions.clone()))
+        .layer(sessions.layer())
         .with_state(AppState {
             sessions,
             templates: Arc::new(templates),

@@ -1,8 +1,6 @@
 //! Cookie attributes (webapp2's `cookie_args`), their validation, and the `Set-Cookie` values
 //! built from them.
 
-use std::fmt::Write;
-
 use axum_extra::extract::cookie::SameSite;
 use time::Duration;
 
@@ -108,7 +106,8 @@ impl CookieArgs {
     }
 
     /// The attributes as they follow `name=value` in a `Set-Cookie` header, in the order the
-    /// `cookie` crate writes them. `removal` adds `Max-Age=0` and an expiry in the past.
+    /// `cookie` crate writes them, without `Max-Age` when `removal` is false (a save appends
+    /// the one it wants); `removal` adds `Max-Age=0` and an expiry in the past.
     fn render(&self, removal: bool) -> String {
         let mut out = String::new();
         if self.http_only {
@@ -129,29 +128,36 @@ impl CookieArgs {
             // Browsers ignore a leading dot; the `cookie` crate drops it too.
             out.push_str(domain.strip_prefix('.').unwrap_or(domain));
         }
-        let max_age = if removal {
-            Some(Duration::ZERO)
-        } else {
-            self.max_age
-        };
-        if let Some(max_age) = max_age {
-            // Writing to a `String` cannot fail.
-            let _ = write!(out, "; Max-Age={}", max_age.whole_seconds());
-        }
         if removal {
-            out.push_str("; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
+            out.push_str("; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT");
         }
         out
     }
 }
+
+/// The `Max-Age` a saved cookie gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MaxAge {
+    /// The cookie arguments' own (`cookie_args.max_age`), if any.
+    Configured,
+    /// None: a browser-session cookie, gone when the browser closes.
+    BrowserSession,
+    /// This many seconds (at least 0).
+    Seconds(i64),
+}
+
+/// The literal before a `Max-Age` value.
+const MAX_AGE: &str = "; Max-Age=";
 
 /// A session cookie's attributes with their `Set-Cookie` text, rendered once by `build()` so
 /// that a save only appends them.
 #[derive(Clone, Debug)]
 pub(crate) struct CookieAttributes {
     args: CookieArgs,
-    /// What follows `name=value` when the cookie is set.
+    /// What follows `name=value` when the cookie is set, but the `Max-Age`.
     set: String,
+    /// The configured `Max-Age`, in seconds.
+    max_age: Option<i64>,
     /// What follows `name=` when the cookie is removed.
     removal: String,
 }
@@ -160,6 +166,7 @@ impl CookieAttributes {
     pub(crate) fn new(args: CookieArgs) -> Self {
         Self {
             set: args.render(false),
+            max_age: args.max_age.map(|max_age| max_age.whole_seconds()),
             removal: args.render(true),
             args,
         }
@@ -169,17 +176,29 @@ impl CookieAttributes {
         &self.args
     }
 
+    /// The seconds of `Max-Age` a cookie saved with `max_age` carries, if any.
+    fn max_age_seconds(&self, max_age: MaxAge) -> Option<i64> {
+        match max_age {
+            MaxAge::Configured => self.max_age,
+            MaxAge::BrowserSession => None,
+            MaxAge::Seconds(seconds) => Some(seconds.max(0)),
+        }
+    }
+
     /// The length of the `Set-Cookie` value that stores a value of `value_len` bytes under
-    /// `name`.
-    pub(crate) fn set_cookie_len(&self, name: &str, value_len: usize) -> usize {
-        name.len() + 1 + value_len + self.set.len()
+    /// `name`, with `max_age`.
+    pub(crate) fn set_cookie_len(&self, name: &str, value_len: usize, max_age: MaxAge) -> usize {
+        let max_age = self.max_age_seconds(max_age).map_or(0, |seconds| {
+            MAX_AGE.len() + itoa::Buffer::new().format(seconds).len()
+        });
+        name.len() + 1 + value_len + self.set.len() + max_age
     }
 
     /// Starts the `Set-Cookie` value that stores a value under `name`: `name=`, in a buffer
     /// with room for `value_len` bytes of value and the attributes. Write the value into it,
-    /// then [`finish_set_cookie`](Self::finish_set_cookie).
-    pub(crate) fn start_set_cookie(&self, name: &str, value_len: usize) -> String {
-        let mut header = String::with_capacity(self.set_cookie_len(name, value_len));
+    /// then [`finish_set_cookie`](Self::finish_set_cookie) with the same `max_age`.
+    pub(crate) fn start_set_cookie(&self, name: &str, value_len: usize, max_age: MaxAge) -> String {
+        let mut header = String::with_capacity(self.set_cookie_len(name, value_len, max_age));
         header.push_str(name);
         header.push('=');
         header
@@ -187,8 +206,12 @@ impl CookieAttributes {
 
     /// Appends the attributes to a value started by
     /// [`start_set_cookie`](Self::start_set_cookie).
-    pub(crate) fn finish_set_cookie(&self, header: &mut String) {
+    pub(crate) fn finish_set_cookie(&self, header: &mut String, max_age: MaxAge) {
         header.push_str(&self.set);
+        if let Some(seconds) = self.max_age_seconds(max_age) {
+            header.push_str(MAX_AGE);
+            header.push_str(itoa::Buffer::new().format(seconds));
+        }
     }
 
     /// The `Set-Cookie` value that makes the browser delete `name`: same path, domain and
@@ -236,10 +259,13 @@ mod tests {
             ..CookieArgs::default()
         };
         let attributes = CookieAttributes::new(args);
-        let mut header = attributes.start_set_cookie("session", 1);
+        let mut header = attributes.start_set_cookie("session", 1, MaxAge::Configured);
         header.push('v');
-        attributes.finish_set_cookie(&mut header);
-        assert_eq!(header.len(), attributes.set_cookie_len("session", 1));
+        attributes.finish_set_cookie(&mut header, MaxAge::Configured);
+        assert_eq!(
+            header.len(),
+            attributes.set_cookie_len("session", 1, MaxAge::Configured)
+        );
         for part in [
             "session=v",
             "HttpOnly",
@@ -250,6 +276,32 @@ mod tests {
             "Max-Age=60",
         ] {
             assert!(header.contains(part), "{header} lacks {part}");
+        }
+    }
+
+    #[test]
+    fn a_save_may_choose_its_own_max_age() {
+        let args = CookieArgs {
+            max_age: Some(Duration::seconds(60)),
+            ..CookieArgs::default()
+        };
+        let attributes = CookieAttributes::new(args);
+        for (max_age, expected) in [
+            (MaxAge::Configured, Some("; Max-Age=60")),
+            (MaxAge::BrowserSession, None),
+            (MaxAge::Seconds(2_592_000), Some("; Max-Age=2592000")),
+            (MaxAge::Seconds(-5), Some("; Max-Age=0")),
+        ] {
+            let mut header = attributes.start_set_cookie("s", 0, max_age);
+            attributes.finish_set_cookie(&mut header, max_age);
+            assert_eq!(header.len(), attributes.set_cookie_len("s", 0, max_age));
+            assert_eq!(
+                header.matches("Max-Age").count(),
+                usize::from(expected.is_some())
+            );
+            if let Some(expected) = expected {
+                assert!(header.ends_with(expected), "{header}");
+            }
         }
     }
 

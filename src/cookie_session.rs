@@ -7,12 +7,13 @@ use time::OffsetDateTime;
 
 use crate::codec::{to_json, CookieCodec};
 use crate::error::SessionError;
-use crate::expiry::CREATED_KEY;
 use crate::nesting;
 use crate::profile::SessionProfile;
 use crate::rejection_log::RejectionLog;
+use crate::reserved::CREATED_KEY;
 use crate::session_data::SessionData;
-use crate::set_cookie::CookieWrite;
+use crate::session_meta::SessionMeta;
+use crate::set_cookie::{max_age_of, CookieWrite};
 
 /// The session of `profile` from the request's cookie `value`, read with `codec`: an empty new
 /// session when there is none, or it is rejected (logged through `log`, without the value or
@@ -29,8 +30,11 @@ pub(crate) fn load(
     };
     let name = profile.name();
     let settings = profile.settings();
-    match codec.decode(name, value, settings.max_age, now) {
-        Ok(verified) => SessionData::judged(settings.expiry, name, verified, now, None),
+    // The age is judged with the session's own lifetime, which only its payload says.
+    match codec.decode(name, value, None, now) {
+        Ok(verified) => {
+            SessionData::judged(settings.expiry, settings.max_age, name, verified, now, None)
+        }
         Err(reason) => {
             log.rejected(name, &reason);
             SessionData::new_empty()
@@ -53,8 +57,10 @@ pub(crate) fn write<'c>(
     if !data.needs_save() {
         return Ok(None);
     }
-    if data.is_invalidated() && data.values().is_empty() {
-        return Ok(Some(CookieWrite::Remove));
+    if data.is_emptied() {
+        // An emptied session deletes its cookie; a new one that stayed empty writes nothing.
+        let had_a_cookie = !data.is_new() || data.is_invalidated();
+        return Ok(had_a_cookie.then_some(CookieWrite::Remove));
     }
     let name = profile.name();
     if let Some(key) = nesting::too_deep(data.values()) {
@@ -63,39 +69,50 @@ pub(crate) fn write<'c>(
             key: key.to_owned(),
         });
     }
+    let now = now.unix_timestamp();
     let creation = profile
         .settings()
         .expiry
-        .creation_to_save(data.creation(), now.unix_timestamp());
+        .creation_to_save(data.creation(), now);
     let payload = Payload {
         values: data.values(),
         created_at: creation.map(|creation| creation.at),
+        meta: data.meta(),
     };
     let json = to_json(&payload).map_err(|source| SessionError::Encode {
         session: name.to_owned(),
         source: source.into(),
     })?;
-    Ok(Some(CookieWrite::Set { codec, json }))
+    let max_age = max_age_of(data.meta().expiry, now);
+    Ok(Some(CookieWrite::Set {
+        codec,
+        json,
+        max_age,
+    }))
 }
 
-/// A session as its cookie carries it: the values, plus the creation time when an absolute
-/// lifetime is configured (under the reserved key `_created`).
+/// A session as its cookie carries it: the values, plus what the crate keeps in it under
+/// reserved keys (the creation time when an absolute lifetime is configured, the session's own
+/// lifetime, its CSRF secret).
 #[derive(Debug)]
 struct Payload<'a> {
     values: &'a Map<String, Value>,
     created_at: Option<i64>,
+    meta: &'a SessionMeta,
 }
 
 impl Serialize for Payload<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let extra = usize::from(self.created_at.is_some());
-        let mut map = serializer.serialize_map(Some(self.values.len() + extra))?;
+        let mut map = serializer.serialize_map(None)?;
         for (key, value) in self.values {
             map.serialize_entry(key, value)?;
         }
         if let Some(created_at) = self.created_at {
             map.serialize_entry(CREATED_KEY, &created_at)?;
+        }
+        for (key, value) in self.meta.entries() {
+            map.serialize_entry(key, &value)?;
         }
         map.end()
     }

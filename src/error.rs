@@ -305,6 +305,15 @@ pub enum SessionError {
         /// The limit.
         limit: usize,
     },
+    /// The operating system's random generator failed (it essentially never does).
+    #[error("session {session:?}: the OS random generator failed")]
+    Random {
+        /// The session name.
+        session: String,
+        /// The generator's error.
+        #[source]
+        source: getrandom::Error,
+    },
     /// A session name or its cookie settings chosen at run time are not valid.
     #[error(transparent)]
     Config(#[from] ConfigError),

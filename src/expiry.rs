@@ -1,19 +1,100 @@
-//! Expiry policies beyond webapp2's idle `session_max_age`: an absolute lifetime counted from the
-//! session's creation, and an opt-in rolling refresh on reads. Both are enforced by the server.
+//! When sessions end: [`Expiry`], the lifetime one session may choose for itself ("remember
+//! me"), and the config's policies beyond webapp2's idle `session_max_age`: an absolute lifetime
+//! counted from the session's creation, and an opt-in rolling refresh on reads. All of them are
+//! enforced by the server.
 //!
 //! Times are Unix seconds; every computation saturates, so no lifetime, TTL or timestamp a
 //! config or a record can hold makes it overflow.
 
-use time::Duration;
+use serde_json::{json, Value};
+use time::{Duration, OffsetDateTime};
 
-/// The reserved key that carries a session's creation time (Unix seconds) in its cookie or
-/// record, when an absolute lifetime is configured. It never shows among the session's keys,
-/// and handlers cannot write it.
-pub const CREATED_KEY: &str = "_created";
+/// The lifetime one session chooses for itself, with
+/// [`Session::set_expiry`](crate::Session::set_expiry): the cookie's `Max-Age` and the server
+/// record's TTL follow it, the server enforces it whatever the browser does, and it is stored in
+/// the session, so it holds on later requests too.
+///
+/// ```
+/// use axum_session_store::Expiry;
+/// use time::{Duration, OffsetDateTime};
+///
+/// let remember_me = Expiry::OnInactivity(Duration::days(30));
+/// let until_closed = Expiry::OnBrowserClose;
+/// let until_midnight = Expiry::AtDateTime(OffsetDateTime::UNIX_EPOCH + Duration::days(20_000));
+/// assert_ne!(remember_me, until_closed);
+/// # let _ = until_midnight;
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Expiry {
+    /// A browser-session cookie (no `Max-Age`): it goes when the browser closes. The server
+    /// keeps the config's idle limit (`session_max_age`) and record TTL.
+    OnBrowserClose,
+    /// An idle lifetime: the session ends this long after its last save, in place of the
+    /// config's `session_max_age`; the cookie's `Max-Age` and the record's TTL are this long.
+    OnInactivity(Duration),
+    /// A fixed end: the session ends at this instant, however active it is.
+    AtDateTime(OffsetDateTime),
+}
 
-/// Whether `key` is one the crate keeps in sessions for itself, which handlers cannot write.
-pub(crate) fn is_reserved(key: &str) -> bool {
-    key == CREATED_KEY
+impl Expiry {
+    /// The stored form, under the reserved key `_expiry`.
+    pub(crate) fn to_value(self) -> Value {
+        match self {
+            Expiry::OnBrowserClose => json!({"browser": true}),
+            Expiry::OnInactivity(idle) => json!({"idle": idle.whole_seconds()}),
+            Expiry::AtDateTime(at) => json!({"at": at.unix_timestamp()}),
+        }
+    }
+
+    /// Reads the stored form; `None` for anything else (the session then has no lifetime of
+    /// its own).
+    pub(crate) fn from_value(value: &Value) -> Option<Self> {
+        let object = value.as_object()?;
+        if let Some(seconds) = object.get("idle").and_then(Value::as_i64) {
+            return Some(Expiry::OnInactivity(Duration::seconds(seconds)));
+        }
+        if let Some(at) = object.get("at").and_then(Value::as_i64) {
+            return OffsetDateTime::from_unix_timestamp(at)
+                .ok()
+                .map(Expiry::AtDateTime);
+        }
+        object
+            .get("browser")
+            .and_then(Value::as_bool)
+            .filter(|&browser| browser)
+            .map(|_| Expiry::OnBrowserClose)
+    }
+}
+
+/// How long one session may live, as its settings and its own [`Expiry`] say.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Limits {
+    /// Idle: the session ends this long after its last save.
+    pub(crate) idle: Option<Duration>,
+    /// A fixed end (Unix seconds).
+    pub(crate) ends_at: Option<i64>,
+}
+
+impl Limits {
+    /// The limits of a session with `expiry` (if it chose one), whose settings give
+    /// `configured_idle` (the max age: `session_max_age`, else the cookie's).
+    pub(crate) fn of(expiry: Option<Expiry>, configured_idle: Option<Duration>) -> Self {
+        match expiry {
+            Some(Expiry::OnInactivity(idle)) => Self {
+                idle: Some(idle),
+                ends_at: None,
+            },
+            Some(Expiry::AtDateTime(at)) => Self {
+                idle: None,
+                ends_at: Some(at.unix_timestamp()),
+            },
+            Some(Expiry::OnBrowserClose) | None => Self {
+                idle: configured_idle,
+                ends_at: None,
+            },
+        }
+    }
 }
 
 /// The expiry policies of a config: plain data, decided once at `build()`.
@@ -30,17 +111,18 @@ pub(crate) struct ExpiryPolicy {
 pub(crate) struct Creation {
     /// Unix seconds, never after the moment the session was loaded.
     pub(crate) at: i64,
-    /// The cookie or record holds `at` under [`CREATED_KEY`]. When false (a session saved
-    /// before the lifetime was configured, or a time that had to be clamped), the next save
-    /// writes it, so the lifetime stays anchored however often the cookie is signed again.
+    /// The cookie or record holds `at` under `_created`. When false (a session saved before
+    /// the lifetime was configured, or a time that had to be clamped), the next save writes it,
+    /// so the lifetime stays anchored however often the cookie is signed again.
     pub(crate) stored: bool,
 }
 
 /// What the policies say of a session that just verified.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Verdict {
-    /// Past its absolute lifetime: treat it as no session.
-    PastLifetime,
+    /// Past one of its limits (its absolute lifetime, its idle limit, its fixed end): treat it
+    /// as no session.
+    Ended(&'static str),
     /// Live; `creation` is known when an absolute lifetime is configured, and `refresh` says
     /// whether a rolling refresh is due.
     Live {
@@ -51,8 +133,23 @@ pub(crate) enum Verdict {
 
 impl ExpiryPolicy {
     /// Judges a verified session: `stored` is the creation time its cookie or record holds (if
-    /// any), `saved_at` when it was last saved (its cookie's timestamp).
-    pub(crate) fn judge(self, stored: Option<i64>, saved_at: i64, now: i64) -> Verdict {
+    /// any), `saved_at` when it was last saved (its cookie's timestamp), `limits` its own.
+    pub(crate) fn judge(
+        self,
+        stored: Option<i64>,
+        saved_at: i64,
+        now: i64,
+        limits: Limits,
+    ) -> Verdict {
+        if limits
+            .idle
+            .is_some_and(|idle| now.saturating_sub(saved_at) > idle.whole_seconds())
+        {
+            return Verdict::Ended("idle for longer than its max age");
+        }
+        if limits.ends_at.is_some_and(|ends_at| now > ends_at) {
+            return Verdict::Ended("past the end it was given");
+        }
         let creation = match self.absolute_max_age {
             Some(lifetime) => {
                 // Without a stored time, the last save is the earliest the server can vouch for.
@@ -69,7 +166,7 @@ impl ExpiryPolicy {
                     },
                 };
                 if now.saturating_sub(creation.at) > lifetime.whole_seconds() {
-                    return Verdict::PastLifetime;
+                    return Verdict::Ended("past its absolute lifetime");
                 }
                 Some(creation)
             }
@@ -81,21 +178,16 @@ impl ExpiryPolicy {
         Verdict::Live { creation, refresh }
     }
 
-    /// How long a server-side record saved now should live: `idle_ttl`, cut to what is left of
-    /// its absolute lifetime (at least one second, so a save in the last instant still lands).
-    pub(crate) fn record_ttl(
-        self,
-        idle_ttl: Duration,
-        created_at: Option<i64>,
-        now: i64,
-    ) -> Duration {
+    /// How long a server-side record saved now should live: `ttl`, cut to what is left of its
+    /// absolute lifetime (at least one second, so a save in the last instant still lands).
+    pub(crate) fn record_ttl(self, ttl: Duration, created_at: Option<i64>, now: i64) -> Duration {
         match (self.absolute_max_age, created_at) {
             (Some(lifetime), Some(created_at)) => {
                 let ends_at = created_at.saturating_add(lifetime.whole_seconds());
                 let left = Duration::seconds(ends_at.saturating_sub(now));
-                idle_ttl.min(left).max(Duration::SECOND)
+                ttl.min(left).max(Duration::SECOND)
             }
-            _ => idle_ttl,
+            _ => ttl,
         }
     }
 
@@ -108,6 +200,19 @@ impl ExpiryPolicy {
                 stored: false,
             })
         })
+    }
+}
+
+/// How long the record of a session with `expiry` lives after a save at `now`, when its
+/// settings say `configured`: its idle lifetime, or what is left until its fixed end (at least
+/// one second).
+pub(crate) fn record_ttl_of(expiry: Option<Expiry>, configured: Duration, now: i64) -> Duration {
+    match expiry {
+        Some(Expiry::OnInactivity(idle)) => idle,
+        Some(Expiry::AtDateTime(at)) => {
+            Duration::seconds(at.unix_timestamp().saturating_sub(now)).max(Duration::SECOND)
+        }
+        Some(Expiry::OnBrowserClose) | None => configured,
     }
 }
 
@@ -124,11 +229,16 @@ mod tests {
         }
     }
 
+    const NO_LIMITS: Limits = Limits {
+        idle: None,
+        ends_at: None,
+    };
+
     #[test]
     fn the_lifetime_counts_from_the_stored_creation_or_else_the_last_save() {
         let policy = lifetime(3600);
         assert_eq!(
-            policy.judge(Some(NOW - 3600), NOW, NOW),
+            policy.judge(Some(NOW - 3600), NOW, NOW, NO_LIMITS),
             Verdict::Live {
                 creation: Some(Creation {
                     at: NOW - 3600,
@@ -137,12 +247,12 @@ mod tests {
                 refresh: false
             }
         );
+        assert!(matches!(
+            policy.judge(Some(NOW - 3601), NOW, NOW, NO_LIMITS),
+            Verdict::Ended(_)
+        ));
         assert_eq!(
-            policy.judge(Some(NOW - 3601), NOW, NOW),
-            Verdict::PastLifetime
-        );
-        assert_eq!(
-            policy.judge(None, NOW - 60, NOW),
+            policy.judge(None, NOW - 60, NOW, NO_LIMITS),
             Verdict::Live {
                 creation: Some(Creation {
                     at: NOW - 60,
@@ -155,7 +265,8 @@ mod tests {
 
     #[test]
     fn a_future_creation_is_clamped_to_now_and_stored_again() {
-        let Verdict::Live { creation, .. } = lifetime(60).judge(Some(NOW + 86_400), NOW, NOW)
+        let Verdict::Live { creation, .. } =
+            lifetime(60).judge(Some(NOW + 86_400), NOW, NOW, NO_LIMITS)
         else {
             panic!("live");
         };
@@ -169,6 +280,62 @@ mod tests {
     }
 
     #[test]
+    fn idle_limits_and_fixed_ends() {
+        let policy = ExpiryPolicy::default();
+        let idle = Limits::of(None, Some(Duration::seconds(10)));
+        assert!(matches!(
+            policy.judge(None, NOW - 10, NOW, idle),
+            Verdict::Live { .. }
+        ));
+        assert!(matches!(
+            policy.judge(None, NOW - 11, NOW, idle),
+            Verdict::Ended(_)
+        ));
+        // A session of its own lifetime replaces the configured one, longer or shorter.
+        let remember = Limits::of(
+            Some(Expiry::OnInactivity(Duration::days(30))),
+            Some(Duration::seconds(10)),
+        );
+        assert!(matches!(
+            policy.judge(None, NOW - 86_400, NOW, remember),
+            Verdict::Live { .. }
+        ));
+        let until = Limits::of(
+            Some(Expiry::AtDateTime(
+                OffsetDateTime::from_unix_timestamp(NOW).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            )),
+            Some(Duration::seconds(10)),
+        );
+        assert!(matches!(
+            policy.judge(None, NOW - 86_400, NOW, until),
+            Verdict::Live { .. }
+        ));
+        assert!(matches!(
+            policy.judge(None, NOW, NOW + 1, until),
+            Verdict::Ended(_)
+        ));
+        let browser = Limits::of(Some(Expiry::OnBrowserClose), Some(Duration::seconds(10)));
+        assert_eq!(
+            browser, idle,
+            "a browser-session cookie keeps the configured limit"
+        );
+    }
+
+    #[test]
+    fn expiries_round_trip_their_stored_form() {
+        for expiry in [
+            Expiry::OnBrowserClose,
+            Expiry::OnInactivity(Duration::days(30)),
+            Expiry::AtDateTime(
+                OffsetDateTime::from_unix_timestamp(NOW).unwrap_or(OffsetDateTime::UNIX_EPOCH),
+            ),
+        ] {
+            assert_eq!(Expiry::from_value(&expiry.to_value()), Some(expiry));
+        }
+        assert_eq!(Expiry::from_value(&json!("forever")), None);
+    }
+
+    #[test]
     fn extreme_values_saturate() {
         let longest = ExpiryPolicy {
             absolute_max_age: Some(Duration::MAX),
@@ -176,15 +343,15 @@ mod tests {
         };
         // The widest gap saturates at the longest lifetime, which it does not exceed.
         assert!(matches!(
-            longest.judge(Some(i64::MIN), i64::MIN, i64::MAX),
+            longest.judge(Some(i64::MIN), i64::MIN, i64::MAX, NO_LIMITS),
             Verdict::Live { .. }
         ));
-        assert_eq!(
-            lifetime(1).judge(Some(i64::MIN), NOW, i64::MAX),
-            Verdict::PastLifetime
-        );
         assert!(matches!(
-            longest.judge(Some(0), NOW, NOW),
+            lifetime(1).judge(Some(i64::MIN), NOW, i64::MAX, NO_LIMITS),
+            Verdict::Ended(_)
+        ));
+        assert!(matches!(
+            longest.judge(Some(0), NOW, NOW, NO_LIMITS),
             Verdict::Live { refresh: false, .. }
         ));
         assert_eq!(
@@ -195,6 +362,11 @@ mod tests {
             lifetime(10).record_ttl(Duration::MAX, Some(i64::MIN), i64::MAX),
             Duration::SECOND
         );
+        let idle_forever = Limits::of(Some(Expiry::OnInactivity(Duration::MAX)), None);
+        assert!(matches!(
+            ExpiryPolicy::default().judge(None, i64::MIN, i64::MAX, idle_forever),
+            Verdict::Live { .. }
+        ));
     }
 
     #[test]
@@ -211,6 +383,14 @@ mod tests {
         assert_eq!(
             ExpiryPolicy::default().record_ttl(Duration::days(14), Some(NOW), NOW),
             Duration::days(14)
+        );
+        assert_eq!(
+            record_ttl_of(
+                Some(Expiry::OnInactivity(Duration::days(30))),
+                Duration::days(14),
+                NOW
+            ),
+            Duration::days(30)
         );
     }
 }

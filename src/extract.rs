@@ -1,4 +1,5 @@
-//! The extractors: [`SessionStore`], [`Session<N>`] and [`Flash<N>`] from request parts.
+//! The extractors: [`SessionStore`], [`Session<N>`], [`Flash<N>`] and [`CsrfToken<N>`] from
+//! request parts.
 
 use std::convert::Infallible;
 
@@ -6,6 +7,7 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
 use crate::config::SessionConfig;
+use crate::csrf::CsrfToken;
 use crate::error::SessionError;
 use crate::flash::Flash;
 use crate::name::SessionName;
@@ -54,5 +56,18 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let session = Session::<N>::from_request_parts(parts, state).await?;
         Ok(Flash { session })
+    }
+}
+
+impl<S, N> FromRequestParts<S> for CsrfToken<N>
+where
+    S: Send + Sync,
+    SessionConfig: FromRef<S>,
+    N: SessionName,
+{
+    type Rejection = SessionError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        CsrfToken::of(Session::<N>::from_request_parts(parts, state).await?)
     }
 }

@@ -41,20 +41,21 @@
 //!
 //! | tier | files | what they hold |
 //! | --- | --- | --- |
-//! | leaves | `id`, `key`, `nesting`, `request_cookies`, `expiry`, `flash_message`, `cache_headers`, `rejection_log` | session ids, HKDF keys, the nesting limit, the parsed `Cookie` header, the expiry policy and its verdicts, the flash data model, caching headers, rate-limited logging of rejected cookies |
+//! | leaves | `id`, `key`, `nesting`, `request_cookies`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `cache_headers`, `rejection_log` | session ids, HKDF keys, the nesting limit, the parsed `Cookie` header, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format, caching headers, rate-limited logging of rejected cookies |
 //! | storage | `backend/`, `codec/`, `error`, `cookie_args`, `name` | the `SessionBackend` trait and the built-in backends, the signed and sealed cookie codecs, the error types, cookie attributes, session names |
 //! | settings | `keeper`, `profile`, `config`, `config_builder` | a registered backend ready to use, one resolved profile per session name, the built config and its builder |
-//! | state | `session_data`, `session_state` | one session's data and its invariants; the request's shared handle to it |
+//! | state | `session_meta`, `session_data`, `session_state` | what a session keeps for the crate (its lifetime, CSRF secret, user); one session's data and its invariants; the request's shared handle to it |
 //! | writing | `set_cookie`, `cookie_session` | the `Set-Cookie` header; loading and writing cookie sessions |
 //! | server | `server/` (`id_cookie`, `load`, `plan`, `save`) | server-side sessions: the id cookie, loading, planning a save, carrying it out |
 //! | request | `store`, `saving` | the request's registry of sessions; the one save path |
-//! | handles | `session`, `flash` | `Session<N>`, `Flash<N>` |
-//! | axum glue | `extract`, `guard`, `layer` | the extractors, the `IntoResponseParts` guard, `SessionLayer` |
+//! | handles | `session`, `flash`, `csrf` | `Session<N>`, `Flash<N>`, `CsrfToken<N>` |
+//! | axum glue | `extract`, `guard`, `layer`, `csrf_layer` | the extractors, the `IntoResponseParts` guard, `SessionLayer`, `CsrfLayer` |
 //! | testing kit | `test_util/` (feature `test-util`) | what tests of an application need: a cookie jar |
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
 // Leaves.
 mod cache_headers;
+mod csrf_token;
 mod expiry;
 mod flash_message;
 mod id;
@@ -62,6 +63,7 @@ mod key;
 mod nesting;
 mod rejection_log;
 mod request_cookies;
+mod reserved;
 // Storage.
 mod backend;
 mod codec;
@@ -75,6 +77,7 @@ mod keeper;
 mod profile;
 // State.
 mod session_data;
+mod session_meta;
 mod session_state;
 // Writing.
 mod cookie_session;
@@ -85,9 +88,11 @@ mod server;
 mod saving;
 mod store;
 // Handles.
+mod csrf;
 mod flash;
 mod session;
 // Axum glue.
+mod csrf_layer;
 mod extract;
 mod guard;
 mod layer;
@@ -116,11 +121,13 @@ pub use codec::{
 pub use config::{SessionConfig, DEFAULT_MAX_SESSIONS_PER_REQUEST, DEFAULT_SERVER_SESSION_TTL};
 pub use config_builder::SessionConfigBuilder;
 pub use cookie_args::CookieArgs;
+pub use csrf::{CsrfToken, CSRF_FORM_FIELD, CSRF_HEADER};
+pub use csrf_layer::{CsrfLayer, CsrfService, DEFAULT_MAX_FORM_BYTES};
 /// The deadpool-redis this crate is built against, to make pools of the matching version.
 #[cfg(feature = "redis")]
 pub use deadpool_redis;
 pub use error::{ConfigError, SessionError};
-pub use expiry::CREATED_KEY;
+pub use expiry::Expiry;
 pub use flash::Flash;
 pub use flash_message::{FlashMessage, Level, FLASH_KEY};
 pub use id::{SessionId, SESSION_ID_LEN};
@@ -128,6 +135,7 @@ pub use layer::{SessionLayer, SessionService};
 pub use name::{DefaultSession, RuntimeName, SessionName, DEFAULT_COOKIE_NAME};
 pub use nesting::MAX_VALUE_DEPTH;
 pub use request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
+pub use reserved::CREATED_KEY;
 pub use session::Session;
 pub use store::SessionStore;
 

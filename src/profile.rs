@@ -13,7 +13,7 @@ use crate::keeper::Keeper;
 
 /// The settings of the sessions that share cookie attributes: every session without attributes
 /// of its own shares one, each session with its own has one.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct SessionSettings {
     /// The cookie's attributes, with their `Set-Cookie` text.
     pub(crate) attributes: CookieAttributes,
@@ -87,6 +87,19 @@ impl SessionProfile {
     /// The name of the backend that keeps it.
     pub(crate) fn backend_name(&self) -> &str {
         &self.names[self.name_len..]
+    }
+
+    /// The profile with `max_age` in place of the configured max age, for this request only
+    /// (webapp2's per-call `get_session(name, max_age)`): the record lives that long too.
+    pub(crate) fn with_max_age(self, max_age: Duration) -> Self {
+        let mut settings = SessionSettings::clone(&self.settings);
+        settings.max_age = Some(max_age);
+        settings.record_ttl = max_age;
+        settings.resend_unchanged_id = true;
+        Self {
+            settings: Arc::new(settings),
+            ..self
+        }
     }
 
     pub(crate) fn keeper(&self) -> &Keeper {

@@ -8,11 +8,14 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
+use time::Duration;
 
 use crate::error::SessionError;
-use crate::expiry;
+use crate::expiry::Expiry;
 use crate::flash_message::{FlashMessage, Level};
+use crate::id::SessionId;
 use crate::name::{self, DefaultSession, RuntimeName, SessionName};
+use crate::reserved;
 use crate::session_state::SessionState;
 use crate::store::SessionStore;
 
@@ -128,7 +131,7 @@ impl<N> Session<N> {
 
     /// Refuses the keys the crate keeps for itself.
     fn check_writable(&self, key: &str) -> Result<(), SessionError> {
-        if expiry::is_reserved(key) {
+        if reserved::is_reserved(key) {
             return Err(SessionError::ReservedKey {
                 session: self.name().to_owned(),
                 key: key.to_owned(),
@@ -195,6 +198,54 @@ impl<N> Session<N> {
         self.state.lock().regenerate_id();
     }
 
+    /// Gives this session a lifetime of its own ("remember me"), or with `None` the config's
+    /// again: a browser-session cookie, an idle lifetime, or a fixed end (see [`Expiry`]). The
+    /// cookie's `Max-Age` and the server record's TTL follow it, the server enforces it, and it
+    /// is stored in the session, so later requests keep it. It marks the session modified.
+    ///
+    /// tower-sessions and Django call it `set_expiry`; axum_session, `set_longterm`.
+    ///
+    /// ```
+    /// use axum::{routing::post, Form, Router};
+    /// use axum_session_store::{Expiry, Session, SessionConfig, SessionError};
+    /// use time::Duration;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Login { user: String, remember: Option<String> }
+    ///
+    /// async fn login(session: Session, Form(form): Form<Login>) -> Result<Session, SessionError> {
+    ///     session.regenerate_id();
+    ///     session.insert("user", &form.user)?;
+    ///     session.set_expiry(Some(match form.remember {
+    ///         Some(_) => Expiry::OnInactivity(Duration::days(30)),
+    ///         None => Expiry::OnBrowserClose,
+    ///     }));
+    ///     Ok(session)
+    /// }
+    ///
+    /// # fn main() -> Result<(), axum_session_store::ConfigError> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let app: Router = Router::new().route("/login", post(login)).with_state(config);
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "set_longterm")]
+    pub fn set_expiry(&self, expiry: Option<Expiry>) {
+        self.state.lock().set_expiry(expiry);
+    }
+
+    /// The lifetime this session chose with [`set_expiry`](Self::set_expiry), if any.
+    pub fn expiry(&self) -> Option<Expiry> {
+        self.state.lock().meta().expiry
+    }
+
+    /// The id of a server-side session's record, for audit logs and admin pages; `None` for a
+    /// cookie session, and for a new server-side session until it is first saved. The crate
+    /// itself never logs it; `SessionId`'s `Debug` hides it.
+    pub fn id(&self) -> Option<SessionId> {
+        self.state.lock().id().cloned()
+    }
+
     /// Appends a flash message, webapp2's `add_flash(value, level)`; it is stored as
     /// `[value, level]` in a list under `_flash`.
     pub fn add_flash(&self, message: impl Into<Value>, level: Option<Level>) {
@@ -234,10 +285,10 @@ impl SessionStore {
     pub async fn session<N: SessionName>(&self) -> Result<Session<N>, SessionError> {
         let state = if name::is_default::<N>() {
             let config = self.config();
-            self.session_state(config.cookie_name(), config.default_backend())
+            self.session_state(config.cookie_name(), config.default_backend(), None)
                 .await?
         } else {
-            self.session_state(N::NAME, N::BACKEND).await?
+            self.session_state(N::NAME, N::BACKEND, None).await?
         };
         Ok(Session::new(state, self.clone()))
     }
@@ -262,7 +313,45 @@ impl SessionStore {
         name: &str,
         backend: &str,
     ) -> Result<Session<RuntimeName>, SessionError> {
-        let state = self.session_state(name, backend).await?;
+        let state = self.session_state(name, backend, None).await?;
+        Ok(Session::new(state, self.clone()))
+    }
+
+    /// [`get_session`](Self::get_session) with webapp2's per-call `max_age`: the session is
+    /// read as valid for `max_age` after its last save, in place of the configured max age
+    /// (and its record lives that long after this request's save). It applies to the first
+    /// call for a name in a request, which loads the session.
+    ///
+    /// # Errors
+    /// As [`get_session`](Self::get_session).
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use axum_session_store::{SessionConfig, SessionError, SessionStore};
+    /// use time::Duration;
+    ///
+    /// /// A short-lived session for a checkout step, whatever the config's max age.
+    /// async fn step(store: SessionStore) -> Result<SessionStore, SessionError> {
+    ///     let checkout = store
+    ///         .get_session_with_max_age("checkout", "securecookie", Duration::minutes(15))
+    ///         .await?;
+    ///     checkout.insert("step", 2)?;
+    ///     Ok(store)
+    /// }
+    ///
+    /// # fn main() -> Result<(), axum_session_store::ConfigError> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let app: Router = Router::new().route("/step", get(step)).with_state(config);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_session_with_max_age(
+        &self,
+        name: &str,
+        backend: &str,
+        max_age: Duration,
+    ) -> Result<Session<RuntimeName>, SessionError> {
+        let state = self.session_state(name, backend, Some(max_age)).await?;
         Ok(Session::new(state, self.clone()))
     }
 }

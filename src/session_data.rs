@@ -2,13 +2,15 @@
 //! know, with the rules that keep the two consistent. Nothing else writes its fields.
 
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::backend::{ChangeLog, Changes};
 use crate::codec::VerifiedCookie;
-use crate::expiry::{Creation, ExpiryPolicy, Verdict, CREATED_KEY};
+use crate::expiry::{Creation, Expiry, ExpiryPolicy, Limits, Verdict};
 use crate::flash_message::{self, FlashMessage, Level, FLASH_KEY};
 use crate::id::SessionId;
+use crate::reserved::CREATED_KEY;
+use crate::session_meta::SessionMeta;
 
 /// One session's values for one request, and its state: new or loaded, modified or not, what to
 /// do to its cookie or record when it is saved.
@@ -36,6 +38,10 @@ pub(crate) struct SessionData {
     creation: Option<Creation>,
     /// A rolling refresh is due: save the session although it is unmodified.
     needs_refresh: bool,
+    /// What it holds for the crate: its own lifetime, its CSRF secret, its user.
+    meta: SessionMeta,
+    /// `meta` changed since the session was loaded or last saved.
+    meta_changed: bool,
 }
 
 impl SessionData {
@@ -48,10 +54,13 @@ impl SessionData {
     }
 
     /// The session of a verified cookie (or, with `id`, of the record it names), once the
-    /// expiry `policy` has judged it as of `now`: a new empty one past its absolute lifetime.
-    /// Reserved keys never show among the values, whatever the policy.
+    /// expiry `policy` has judged it as of `now`, with `idle` the max age its settings give: a
+    /// new empty one past any of its limits (its own lifetime, chosen with
+    /// [`set_expiry`](Self::set_expiry), replaces `idle`). Reserved keys never show among the
+    /// values, whatever the policy.
     pub(crate) fn judged(
         policy: ExpiryPolicy,
+        idle: Option<Duration>,
         name: &str,
         mut verified: VerifiedCookie,
         now: OffsetDateTime,
@@ -61,13 +70,12 @@ impl SessionData {
             .data
             .remove(CREATED_KEY)
             .and_then(|created| created.as_i64());
+        let meta = SessionMeta::take_from(&mut verified.data);
         let saved_at = verified.signed_at.unix_timestamp();
-        match policy.judge(stored, saved_at, now.unix_timestamp()) {
-            Verdict::PastLifetime => {
-                tracing::debug!(
-                    session = name,
-                    "session reached its absolute lifetime; starting a new session"
-                );
+        let limits = Limits::of(meta.expiry, idle);
+        match policy.judge(stored, saved_at, now.unix_timestamp(), limits) {
+            Verdict::Ended(why) => {
+                tracing::debug!(session = name, why, "session ended; starting a new session");
                 Self::new_empty()
             }
             Verdict::Live { creation, refresh } => Self {
@@ -82,6 +90,7 @@ impl SessionData {
                     ChangeLog::default()
                 },
                 id,
+                meta,
                 ..Self::default()
             },
         }
@@ -105,6 +114,36 @@ impl SessionData {
     /// Whether the response must carry something for this session.
     pub(crate) fn needs_save(&self) -> bool {
         self.modified || self.needs_resign || self.needs_refresh
+    }
+
+    /// Nothing is left worth keeping (no value, no CSRF secret, no user): a save deletes the
+    /// cookie and the record instead of writing `{}`, and a new session writes nothing.
+    pub(crate) fn is_emptied(&self) -> bool {
+        self.values.is_empty() && !self.meta.holds_state()
+    }
+
+    /// What it holds for the crate.
+    pub(crate) fn meta(&self) -> &SessionMeta {
+        &self.meta
+    }
+
+    /// The metadata changed since the session was loaded or last saved: a save writes it.
+    pub(crate) fn meta_changed(&self) -> bool {
+        self.meta_changed
+    }
+
+    /// Gives the session a lifetime of its own (`None`: the config's again).
+    pub(crate) fn set_expiry(&mut self, expiry: Option<Expiry>) {
+        self.meta.expiry = expiry;
+        self.meta_changed = true;
+        self.modified = true;
+    }
+
+    /// Sets the CSRF secret.
+    pub(crate) fn set_csrf_secret(&mut self, secret: String) {
+        self.meta.csrf_secret = Some(secret);
+        self.meta_changed = true;
+        self.modified = true;
     }
 
     /// The id of its record, for a server-side session that has one.
@@ -171,18 +210,24 @@ impl SessionData {
         self.modified = true;
     }
 
-    /// Ends the session: every key goes, the client's copy is to be removed, and what comes
-    /// after is a new session with a lifetime of its own.
+    /// Ends the session: every key goes, with its lifetime, CSRF secret and user; the client's
+    /// copy is to be removed, and what comes after is a new session with a lifetime of its own.
     pub(crate) fn invalidate(&mut self) {
         self.clear();
         self.invalidated = true;
         self.creation = None;
+        self.meta = SessionMeta::default();
+        self.meta_changed = true;
     }
 
-    /// Asks for a new id at the next save (a cookie session is simply written again).
+    /// Asks for a new id at the next save (a cookie session is simply written again); the CSRF
+    /// secret goes with the old id, so tokens handed out before stop working.
     pub(crate) fn regenerate_id(&mut self) {
         self.regenerate = true;
         self.modified = true;
+        if self.meta.csrf_secret.take().is_some() {
+            self.meta_changed = true;
+        }
     }
 
     /// Appends a flash message to the list under `_flash`.
@@ -216,6 +261,7 @@ impl SessionData {
         self.needs_resign = false;
         self.regenerate = false;
         self.needs_refresh = false;
+        self.meta_changed = false;
         self.changes.reset();
         if let Some(creation) = &mut self.creation {
             creation.stored = true;
@@ -244,6 +290,7 @@ mod tests {
         let data = json!({"a": 1, "_created": created});
         let no_policy = SessionData::judged(
             ExpiryPolicy::default(),
+            None,
             "s",
             verified(data.clone(), now),
             now,
@@ -254,7 +301,7 @@ mod tests {
             absolute_max_age: Some(Duration::hours(1)),
             rolling_refresh: None,
         };
-        let past = SessionData::judged(lifetime, "s", verified(data, now), now, None);
+        let past = SessionData::judged(lifetime, None, "s", verified(data, now), now, None);
         assert!(past.is_new() && past.values().is_empty());
     }
 
@@ -263,8 +310,14 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let id = SessionId::generate().unwrap();
         let policy = ExpiryPolicy::default();
-        let mut record =
-            SessionData::judged(policy, "s", verified(json!({"a": 1}), now), now, Some(id));
+        let mut record = SessionData::judged(
+            policy,
+            None,
+            "s",
+            verified(json!({"a": 1}), now),
+            now,
+            Some(id),
+        );
         record.insert("b", json!(2));
         record.remove("a");
         assert_eq!(
@@ -278,7 +331,8 @@ mod tests {
         record.mark_saved();
         assert!(!record.needs_save() && record.changes().is_empty());
 
-        let mut cookie = SessionData::judged(policy, "s", verified(json!({}), now), now, None);
+        let mut cookie =
+            SessionData::judged(policy, None, "s", verified(json!({}), now), now, None);
         cookie.insert("b", json!(2));
         assert!(cookie.changes().is_empty(), "a cookie is written whole");
         assert!(cookie.is_modified());

@@ -5,15 +5,19 @@ use axum::http::HeaderValue;
 use time::OffsetDateTime;
 
 use crate::codec::{CookieCodec, MAX_COOKIE_VALUE_LEN};
+use crate::cookie_args::MaxAge;
 use crate::error::SessionError;
+use crate::expiry::Expiry;
 use crate::profile::SessionProfile;
 
 /// What saving a session writes to its cookie.
 pub(crate) enum CookieWrite<'c> {
-    /// Store `json`, encoded by `codec`, straight into the `Set-Cookie` header.
+    /// Store `json`, encoded by `codec`, straight into the `Set-Cookie` header, with
+    /// `max_age`.
     Set {
         codec: &'c dyn CookieCodec,
         json: Vec<u8>,
+        max_age: MaxAge,
     },
     /// Tell the browser to delete the cookie.
     Remove,
@@ -37,20 +41,24 @@ pub(crate) fn set_cookie_header(
         size,
     };
     let header = match write {
-        CookieWrite::Set { codec, json } => {
+        CookieWrite::Set {
+            codec,
+            json,
+            max_age,
+        } => {
             let value_len = codec.value_len(json.len(), now);
-            let size = attributes.set_cookie_len(name, value_len);
+            let size = attributes.set_cookie_len(name, value_len, max_age);
             if size > MAX_COOKIE_VALUE_LEN {
                 return Err(too_large(size));
             }
-            let mut header = attributes.start_set_cookie(name, value_len);
+            let mut header = attributes.start_set_cookie(name, value_len, max_age);
             codec
                 .write_value(name, &json, now, &mut header)
                 .map_err(|source| SessionError::Encode {
                     session: name.to_owned(),
                     source,
                 })?;
-            attributes.finish_set_cookie(&mut header);
+            attributes.finish_set_cookie(&mut header, max_age);
             header
         }
         CookieWrite::Remove => {
@@ -64,4 +72,15 @@ pub(crate) fn set_cookie_header(
     HeaderValue::try_from(header).map_err(|_| SessionError::InvalidHeader {
         session: name.to_owned(),
     })
+}
+
+/// The `Max-Age` of the cookie of a session with `expiry`, saved at `now` (Unix seconds): the
+/// configured one unless the session chose a lifetime of its own.
+pub(crate) fn max_age_of(expiry: Option<Expiry>, now: i64) -> MaxAge {
+    match expiry {
+        None => MaxAge::Configured,
+        Some(Expiry::OnBrowserClose) => MaxAge::BrowserSession,
+        Some(Expiry::OnInactivity(idle)) => MaxAge::Seconds(idle.whole_seconds()),
+        Some(Expiry::AtDateTime(at)) => MaxAge::Seconds(at.unix_timestamp().saturating_sub(now)),
+    }
 }

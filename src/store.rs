@@ -7,16 +7,16 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::backend::SECURE_COOKIE;
 use crate::config::SessionConfig;
 use crate::cookie_session;
 use crate::error::SessionError;
-use crate::expiry;
 use crate::keeper::Keeper;
 use crate::profile::SessionProfile;
 use crate::request_cookies::RequestCookies;
+use crate::reserved;
 use crate::server;
 use crate::session_data::SessionData;
 use crate::session_state::SessionState;
@@ -155,7 +155,7 @@ impl SessionStore {
         name: &str,
         values: Map<String, Value>,
     ) -> Result<(), SessionError> {
-        if let Some(key) = values.keys().find(|key| expiry::is_reserved(key)) {
+        if let Some(key) = values.keys().find(|key| reserved::is_reserved(key)) {
             return Err(SessionError::ReservedKey {
                 session: name.to_owned(),
                 key: key.clone(),
@@ -180,16 +180,21 @@ impl SessionStore {
     }
 
     /// The session `name` kept by `backend_name`: the one already used in this request, or a
-    /// newly opened one, loaded from its cookie or record.
+    /// newly opened one, loaded from its cookie or record (read as valid for `max_age` after
+    /// its last save, when given, instead of the configured max age).
     pub(crate) async fn session_state(
         &self,
         name: &str,
         backend_name: &str,
+        max_age: Option<Duration>,
     ) -> Result<Arc<SessionState>, SessionError> {
         if let Some(existing) = self.find(name) {
             return Ok(existing);
         }
-        let profile = self.open(name, backend_name)?;
+        let mut profile = self.open(name, backend_name)?;
+        if let Some(max_age) = max_age {
+            profile = profile.with_max_age(max_age);
+        }
         let data = match profile.keeper() {
             Keeper::Cookie(codec) => self.load_cookie_session(&profile, codec.as_ref()),
             Keeper::Server { .. } if self.layer_state() != LAYER_PENDING => {

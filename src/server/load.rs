@@ -30,7 +30,8 @@ pub(crate) async fn load(
     };
     let name = profile.name();
     let settings = profile.settings();
-    let cookie = match id_cookie::read(ids, name, value, settings.max_age, now) {
+    // The age is judged with the session's own lifetime, which only its record says.
+    let cookie = match id_cookie::read(ids, name, value, None, now) {
         Ok(cookie) => cookie,
         Err(reason) => {
             log.rejected(name, &reason);
@@ -49,6 +50,7 @@ pub(crate) async fn load(
         // The record's values, judged with the id cookie's timestamp (the last save).
         Some(values) => Ok(SessionData::judged(
             settings.expiry,
+            settings.max_age,
             name,
             VerifiedCookie {
                 data: values,

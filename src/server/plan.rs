@@ -5,8 +5,9 @@
 use serde_json::Value;
 
 use crate::backend::{Changes, Record};
-use crate::expiry::{Creation, CREATED_KEY};
+use crate::expiry::Creation;
 use crate::id::SessionId;
+use crate::reserved::CREATED_KEY;
 use crate::session_data::SessionData;
 
 /// What saving one server-side session takes.
@@ -41,22 +42,42 @@ pub(super) fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Pla
         return None;
     }
     let old = data.id().cloned();
+    if data.is_emptied() {
+        // An emptied session deletes its record and cookie; a new one that stayed empty
+        // writes nothing.
+        return match old {
+            Some(id) => Some(Plan::Remove(Some(id))),
+            None => data.is_invalidated().then_some(Plan::Remove(None)),
+        };
+    }
     let created = || creation.map(|c| (CREATED_KEY.to_owned(), Value::from(c.at)));
+    let meta = || {
+        data.meta()
+            .entries()
+            .map(|(key, value)| (key.to_owned(), value))
+    };
     let store_creation = creation.is_some_and(|c| !c.stored);
     // What the request did to the record it loaded.
     let changes = || {
         let mut changes = data.changes();
+        // Clearing the session's keys must not clear what the crate keeps in it.
         if changes.cleared || store_creation {
-            // Clearing the session's keys must not clear when it was created.
             changes.set.extend(created());
+        }
+        if changes.cleared || data.meta_changed() {
+            changes.set.extend(meta());
+            if !changes.cleared {
+                changes
+                    .removed
+                    .extend(data.meta().unset_keys().map(str::to_owned));
+            }
         }
         changes
     };
-    Some(if data.is_invalidated() && data.values().is_empty() {
-        Plan::Remove(old)
-    } else if data.is_invalidated() || old.is_none() {
+    Some(if data.is_invalidated() || old.is_none() {
         let mut record = data.values().clone();
         record.extend(created());
+        record.extend(meta());
         Plan::Create {
             record,
             replaces: old.filter(|_| data.is_invalidated()),
@@ -120,6 +141,7 @@ mod tests {
         };
         SessionData::judged(
             ExpiryPolicy::default(),
+            None,
             "s",
             verified,
             now,

@@ -10,11 +10,12 @@ use super::plan::{plan, IdCookieWrite, Plan};
 use crate::backend::{BackendError, Regenerated, SessionBackend};
 use crate::codec::SecureCookieSerializer;
 use crate::error::SessionError;
+use crate::expiry::{record_ttl_of, Expiry};
 use crate::id::SessionId;
 use crate::nesting;
 use crate::profile::SessionProfile;
 use crate::session_state::SessionState;
-use crate::set_cookie::CookieWrite;
+use crate::set_cookie::{max_age_of, CookieWrite};
 
 /// How many fresh ids to try before giving up on creating a record.
 const CREATE_ATTEMPTS: usize = 3;
@@ -40,10 +41,18 @@ pub(crate) async fn save<'s>(
     let profile = state.profile();
     let settings = profile.settings();
     let now_ts = now.unix_timestamp();
-    let (plan, creation, needs_resign) = {
+    let (plan, creation, needs_resign, expiry, meta_changed) = {
         let data = state.lock();
         let creation = settings.expiry.creation_to_save(data.creation(), now_ts);
-        (plan(&data, creation), creation, data.needs_resign())
+        let plan = plan(&data, creation);
+        let meta = data.meta();
+        (
+            plan,
+            creation,
+            data.needs_resign(),
+            meta.expiry,
+            data.meta_changed(),
+        )
     };
     let Some(plan) = plan else {
         return Ok(None);
@@ -62,9 +71,16 @@ pub(crate) async fn save<'s>(
             key: key.to_owned(),
         });
     }
-    let ttl = settings
-        .expiry
-        .record_ttl(settings.record_ttl, creation.map(|c| c.at), now_ts);
+    let ttl = settings.expiry.record_ttl(
+        record_ttl_of(expiry, settings.record_ttl, now_ts),
+        creation.map(|c| c.at),
+        now_ts,
+    );
+    // The cookie must change when its age matters (a sliding max age, configured or the
+    // session's own, or a rolling refresh), or the session chose another lifetime.
+    let resend = settings.resend_unchanged_id
+        || matches!(expiry, Some(Expiry::OnInactivity(_)))
+        || meta_changed;
     let fail = |action, source| backend_error(profile, action, source);
     let (id, id_cookie) = match plan {
         Plan::Resign(id) => (Some(id), IdCookieWrite::Sign),
@@ -92,7 +108,7 @@ pub(crate) async fn save<'s>(
                 });
             }
             // The id is unchanged: its cookie is sent again only when it must change.
-            let cookie = IdCookieWrite::unchanged(settings.resend_unchanged_id, needs_resign);
+            let cookie = IdCookieWrite::unchanged(resend, needs_resign);
             (Some(id), cookie)
         }
         Plan::Regenerate(old, changes) => {
@@ -149,7 +165,11 @@ pub(crate) async fn save<'s>(
                 key: ID_KEY.to_owned(),
                 source,
             })?;
-            Some(CookieWrite::Set { codec: ids, json })
+            Some(CookieWrite::Set {
+                codec: ids,
+                json,
+                max_age: max_age_of(expiry, now_ts),
+            })
         }
         _ => Some(CookieWrite::Remove),
     };

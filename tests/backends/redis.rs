@@ -120,34 +120,27 @@ async fn record_is_a_hash_of_json_fields_with_the_configured_ttl() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn empty_and_cleared_sessions_still_exist() {
+async fn an_emptied_session_leaves_no_hash() {
     let Some(parts) = redis_parts().await else {
         return;
     };
     let (config, _) = common::suite::config_for(&parts.fixture);
     let mut client = Client::new(app::layered(config.clone()));
-    // clear() on a new session saves an empty record.
-    let reply = client.get("/clear").await;
-    assert_eq!(reply.status, 200);
+    client.get("/set?a=1&b=2").await;
     let key = parts.key(&session_id(&config, &client));
     let mut conn = inspect().await;
     let fields: Vec<String> = conn.hkeys(&key).await.unwrap();
-    assert_eq!(fields, ["m"]);
-    assert_eq!(
-        dumped(&client.get("/dump").await),
-        json!({"is_new": false, "is_modified": false, "values": {}})
-    );
-
-    // Clearing a session with data keeps the record (and the marker) too.
-    client.get("/set?a=1&b=2").await;
+    assert_eq!(fields.len(), 3, "the marker and two keys: {fields:?}");
     client.get("/clear").await;
-    let fields: Vec<String> = conn.hkeys(&key).await.unwrap();
-    assert_eq!(fields, ["m"]);
-    assert_eq!(
-        dumped(&client.get("/dump").await)["is_new"],
-        json!(false),
-        "the same record still loads"
-    );
+    let exists: bool = conn.exists(&key).await.unwrap();
+    assert!(!exists, "the hash is deleted");
+    // A cleared and refilled session keeps its hash, and its marker.
+    client.get("/set?a=1").await;
+    let key = parts.key(&session_id(&config, &client));
+    client.get("/replace?c=3").await;
+    let mut fields: Vec<String> = conn.hkeys(&key).await.unwrap();
+    fields.sort();
+    assert_eq!(fields, ["d:c", "m"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

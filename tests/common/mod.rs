@@ -136,7 +136,7 @@ pub mod app {
     use axum::routing::get;
     use axum::Extension;
     use axum::Router;
-    use axum_session_store::{Flash, Session, SessionConfig, SessionError, SessionName};
+    use axum_session_store::{Expiry, Flash, Session, SessionConfig, SessionError, SessionName};
     use serde_json::{json, Value};
     use tokio::sync::Notify;
 
@@ -194,6 +194,8 @@ pub mod app {
             .route("/dump-other", get(dump_other))
             .route("/remove/{key}", get(remove))
             .route("/clear", get(clear))
+            .route("/replace", get(replace))
+            .route("/expiry/{kind}", get(set_expiry))
             .route("/invalidate", get(invalidate))
             .route("/touch", get(touch))
             .route("/flash/add", get(add_flash))
@@ -255,6 +257,30 @@ pub mod app {
     async fn clear(session: Session) -> Session {
         session.clear();
         session
+    }
+
+    /// Gives the session its own lifetime: `remember` (30 days idle), `browser`, `until` (one
+    /// hour from now), or `default`.
+    async fn set_expiry(session: Session, Path(kind): Path<String>) -> Session {
+        let expiry = match kind.as_str() {
+            "remember" => Some(Expiry::OnInactivity(time::Duration::days(30))),
+            "browser" => Some(Expiry::OnBrowserClose),
+            "until" => Some(Expiry::AtDateTime(
+                time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+            )),
+            _ => None,
+        };
+        session.set_expiry(expiry);
+        session
+    }
+
+    /// Clears the session, then sets every query parameter (as `/set` does).
+    async fn replace(
+        session: Session,
+        query: Query<BTreeMap<String, String>>,
+    ) -> Result<Session, SessionError> {
+        session.clear();
+        set(session, query).await
     }
 
     async fn invalidate(session: Session) -> Session {

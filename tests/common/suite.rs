@@ -46,6 +46,8 @@ macro_rules! backend_suite {
             set_get_across_requests,
             flashes_over_four_requests,
             remove_and_clear,
+            an_emptied_session_deletes_its_cookie_and_record,
+            a_session_of_its_own_lifetime_outlives_the_configured_one,
             typed_and_unicode_values,
             new_unmodified_session_writes_nothing,
             unmodified_loaded_session_is_not_saved,
@@ -115,17 +117,46 @@ pub async fn remove_and_clear(fixture: &Fixture) {
         dumped(&client.get("/dump").await)["values"],
         json!({"b": 2, "c": 3})
     );
-    client.get("/clear").await;
-    let cleared = dumped(&client.get("/dump").await);
-    assert_eq!(
-        (cleared["is_new"].clone(), cleared["values"].clone()),
-        (json!(false), json!({}))
-    );
-    client.get("/set?d=4").await;
+    client.get("/replace?d=4").await;
     assert_eq!(
         dumped(&client.get("/dump").await)["values"],
-        json!({"d": 4})
+        json!({"d": 4}),
+        "cleared, then set in one request"
     );
+    // Clearing the last keys ends the session: its cookie and record go (see below).
+    client.get("/clear").await;
+    assert_eq!(dumped(&client.get("/dump").await)["is_new"], true);
+}
+
+/// An emptied session deletes its cookie and its record instead of saving `{}` (as Django and
+/// tower-sessions do): after `clear()`, after the last key is removed, after the last flash is
+/// taken. A session that was never saved writes nothing, and makes no backend call.
+pub async fn an_emptied_session_deletes_its_cookie_and_record(fixture: &Fixture) {
+    let (config, calls) = config_for(fixture);
+    let router = app::layered(config);
+    for (fill, empty) in [
+        ("/set?a=1", "/clear"),
+        ("/set?a=1", "/remove/a"),
+        ("/flash/add?msg=hi", "/flash/take"),
+    ] {
+        let mut client = Client::new(router.clone());
+        client.get(fill).await;
+        let old = client.cookie("session");
+        let reply = client.get(empty).await;
+        let removal = reply.set_cookie_header("session").unwrap_or_default();
+        assert!(removal.contains("Max-Age=0"), "{empty}: {reply:?}");
+        assert!(client.jar.is_empty(), "{empty}: the browser drops it");
+        let replay = get_with_cookie(&router, "/dump", &format!("session={old}")).await;
+        assert_eq!(
+            dumped(&replay)["is_new"],
+            true,
+            "{empty}: the record is gone"
+        );
+    }
+    let before = calls.snapshot();
+    let reply = Client::new(router).get("/clear").await;
+    assert!(reply.set_cookies.is_empty(), "a new session stays unsaved");
+    assert_eq!(calls.snapshot(), before, "and costs no backend call");
 }
 
 pub async fn typed_and_unicode_values(fixture: &Fixture) {
@@ -202,6 +233,53 @@ pub async fn a_change_under_the_same_id_sends_no_cookie(fixture: &Fixture) {
     assert_eq!(
         dumped(&client.get("/dump").await)["values"],
         json!({"a": 2})
+    );
+}
+
+/// "Remember me": a session given 30 days of idle lifetime (`set_expiry`) is sent with that
+/// `Max-Age`, keeps it on later saves (it is stored in the record), and is still valid after
+/// the configured one hour is over, since the server judges it by its own lifetime; a session
+/// without one ends after the hour.
+pub async fn a_session_of_its_own_lifetime_outlives_the_configured_one(fixture: &Fixture) {
+    let (config, _) = config_with(fixture, |b| b.session_max_age(Duration::hours(1)));
+    let router = app::layered(config.clone());
+    let mut client = Client::new(router.clone());
+    client.get("/set?user=ada").await;
+    let reply = client.get("/expiry/remember").await;
+    let header = reply.set_cookie_header("session").unwrap_or_default();
+    assert!(header.contains("Max-Age=2592000"), "{header}");
+    let later = client.get("/set?visits=2").await;
+    let header = later.set_cookie_header("session").unwrap_or_default();
+    assert!(
+        header.contains("Max-Age=2592000"),
+        "kept on later saves: {later:?}"
+    );
+
+    // The id cookie as if last saved two hours ago: past the configured hour.
+    let id = super::session_id_in(&config, "session", &client.cookie("session")).unwrap();
+    let two_hours_ago = time::OffsetDateTime::now_utc() - Duration::hours(2);
+    let aged = |id: &str| {
+        let value = config
+            .id_serializer()
+            .serialize_at("session", &json!({ "_sid": id }), two_hours_ago)
+            .unwrap();
+        format!("session={value}")
+    };
+    let reply = get_with_cookie(&router, "/dump", &aged(&id)).await;
+    assert_eq!(
+        dumped(&reply)["values"]["user"],
+        "ada",
+        "30 days idle, not one hour"
+    );
+
+    let mut other = Client::new(router.clone());
+    other.get("/set?user=bob").await;
+    let id = super::session_id_in(&config, "session", &other.cookie("session")).unwrap();
+    let reply = get_with_cookie(&router, "/dump", &aged(&id)).await;
+    assert_eq!(
+        dumped(&reply)["is_new"],
+        true,
+        "the configured hour applies"
     );
 }
 

@@ -197,11 +197,12 @@ async fn absolute_lifetime_ends_a_server_session_and_survives_clear() {
         json!({"a": 1}),
         "the reserved key is hidden"
     );
-    // Clearing the session keeps its creation time in the record.
-    assert_eq!(get_with_cookie(&router, "/clear", &young).await.status, 200);
+    // Clearing the session's keys keeps its creation time in the record.
+    let reply = get_with_cookie(&router, "/replace?b=2", &young).await;
+    assert_eq!(reply.status, 200);
     let record = backend.load(&id).await.unwrap().unwrap();
     assert_eq!(record["_created"], json!(ago(30 * 60).unix_timestamp()));
-    assert_eq!(record.len(), 1);
+    assert_eq!(record.len(), 2, "{record:?}");
 }
 
 #[tokio::test]
@@ -365,4 +366,86 @@ async fn a_record_without_creation_time_gets_one_on_its_next_save() {
         .deserialize("session", &reply.cookie("session").unwrap(), None)
         .unwrap();
     assert!(saved["_created"].as_i64().unwrap() <= ago(50 * 60).unix_timestamp());
+}
+
+/// A cookie session's own lifetime: a browser-session cookie drops the configured `Max-Age`, a
+/// fixed end sets what is left of it, and the server enforces both from the payload.
+#[tokio::test]
+async fn a_cookie_session_chooses_its_own_lifetime() {
+    let config = cookie_config(|b| {
+        b.cookie_args(axum_session_store::CookieArgs {
+            max_age: Some(Duration::hours(1)),
+            ..axum_session_store::CookieArgs::default()
+        })
+    });
+    let router = app::router(config.clone());
+    let mut client = common::Client::new(router.clone());
+    let reply = client.get("/set?a=1").await;
+    assert!(reply
+        .set_cookie_header("session")
+        .unwrap()
+        .contains("Max-Age=3600"));
+    let reply = client.get("/expiry/browser").await;
+    let header = reply.set_cookie_header("session").unwrap();
+    assert!(
+        !header.contains("Max-Age"),
+        "a browser-session cookie: {header}"
+    );
+    let reply = client.get("/expiry/until").await;
+    let header = reply.set_cookie_header("session").unwrap();
+    assert!(
+        header.contains("Max-Age=3600") || header.contains("Max-Age=3599"),
+        "an hour from now: {header}"
+    );
+    let reply = client.get("/expiry/default").await;
+    assert!(reply
+        .set_cookie_header("session")
+        .unwrap()
+        .contains("Max-Age=3600"));
+
+    // The server reads the lifetime from the signed payload, whatever the browser keeps.
+    let remember = json!({"a": 1, "_expiry": {"idle": 30 * 24 * 3600}});
+    let (loaded, _) = dump(&router, &cookie(&config, remember, ago(2 * 3600))).await;
+    assert_eq!(
+        loaded["values"],
+        json!({"a": 1}),
+        "30 days idle, not the hour"
+    );
+    let ended = json!({"a": 1, "_expiry": {"at": ago(1).unix_timestamp()}});
+    let (gone, _) = dump(&router, &cookie(&config, ended, ago(2))).await;
+    assert_eq!(gone["is_new"], true, "past its end");
+    let (plain, _) = dump(&router, &cookie(&config, json!({"a": 1}), ago(2 * 3600))).await;
+    assert_eq!(plain["is_new"], true, "the configured hour");
+}
+
+/// webapp2's per-call max age: `get_session_with_max_age` reads a session as valid for its
+/// own max age, shorter or longer than the configured one.
+#[tokio::test]
+async fn get_session_takes_a_max_age_per_call() {
+    use axum_session_store::{SessionError, SessionStore};
+    async fn read(
+        store: SessionStore,
+        axum::extract::Path(minutes): axum::extract::Path<i64>,
+    ) -> Result<String, SessionError> {
+        let session = store
+            .get_session_with_max_age("session", "securecookie", Duration::minutes(minutes))
+            .await?;
+        Ok(session.is_new().to_string())
+    }
+    let config = cookie_config(|b| b.session_max_age(Duration::hours(1)));
+    let router = axum::Router::new()
+        .route("/{minutes}", axum::routing::get(read))
+        .with_state(config.clone());
+    let twenty_minutes_old = cookie(&config, json!({"a": 1}), ago(20 * 60));
+    let new = |minutes: i64| {
+        let (router, cookie) = (router.clone(), twenty_minutes_old.clone());
+        async move {
+            get_with_cookie(&router, &format!("/{minutes}"), &cookie)
+                .await
+                .body
+        }
+    };
+    assert_eq!(new(15).await, "true", "older than 15 minutes");
+    assert_eq!(new(30).await, "false");
+    assert_eq!(new(600).await, "false");
 }

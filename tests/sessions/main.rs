@@ -5,6 +5,7 @@
 mod common;
 
 mod config_errors;
+mod csrf;
 mod expiry_policies;
 mod id_cookie;
 mod layer;

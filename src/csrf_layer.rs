@@ -1,0 +1,267 @@
+//! [`CsrfLayer`]: refuses requests of unsafe methods that carry no valid CSRF token of the
+//! session, with `403 Forbidden`.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::config::SessionConfig;
+use crate::csrf::{CSRF_FORM_FIELD, CSRF_HEADER};
+use crate::name::{DefaultSession, SessionName};
+use crate::store::{SessionStore, NO_LAYER};
+
+/// The largest form body the layer reads to find the token, unless
+/// [`max_form_bytes`](CsrfLayer::max_form_bytes) says otherwise: 1 MiB.
+pub const DEFAULT_MAX_FORM_BYTES: usize = 1024 * 1024;
+
+/// CSRF protection for every route it wraps: a request of an unsafe method (anything but
+/// `GET`, `HEAD`, `OPTIONS` and `TRACE`) must carry a CSRF token of session `N` (default: the
+/// default session), in the header `X-CSRF-Token`, or for an `application/x-www-form-urlencoded`
+/// body in the field `csrf_token`; otherwise it is answered `403 Forbidden` and the handler never
+/// runs. Tokens come from [`CsrfToken`](crate::CsrfToken) or
+/// [`Session::csrf_token`](crate::Session::csrf_token); they are compared in constant time, and
+/// one from another session (or from before `regenerate_id()`) fails.
+///
+/// Add it inside the session layer (so before it in the builder chain), which saves the secret
+/// a token creates. Other bodies (`multipart/form-data`, JSON) must send the header. Refusals are
+/// logged at `debug` level only: anyone can send them.
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use axum_session_store::{CsrfLayer, CsrfToken, SessionConfig};
+///
+/// async fn form(csrf: CsrfToken) -> String {
+///     format!(r#"<form method="post"><input type="hidden" name="csrf_token" value="{csrf}"></form>"#)
+/// }
+///
+/// # fn main() -> Result<(), axum_session_store::ConfigError> {
+/// # let secret = "an example secret, at least 32 bytes long";
+/// let config = SessionConfig::builder().secret_key(secret).build()?;
+/// let app: Router = Router::new()
+///     .route("/form", get(form).post(|| async { "saved" }))
+///     .layer(CsrfLayer::new(config.clone()))
+///     .layer(config.layer())
+///     .with_state(config);
+/// # Ok(()) }
+/// ```
+pub struct CsrfLayer<N = DefaultSession> {
+    config: SessionConfig,
+    max_form_bytes: usize,
+    name: PhantomData<fn() -> N>,
+}
+
+impl CsrfLayer {
+    /// The layer, checking tokens of the default session of `config`.
+    pub fn new(config: SessionConfig) -> Self {
+        Self::for_session(config)
+    }
+}
+
+impl<N> CsrfLayer<N> {
+    /// The layer, checking tokens of session `N` of `config` (`CsrfLayer::<Admin>::for_session`).
+    pub fn for_session(config: SessionConfig) -> Self {
+        Self {
+            config,
+            max_form_bytes: DEFAULT_MAX_FORM_BYTES,
+            name: PhantomData,
+        }
+    }
+
+    /// Reads form bodies of at most `bytes` bytes to find the token (default
+    /// [`DEFAULT_MAX_FORM_BYTES`]); a larger form without the header is `413 Payload Too Large`.
+    #[must_use]
+    pub fn max_form_bytes(mut self, bytes: usize) -> Self {
+        self.max_form_bytes = bytes;
+        self
+    }
+}
+
+impl<N> Clone for CsrfLayer<N> {
+    fn clone(&self) -> Self {
+        Self {
+            config: self.config.clone(),
+            max_form_bytes: self.max_form_bytes,
+            name: PhantomData,
+        }
+    }
+}
+
+impl<N> fmt::Debug for CsrfLayer<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CsrfLayer")
+            .field("max_form_bytes", &self.max_form_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S, N> Layer<S> for CsrfLayer<N> {
+    type Service = CsrfService<S, N>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        CsrfService {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+/// The service that [`CsrfLayer`] wraps around a router or handler.
+pub struct CsrfService<S, N = DefaultSession> {
+    inner: S,
+    layer: CsrfLayer<N>,
+}
+
+impl<S: Clone, N> Clone for CsrfService<S, N> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<S: fmt::Debug, N> fmt::Debug for CsrfService<S, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CsrfService")
+            .field("inner", &self.inner)
+            .field("layer", &self.layer)
+            .finish()
+    }
+}
+
+/// Why a request was refused.
+#[derive(Debug)]
+enum Refusal {
+    Missing,
+    Invalid,
+    FormTooLarge,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        tracing::debug!(reason = ?self, "request refused by the CSRF check");
+        match self {
+            Refusal::Missing => (StatusCode::FORBIDDEN, "Forbidden: CSRF token missing"),
+            Refusal::Invalid => (StatusCode::FORBIDDEN, "Forbidden: CSRF token invalid"),
+            Refusal::FormTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
+        }
+        .into_response()
+    }
+}
+
+/// Whether a request of `method` cannot change anything, by HTTP's rules.
+fn is_safe(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    )
+}
+
+/// The value of the field `csrf_token` in a urlencoded form body. A token is URL-safe base64,
+/// which browsers send as it is; an escaped value is no token.
+fn form_token(body: &[u8]) -> Option<String> {
+    body.split(|&b| b == b'&').find_map(|pair| {
+        let value = pair
+            .strip_prefix(CSRF_FORM_FIELD.as_bytes())?
+            .strip_prefix(b"=")?;
+        std::str::from_utf8(value).ok().map(str::to_owned)
+    })
+}
+
+impl<S, N> Service<Request> for CsrfService<S, N>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    N: SessionName,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request) -> Self::Future {
+        // The clone that was polled ready handles this request; a fresh clone stays behind.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if is_safe(request.method()) {
+            return Box::pin(inner.call(request));
+        }
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            let store = match request.extensions().get::<SessionStore>() {
+                Some(store) => store.clone(),
+                None => {
+                    let store =
+                        SessionStore::new(layer.config.clone(), request.headers(), NO_LAYER);
+                    request.extensions_mut().insert(store.clone());
+                    store
+                }
+            };
+            let session = match store.session::<N>().await {
+                Ok(session) => session,
+                Err(error) => return Ok(error.into_response()),
+            };
+            let mut token = request
+                .headers()
+                .get(CSRF_HEADER)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned);
+            let is_form = request
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+            if token.is_none() && is_form {
+                let (parts, body) = request.into_parts();
+                let bytes = match axum::body::to_bytes(body, layer.max_form_bytes).await {
+                    Ok(bytes) => bytes,
+                    Err(_) => return Ok(Refusal::FormTooLarge.into_response()),
+                };
+                token = form_token(&bytes);
+                request = Request::from_parts(parts, Body::from(bytes));
+            }
+            match token {
+                None => Ok(Refusal::Missing.into_response()),
+                Some(token) if !session.verify_csrf_token(&token) => {
+                    Ok(Refusal::Invalid.into_response())
+                }
+                Some(_) => inner.call(request).await,
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_field_is_found_among_others() {
+        assert_eq!(
+            form_token(b"a=1&csrf_token=abc-_&b=2").as_deref(),
+            Some("abc-_")
+        );
+        assert_eq!(form_token(b"csrf_token=x").as_deref(), Some("x"));
+        assert_eq!(form_token(b"xcsrf_token=x&csrf_tokens=y"), None);
+        assert_eq!(form_token(b""), None);
+    }
+
+    #[test]
+    fn safe_methods_are_the_four_of_http() {
+        assert!(is_safe(&Method::GET) && is_safe(&Method::HEAD));
+        assert!(!is_safe(&Method::POST) && !is_safe(&Method::DELETE) && !is_safe(&Method::PATCH));
+    }
+}

@@ -1,0 +1,24 @@
+//! The keys this crate keeps inside sessions for itself. They never show among a session's
+//! keys, and handlers cannot write them.
+
+/// The reserved key that carries a session's creation time (Unix seconds) in its cookie or
+/// record, when an absolute lifetime is configured.
+pub const CREATED_KEY: &str = "_created";
+
+/// The reserved key of a session's own lifetime, set by
+/// [`Session::set_expiry`](crate::Session::set_expiry).
+pub(crate) const EXPIRY_KEY: &str = "_expiry";
+
+/// The reserved key of a session's CSRF secret.
+pub(crate) const CSRF_KEY: &str = "_csrf";
+
+/// The reserved key of the user a server-side session belongs to.
+pub(crate) const USER_KEY: &str = "_user";
+
+/// Every reserved key.
+pub(crate) const RESERVED_KEYS: [&str; 4] = [CREATED_KEY, EXPIRY_KEY, CSRF_KEY, USER_KEY];
+
+/// Whether `key` is one the crate keeps in sessions for itself.
+pub(crate) fn is_reserved(key: &str) -> bool {
+    RESERVED_KEYS.contains(&key)
+}
