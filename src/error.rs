@@ -305,6 +305,38 @@ pub enum SessionError {
         /// The limit.
         limit: usize,
     },
+    /// A session kept in its cookie was asked to be tied to a user, listed or revoked: the
+    /// browser holds a cookie session, so the server can neither find nor end it.
+    #[error(
+        "session {session:?} is kept in its cookie by backend {backend:?}, which cannot tie it to \
+         a user, list or revoke it (the browser holds it): keep it in a server-side backend \
+         (memory, Redis, SQL) for this"
+    )]
+    NotRevocable {
+        /// The session name.
+        session: String,
+        /// The backend name.
+        backend: String,
+    },
+    /// A user id given to [`Session::set_user_id`](crate::Session::set_user_id) is empty or
+    /// longer than [`MAX_USER_ID_LEN`](crate::MAX_USER_ID_LEN) bytes.
+    #[error(
+        "session {session:?}: a user id must be 1 to {} bytes long, not {len}; use the user's \
+         primary key rather than a name",
+        crate::reserved::MAX_USER_ID_LEN
+    )]
+    InvalidUserId {
+        /// The session name.
+        session: String,
+        /// The length of the id given, in bytes.
+        len: usize,
+    },
+    /// The session is not tied to a user, so it has no other sessions to list or revoke.
+    #[error("session {session:?} is not tied to a user: call Session::set_user_id at login first")]
+    NoUser {
+        /// The session name.
+        session: String,
+    },
     /// The operating system's random generator failed (it essentially never does).
     #[error("session {session:?}: the OS random generator failed")]
     Random {

@@ -48,7 +48,7 @@
 //! | writing | `set_cookie`, `cookie_session` | the `Set-Cookie` header; loading and writing cookie sessions |
 //! | server | `server/` (`id_cookie`, `load`, `plan`, `save`) | server-side sessions: the id cookie, loading, planning a save, carrying it out |
 //! | request | `store`, `saving` | the request's registry of sessions; the one save path |
-//! | handles | `session`, `flash`, `csrf` | `Session<N>`, `Flash<N>`, `CsrfToken<N>` |
+//! | handles | `session`, `flash`, `csrf`, `users` | `Session<N>`, `Flash<N>`, `CsrfToken<N>`, the sessions of one user |
 //! | axum glue | `extract`, `guard`, `layer`, `csrf_layer` | the extractors, the `IntoResponseParts` guard, `SessionLayer`, `CsrfLayer` |
 //! | testing kit | `test_util/` (feature `test-util`) | what tests of an application need: a cookie jar |
 #![warn(clippy::unwrap_used, clippy::expect_used)]
@@ -91,6 +91,7 @@ mod store;
 mod csrf;
 mod flash;
 mod session;
+mod users;
 // Axum glue.
 mod csrf_layer;
 mod extract;
@@ -135,7 +136,7 @@ pub use layer::{SessionLayer, SessionService};
 pub use name::{DefaultSession, RuntimeName, SessionName, DEFAULT_COOKIE_NAME};
 pub use nesting::MAX_VALUE_DEPTH;
 pub use request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
-pub use reserved::CREATED_KEY;
+pub use reserved::{CREATED_KEY, MAX_USER_ID_LEN};
 pub use session::Session;
 pub use store::SessionStore;
 

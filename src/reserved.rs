@@ -15,6 +15,10 @@ pub(crate) const CSRF_KEY: &str = "_csrf";
 /// The reserved key of the user a server-side session belongs to.
 pub(crate) const USER_KEY: &str = "_user";
 
+/// The longest user id [`Session::set_user_id`](crate::Session::set_user_id) accepts, in
+/// bytes: it fits every built-in backend's indexed column.
+pub const MAX_USER_ID_LEN: usize = 255;
+
 /// Every reserved key.
 pub(crate) const RESERVED_KEYS: [&str; 4] = [CREATED_KEY, EXPIRY_KEY, CSRF_KEY, USER_KEY];
 

@@ -146,6 +146,13 @@ impl SessionData {
         self.modified = true;
     }
 
+    /// Ties the session to a user.
+    pub(crate) fn set_user_id(&mut self, user_id: String) {
+        self.meta.user_id = Some(user_id);
+        self.meta_changed = true;
+        self.modified = true;
+    }
+
     /// The id of its record, for a server-side session that has one.
     pub(crate) fn id(&self) -> Option<&SessionId> {
         self.id.as_ref()

@@ -11,6 +11,8 @@ pub struct BackendError {
     context: String,
     #[source]
     source: Option<Box<dyn StdError + Send + Sync>>,
+    /// The backend does not offer the operation at all.
+    unsupported: bool,
 }
 
 impl BackendError {
@@ -22,6 +24,7 @@ impl BackendError {
         Self {
             context: context.into(),
             source: Some(source.into()),
+            unsupported: false,
         }
     }
 
@@ -30,6 +33,24 @@ impl BackendError {
         Self {
             context: context.into(),
             source: None,
+            unsupported: false,
         }
+    }
+
+    /// The backend does not offer `operation` (what the optional [`SessionBackend`] methods
+    /// answer by default).
+    ///
+    /// [`SessionBackend`]: crate::SessionBackend
+    pub fn unsupported(operation: &str) -> Self {
+        Self {
+            context: format!("this backend does not support {operation}"),
+            source: None,
+            unsupported: true,
+        }
+    }
+
+    /// Whether the backend does not offer the operation at all.
+    pub fn is_unsupported(&self) -> bool {
+        self.unsupported
     }
 }

@@ -94,6 +94,32 @@ pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
     /// Deletes every expired record and returns how many went. Backends whose records expire
     /// by themselves (Redis) return 0.
     fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>>;
+
+    /// The ids of the live records tied to `user_id` (records that hold it under the reserved
+    /// key `_user`, set with [`Session::set_user_id`](crate::Session::set_user_id)).
+    ///
+    /// Optional: the default answers [`BackendError::unsupported`], so a backend of your own
+    /// keeps compiling; every built-in server-side backend implements it.
+    fn user_sessions<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
+        let _ = user_id;
+        Box::pin(async { Err(BackendError::unsupported("listing a user's sessions")) })
+    }
+
+    /// Deletes, atomically, every record tied to `user_id` but `except` (the current session,
+    /// for "sign out all other devices"), and returns how many went.
+    ///
+    /// Optional, as [`user_sessions`](Self::user_sessions).
+    fn revoke_user_sessions<'a>(
+        &'a self,
+        user_id: &'a str,
+        except: Option<&'a SessionId>,
+    ) -> BoxFuture<'a, Result<u64, BackendError>> {
+        let _ = (user_id, except);
+        Box::pin(async { Err(BackendError::unsupported("revoking a user's sessions")) })
+    }
 }
 
 /// What [`SessionBackend::regenerate`] did.

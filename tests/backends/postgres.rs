@@ -24,6 +24,38 @@ async fn postgres() -> Option<Fixture> {
 backend_suite!(postgres);
 sql_suite!(PostgresBackend, setup);
 
+/// The suite again on a schema-qualified table, `auth_….sessions`, in a schema of its own
+/// that the fixture drops.
+mod in_schema {
+    use super::*;
+    use sqlx::Connection;
+
+    async fn postgres_in_schema() -> Option<Fixture> {
+        let url = servers::postgres_url();
+        let pool = common::sql::server_pool::<sqlx::Postgres>("PostgreSQL", &url).await?;
+        let schema = servers::unique_name("auth");
+        sqlx::raw_sql(&format!(r#"CREATE SCHEMA "{schema}""#))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let drop_schema = format!(r#"DROP SCHEMA "{schema}" CASCADE"#);
+        let cleanup = move || {
+            servers::block_on(async move {
+                let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::raw_sql(&drop_schema)
+                    .execute(&mut connection)
+                    .await
+                    .unwrap();
+            })
+        };
+        let table = format!("{schema}.sessions");
+        let setup = Setup::<PostgresBackend>::on_table(pool, table, cleanup).await;
+        Some(setup.fixture)
+    }
+
+    backend_suite!(postgres_in_schema);
+}
+
 #[tokio::test]
 async fn nul_characters_are_an_error_not_corruption() {
     let Some(setup) = setup().await else {

@@ -418,3 +418,58 @@ async fn scripts_run_by_sha_after_the_first_call() {
     };
     assert_eq!((calls("eval"), calls("evalsha")), (2, 6), "{stats}");
 }
+
+/// A user's index is a set of the keys of their records, whose TTL follows the longest-lived
+/// of them, and which goes when its last record goes.
+#[tokio::test]
+async fn the_user_index_expires_with_its_records() {
+    let Some(parts) = redis_parts().await else {
+        return;
+    };
+    let backend = &parts.backend;
+    let user = format!("ada-{}", SessionId::generate().unwrap().as_str());
+    let index = format!("{}user:{user}", parts.prefix);
+    let record: Record = serde_json::from_value(json!({"_user": user})).unwrap();
+    let (short, long) = (
+        SessionId::generate().unwrap(),
+        SessionId::generate().unwrap(),
+    );
+    assert!(backend
+        .create(&short, &record, Duration::milliseconds(300))
+        .await
+        .unwrap());
+    assert!(backend
+        .create(&long, &record, Duration::minutes(10))
+        .await
+        .unwrap());
+    let mut conn = inspect().await;
+    let mut members: Vec<String> = conn.smembers(&index).await.unwrap();
+    members.sort();
+    let mut expected = vec![parts.key(short.as_str()), parts.key(long.as_str())];
+    expected.sort();
+    assert_eq!(members, expected);
+    let pttl: i64 = conn.pttl(&index).await.unwrap();
+    assert!((590_000..=600_000).contains(&pttl), "PTTL {pttl}");
+
+    // The short one expires: the listing drops it from the index.
+    tokio::time::sleep(StdDuration::from_millis(400)).await;
+    assert_eq!(
+        backend.user_sessions(&user).await.unwrap(),
+        vec![long.clone()]
+    );
+    let members: Vec<String> = conn.smembers(&index).await.unwrap();
+    assert_eq!(members, vec![parts.key(long.as_str())]);
+
+    // The last one goes: so does the index.
+    let changes = Changes {
+        cleared: true,
+        ..Changes::default()
+    };
+    assert!(backend
+        .apply(&long, &changes, Duration::minutes(10))
+        .await
+        .unwrap());
+    let exists: bool = conn.exists(&index).await.unwrap();
+    assert!(!exists, "a record without a user leaves the index");
+    backend.delete(&long).await.unwrap();
+}

@@ -110,4 +110,19 @@ impl SessionBackend for Counting {
     fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
         self.inner.delete_expired()
     }
+
+    fn user_sessions<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
+        self.inner.user_sessions(user_id)
+    }
+
+    fn revoke_user_sessions<'a>(
+        &'a self,
+        user_id: &'a str,
+        except: Option<&'a SessionId>,
+    ) -> BoxFuture<'a, Result<u64, BackendError>> {
+        self.inner.revoke_user_sessions(user_id, except)
+    }
 }

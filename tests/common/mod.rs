@@ -201,6 +201,31 @@ pub mod app {
             .route("/flash/add", get(add_flash))
             .route("/flash/take", get(take_flashes))
             .route("/regenerate", get(regenerate))
+            .route("/login-as/{user}", get(login_as))
+            .route("/devices", get(devices))
+            .route("/revoke-others", get(revoke_others))
+    }
+
+    /// Logs in as `user`: a new id, tied to the user.
+    async fn login_as(session: Session, Path(user): Path<String>) -> Result<Session, SessionError> {
+        session.regenerate_id();
+        session.set_user_id(user)?;
+        Ok(session)
+    }
+
+    /// The user's sessions: how many, and whether this one is among them.
+    async fn devices(session: Session) -> Result<String, SessionError> {
+        let ids = session.user_sessions().await?;
+        let current = session.id();
+        Ok(json!({
+            "count": ids.len(),
+            "current_listed": current.is_some_and(|id| ids.contains(&id)),
+        })
+        .to_string())
+    }
+
+    async fn revoke_others(session: Session) -> Result<String, SessionError> {
+        Ok(session.revoke_other_sessions().await?.to_string())
     }
 
     async fn regenerate(session: Session) -> Session {

@@ -55,6 +55,10 @@ pub trait SqlBackend: SessionBackend + Clone + fmt::Debug + 'static {
     /// Whether an expired row not yet deleted still holds its id, so that `create` declines
     /// it, rather than replacing the row.
     const EXPIRED_ROWS_HOLD_THEIR_IDS: bool;
+    /// Whether table names may name a schema (`auth.sessions`).
+    const SCHEMAS: bool;
+    /// The statements with which the version before user sessions created `table`.
+    fn earlier_table(table: &str) -> String;
 
     fn new(pool: Pool<Self::Db>) -> Self;
     fn with_table(pool: Pool<Self::Db>, table: &str) -> Result<Self, BackendError>;
@@ -118,6 +122,15 @@ impl<B: SqlBackend> Setup<B> {
         Self::migrated(pool, servers::unique_name("sessions"), cleanup).await
     }
 
+    /// On the table `table` (which may name a schema) in `pool`, whose fixture runs `cleanup`.
+    pub async fn on_table(
+        pool: Pool<B::Db>,
+        table: String,
+        cleanup: impl FnOnce() + Send + 'static,
+    ) -> Self {
+        Self::migrated(pool, table, cleanup).await
+    }
+
     async fn migrated(
         pool: Pool<B::Db>,
         table: String,
@@ -159,6 +172,7 @@ macro_rules! sql_suite {
             apply_on_a_missing_or_expired_record_creates_nothing,
             delete_expired_deletes_only_expired_rows,
             awkward_keys_and_values_survive_apply,
+            migrate_adds_the_user_column_to_an_earlier_table,
         );
     };
     (@with_setup $setup:path; $($case:ident),* $(,)?) => {
@@ -214,15 +228,24 @@ pub async fn migrate_twice_and_concurrently<B: SqlBackend>(setup: &Setup<B>) {
 pub fn invalid_table_names_are_refused<B: SqlBackend>() {
     let pool = B::lazy_pool();
     let too_long = "s".repeat(64);
-    for bad in [
+    let schema_qualified = ["public.sessions"];
+    let bad_everywhere = [
         "",
         "1sessions",
         "my-sessions",
-        "public.sessions",
+        "public.",
+        "a.b.c",
         "sessions\"; DROP TABLE x; --",
+        "public.sessions\"",
         "séances",
         too_long.as_str(),
-    ] {
+    ];
+    let schemas_refused = if B::SCHEMAS {
+        &[][..]
+    } else {
+        &schema_qualified[..]
+    };
+    for bad in bad_everywhere.iter().chain(schemas_refused) {
         let error = B::with_table(pool.clone(), bad).unwrap_err();
         assert!(
             error
@@ -232,6 +255,10 @@ pub fn invalid_table_names_are_refused<B: SqlBackend>() {
         );
     }
     assert!(B::with_table(pool.clone(), &"s".repeat(63)).is_ok());
+    assert_eq!(
+        B::with_table(pool.clone(), "public.sessions").is_ok(),
+        B::SCHEMAS
+    );
     let backend = B::new(pool);
     assert_eq!(
         format!("{backend:?}"),
@@ -311,6 +338,41 @@ pub async fn delete_expired_deletes_only_expired_rows<B: SqlBackend>(setup: &Set
     );
     backend.delete(&live).await.unwrap();
     assert_eq!(setup.rows().await, 0);
+}
+
+/// A table that the version before user sessions made, with a session of a user in it:
+/// `migrate` adds the column (twice is no harm), and the session is found by its user.
+pub async fn migrate_adds_the_user_column_to_an_earlier_table<B: SqlBackend>(setup: &Setup<B>)
+where
+    for<'c> &'c mut <B::Db as Database>::Connection: sqlx::Executor<'c, Database = B::Db>,
+{
+    let table = servers::unique_name("earlier");
+    let _drop = Fixture::with_cleanup(setup.backend.clone(), B::drop_table(&setup.pool, &table));
+    let mut connection = setup.pool.acquire().await.unwrap();
+    sqlx::raw_sql(&B::earlier_table(&table))
+        .execute(&mut *connection)
+        .await
+        .unwrap();
+    drop(connection);
+    let backend = B::with_table(setup.pool.clone(), &table).unwrap();
+    let id = new_id();
+    let user = format!("user-{}", new_id().as_str());
+    assert!(backend
+        .create(&id, &record(json!({"_user": user, "a": 1})), HOUR)
+        .await
+        .unwrap());
+    assert!(backend.user_sessions(&user).await.is_err(), "no column yet");
+    backend.migrate().await.unwrap();
+    backend.migrate().await.unwrap();
+    assert_eq!(
+        backend.user_sessions(&user).await.unwrap(),
+        vec![id.clone()]
+    );
+    assert_eq!(
+        backend.load(&id).await.unwrap(),
+        Some(record(json!({"_user": user, "a": 1})))
+    );
+    assert_eq!(backend.revoke_user_sessions(&user, None).await.unwrap(), 1);
 }
 
 /// Keys that need quoting in a JSON path, and values of every JSON type, with U+0000
@@ -475,6 +537,8 @@ macro_rules! sql_backend {
         quote: $quote:literal,
         nul: $nul:expr,
         expired_rows_hold_their_ids: $hold:literal,
+        schemas: $schemas:literal,
+        earlier_table: $earlier:literal,
         lazy_pool: $lazy_pool:expr $(,)?
     ) => {
         impl SqlBackend for $backend {
@@ -482,6 +546,11 @@ macro_rules! sql_backend {
             const NAME: &'static str = stringify!($backend);
             const NUL: Nul = $nul;
             const EXPIRED_ROWS_HOLD_THEIR_IDS: bool = $hold;
+            const SCHEMAS: bool = $schemas;
+
+            fn earlier_table(table: &str) -> String {
+                format!($earlier, table = table)
+            }
 
             fn new(pool: Pool<$db>) -> Self {
                 $backend::new(pool)
@@ -526,6 +595,10 @@ sql_backend! {
     quote: '"',
     nul: Nul::Nowhere,
     expired_rows_hold_their_ids: false,
+    schemas: true,
+    earlier_table: r#"CREATE TABLE "{table}" (
+            id TEXT PRIMARY KEY, data JSONB NOT NULL, expires_at TIMESTAMPTZ NOT NULL);
+        CREATE INDEX "{table}_expires_idx" ON "{table}" (expires_at);"#,
     lazy_pool: Pool::connect_lazy(&servers::postgres_url()).unwrap(),
 }
 
@@ -535,6 +608,10 @@ sql_backend! {
     quote: '"',
     nul: Nul::InValues,
     expired_rows_hold_their_ids: false,
+    schemas: false,
+    earlier_table: r#"CREATE TABLE "{table}" (
+            id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL, expires_at INTEGER NOT NULL);
+        CREATE INDEX "{table}_expires_idx" ON "{table}" (expires_at);"#,
     lazy_pool: Pool::connect_lazy("sqlite::memory:").unwrap(),
 }
 
@@ -544,5 +621,12 @@ sql_backend! {
     quote: '`',
     nul: Nul::Anywhere,
     expired_rows_hold_their_ids: true,
+    schemas: false,
+    earlier_table: "CREATE TABLE `{table}` (
+            id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+            data LONGTEXT CHARACTER SET utf8mb4 NOT NULL CHECK (JSON_VALID(data)),
+            expires_at BIGINT NOT NULL,
+            INDEX `{table}_expires_idx` (expires_at)
+        ) ENGINE = InnoDB DEFAULT CHARACTER SET = utf8mb4",
     lazy_pool: Pool::connect_lazy(&servers::mysql_url()).unwrap(),
 }

@@ -11,4 +11,5 @@ mod id_cookie;
 mod layer;
 mod private_cookie;
 mod saving;
+mod users;
 mod webapp2_behaviour;

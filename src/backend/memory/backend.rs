@@ -290,6 +290,32 @@ impl SessionBackend for MemoryBackend {
         drop(store);
         Box::pin(async move { Ok(deleted) })
     }
+
+    fn user_sessions<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
+        let ids = self.store().ids_of_user(user_id, Instant::now());
+        Box::pin(async move { Ok(ids) })
+    }
+
+    fn revoke_user_sessions<'a>(
+        &'a self,
+        user_id: &'a str,
+        except: Option<&'a SessionId>,
+    ) -> BoxFuture<'a, Result<u64, BackendError>> {
+        // One lock for the whole revocation: no session of the user is created or saved meanwhile.
+        let mut store = self.store();
+        let mut revoked = 0;
+        for id in store.ids_of_user(user_id, Instant::now()) {
+            if Some(&id) != except {
+                store.remove(&id);
+                revoked += 1;
+            }
+        }
+        drop(store);
+        Box::pin(async move { Ok(revoked) })
+    }
 }
 
 #[cfg(test)]

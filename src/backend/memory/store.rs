@@ -1,5 +1,5 @@
-//! The memory backend's records under its lock: by id, and by expiry (soonest first), with the
-//! bytes they weigh, kept consistent by every change.
+//! The memory backend's records under its lock: by id, by expiry (soonest first) and by user,
+//! with the bytes they weigh, kept consistent by every change.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use crate::backend::session_backend::Record;
 use crate::id::SessionId;
+use crate::reserved::USER_KEY;
 
 /// The records, ordered by expiry too, and what they weigh.
 #[derive(Debug, Default)]
@@ -15,6 +16,9 @@ pub(super) struct Store {
     pub(super) records: HashMap<SessionId, Entry>,
     /// Every record's `(expires_at, id)`, soonest first.
     by_expiry: BTreeSet<(Instant, SessionId)>,
+    /// The ids of the records tied to each user (by the reserved `_user` key), so that a user's
+    /// sessions are found without looking at anyone else's.
+    by_user: HashMap<String, BTreeSet<SessionId>>,
     /// The sum of the records' sizes.
     pub(super) bytes: usize,
 }
@@ -70,6 +74,14 @@ impl Store {
     fn forget(&mut self, id: &SessionId) -> Option<Entry> {
         let entry = self.records.remove(id)?;
         self.bytes -= entry.size;
+        if let Some(user) = user_of(&entry.record) {
+            if let Some(ids) = self.by_user.get_mut(user) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.by_user.remove(user);
+                }
+            }
+        }
         Some(entry)
     }
 
@@ -91,6 +103,12 @@ impl Store {
         self.remove(&id);
         self.by_expiry.insert((expires_at, id.clone()));
         self.bytes += size;
+        if let Some(user) = user_of(&record) {
+            self.by_user
+                .entry(user.to_owned())
+                .or_default()
+                .insert(id.clone());
+        }
         self.records.insert(
             id,
             Entry {
@@ -101,10 +119,26 @@ impl Store {
         );
     }
 
+    /// The ids of the live records tied to `user_id`, in order.
+    pub(super) fn ids_of_user(&self, user_id: &str, now: Instant) -> Vec<SessionId> {
+        let Some(ids) = self.by_user.get(user_id) else {
+            return Vec::new();
+        };
+        ids.iter()
+            .filter(|id| self.live(id, now).is_some())
+            .cloned()
+            .collect()
+    }
+
     /// The live record `id`.
     pub(super) fn live(&self, id: &SessionId, now: Instant) -> Option<&Entry> {
         self.records.get(id).filter(|entry| entry.is_live(now))
     }
+}
+
+/// The user a record is tied to (its reserved `_user` key).
+fn user_of(record: &Record) -> Option<&str> {
+    record.get(USER_KEY).and_then(|user| user.as_str())
 }
 
 /// The instant `ttl` from `now`: at once for a TTL of zero or less, and "practically never"

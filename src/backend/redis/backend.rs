@@ -7,8 +7,8 @@ use deadpool_redis::redis;
 use time::Duration;
 
 use super::connection::{Pool, SharedConnection};
-use super::fields::{change_args, now_marker, parse_record, push_field, ttl_millis};
-use super::scripts::{APPLY, CREATE, TAKE};
+use super::fields::{change_args, create_args, parse_record, record_fields};
+use super::scripts::{APPLY, CREATE, LIST_USER, MOVE, REVOKE_USER, TAKE};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{BoxFuture, Record, Regenerated, SessionBackend};
@@ -16,6 +16,14 @@ use crate::id::SessionId;
 
 /// The key prefix used unless [`RedisBackend::key_prefix`] sets another.
 const DEFAULT_PREFIX: &str = "session:";
+
+/// What follows the key prefix in the keys of the user indexes.
+const USER_INDEX: &str = "user:";
+
+/// Why a Cluster has no user indexes.
+const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one user's \
+     sessions apart so that no script can change them all at once; use a single Redis primary \
+     (or Sentinel) or an SQL backend for this";
 
 /// Session records in Redis, through a [deadpool-redis](deadpool_redis) pool.
 ///
@@ -25,11 +33,18 @@ const DEFAULT_PREFIX: &str = "session:";
 /// expires the hash itself after the record's TTL, so
 /// [`delete_expired`](SessionBackend::delete_expired) has nothing to do.
 ///
-/// Every operation is one round trip and touches exactly one key; creating a record and
-/// applying changes run as Lua scripts, atomically. Requests share one multiplexed connection
-/// taken from the pool (commands of concurrent requests are pipelined on it); when it breaks,
-/// the next request takes a new one from the pool. That makes the backend safe for Redis
-/// Cluster too: see [`RedisBackend::cluster`].
+/// Every operation is one round trip; creating a record, applying changes and moving a record
+/// to a new id run as Lua scripts, atomically. Requests share one multiplexed connection taken
+/// from the pool (commands of concurrent requests are pipelined on it); when it breaks, the
+/// next request takes a new one from the pool.
+///
+/// On a single server (or a Sentinel's primary), a session tied to a user with
+/// [`Session::set_user_id`](crate::Session::set_user_id) is also a member of a set under
+/// `{prefix}user:{user id}`, which the scripts keep up to date and which expires with the last
+/// of its sessions: [`user_sessions`](SessionBackend::user_sessions) and
+/// [`revoke_user_sessions`](SessionBackend::revoke_user_sessions) read it, in one script each.
+/// On a Redis Cluster every operation touches exactly one key, so that no command spans hash
+/// slots (see [`RedisBackend::cluster`]), and there is no user index.
 ///
 /// Needs the cargo feature `redis`.
 ///
@@ -51,6 +66,8 @@ const DEFAULT_PREFIX: &str = "session:";
 pub struct RedisBackend {
     connection: SharedConnection,
     prefix: String,
+    /// `{prefix}user:` on a single server; empty (no user index) on a Cluster.
+    index_prefix: String,
 }
 
 impl RedisBackend {
@@ -65,15 +82,15 @@ impl RedisBackend {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn new(pool: deadpool_redis::Pool) -> Self {
-        Self {
-            connection: SharedConnection::new(Pool::Single(pool)),
-            prefix: DEFAULT_PREFIX.to_owned(),
-        }
+        Self::on(Pool::Single(pool))
     }
 
     /// A backend on a Redis Cluster, through `pool`.
     ///
-    /// Every operation touches exactly one key, so no command ever spans hash slots.
+    /// Every operation touches exactly one key, so no command ever spans hash slots. A move to
+    /// a new id ([`regenerate`](SessionBackend::regenerate)) is two scripts, one per key. A
+    /// user's sessions cannot be listed or revoked: those calls answer
+    /// [`BackendError::is_unsupported`].
     ///
     /// ```
     /// use axum_session_store::RedisBackend;
@@ -86,14 +103,21 @@ impl RedisBackend {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn cluster(pool: deadpool_redis::cluster::Pool) -> Self {
-        Self {
-            connection: SharedConnection::new(Pool::Cluster(pool)),
-            prefix: DEFAULT_PREFIX.to_owned(),
-        }
+        Self::on(Pool::Cluster(pool))
     }
 
-    /// Puts the records under keys `{prefix}{id}` instead of `session:{id}`: to share a Redis
-    /// database between applications, or keep two configs' sessions apart.
+    fn on(pool: Pool) -> Self {
+        let backend = Self {
+            connection: SharedConnection::new(pool),
+            prefix: String::new(),
+            index_prefix: String::new(),
+        };
+        backend.key_prefix(DEFAULT_PREFIX)
+    }
+
+    /// Puts the records under keys `{prefix}{id}` (and user indexes under
+    /// `{prefix}user:{user id}`) instead of `session:…`: to share a Redis database between
+    /// applications, or keep two configs' sessions apart.
     ///
     /// ```
     /// use axum_session_store::RedisBackend;
@@ -106,11 +130,25 @@ impl RedisBackend {
     #[must_use]
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
+        self.index_prefix = match self.connection.pool {
+            Pool::Single(_) => format!("{}{USER_INDEX}", self.prefix),
+            Pool::Cluster(_) => String::new(),
+        };
         self
     }
 
     fn key(&self, id: &SessionId) -> String {
         format!("{}{}", self.prefix, id.as_str())
+    }
+
+    /// The key of `user_id`'s index, or the error that says a Cluster has none.
+    fn index_key(&self, user_id: &str, operation: &str) -> Result<String, BackendError> {
+        if self.index_prefix.is_empty() {
+            return Err(BackendError::unsupported(&format!(
+                "{operation} {NO_INDEX_ON_CLUSTER}"
+            )));
+        }
+        Ok(format!("{}{user_id}", self.index_prefix))
     }
 }
 
@@ -157,16 +195,12 @@ impl SessionBackend for RedisBackend {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
         Box::pin(async move {
-            let mut args = Vec::with_capacity(2 + 2 * record.len());
-            args.push(ttl_millis(ttl).to_string().into_bytes());
-            args.push(now_marker());
-            for (key, value) in record {
-                push_field(&mut args, key, value)?;
-            }
+            let fields = record_fields(record)?;
+            let args = create_args(ttl, &self.index_prefix, fields.into_iter());
             self.connection
                 .eval(
                     &CREATE,
-                    &self.key(id),
+                    &[&self.key(id)],
                     &args,
                     "creating the session record in Redis",
                 )
@@ -184,20 +218,22 @@ impl SessionBackend for RedisBackend {
             self.connection
                 .eval(
                     &APPLY,
-                    &self.key(id),
-                    &change_args(changes, ttl)?,
+                    &[&self.key(id)],
+                    &change_args(changes, ttl, &self.index_prefix)?,
                     "applying changes to the session record in Redis",
                 )
                 .await
         })
     }
 
-    /// Two scripts, each on one key (so it works on a Cluster, where the two keys live in
-    /// different slots): the first takes the record out of `old` with the changes applied and
-    /// deletes it, atomically, so a later change to `old` finds no record and a deleted `old`
-    /// is never moved; the second creates `new` from what it took. If the second fails (the
-    /// connection drops), the session is lost and the request fails: a user is logged out, and
-    /// no deleted session ever comes back.
+    /// On a single server, one script moves the record, atomically: a change to `old` that
+    /// comes after it finds no record, and a deleted `old` is never moved.
+    ///
+    /// On a Cluster, where the two keys live in different slots, two scripts, each on one key:
+    /// the first takes the record out of `old` with the changes applied and deletes it,
+    /// atomically, with the same guarantees; the second creates `new` from what it took. If the
+    /// second fails (the connection drops), the session is lost and the request fails: a user
+    /// is logged out, and no deleted session ever comes back.
     fn regenerate<'a>(
         &'a self,
         old: &'a SessionId,
@@ -206,12 +242,30 @@ impl SessionBackend for RedisBackend {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
         Box::pin(async move {
+            let args = change_args(changes, ttl, &self.index_prefix)?;
+            let (old, new) = (self.key(old), self.key(new));
+            if let Pool::Single(_) = self.connection.pool {
+                let moved: u8 = self
+                    .connection
+                    .eval(
+                        &MOVE,
+                        &[&old, &new],
+                        &args,
+                        "moving the session record in Redis",
+                    )
+                    .await?;
+                return Ok(match moved {
+                    0 => Regenerated::Gone,
+                    2 => Regenerated::Taken,
+                    _ => Regenerated::Moved,
+                });
+            }
             let taken: Option<Vec<Vec<u8>>> = self
                 .connection
                 .eval(
                     &TAKE,
-                    &self.key(old),
-                    &change_args(changes, ttl)?,
+                    &[&old],
+                    &args,
                     "taking the session record out of its old key in Redis",
                 )
                 .await?;
@@ -220,15 +274,12 @@ impl SessionBackend for RedisBackend {
             };
             // The marker comes along with the fields and replaces this one: the record keeps
             // its creation time.
-            let mut args = Vec::with_capacity(2 + fields.len());
-            args.push(ttl_millis(ttl).to_string().into_bytes());
-            args.push(now_marker());
-            args.extend(fields);
+            let args = create_args(ttl, &self.index_prefix, fields.into_iter());
             let created: bool = self
                 .connection
                 .eval(
                     &CREATE,
-                    &self.key(new),
+                    &[&new],
                     &args,
                     "creating the session record under its new key in Redis",
                 )
@@ -257,5 +308,48 @@ impl SessionBackend for RedisBackend {
     fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
         // Redis expires the records by itself.
         Box::pin(async { Ok(0) })
+    }
+
+    fn user_sessions<'a>(
+        &'a self,
+        user_id: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
+        Box::pin(async move {
+            let index = self.index_key(user_id, "listing a user's sessions")?;
+            let keys: Vec<String> = self
+                .connection
+                .eval(
+                    &LIST_USER,
+                    &[&index],
+                    &[user_id.as_bytes().to_vec()],
+                    "listing a user's sessions in Redis",
+                )
+                .await?;
+            let mut ids: Vec<SessionId> = keys
+                .iter()
+                .filter_map(|key| SessionId::parse(key.strip_prefix(&self.prefix)?))
+                .collect();
+            ids.sort();
+            Ok(ids)
+        })
+    }
+
+    fn revoke_user_sessions<'a>(
+        &'a self,
+        user_id: &'a str,
+        except: Option<&'a SessionId>,
+    ) -> BoxFuture<'a, Result<u64, BackendError>> {
+        Box::pin(async move {
+            let index = self.index_key(user_id, "revoking a user's sessions")?;
+            let keep = except.map(|id| self.key(id)).unwrap_or_default();
+            self.connection
+                .eval(
+                    &REVOKE_USER,
+                    &[&index],
+                    &[user_id.as_bytes().to_vec(), keep.into_bytes()],
+                    "revoking a user's sessions in Redis",
+                )
+                .await
+        })
     }
 }

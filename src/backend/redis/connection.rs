@@ -123,25 +123,25 @@ impl SharedConnection {
         })
     }
 
-    /// Runs a Lua script with one key, by its SHA1; when the server does not know it yet, by its
+    /// Runs a Lua script on `keys`, by its SHA1; when the server does not know it yet, by its
     /// text, which also caches it there. One round trip, except the first time on each server.
     pub(super) async fn eval<T: FromRedisValue>(
         &self,
         script: &Lua,
-        key: &str,
+        keys: &[&str],
         args: &[Vec<u8>],
         doing: &'static str,
     ) -> Result<T, BackendError> {
         let invocation = |command: &str, body: &str| {
             let mut cmd = redis::cmd(command);
-            cmd.arg(body).arg(1).arg(key);
+            cmd.arg(body).arg(keys.len()).arg(keys);
             for arg in args {
                 cmd.arg(arg.as_slice());
             }
             cmd
         };
         let mut conn = self.connection().await?;
-        let result = match invocation("EVALSHA", &script.sha1)
+        let result = match invocation("EVALSHA", script.sha1())
             .query_async(&mut conn)
             .await
         {

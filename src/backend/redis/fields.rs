@@ -24,7 +24,7 @@ pub(super) fn ttl_millis(ttl: Duration) -> i64 {
 }
 
 /// Appends the field `d:<key>` and the value's compact JSON text.
-pub(super) fn push_field(
+fn push_field(
     args: &mut Vec<Vec<u8>>,
     key: &str,
     value: &serde_json::Value,
@@ -40,10 +40,45 @@ pub(super) fn push_field(
     Ok(())
 }
 
-/// The arguments of [`APPLY_LUA`] and [`TAKE_LUA`] for `changes`.
-pub(super) fn change_args(changes: &Changes, ttl: Duration) -> Result<Vec<Vec<u8>>, BackendError> {
-    let mut args = Vec::with_capacity(3 + changes.removed.len() + 2 * changes.set.len());
+/// The two arguments every script that writes a record starts with: the TTL and the prefix
+/// of the user index keys (empty: none), with room for `more`.
+fn script_args(ttl: Duration, index_prefix: &str, more: usize) -> Vec<Vec<u8>> {
+    let mut args = Vec::with_capacity(2 + more);
     args.push(ttl_millis(ttl).to_string().into_bytes());
+    args.push(index_prefix.as_bytes().to_vec());
+    args
+}
+
+/// The arguments of the `CREATE` script: the marker for a record created now, then
+/// `fields`, flat field, value pairs.
+pub(super) fn create_args(
+    ttl: Duration,
+    index_prefix: &str,
+    fields: impl ExactSizeIterator<Item = Vec<u8>>,
+) -> Vec<Vec<u8>> {
+    let mut args = script_args(ttl, index_prefix, 1 + fields.len());
+    args.push(now_marker());
+    args.extend(fields);
+    args
+}
+
+/// The fields of `record`, flat: `d:<key>` and the value's JSON text, for [`create_args`].
+pub(super) fn record_fields(record: &Record) -> Result<Vec<Vec<u8>>, BackendError> {
+    let mut fields = Vec::with_capacity(2 * record.len());
+    for (key, value) in record {
+        push_field(&mut fields, key, value)?;
+    }
+    Ok(fields)
+}
+
+/// The arguments of the `APPLY`, `MOVE` and `TAKE` scripts for `changes`.
+pub(super) fn change_args(
+    changes: &Changes,
+    ttl: Duration,
+    index_prefix: &str,
+) -> Result<Vec<Vec<u8>>, BackendError> {
+    let more = 2 + changes.removed.len() + 2 * changes.set.len();
+    let mut args = script_args(ttl, index_prefix, more);
     args.push(if changes.cleared { b"1" } else { b"0" }.to_vec());
     args.push(changes.removed.len().to_string().into_bytes());
     for key in &changes.removed {
@@ -56,7 +91,7 @@ pub(super) fn change_args(changes: &Changes, ttl: Duration) -> Result<Vec<Vec<u8
 }
 
 /// The marker field's value for a record created now: the Unix time in seconds.
-pub(super) fn now_marker() -> Vec<u8> {
+fn now_marker() -> Vec<u8> {
     OffsetDateTime::now_utc()
         .unix_timestamp()
         .to_string()

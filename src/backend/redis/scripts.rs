@@ -1,50 +1,109 @@
-//! The Lua scripts that write session records, each on one key, atomically: create, apply
-//! changes, and take a record out for a move to a new id.
+//! The Lua scripts that write session records atomically: create, apply changes, move to a new
+//! id (one script on a single server, take-then-create on a Cluster), and list and revoke the
+//! records of one user.
+//!
+//! Every script that writes a record takes the same first two arguments: `ARGV[1]`, the TTL in
+//! milliseconds, and `ARGV[2]`, the prefix of the user index keys, or empty where there is no
+//! index (a Cluster). A user index is a set under `{index prefix}{user id}` of the keys of the
+//! records that hold the user id under `_user`; it expires with the last of them.
 
-use std::sync::LazyLock;
+use std::sync::OnceLock;
 
 use deadpool_redis::redis;
 
 /// A Lua script and its SHA1 (for `EVALSHA`), computed once by `redis::Script`.
 pub(super) struct Lua {
     pub(super) source: &'static str,
-    pub(super) sha1: LazyLock<String>,
+    sha1: OnceLock<String>,
 }
 
-/// The SHA1 by which Redis knows a script.
-fn script_sha1(source: &str) -> String {
-    redis::Script::new(source).get_hash().to_owned()
+impl Lua {
+    const fn new(source: &'static str) -> Self {
+        Self {
+            source,
+            sha1: OnceLock::new(),
+        }
+    }
+
+    /// The SHA1 by which Redis knows the script.
+    pub(super) fn sha1(&self) -> &str {
+        self.sha1
+            .get_or_init(|| redis::Script::new(self.source).get_hash().to_owned())
+    }
+}
+
+/// The Lua function `user_of(key)`: the user id the record `key` holds, or nil.
+macro_rules! user_of_lua {
+    () => {
+        r"local function user_of(record)
+  local json = redis.call('HGET', record, 'd:_user')
+  if not json then
+    return nil
+  end
+  local ok, user = pcall(cjson.decode, json)
+  if ok and type(user) == 'string' then
+    return user
+  end
+  return nil
+end
+"
+    };
+}
+
+/// The Lua functions `index_add(user, key, ttl)` and `index_remove(user, key)`, which put a
+/// record's key into its user's index and take it out; with no index prefix, or no user, they
+/// do nothing.
+macro_rules! user_index_lua {
+    () => {
+        r"local index_prefix = ARGV[2]
+local function index_add(user, record, ttl)
+  if index_prefix == '' or not user then
+    return
+  end
+  local index = index_prefix .. user
+  redis.call('SADD', index, record)
+  if redis.call('PTTL', index) < tonumber(ttl) then
+    redis.call('PEXPIRE', index, ttl)
+  end
+end
+local function index_remove(user, record)
+  if index_prefix ~= '' and user then
+    redis.call('SREM', index_prefix .. user, record)
+  end
+end
+"
+    };
 }
 
 /// Creates the record only if the key does not exist.
 ///
-/// `KEYS[1]`: the record. `ARGV[1]`: the TTL in ms. `ARGV[2]`: the marker value. `ARGV[3..]`:
-/// field, value pairs. Returns 1 when it created the record, 0 when the key was taken.
-/// Fields go in chunks of 256 pairs, so `unpack` stays far below Lua's stack limit.
-const CREATE_LUA: &str = r"local key = KEYS[1]
+/// `KEYS[1]`: the record. `ARGV[1..2]`: the TTL and index prefix. `ARGV[3]`: the marker value.
+/// `ARGV[4..]`: field, value pairs. Returns 1 when it created the record, 0 when the key was
+/// taken. Fields go in chunks of 256 pairs, so `unpack` stays far below Lua's stack limit.
+pub(super) static CREATE: Lua = Lua::new(concat!(
+    user_of_lua!(),
+    user_index_lua!(),
+    r"local key = KEYS[1]
 if redis.call('EXISTS', key) == 1 then
   return 0
 end
-redis.call('HSET', key, 'm', ARGV[2])
-for i = 3, #ARGV, 512 do
+redis.call('HSET', key, 'm', ARGV[3])
+for i = 4, #ARGV, 512 do
   redis.call('HSET', key, unpack(ARGV, i, math.min(i + 511, #ARGV)))
 end
 redis.call('PEXPIRE', key, ARGV[1])
+index_add(user_of(key), key, ARGV[1])
 return 1
-";
-
-/// [`CREATE_LUA`], run by its SHA1.
-pub(super) static CREATE: Lua = Lua {
-    source: CREATE_LUA,
-    sha1: LazyLock::new(|| script_sha1(CREATE_LUA)),
-};
+"
+));
 
 /// The Lua that applies [`Changes`] to the existing record `key`: clear, then remove, then set.
 ///
-/// `ARGV[1]`: the TTL in ms (used by the script around it). `ARGV[2]`: `1` to clear every data
-/// field. `ARGV[3]`: `n`, the number of removed fields. `ARGV[4..3+n]`: the removed fields. The
-/// rest: field, value pairs to set. The marker field is never touched, so a cleared session
-/// still exists.
+/// `ARGV[3]`: `1` to clear every data field. `ARGV[4]`: `n`, the number of removed fields.
+/// `ARGV[5..4+n]`: the removed fields. The rest: field, value pairs to set. The marker field is
+/// never touched, so a cleared session still exists.
+///
+/// [`Changes`]: crate::backend::changes::Changes
 macro_rules! apply_changes_lua {
     () => {
         r"local function hdel(fields, from, to)
@@ -52,7 +111,7 @@ macro_rules! apply_changes_lua {
     redis.call('HDEL', key, unpack(fields, i, math.min(i + 511, to)))
   end
 end
-if ARGV[2] == '1' then
+if ARGV[3] == '1' then
   local data = {}
   for _, field in ipairs(redis.call('HKEYS', key)) do
     if string.sub(field, 1, 2) == 'd:' then
@@ -61,43 +120,74 @@ if ARGV[2] == '1' then
   end
   hdel(data, 1, #data)
 end
-local removed = tonumber(ARGV[3])
-hdel(ARGV, 4, 3 + removed)
-for i = 4 + removed, #ARGV, 512 do
+local removed = tonumber(ARGV[4])
+hdel(ARGV, 5, 4 + removed)
+for i = 5 + removed, #ARGV, 512 do
   redis.call('HSET', key, unpack(ARGV, i, math.min(i + 511, #ARGV)))
 end
 "
     };
 }
 
-/// Applies [`Changes`] to an existing record, then restarts its TTL.
+/// Applies [`Changes`](crate::backend::changes::Changes) to an existing record, then restarts
+/// its TTL, and moves it between user indexes if its user changed.
 ///
 /// `KEYS[1]`: the record; `ARGV` as `apply_changes_lua!` says. Returns 0, and changes nothing,
 /// when the key does not exist; else 1.
-const APPLY_LUA: &str = concat!(
+pub(super) static APPLY: Lua = Lua::new(concat!(
+    user_of_lua!(),
+    user_index_lua!(),
     r"local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then
   return 0
 end
+local before = user_of(key)
 ",
     apply_changes_lua!(),
     r"redis.call('PEXPIRE', key, ARGV[1])
+local after = user_of(key)
+if before ~= after then
+  index_remove(before, key)
+end
+index_add(after, key, ARGV[1])
 return 1
 "
-);
+));
 
-/// [`APPLY_LUA`], run by its SHA1.
-pub(super) static APPLY: Lua = Lua {
-    source: APPLY_LUA,
-    sha1: LazyLock::new(|| script_sha1(APPLY_LUA)),
-};
-
-/// Takes a record out of its key for a move to another (`regenerate`): applies [`Changes`],
-/// then returns every field and deletes the key, in one step.
+/// Moves a record to a new key on a single server (`regenerate`), in one step: applies the
+/// changes, renames the key, restarts the TTL and updates the user index.
 ///
-/// `KEYS[1]`: the record; `ARGV` as for [`APPLY_LUA`] (the TTL is not used). Returns nil, and
-/// changes nothing, when the key does not exist; else the hash's fields and values, flat.
-const TAKE_LUA: &str = concat!(
+/// `KEYS[1]`: the record; `KEYS[2]`: its new key; `ARGV` as for [`APPLY`]. Returns 0, and
+/// changes nothing, when the record does not exist; 2 when the new key is taken; else 1.
+pub(super) static MOVE: Lua = Lua::new(concat!(
+    user_of_lua!(),
+    user_index_lua!(),
+    r"local key = KEYS[1]
+if redis.call('EXISTS', key) == 0 then
+  return 0
+end
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  return 2
+end
+local before = user_of(key)
+",
+    apply_changes_lua!(),
+    r"redis.call('RENAME', key, KEYS[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+index_remove(before, key)
+index_add(user_of(KEYS[2]), KEYS[2], ARGV[1])
+return 1
+"
+));
+
+/// Takes a record out of its key for a move to another on a Cluster, where the two keys live
+/// in different slots: applies the changes, then returns every field and deletes the key, in
+/// one step.
+///
+/// `KEYS[1]`: the record; `ARGV` as for [`APPLY`] (the TTL is not used, and there is no user
+/// index). Returns nil, and changes nothing, when the key does not exist; else the hash's
+/// fields and values, flat.
+pub(super) static TAKE: Lua = Lua::new(concat!(
     r"local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then
   return false
@@ -108,10 +198,41 @@ end
 redis.call('DEL', key)
 return fields
 "
-);
+));
 
-/// [`TAKE_LUA`], run by its SHA1.
-pub(super) static TAKE: Lua = Lua {
-    source: TAKE_LUA,
-    sha1: LazyLock::new(|| script_sha1(TAKE_LUA)),
-};
+/// Lists a user's live records, dropping from the index the keys that expired or changed user.
+///
+/// `KEYS[1]`: the user index; `ARGV[1]`: the user id. Returns the keys of the user's records.
+pub(super) static LIST_USER: Lua = Lua::new(concat!(
+    user_of_lua!(),
+    r"local live = {}
+for _, record in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if user_of(record) == ARGV[1] then
+    live[#live + 1] = record
+  else
+    redis.call('SREM', KEYS[1], record)
+  end
+end
+return live
+"
+));
+
+/// Deletes a user's records but one, in one step.
+///
+/// `KEYS[1]`: the user index; `ARGV[1]`: the user id; `ARGV[2]`: the key of the record to
+/// keep, or empty. Returns how many records it deleted.
+pub(super) static REVOKE_USER: Lua = Lua::new(concat!(
+    user_of_lua!(),
+    r"local deleted = 0
+for _, record in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if record ~= ARGV[2] then
+    if user_of(record) == ARGV[1] then
+      redis.call('DEL', record)
+      deleted = deleted + 1
+    end
+    redis.call('SREM', KEYS[1], record)
+  end
+end
+return deleted
+"
+));

@@ -20,7 +20,7 @@ macro_rules! table_backend {
             impl fmt::Debug for $backend {
                 fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                     f.debug_struct(stringify!($backend))
-                        .field("table", &self.table.name())
+                        .field("table", &self.table.name().display())
                         .finish_non_exhaustive()
                 }
             }
@@ -70,6 +70,21 @@ macro_rules! table_backend {
 
                 fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
                     Box::pin(self.table.delete_expired())
+                }
+
+                fn user_sessions<'a>(
+                    &'a self,
+                    user_id: &'a str,
+                ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
+                    Box::pin(self.table.user_sessions(user_id))
+                }
+
+                fn revoke_user_sessions<'a>(
+                    &'a self,
+                    user_id: &'a str,
+                    except: Option<&'a SessionId>,
+                ) -> BoxFuture<'a, Result<u64, BackendError>> {
+                    Box::pin(self.table.revoke_user_sessions(user_id, except))
                 }
             }
         };

@@ -6,7 +6,7 @@ use time::Duration;
 use super::backend_macro::table_backend;
 use super::clock::Clock;
 use super::json_edit::JsonDialect;
-use super::names::{index_name, validate_table_name, DEFAULT_TABLE};
+use super::names::{TableName, EXPIRES_INDEX, USER_INDEX};
 use super::table::{Statements, Table};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
@@ -15,6 +15,12 @@ use crate::backend::session_backend::SessionBackend;
 use crate::id::SessionId;
 
 const DATABASE: &str = "MySQL";
+
+/// The column that ties a row to its user: the user ids [`Session::set_user_id`] accepts fit.
+///
+/// [`Session::set_user_id`]: crate::Session::set_user_id
+const USER_COLUMN: &str = "user_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin \
+     GENERATED ALWAYS AS (JSON_UNQUOTE(JSON_EXTRACT(data, '$._user'))) STORED";
 
 /// The database's clock in Unix milliseconds, whatever the session's time zone.
 /// (`UNIX_TIMESTAMP(NOW(3))` would depend on it, and be ambiguous around DST changes.)
@@ -37,7 +43,8 @@ const DIALECT: JsonDialect = JsonDialect {
 /// The table (`sessions` unless [`with_table`](Self::with_table) names another) is an InnoDB
 /// table of `id VARCHAR(64)` (ASCII, case-sensitive), `data LONGTEXT` (utf8mb4, checked to be
 /// valid JSON) and `expires_at BIGINT` (Unix milliseconds from the database's clock), with an
-/// index on `expires_at`; [`migrate`](Self::migrate) creates it. `data` is text rather than
+/// index on `expires_at`, and a generated column `user_id` (the JSON's `_user`, indexed) that
+/// finds the sessions of one user; [`migrate`](Self::migrate) creates it. `data` is text rather than
 /// MySQL's `JSON` type so that both servers read and write it the same way.
 /// [`apply`](SessionBackend::apply) changes only the keys a request touched, with
 /// `JSON_REMOVE`/`JSON_SET` in one `UPDATE`, so concurrent requests on one session keep each
@@ -73,26 +80,45 @@ pub struct MySqlBackend {
 /// The SQL text of each operation but `apply`, made once per table.
 fn statements(table: &str) -> Statements {
     Statements {
-        load: format!("SELECT data FROM `{table}` WHERE id = ? AND expires_at > {NOW_MS}"),
+        load: format!("SELECT data FROM {table} WHERE id = ? AND expires_at > {NOW_MS}"),
         load_for_update: format!(
-            "SELECT data FROM `{table}` WHERE id = ? AND expires_at > {NOW_MS} FOR UPDATE"
+            "SELECT data FROM {table} WHERE id = ? AND expires_at > {NOW_MS} FOR UPDATE"
         ),
         lock_live: None,
         // A plain INSERT: a duplicate id raises, and the table reads it as "taken". (`IGNORE`
         // would turn every other failure, a foreign key say, into "taken" as well; an upsert
         // that replaced expired rows could not tell "inserted" from "kept", as sqlx counts
         // found rows.)
-        create: format!("INSERT INTO `{table}` (id, data, expires_at) VALUES (?, ?, {NOW_MS} + ?)"),
-        id_exists: format!("SELECT CAST(1 AS SIGNED) FROM `{table}` WHERE id = ?"),
-        delete: format!("DELETE FROM `{table}` WHERE id = ?"),
-        delete_expired: format!("DELETE FROM `{table}` WHERE expires_at <= {NOW_MS}"),
+        create: format!("INSERT INTO {table} (id, data, expires_at) VALUES (?, ?, {NOW_MS} + ?)"),
+        id_exists: format!("SELECT CAST(1 AS SIGNED) FROM {table} WHERE id = ?"),
+        delete: format!("DELETE FROM {table} WHERE id = ?"),
+        delete_expired: format!("DELETE FROM {table} WHERE expires_at <= {NOW_MS}"),
+        user_sessions: format!(
+            "SELECT CAST(id AS CHAR CHARACTER SET utf8mb4) FROM {table}
+             WHERE user_id = ? AND expires_at > {NOW_MS}"
+        ),
+        lock_user_sessions: lock_user_sessions(table),
+        // A plain read would see the transaction's first snapshot (REPEATABLE READ); a locking
+        // read sees what is committed now.
+        revoke_check: lock_user_sessions(table),
+        revoke_user_sessions: format!(
+            "DELETE FROM {table} WHERE user_id = ? AND NOT (id <=> ?) AND expires_at > {NOW_MS}"
+        ),
     }
+}
+
+/// The ids of a user's live rows, locked.
+fn lock_user_sessions(table: &str) -> String {
+    format!(
+        "SELECT CAST(id AS CHAR CHARACTER SET utf8mb4) FROM {table}
+         WHERE user_id = ? AND expires_at > {NOW_MS} FOR UPDATE"
+    )
 }
 
 /// The SQL text of `apply`, around `data`, the [`JsonEdit`](super::JsonEdit) expression.
 fn apply_statement(table: &str, data: &str) -> String {
     format!(
-        "UPDATE `{table}` SET data = {data}, expires_at = {NOW_MS} + ?
+        "UPDATE {table} SET data = {data}, expires_at = {NOW_MS} + ?
          WHERE id = ? AND expires_at > {NOW_MS}"
     )
 }
@@ -109,7 +135,7 @@ impl MySqlBackend {
     /// # Ok(()) }
     /// ```
     pub fn new(pool: MySqlPool) -> Self {
-        Self::on_table(pool, DEFAULT_TABLE.to_owned())
+        Self::on_table(pool, TableName::default_table())
     }
 
     /// A backend on the table `table`.
@@ -128,19 +154,20 @@ impl MySqlBackend {
     /// # Ok(()) }
     /// ```
     pub fn with_table(pool: MySqlPool, table: &str) -> Result<Self, BackendError> {
-        Ok(Self::on_table(pool, validate_table_name(table)?))
+        Ok(Self::on_table(pool, TableName::parse(table, false)?))
     }
 
-    fn on_table(pool: MySqlPool, table: String) -> Self {
-        let sql = statements(&table);
-        let table = Table::new(pool, table, sql, Clock::Database, DATABASE);
+    fn on_table(pool: MySqlPool, name: TableName) -> Self {
+        let table = Table::new(pool, name, '`', statements, Clock::Database, DATABASE);
         Self { table }
     }
 
-    /// Creates the table, with its index on `expires_at`, unless it exists.
+    /// Creates the table, with its indexes, unless it exists, and adds the `user_id` column
+    /// (and its index) to a table that an older version made.
     ///
-    /// Safe to run at every start, from several processes at once: it is one
-    /// `CREATE TABLE IF NOT EXISTS` statement, which the server serialises.
+    /// Safe to run at every start, from several processes at once: `CREATE TABLE IF NOT
+    /// EXISTS` is one statement, which the server serialises, and the column is added only
+    /// where it is missing.
     ///
     /// # Errors
     /// The database is unreachable, or refused the statement (no permission, say).
@@ -155,17 +182,29 @@ impl MySqlBackend {
     /// # Ok(()) }
     /// ```
     pub async fn migrate(&self) -> Result<(), BackendError> {
-        let table = self.table.name();
-        let ddl = format!(
-            "CREATE TABLE IF NOT EXISTS `{table}` (
+        let (name, table) = (self.table.name(), self.table.quoted());
+        let user_index = name.index(USER_INDEX);
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {table} (
                  id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
                  data LONGTEXT CHARACTER SET utf8mb4 NOT NULL CHECK (JSON_VALID(data)),
                  expires_at BIGINT NOT NULL,
-                 INDEX `{index}` (expires_at)
+                 {USER_COLUMN},
+                 INDEX `{expires_index}` (expires_at),
+                 INDEX `{user_index}` (user_id)
              ) ENGINE = InnoDB DEFAULT CHARACTER SET = utf8mb4",
-            index = index_name(table)
+            expires_index = name.index(EXPIRES_INDEX),
         );
-        self.table.migrate(&ddl).await
+        self.table.migrate(&create).await?;
+        self.table
+            .add_missing_column(
+                "SELECT COUNT(*) FROM information_schema.COLUMNS
+                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'user_id'",
+                &format!(
+                    "ALTER TABLE {table} ADD COLUMN {USER_COLUMN}, ADD INDEX `{user_index}` (user_id)"
+                ),
+            )
+            .await
     }
 
     /// [`SessionBackend::apply`].

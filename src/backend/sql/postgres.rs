@@ -5,7 +5,7 @@ use time::Duration;
 
 use super::backend_macro::table_backend;
 use super::clock::{ttl_millis, Clock};
-use super::names::{fnv1a, index_name, validate_table_name, DEFAULT_TABLE};
+use super::names::{fnv1a, TableName, EXPIRES_INDEX, USER_INDEX};
 use super::table::{Statements, Table};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
@@ -15,12 +15,16 @@ use crate::id::SessionId;
 
 const DATABASE: &str = "PostgreSQL";
 
+/// The column that ties a row to its user.
+const USER_COLUMN: &str = "user_id TEXT GENERATED ALWAYS AS (data ->> '_user') STORED";
+
 /// Session records in a PostgreSQL table, through an sqlx [`PgPool`]. Needs the `postgres`
 /// feature.
 ///
 /// The table (`sessions` unless [`with_table`](Self::with_table) names another) is
 /// `id TEXT PRIMARY KEY, data JSONB NOT NULL, expires_at TIMESTAMPTZ NOT NULL`, with an index
-/// on `expires_at`; [`migrate`](Self::migrate) creates it. Expiry uses the database's clock, so
+/// on `expires_at`, and a generated column `user_id` (`data ->> '_user'`, indexed) that finds
+/// the sessions of one user; [`migrate`](Self::migrate) creates it. Expiry uses the database's clock, so
 /// every application server agrees on it. Each operation is one prepared statement;
 /// [`apply`](SessionBackend::apply) changes only the keys a request touched, in one `UPDATE`,
 /// so concurrent requests on one session keep each other's keys.
@@ -54,22 +58,36 @@ pub struct PostgresBackend {
 /// The SQL text of each operation but `apply`, made once per table.
 fn statements(table: &str) -> Statements {
     Statements {
-        load: format!(r#"SELECT data::text FROM "{table}" WHERE id = $1 AND expires_at > now()"#),
+        load: format!(r#"SELECT data::text FROM {table} WHERE id = $1 AND expires_at > now()"#),
         load_for_update: format!(
-            r#"SELECT data::text FROM "{table}" WHERE id = $1 AND expires_at > now() FOR UPDATE"#
+            r#"SELECT data::text FROM {table} WHERE id = $1 AND expires_at > now() FOR UPDATE"#
         ),
         lock_live: None,
         // A live row with this id stays; an expired one is replaced.
         create: format!(
-            r#"INSERT INTO "{table}" AS s (id, data, expires_at)
+            r#"INSERT INTO {table} AS s (id, data, expires_at)
                VALUES ($1, $2::jsonb, now() + $3::bigint * interval '1 millisecond')
                ON CONFLICT (id) DO UPDATE
                SET data = EXCLUDED.data, expires_at = EXCLUDED.expires_at
                WHERE s.expires_at <= now()"#
         ),
-        id_exists: format!(r#"SELECT 1::bigint FROM "{table}" WHERE id = $1"#),
-        delete: format!(r#"DELETE FROM "{table}" WHERE id = $1"#),
-        delete_expired: format!(r#"DELETE FROM "{table}" WHERE expires_at <= now()"#),
+        id_exists: format!(r#"SELECT 1::bigint FROM {table} WHERE id = $1"#),
+        delete: format!(r#"DELETE FROM {table} WHERE id = $1"#),
+        delete_expired: format!(r#"DELETE FROM {table} WHERE expires_at <= now()"#),
+        user_sessions: format!(
+            r#"SELECT id FROM {table} WHERE user_id = $1 AND expires_at > now()"#
+        ),
+        lock_user_sessions: format!(
+            r#"SELECT id FROM {table} WHERE user_id = $1 AND expires_at > now() FOR UPDATE"#
+        ),
+        // A plain read in READ COMMITTED sees every transaction committed before it.
+        revoke_check: format!(
+            r#"SELECT id FROM {table} WHERE user_id = $1 AND expires_at > now()"#
+        ),
+        revoke_user_sessions: format!(
+            r#"DELETE FROM {table}
+               WHERE user_id = $1 AND id IS DISTINCT FROM $2 AND expires_at > now()"#
+        ),
     }
 }
 
@@ -77,7 +95,7 @@ fn statements(table: &str) -> Statements {
 /// wholesale.
 fn apply_statement(table: &str) -> String {
     format!(
-        r#"UPDATE "{table}"
+        r#"UPDATE {table}
            SET data = ((CASE WHEN $2 THEN '{{}}'::jsonb ELSE data END) - $3::text[])
                       || $4::jsonb,
                expires_at = now() + $5::bigint * interval '1 millisecond'
@@ -97,14 +115,15 @@ impl PostgresBackend {
     /// # Ok(()) }
     /// ```
     pub fn new(pool: PgPool) -> Self {
-        Self::on_table(pool, DEFAULT_TABLE.to_owned())
+        Self::on_table(pool, TableName::default_table())
     }
 
-    /// A backend on the table `table`.
+    /// A backend on the table `table`, which may name its schema: `auth.sessions` (the
+    /// schema must exist; [`migrate`](Self::migrate) creates only the table).
     ///
     /// # Errors
-    /// `table` is not 1 to 63 ASCII letters, digits and underscores, starting with a letter
-    /// or underscore.
+    /// `table`, or its schema, is not 1 to 63 ASCII letters, digits and underscores, starting
+    /// with a letter or underscore.
     ///
     /// ```no_run
     /// use axum_session_store::PostgresBackend;
@@ -112,20 +131,25 @@ impl PostgresBackend {
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
     /// let backend = PostgresBackend::with_table(pool.clone(), "web_sessions")?;
-    /// assert!(PostgresBackend::with_table(pool, "public.sessions").is_err());
+    /// let in_schema = PostgresBackend::with_table(pool.clone(), "auth.sessions")?;
+    /// assert!(PostgresBackend::with_table(pool, "web-sessions").is_err());
     /// # Ok(()) }
     /// ```
     pub fn with_table(pool: PgPool, table: &str) -> Result<Self, BackendError> {
-        Ok(Self::on_table(pool, validate_table_name(table)?))
+        Ok(Self::on_table(pool, TableName::parse(table, true)?))
     }
 
-    fn on_table(pool: PgPool, table: String) -> Self {
-        let (sql, apply) = (statements(&table), apply_statement(&table));
-        let table = Table::new(pool, table, sql, Clock::Database, DATABASE);
+    fn on_table(pool: PgPool, name: TableName) -> Self {
+        let table = Table::new(pool, name, '"', statements, Clock::Database, DATABASE);
+        let apply = apply_statement(table.quoted());
         Self { table, apply }
     }
 
-    /// Creates the table and its index on `expires_at`, unless they exist.
+    /// Creates the table and its indexes, unless they exist, and adds the `user_id` column to
+    /// a table that an older version made.
+    ///
+    /// Adding the column rewrites the table once (it is a stored generated column), under an
+    /// exclusive lock: on a large table, run the new version's `migrate` at a quiet time.
     ///
     /// Safe to run at every start, from several processes at once: it holds a transaction-level
     /// advisory lock (keyed on the table name) while it creates them, since
@@ -144,19 +168,36 @@ impl PostgresBackend {
     /// # Ok(()) }
     /// ```
     pub async fn migrate(&self) -> Result<(), BackendError> {
-        let table = self.table.name();
-        let lock_key = fnv1a(format!("axum-session-store migrate {table}").as_bytes()) as i64;
+        let name = self.table.name();
+        let table = self.table.quoted();
+        let lock_key =
+            fnv1a(format!("axum-session-store migrate {}", name.display()).as_bytes()) as i64;
         // One simple-protocol query runs as one implicit transaction, which holds the
-        // transaction-level lock until the table and index are committed (or rolled back).
+        // transaction-level lock until the table and indexes are committed (or rolled back).
+        // The column is added only where missing: `ADD COLUMN IF NOT EXISTS` would take the
+        // table's exclusive lock at every start.
         let ddl = format!(
             r#"SELECT pg_advisory_xact_lock({lock_key});
-               CREATE TABLE IF NOT EXISTS "{table}" (
+               CREATE TABLE IF NOT EXISTS {table} (
                    id TEXT PRIMARY KEY,
                    data JSONB NOT NULL,
-                   expires_at TIMESTAMPTZ NOT NULL
+                   expires_at TIMESTAMPTZ NOT NULL,
+                   {USER_COLUMN}
                );
-               CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" (expires_at);"#,
-            index = index_name(table)
+               DO $$ BEGIN
+                   IF NOT EXISTS (
+                       SELECT FROM pg_attribute
+                       WHERE attrelid = '{table}'::regclass AND attname = 'user_id'
+                           AND NOT attisdropped
+                   ) THEN
+                       ALTER TABLE {table} ADD COLUMN {USER_COLUMN};
+                   END IF;
+               END $$;
+               CREATE INDEX IF NOT EXISTS "{expires_index}" ON {table} (expires_at);
+               CREATE INDEX IF NOT EXISTS "{user_index}" ON {table} (user_id)
+                   WHERE user_id IS NOT NULL;"#,
+            expires_index = name.index(EXPIRES_INDEX),
+            user_index = name.index(USER_INDEX),
         );
         self.table.migrate(&ddl).await
     }

@@ -6,7 +6,7 @@ use time::Duration;
 use super::backend_macro::table_backend;
 use super::clock::Clock;
 use super::json_edit::JsonDialect;
-use super::names::{index_name, validate_table_name, DEFAULT_TABLE};
+use super::names::{TableName, EXPIRES_INDEX, USER_INDEX};
 use super::table::{Statements, Table};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
@@ -15,6 +15,10 @@ use crate::backend::session_backend::SessionBackend;
 use crate::id::SessionId;
 
 const DATABASE: &str = "SQLite";
+
+/// The column that ties a row to its user. (Virtual: SQLite cannot add a stored column.)
+const USER_COLUMN: &str =
+    "user_id TEXT GENERATED ALWAYS AS (json_extract(data, '$._user')) VIRTUAL";
 
 /// `json(?)` makes a bound text a JSON value; `json_remove` takes up to 126 paths (SQLite
 /// allows 127 arguments).
@@ -30,8 +34,9 @@ const DIALECT: JsonDialect = JsonDialect {
 ///
 /// The table (`sessions` unless [`with_table`](Self::with_table) names another) is
 /// `id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL` (JSON text, and
-/// Unix milliseconds from this process's clock), with an index on `expires_at`;
-/// [`migrate`](Self::migrate) creates it. [`apply`](SessionBackend::apply) changes only the
+/// Unix milliseconds from this process's clock), with an index on `expires_at`, and a generated
+/// column `user_id` (`json_extract(data, '$._user')`, indexed) that finds the sessions of one
+/// user; [`migrate`](Self::migrate) creates it. [`apply`](SessionBackend::apply) changes only the
 /// keys a request touched, with `json_remove`/`json_set` in one `UPDATE`, so concurrent
 /// requests on one session keep each other's keys. It needs SQLite 3.45 or later for keys
 /// with unusual characters (sqlx's bundled SQLite is newer); a key containing U+0000 can be
@@ -74,31 +79,47 @@ pub struct SqliteBackend {
 /// milliseconds from this process's clock, bound as parameters.
 fn statements(table: &str) -> Statements {
     Statements {
-        load: format!(r#"SELECT data FROM "{table}" WHERE id = ? AND expires_at > ?"#),
+        load: format!(r#"SELECT data FROM {table} WHERE id = ? AND expires_at > ?"#),
         // SQLite has no row locks: a transaction takes the database's write lock with its first
         // write. Writing first, before reading, means a concurrent writer can never slip in
         // between the read and the write (which would fail the transaction instead).
-        load_for_update: format!(r#"SELECT data FROM "{table}" WHERE id = ? AND expires_at > ?"#),
+        load_for_update: format!(r#"SELECT data FROM {table} WHERE id = ? AND expires_at > ?"#),
         lock_live: Some(format!(
-            r#"UPDATE "{table}" SET expires_at = expires_at WHERE id = ? AND expires_at > ?"#
+            r#"UPDATE {table} SET expires_at = expires_at WHERE id = ? AND expires_at > ?"#
         )),
         // A live row with this id stays; an expired one is replaced.
         create: format!(
-            r#"INSERT INTO "{table}" (id, data, expires_at) VALUES (?, ?, ?)
+            r#"INSERT INTO {table} (id, data, expires_at) VALUES (?, ?, ?)
                ON CONFLICT (id) DO UPDATE
                SET data = excluded.data, expires_at = excluded.expires_at
-               WHERE "{table}".expires_at <= ?"#
+               WHERE {table}.expires_at <= ?"#
         ),
-        id_exists: format!(r#"SELECT 1 FROM "{table}" WHERE id = ?"#),
-        delete: format!(r#"DELETE FROM "{table}" WHERE id = ?"#),
-        delete_expired: format!(r#"DELETE FROM "{table}" WHERE expires_at <= ?"#),
+        id_exists: format!(r#"SELECT 1 FROM {table} WHERE id = ?"#),
+        delete: format!(r#"DELETE FROM {table} WHERE id = ?"#),
+        delete_expired: format!(r#"DELETE FROM {table} WHERE expires_at <= ?"#),
+        user_sessions: format!(r#"SELECT id FROM {table} WHERE user_id = ? AND expires_at > ?"#),
+        lock_user_sessions: lock_user_sessions(table),
+        // SQLite has one writer: once the first pass holds the write lock, nothing moves.
+        revoke_check: lock_user_sessions(table),
+        revoke_user_sessions: format!(
+            r#"DELETE FROM {table} WHERE user_id = ? AND id IS NOT ? AND expires_at > ?"#
+        ),
     }
+}
+
+/// The ids of a user's live rows, by a write that changes nothing: it takes the database's
+/// write lock, which SQLite has instead of row locks.
+fn lock_user_sessions(table: &str) -> String {
+    format!(
+        r#"UPDATE {table} SET expires_at = expires_at WHERE user_id = ? AND expires_at > ?
+           RETURNING id"#
+    )
 }
 
 /// The SQL text of `apply`, around `data`, the [`JsonEdit`](super::JsonEdit) expression.
 fn apply_statement(table: &str, data: &str) -> String {
     format!(
-        r#"UPDATE "{table}" SET data = {data}, expires_at = ?
+        r#"UPDATE {table} SET data = {data}, expires_at = ?
            WHERE id = ? AND expires_at > ?"#
     )
 }
@@ -123,7 +144,7 @@ impl SqliteBackend {
     /// # Ok(()) }
     /// ```
     pub fn new(pool: SqlitePool) -> Self {
-        Self::on_table(pool, DEFAULT_TABLE.to_owned())
+        Self::on_table(pool, TableName::default_table())
     }
 
     /// A backend on the table `table`.
@@ -143,16 +164,16 @@ impl SqliteBackend {
     /// # Ok(()) }
     /// ```
     pub fn with_table(pool: SqlitePool, table: &str) -> Result<Self, BackendError> {
-        Ok(Self::on_table(pool, validate_table_name(table)?))
+        Ok(Self::on_table(pool, TableName::parse(table, false)?))
     }
 
-    fn on_table(pool: SqlitePool, table: String) -> Self {
-        let sql = statements(&table);
-        let table = Table::new(pool, table, sql, Clock::Process, DATABASE);
+    fn on_table(pool: SqlitePool, name: TableName) -> Self {
+        let table = Table::new(pool, name, '"', statements, Clock::Process, DATABASE);
         Self { table }
     }
 
-    /// Creates the table and its index on `expires_at`, unless they exist.
+    /// Creates the table and its indexes, unless they exist, and adds the `user_id` column to
+    /// a table that an older version made.
     ///
     /// Safe to run at every start, and from several processes at once: each statement is its
     /// own transaction, and SQLite serialises schema changes (with the pool's busy timeout).
@@ -177,19 +198,32 @@ impl SqliteBackend {
     /// # Ok(()) }
     /// ```
     pub async fn migrate(&self) -> Result<(), BackendError> {
-        let table = self.table.name();
+        let (name, table) = (self.table.name(), self.table.quoted());
         // No explicit transaction: a deferred one could not wait for another migrating
         // connection (its read snapshot would be stale), while single statements can.
-        let ddl = format!(
-            r#"CREATE TABLE IF NOT EXISTS "{table}" (
+        let create = format!(
+            r#"CREATE TABLE IF NOT EXISTS {table} (
                    id TEXT PRIMARY KEY NOT NULL,
                    data TEXT NOT NULL,
-                   expires_at INTEGER NOT NULL
+                   expires_at INTEGER NOT NULL,
+                   {USER_COLUMN}
                );
-               CREATE INDEX IF NOT EXISTS "{index}" ON "{table}" (expires_at);"#,
-            index = index_name(table)
+               CREATE INDEX IF NOT EXISTS "{index}" ON {table} (expires_at);"#,
+            index = name.index(EXPIRES_INDEX)
         );
-        self.table.migrate(&ddl).await
+        self.table.migrate(&create).await?;
+        self.table
+            .add_missing_column(
+                "SELECT COUNT(*) FROM pragma_table_xinfo(?) WHERE name = 'user_id'",
+                &format!("ALTER TABLE {table} ADD COLUMN {USER_COLUMN}"),
+            )
+            .await?;
+        let index = format!(
+            r#"CREATE INDEX IF NOT EXISTS "{index}" ON {table} (user_id)
+               WHERE user_id IS NOT NULL"#,
+            index = name.index(USER_INDEX)
+        );
+        self.table.migrate(&index).await
     }
 
     /// [`SessionBackend::apply`].

@@ -8,10 +8,30 @@ use time::Duration;
 use super::clock::{expiry, Clock};
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 use super::json_edit::{JsonDialect, JsonEdit};
+use super::names::TableName;
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{Record, Regenerated};
 use crate::id::SessionId;
+
+/// How many times [`Table::revoke_user_sessions`] locks a user's rows before it gives up: each
+/// pass past the second needs a user's session moved to a new id while the pass before ran.
+const MAX_REVOKE_PASSES: usize = 16;
+
+/// How many times [`Table::revoke_user_sessions`] runs when the database ends it as a
+/// deadlock victim (MySQL can, when a move to a new id runs at the same time).
+const MAX_REVOKE_ATTEMPTS: usize = 3;
+
+/// Whether `error` says the database rolled the transaction back to break a deadlock or a
+/// serialization conflict, so that running it again can succeed.
+fn is_retryable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(error) => {
+            matches!(error.code().as_deref(), Some("40001" | "40P01"))
+        }
+        _ => false,
+    }
+}
 
 /// The stored text of a record.
 fn encode_record(record: &Record) -> Result<String, BackendError> {
@@ -29,8 +49,10 @@ fn decode_record(text: &str) -> Result<Record, BackendError> {
 ///
 /// Their parameters: `load` and `load_for_update` the id; `create` the id, the record's JSON
 /// text and the expiry (a TTL or an expiry time, as the [`Clock`] says); `lock_live` the id;
-/// `delete` the id; `delete_expired` none; then, on [`Clock::Process`], all but `delete` the
-/// time now.
+/// `delete` the id; `delete_expired` none; `user_sessions`, `lock_user_sessions` and
+/// `revoke_check` the user id; `revoke_user_sessions` the user id and the id to keep (or NULL);
+/// then, on [`Clock::Process`], all but `delete` and
+/// `id_exists` the time now.
 #[derive(Clone, Debug)]
 pub(super) struct Statements {
     pub(super) load: String,
@@ -46,6 +68,17 @@ pub(super) struct Statements {
     pub(super) id_exists: String,
     pub(super) delete: String,
     pub(super) delete_expired: String,
+    /// The ids of a user's live rows.
+    pub(super) user_sessions: String,
+    /// The ids of a user's live rows, locked for the rest of the transaction (waiting for
+    /// any transaction that holds one).
+    pub(super) lock_user_sessions: String,
+    /// The ids a revocation checks against those it locked: the user's live rows as a fresh
+    /// read sees them (PostgreSQL, whose plain reads take a new snapshot per statement), or
+    /// `lock_user_sessions` again where plain reads would not be fresh.
+    pub(super) revoke_check: String,
+    /// Deletes a user's live rows but one.
+    pub(super) revoke_user_sessions: String,
 }
 
 /// The sqlx drivers the backends use, with what the shared queries need of them that sqlx
@@ -80,7 +113,9 @@ impl Driver for sqlx::MySql {
 /// runs the same way.
 pub(super) struct Table<DB: Database> {
     pool: Pool<DB>,
-    name: String,
+    name: TableName,
+    /// The name as the statements spell it.
+    quoted: String,
     sql: Statements,
     clock: Clock,
     /// The database's name, for errors.
@@ -93,6 +128,7 @@ impl<DB: Database> Clone for Table<DB> {
         Self {
             pool: self.pool.clone(),
             name: self.name.clone(),
+            quoted: self.quoted.clone(),
             sql: self.sql.clone(),
             clock: self.clock,
             database: self.database,
@@ -109,30 +145,39 @@ where
     for<'q> String: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> bool: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
 {
-    /// The table `name` (already validated) in `pool`, with its statements, on `clock`, in
-    /// the database called `database` in errors.
+    /// The table `name` in `pool`, written between `quote`s in the statements that
+    /// `statements` makes of it, on `clock`, in the database called `database` in errors.
     pub(super) fn new(
         pool: Pool<DB>,
-        name: String,
-        sql: Statements,
+        name: TableName,
+        quote: char,
+        statements: fn(&str) -> Statements,
         clock: Clock,
         database: &'static str,
     ) -> Self {
+        let quoted = name.quoted(quote);
         Self {
             pool,
+            sql: statements(&quoted),
+            quoted,
             name,
-            sql,
             clock,
             database,
         }
     }
 
     /// The table's name.
-    pub(super) fn name(&self) -> &str {
+    pub(super) fn name(&self) -> &TableName {
         &self.name
+    }
+
+    /// The table's name as the statements spell it.
+    pub(super) fn quoted(&self) -> &str {
+        &self.quoted
     }
 
     /// Maps a failed query to a [`BackendError`] that says which database, which operation
@@ -142,7 +187,8 @@ where
             BackendError::new(
                 format!(
                     "{}: could not {action} (table {})",
-                    self.database, self.name
+                    self.database,
+                    self.name.display()
                 ),
                 error,
             )
@@ -156,6 +202,32 @@ where
             .await
             .map_err(self.failed("create the session table"))?;
         Ok(())
+    }
+
+    /// Runs `add`, DDL that adds a column to a table made by an older version, unless
+    /// `exists` (a query of the table's name that counts the column) finds it there already.
+    /// Another process adding it meanwhile is no error.
+    pub(super) async fn add_missing_column(
+        &self,
+        exists: &str,
+        add: &str,
+    ) -> Result<(), BackendError> {
+        let has_column = || async {
+            let count: i64 = sqlx::query_scalar(exists)
+                .bind(self.name.table())
+                .fetch_one(&self.pool)
+                .await
+                .map_err(self.failed("look up the session table's columns"))?;
+            Ok::<_, BackendError>(count > 0)
+        };
+        if has_column().await? {
+            return Ok(());
+        }
+        match sqlx::raw_sql(add).execute(&self.pool).await {
+            Ok(_) => Ok(()),
+            Err(_) if has_column().await? => Ok(()),
+            Err(error) => Err(self.failed("add the user_id column")(error)),
+        }
     }
 
     /// Runs `query` for `action`, with the time `now` bound last if given; how many rows it
@@ -326,7 +398,7 @@ where
         update: fn(&str, &str) -> String,
     ) -> Result<bool, BackendError> {
         let edit = JsonEdit::new(changes, dialect)?;
-        let sql = update(&self.name, &edit.sql);
+        let sql = update(&self.quoted, &edit.sql);
         let now = self.clock.now();
         let query = edit
             .bind(sqlx::query(&sql))
@@ -347,5 +419,109 @@ where
         let query = sqlx::query(&self.sql.delete_expired);
         self.execute(query, self.clock.now(), "delete expired sessions")
             .await
+    }
+
+    /// The ids `sql` (one of the user statements) returns for `user_id`, on `executor`.
+    async fn user_ids_on<'e, E>(
+        &self,
+        executor: E,
+        sql: &'e str,
+        user_id: &'e str,
+    ) -> Result<Vec<String>, sqlx::Error>
+    where
+        E: Executor<'e, Database = DB>,
+    {
+        let mut query = sqlx::query_scalar(sql).bind(user_id);
+        if let Some(now) = self.clock.now() {
+            query = query.bind(now);
+        }
+        query.fetch_all(executor).await
+    }
+
+    /// [`SessionBackend::user_sessions`](super::SessionBackend::user_sessions).
+    pub(super) async fn user_sessions(
+        &self,
+        user_id: &str,
+    ) -> Result<Vec<SessionId>, BackendError> {
+        let ids = self
+            .user_ids_on(&self.pool, &self.sql.user_sessions, user_id)
+            .await
+            .map_err(self.failed("list a user's sessions"))?;
+        // Only this crate writes ids; a row by another hand with a malformed one is skipped.
+        let mut ids: Vec<SessionId> = ids.iter().filter_map(|id| SessionId::parse(id)).collect();
+        // In the same order on every database, whatever its collation.
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// [`SessionBackend::revoke_user_sessions`](super::SessionBackend::revoke_user_sessions):
+    /// one transaction, run again when the database ends it to break a deadlock.
+    pub(super) async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&SessionId>,
+    ) -> Result<u64, BackendError> {
+        let mut attempt = 1;
+        loop {
+            match self.try_revoke(user_id, except).await {
+                Ok(Some(revoked)) => return Ok(revoked),
+                Ok(None) => {
+                    return Err(BackendError::msg(format!(
+                        "{}: the sessions of one user kept moving to new ids during \
+                         {MAX_REVOKE_PASSES} passes of their revocation (table {}); nothing \
+                         was revoked, try again",
+                        self.database,
+                        self.name.display()
+                    )))
+                }
+                Err(error) if is_retryable(&error) && attempt < MAX_REVOKE_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(error) => return Err(self.failed("revoke a user's sessions")(error)),
+            }
+        }
+    }
+
+    /// One attempt at a revocation; `None` when the user's rows kept moving.
+    ///
+    /// A move to a new id ([`regenerate`](Self::regenerate)) that runs meanwhile must not
+    /// carry a session past the revocation. So the user's rows are locked first, pass after
+    /// pass, until a check finds no row of the user that is not locked: each pass waits for
+    /// the moves holding its rows, and the next sees where they moved. Once every row of the
+    /// user is held, no move can start, and one `DELETE` ends them all.
+    async fn try_revoke(
+        &self,
+        user_id: &str,
+        except: Option<&SessionId>,
+    ) -> Result<Option<u64>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut held = std::collections::BTreeSet::new();
+        let mut all_held = false;
+        for _ in 0..MAX_REVOKE_PASSES {
+            let locked = self
+                .user_ids_on(&mut *tx, &self.sql.lock_user_sessions, user_id)
+                .await?;
+            held.extend(locked);
+            let seen = self
+                .user_ids_on(&mut *tx, &self.sql.revoke_check, user_id)
+                .await?;
+            if seen.iter().all(|id| held.contains(id)) {
+                all_held = true;
+                break;
+            }
+        }
+        if !all_held {
+            // Dropping `tx` rolls it back.
+            return Ok(None);
+        }
+        let mut query = sqlx::query(&self.sql.revoke_user_sessions)
+            .bind(user_id)
+            .bind(except.map(SessionId::as_str));
+        if let Some(now) = self.clock.now() {
+            query = query.bind(now);
+        }
+        let revoked = DB::rows_affected(&query.execute(&mut *tx).await?);
+        tx.commit().await?;
+        Ok(Some(revoked))
     }
 }

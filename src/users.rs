@@ -1,0 +1,168 @@
+//! The sessions of one user: [`Session::set_user_id`] ties a server-side session to a user, and
+//! the user's other sessions can then be listed and revoked ("sign out all other devices").
+
+use std::sync::Arc;
+
+use crate::backend::error::BackendError;
+use crate::backend::SessionBackend;
+use crate::error::SessionError;
+use crate::id::SessionId;
+use crate::keeper::Keeper;
+use crate::reserved::MAX_USER_ID_LEN;
+use crate::session::Session;
+
+impl<N> Session<N> {
+    /// Ties this server-side session to the user `user_id` (call it at login, next to
+    /// [`regenerate_id`](Self::regenerate_id)), so that the user's sessions can be listed
+    /// ([`user_sessions`](Self::user_sessions)) and revoked
+    /// ([`revoke_other_sessions`](Self::revoke_other_sessions), or the backend's
+    /// [`revoke_user_sessions`](SessionBackend::revoke_user_sessions) from anywhere, after a
+    /// password change say). The id is stored in the session under a reserved key; it marks
+    /// the session modified, and [`invalidate`](Self::invalidate) unties it.
+    ///
+    /// # Errors
+    /// [`SessionError::NotRevocable`] for a session kept in its cookie, which the server can
+    /// never find again; [`SessionError::InvalidUserId`] for an empty id or one longer than
+    /// [`MAX_USER_ID_LEN`] bytes. The session is left unchanged.
+    ///
+    /// ```
+    /// use axum::{routing::post, Router};
+    /// use axum_session_store::{Session, SessionConfig, SessionError, MEMORY};
+    ///
+    /// async fn login(session: Session) -> Result<Session, SessionError> {
+    ///     session.regenerate_id();
+    ///     session.set_user_id("42")?;
+    ///     assert_eq!(session.user_id().as_deref(), Some("42"));
+    ///     Ok(session)
+    /// }
+    ///
+    /// # fn main() -> Result<(), axum_session_store::ConfigError> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .default_backend(MEMORY)
+    ///     .build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/login", post(login))
+    ///     .layer(config.layer())
+    ///     .with_state(config);
+    /// # Ok(()) }
+    /// ```
+    pub fn set_user_id(&self, user_id: impl Into<String>) -> Result<(), SessionError> {
+        let user_id = user_id.into();
+        self.server_backend()?;
+        if user_id.is_empty() || user_id.len() > MAX_USER_ID_LEN {
+            return Err(SessionError::InvalidUserId {
+                session: self.name().to_owned(),
+                len: user_id.len(),
+            });
+        }
+        self.state.lock().set_user_id(user_id);
+        Ok(())
+    }
+
+    /// The user this session is tied to, if [`set_user_id`](Self::set_user_id) tied it.
+    ///
+    /// ```
+    /// # use axum_session_store::Session;
+    /// async fn whoami(session: Session) -> String {
+    ///     session.user_id().unwrap_or_else(|| "nobody".to_owned())
+    /// }
+    /// ```
+    pub fn user_id(&self) -> Option<String> {
+        self.state.lock().meta().user_id.clone()
+    }
+
+    /// The ids of the live sessions of this session's user, this one included once it is
+    /// saved: for a "your devices" page. (Show [`id`](Self::id) beside them to mark the
+    /// current one.)
+    ///
+    /// # Errors
+    /// [`SessionError::NotRevocable`] for a cookie session, [`SessionError::NoUser`] when this
+    /// session is tied to no user, and [`SessionError::Backend`] when the backend fails or
+    /// cannot list (a Redis Cluster: [`BackendError::is_unsupported`]).
+    ///
+    /// ```
+    /// # use axum_session_store::{Session, SessionError};
+    /// async fn devices(session: Session) -> Result<String, SessionError> {
+    ///     let ids = session.user_sessions().await?;
+    ///     Ok(format!("signed in on {} devices", ids.len()))
+    /// }
+    /// ```
+    pub async fn user_sessions(&self) -> Result<Vec<SessionId>, SessionError> {
+        let (backend, user_id) = self.backend_and_user()?;
+        backend
+            .user_sessions(&user_id)
+            .await
+            .map_err(|source| self.backend_failed("list the user's sessions", source))
+    }
+
+    /// Ends every other session of this session's user, atomically, and returns how many
+    /// ended: "sign out all other devices", which OWASP asks for after a password change.
+    /// This session stays; a request of a revoked session that runs meanwhile cannot bring
+    /// its session back.
+    ///
+    /// # Errors
+    /// As [`user_sessions`](Self::user_sessions).
+    ///
+    /// ```
+    /// use axum::{routing::post, Router};
+    /// use axum_session_store::{Session, SessionConfig, SessionError, MEMORY};
+    ///
+    /// async fn sign_out_elsewhere(session: Session) -> Result<String, SessionError> {
+    ///     let ended = session.revoke_other_sessions().await?;
+    ///     Ok(format!("signed out of {ended} other devices"))
+    /// }
+    ///
+    /// # fn main() -> Result<(), axum_session_store::ConfigError> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .default_backend(MEMORY)
+    ///     .build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/sign-out-elsewhere", post(sign_out_elsewhere))
+    ///     .layer(config.layer())
+    ///     .with_state(config);
+    /// # Ok(()) }
+    /// ```
+    pub async fn revoke_other_sessions(&self) -> Result<u64, SessionError> {
+        let (backend, user_id) = self.backend_and_user()?;
+        let current = self.id();
+        backend
+            .revoke_user_sessions(&user_id, current.as_ref())
+            .await
+            .map_err(|source| self.backend_failed("revoke the user's other sessions", source))
+    }
+
+    /// The session's server-side backend, or the error that says a cookie session has none.
+    fn server_backend(&self) -> Result<Arc<dyn SessionBackend>, SessionError> {
+        let profile = self.state.profile();
+        match profile.keeper() {
+            Keeper::Server { backend, .. } => Ok(backend.clone()),
+            Keeper::Cookie(_) => Err(SessionError::NotRevocable {
+                session: profile.name().to_owned(),
+                backend: profile.backend_name().to_owned(),
+            }),
+        }
+    }
+
+    /// The session's server-side backend and its user.
+    fn backend_and_user(&self) -> Result<(Arc<dyn SessionBackend>, String), SessionError> {
+        let backend = self.server_backend()?;
+        let user_id = self.user_id().ok_or_else(|| SessionError::NoUser {
+            session: self.name().to_owned(),
+        })?;
+        Ok((backend, user_id))
+    }
+
+    fn backend_failed(&self, action: &'static str, source: BackendError) -> SessionError {
+        let profile = self.state.profile();
+        SessionError::Backend {
+            session: profile.name().to_owned(),
+            backend: profile.backend_name().to_owned(),
+            action,
+            source,
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Tying sessions to users: what a cookie session, a bad user id, a session without a user and
+//! a backend without user support answer. (Listing and revoking on every server backend is
+//! in the backend suite.)
+
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::routing::get;
+use axum::Router;
+use axum_session_store::{
+    BackendError, BoxFuture, Changes, MemoryBackend, Record, Regenerated, Session, SessionBackend,
+    SessionConfig, SessionError, SessionId, MAX_USER_ID_LEN, MEMORY, SECURE_COOKIE,
+};
+use time::Duration;
+
+use crate::common::{Client, SECRET};
+
+/// What each call answered, as text: `ok …` or the error's variant and message.
+fn outcome<T: std::fmt::Debug>(result: Result<T, SessionError>) -> String {
+    match result {
+        Ok(value) => format!("ok {value:?}"),
+        Err(error) => {
+            let source = std::error::Error::source(&error)
+                .and_then(|source| source.downcast_ref::<BackendError>())
+                .map(|source| format!(" (unsupported: {})", source.is_unsupported()))
+                .unwrap_or_default();
+            format!("{error}{source}")
+        }
+    }
+}
+
+async fn set_user(session: Session, Path(user): Path<String>) -> (Session, String) {
+    let result = outcome(session.set_user_id(user));
+    (session, result)
+}
+
+async fn devices(session: Session) -> String {
+    outcome(session.user_sessions().await)
+}
+
+async fn revoke(session: Session) -> String {
+    outcome(session.revoke_other_sessions().await)
+}
+
+fn app(config: SessionConfig) -> Router {
+    Router::new()
+        .route("/set-user/{user}", get(set_user))
+        .route("/devices", get(devices))
+        .route("/revoke", get(revoke))
+        .layer(config.layer())
+        .with_state(config)
+}
+
+fn config_on(backend: &str) -> SessionConfig {
+    SessionConfig::builder()
+        .secret_key(SECRET)
+        .default_backend(backend)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_cookie_session_cannot_be_tied_to_a_user_and_says_so() {
+    let mut client = Client::new(app(config_on(SECURE_COOKIE)));
+    for path in ["/set-user/ada", "/devices", "/revoke"] {
+        let reply = client.get(path).await;
+        assert!(
+            reply.body.contains("is kept in its cookie")
+                && reply
+                    .body
+                    .contains("cannot tie it to a user, list or revoke it"),
+            "{path}: {}",
+            reply.body
+        );
+    }
+    assert!(client.jar.is_empty(), "nothing was saved");
+}
+
+#[tokio::test]
+async fn user_ids_are_one_to_255_bytes() {
+    let mut client = Client::new(app(config_on(MEMORY)));
+    let longest = "u".repeat(MAX_USER_ID_LEN);
+    let too_long = "u".repeat(MAX_USER_ID_LEN + 1);
+    let reply = client.get(&format!("/set-user/{too_long}")).await;
+    assert!(
+        reply.body.contains("must be 1 to 255 bytes long, not 256"),
+        "{}",
+        reply.body
+    );
+    assert!(reply.set_cookies.is_empty(), "the session is unchanged");
+    let reply = client.get(&format!("/set-user/{longest}")).await;
+    assert_eq!(reply.body, "ok ()");
+    assert_eq!(client.get("/devices").await.body, "ok [SessionId(..)]");
+}
+
+#[tokio::test]
+async fn a_session_without_a_user_has_no_sessions_to_list_or_revoke() {
+    let mut client = Client::new(app(config_on(MEMORY)));
+    for path in ["/devices", "/revoke"] {
+        let reply = client.get(path).await;
+        assert!(
+            reply
+                .body
+                .contains("is not tied to a user: call Session::set_user_id"),
+            "{path}: {}",
+            reply.body
+        );
+    }
+}
+
+/// A backend of a user's own that implements only the required methods.
+#[derive(Debug)]
+struct Minimal(MemoryBackend);
+
+impl SessionBackend for Minimal {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+        self.0.load(id)
+    }
+
+    fn create<'a>(
+        &'a self,
+        id: &'a SessionId,
+        record: &'a Record,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        self.0.create(id, record, ttl)
+    }
+
+    fn apply<'a>(
+        &'a self,
+        id: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        self.0.apply(id, changes, ttl)
+    }
+
+    fn regenerate<'a>(
+        &'a self,
+        old: &'a SessionId,
+        new: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+        self.0.regenerate(old, new, changes, ttl)
+    }
+
+    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
+        self.0.delete(id)
+    }
+
+    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+        self.0.delete_expired()
+    }
+}
+
+#[tokio::test]
+async fn a_backend_without_user_support_answers_unsupported() {
+    let config = SessionConfig::builder()
+        .secret_key(SECRET)
+        .backend("minimal", Minimal(MemoryBackend::new()))
+        .default_backend("minimal")
+        .build()
+        .unwrap();
+    let mut client = Client::new(app(config.clone()));
+    assert_eq!(client.get("/set-user/ada").await.body, "ok ()");
+    let reply = client.get("/devices").await;
+    assert!(
+        reply
+            .body
+            .contains("failed to list the user's sessions (unsupported: true)"),
+        "{}",
+        reply.body
+    );
+    let reply = client.get("/revoke").await;
+    assert!(reply.body.contains("(unsupported: true)"), "{}", reply.body);
+    let backend: Arc<dyn SessionBackend> = config.server_backend("minimal").unwrap();
+    let error = backend.user_sessions("ada").await.unwrap_err();
+    assert!(error.is_unsupported());
+    assert_eq!(
+        error.to_string(),
+        "this backend does not support listing a user's sessions"
+    );
+}
