@@ -8,4 +8,5 @@ mod memory;
 mod mysql;
 mod postgres;
 mod redis;
+mod redis_tls;
 mod sqlite;

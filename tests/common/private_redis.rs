@@ -15,6 +15,8 @@ pub struct PrivateRedis {
     dir: PathBuf,
     /// Every acknowledged write is on disk first (`appendfsync always`), so it survives a kill.
     durable: bool,
+    /// More `redis-server` arguments (TLS settings, say).
+    extra_args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -22,6 +24,11 @@ impl PrivateRedis {
     /// Starts one, or returns `None` after a "skipped:" line when `redis-server` is not installed
     /// (a failure instead under `SESSION_TESTS_REQUIRE_SERVERS=1`).
     pub fn start(durable: bool) -> Option<Self> {
+        Self::start_with(durable, Vec::new())
+    }
+
+    /// [`start`](Self::start), with `extra_args` on the server's command line.
+    pub fn start_with(durable: bool, extra_args: Vec<String>) -> Option<Self> {
         if let Err(error) = Command::new("redis-server").arg("--version").output() {
             if servers::servers_required() {
                 panic!("redis-server is required (SESSION_TESTS_REQUIRE_SERVERS=1): {error}");
@@ -37,6 +44,7 @@ impl PrivateRedis {
                 port: free_port(),
                 dir,
                 durable,
+                extra_args: extra_args.clone(),
                 child: None,
             };
             match server.spawn() {
@@ -69,6 +77,7 @@ impl PrivateRedis {
                 "",
             ])
             .args(persistence)
+            .args(&self.extra_args)
             .arg("--dir")
             .arg(&self.dir)
             .stdin(Stdio::null())

@@ -46,7 +46,11 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 /// On a Redis Cluster every operation touches exactly one key, so that no command spans hash
 /// slots (see [`RedisBackend::cluster`]), and there is no user index.
 ///
-/// Needs the cargo feature `redis`.
+/// Needs the cargo feature `redis`. For TLS, enable `redis-tls-rustls` (rustls, with the
+/// system's root certificates) or `redis-tls-native-tls` (OpenSSL on Linux) and use a
+/// `rediss://` URL; to trust a private CA, build the pool from
+/// `redis::Client::build_with_tls(url, TlsCertificates { root_cert: Some(pem), .. })`'s
+/// connection info with `deadpool_redis::Manager::new`.
 ///
 /// ```
 /// use axum_session_store::{RedisBackend, SessionConfig};
