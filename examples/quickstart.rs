@@ -138,7 +138,7 @@ impl IntoResponse for AppError {
     }
 }
 
-/// `GET /`: count the visit, take the flash messages, render the page.
+/// `GET /`: count the visit, render the page with the flash messages.
 ///
 /// Returning the `Session` saves it: the response sets the updated cookie.
 async fn index(
@@ -149,8 +149,9 @@ async fn index(
     let visits: u64 = session.get("visits")?.unwrap_or(0) + 1;
     session.insert("visits", visits)?;
     let user: Option<String> = session.get("user")?;
-    // Taking the messages removes them from the session: they are shown once.
-    let flashes = flash.take();
+    // The template takes the messages when it shows them (feature `minijinja`): they are
+    // shown once, and a page that did not show them would keep them.
+    let flashes = minijinja::Value::from(flash);
     // A token masked afresh for this page; the CSRF layer checks it when a form is posted.
     let csrf_token = session.csrf_token()?;
     let page = state

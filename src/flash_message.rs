@@ -100,6 +100,7 @@ impl<'de> Deserialize<'de> for Level {
 ///     r#"{"message":"Saved","level":"success"}"#
 /// );
 /// assert_eq!(message.text(), Some("Saved"));
+/// assert_eq!(message.to_string(), "Saved");
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -110,10 +111,41 @@ pub struct FlashMessage {
     pub level: Option<Level>,
 }
 
+/// The message's text: a string message as it is, any other value as its JSON text.
+impl fmt::Display for FlashMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.message {
+            Value::String(text) => f.write_str(text),
+            other => write!(f, "{other}"),
+        }
+    }
+}
+
 impl FlashMessage {
     /// The message when it is a string.
+    ///
+    /// ```
+    /// use axum_session_store::FlashMessage;
+    ///
+    /// let message = FlashMessage { message: "Saved".into(), level: None };
+    /// assert_eq!(message.text(), Some("Saved"));
+    /// ```
     pub fn text(&self) -> Option<&str> {
         self.message.as_str()
+    }
+
+    /// The level's name, or `default` when the message has none: a CSS class for templates.
+    ///
+    /// ```
+    /// use axum_session_store::{FlashMessage, Level};
+    ///
+    /// let plain = FlashMessage { message: "Hi".into(), level: None };
+    /// assert_eq!(plain.level_or("info"), "info");
+    /// let warning = FlashMessage { message: "Careful".into(), level: Some(Level::Warning) };
+    /// assert_eq!(warning.level_or("info"), "warning");
+    /// ```
+    pub fn level_or<'a>(&'a self, default: &'a str) -> &'a str {
+        self.level.as_ref().map_or(default, Level::as_str)
     }
 
     /// Reads one stored `[value, level]` pair; anything else is taken as a bare message.

@@ -49,7 +49,7 @@
 //! | server | `server/` (`id_cookie`, `load`, `plan`, `save`) | server-side sessions: the id cookie, loading, planning a save, carrying it out |
 //! | request | `store`, `saving` | the request's registry of sessions; the one save path |
 //! | handles | `session`, `flash`, `csrf`, `users` | `Session<N>`, `Flash<N>`, `CsrfToken<N>`, the sessions of one user |
-//! | axum glue | `extract`, `guard`, `layer`, `csrf_layer` | the extractors, the `IntoResponseParts` guard, `SessionLayer`, `CsrfLayer` |
+//! | axum glue | `extract`, `guard`, `layer`, `csrf_layer`, `flash_template` | the extractors, the `IntoResponseParts` guard, `SessionLayer`, `CsrfLayer`, `Flash` as a minijinja value |
 //! | testing kit | `test_util/` (feature `test-util`) | what tests of an application need: a cookie jar |
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 
@@ -95,6 +95,8 @@ mod users;
 // Axum glue.
 mod csrf_layer;
 mod extract;
+#[cfg(feature = "minijinja")]
+mod flash_template;
 mod guard;
 mod layer;
 // The testing kit.

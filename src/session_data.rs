@@ -42,6 +42,8 @@ pub(crate) struct SessionData {
     meta: SessionMeta,
     /// `meta` changed since the session was loaded or last saved.
     meta_changed: bool,
+    /// Flash messages for this response only (Rails' `flash.now`): never stored.
+    flash_now: Vec<FlashMessage>,
 }
 
 impl SessionData {
@@ -244,12 +246,30 @@ impl SessionData {
         self.modified = true;
     }
 
-    /// Takes the flash messages (an empty list when there are none, which changes nothing).
+    /// Adds a flash message for this response only: it is never stored.
+    pub(crate) fn add_flash_now(&mut self, message: Value, level: Option<Level>) {
+        self.flash_now.push(FlashMessage { message, level });
+    }
+
+    /// Takes the flash messages, the stored ones first, then those for this response only (an
+    /// empty list when there are none, which changes nothing).
     pub(crate) fn take_flashes(&mut self) -> Vec<FlashMessage> {
-        match self.remove(FLASH_KEY) {
+        let mut taken = match self.remove(FLASH_KEY) {
             Some(stored) => flash_message::messages(stored),
             None => Vec::new(),
-        }
+        };
+        taken.append(&mut self.flash_now);
+        taken
+    }
+
+    /// The flash messages [`take_flashes`](Self::take_flashes) would take, left in place.
+    pub(crate) fn peek_flashes(&self) -> Vec<FlashMessage> {
+        let mut messages = match self.values.get(FLASH_KEY) {
+            Some(stored) => flash_message::messages(stored.clone()),
+            None => Vec::new(),
+        };
+        messages.extend(self.flash_now.iter().cloned());
+        messages
     }
 
     /// The server-side record was written: the session is the record `id` now (none after a
@@ -355,5 +375,18 @@ mod tests {
         assert_eq!(data.take_flashes(), Vec::new());
         data.add_flash(json!("hi"), Some(Level::Info));
         assert_eq!(data.take_flashes().len(), 1);
+        data.add_flash(json!("stored"), None);
+        data.add_flash_now(json!("now"), None);
+        let texts = |messages: Vec<FlashMessage>| -> Vec<String> {
+            messages.iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(texts(data.peek_flashes()), ["stored", "now"]);
+        assert_eq!(
+            texts(data.peek_flashes()),
+            ["stored", "now"],
+            "peeking takes nothing"
+        );
+        assert_eq!(texts(data.take_flashes()), ["stored", "now"]);
+        assert!(data.peek_flashes().is_empty());
     }
 }

@@ -7,6 +7,7 @@ mod common;
 mod config_errors;
 mod csrf;
 mod expiry_policies;
+mod flash_templates;
 mod id_cookie;
 mod layer;
 mod private_cookie;
