@@ -9,7 +9,9 @@
 //!
 //! A backend implements [`SessionBackend`] exactly as the built-in ones do: load, create under a
 //! new id, apply changes, move to a new id, delete, delete expired. This one keeps one file per
-//! session and serialises writes with a lock, so changes and moves are atomic.
+//! session and serialises writes with a lock, so changes and moves are atomic. Its tests (run by
+//! `cargo test`) check it with the testing kit's `backend_suite`, and drive the app with
+//! sessions made by `session_cookie` and read by `read_session`.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -224,6 +226,15 @@ async fn add_to_basket(basket: Session<Basket>) -> Result<String, SessionError> 
     Ok(format!("{items:?}\n"))
 }
 
+/// The routes, behind the session layer that saves the file sessions.
+fn app(config: SessionConfig) -> Router {
+    Router::new()
+        .route("/", get(visits))
+        .route("/basket", get(add_to_basket))
+        .layer(config.layer())
+        .with_state(config)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt::init();
@@ -253,11 +264,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .build()?;
 
-    let app = Router::new()
-        .route("/", get(visits))
-        .route("/basket", get(add_to_basket))
-        .layer(config.layer())
-        .with_state(config);
+    let app = app(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!(
         "Listening on http://localhost:3000, sessions in {}",
@@ -265,4 +272,74 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::header::COOKIE;
+    use axum::http::Request;
+    use axum_session_store::test_util::{backend_suite, read_session, session_cookie, CookieJar};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// A backend in a fresh directory, removed at the end.
+    struct Files {
+        backend: Arc<FileBackend>,
+        dir: PathBuf,
+    }
+
+    impl Files {
+        async fn new() -> Self {
+            let dir = std::env::temp_dir().join(format!(
+                "axum-session-store-example-test-{}",
+                SessionId::generate().unwrap().as_str()
+            ));
+            let backend = Arc::new(FileBackend::new(dir.clone()).await.unwrap());
+            Self { backend, dir }
+        }
+    }
+
+    impl Drop for Files {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[tokio::test]
+    async fn passes_the_backend_suite() {
+        let files = Files::new().await;
+        backend_suite(files.backend.clone()).await;
+    }
+
+    #[tokio::test]
+    async fn a_session_made_by_the_kit_counts_on() {
+        let files = Files::new().await;
+        let config = SessionConfig::builder()
+            .secret_key("an example secret, at least 32 bytes long")
+            .shared_backend("files", files.backend.clone())
+            .default_backend("files")
+            .build()
+            .unwrap();
+        let cookie = session_cookie(&config, "session", "files", [("visits", 41)])
+            .await
+            .unwrap();
+        let request = Request::get("/")
+            .header(COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap();
+        let response = app(config.clone()).oneshot(request).await.unwrap();
+        let mut jar = CookieJar::new();
+        jar.store(&cookie);
+        jar.store_response(response.headers());
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(&body[..], b"visit 42\n");
+        let session = read_session(&config, &jar, "session", "files")
+            .await
+            .unwrap();
+        assert_eq!(session.unwrap()["visits"], 42);
+    }
 }

@@ -65,6 +65,7 @@ macro_rules! backend_suite {
             a_users_other_sessions_are_listed_and_revoked,
             a_user_follows_the_session_through_moves_and_changes,
             revoking_while_sessions_move_leaves_none_behind,
+            passes_the_published_backend_suite,
         );
     };
     (@tests $fixture:path; $($case:ident),* $(,)?) => {
@@ -695,4 +696,9 @@ pub async fn revoking_while_sessions_move_leaves_none_behind(fixture: &Fixture) 
         "{revoked} revoked"
     );
     fixture.backend.delete(&keep).await.unwrap();
+}
+
+/// The suite the testing kit publishes for users' own backends passes on this one.
+pub async fn passes_the_published_backend_suite(fixture: &Fixture) {
+    axum_session_store::test_util::backend_suite(fixture.backend.clone()).await;
 }

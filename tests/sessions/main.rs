@@ -12,5 +12,6 @@ mod id_cookie;
 mod layer;
 mod private_cookie;
 mod saving;
+mod test_kit;
 mod users;
 mod webapp2_behaviour;

@@ -15,9 +15,13 @@ const DATA_PREFIX: &str = "d:";
 /// The longest TTL given to Redis: about 100 years, far below what `PEXPIRE` rejects.
 const MAX_TTL_MS: i64 = 100 * 365 * 24 * 3600 * 1000;
 
-/// The TTL in whole milliseconds, at least 1 (Redis deletes a key given a TTL of 0 or less at
-/// once) and at most about 100 years.
+/// The TTL in whole milliseconds for `PEXPIRE`: 0 for a TTL of zero or less (Redis deletes
+/// the key at once, as the record is expired), at least 1 for any positive TTL, and at most
+/// about 100 years.
 pub(super) fn ttl_millis(ttl: Duration) -> i64 {
+    if !ttl.is_positive() {
+        return 0;
+    }
     i64::try_from(ttl.whole_milliseconds())
         .unwrap_or(MAX_TTL_MS)
         .clamp(1, MAX_TTL_MS)
@@ -129,8 +133,8 @@ mod tests {
 
     #[test]
     fn ttl_is_clamped_to_what_pexpire_accepts() {
-        assert_eq!(ttl_millis(Duration::ZERO), 1);
-        assert_eq!(ttl_millis(Duration::seconds(-5)), 1);
+        assert_eq!(ttl_millis(Duration::ZERO), 0);
+        assert_eq!(ttl_millis(Duration::seconds(-5)), 0);
         assert_eq!(ttl_millis(Duration::microseconds(500)), 1);
         assert_eq!(ttl_millis(Duration::seconds(90)), 90_000);
         assert_eq!(ttl_millis(Duration::MAX), MAX_TTL_MS);
