@@ -87,39 +87,102 @@ impl SessionConfig {
     }
 
     /// The cookie name of the default session (`"session"` unless configured).
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).cookie_name("sid").build()?;
+    /// assert_eq!(config.cookie_name(), "sid");
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn cookie_name(&self) -> &str {
         &self.inner.cookie_name
     }
 
     /// How long a session stays valid after it was last saved, checked by the server from the
     /// signed timestamp. `None`: as long as the cookie lives.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).session_max_age(time::Duration::days(7)).build()?;
+    /// assert_eq!(config.session_max_age(), Some(time::Duration::days(7)));
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn session_max_age(&self) -> Option<Duration> {
         self.inner.session_max_age
     }
 
     /// The default cookie attributes.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// assert!(config.cookie_args().http_only && config.cookie_args().secure);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn cookie_args(&self) -> &CookieArgs {
         self.inner.default_settings.attributes.args()
     }
 
     /// The absolute lifetime of a session, counted from its creation; activity never extends
     /// it. `None` (default): no absolute limit.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).absolute_max_age(time::Duration::days(30)).build()?;
+    /// assert_eq!(config.absolute_max_age(), Some(time::Duration::days(30)));
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn absolute_max_age(&self) -> Option<Duration> {
         self.inner.expiry.absolute_max_age
     }
 
     /// The rolling refresh interval: when set, reading a session whose last save is at least
     /// this old saves it again, extending its idle expiry. `None` (default): only changes do.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// assert_eq!(config.rolling_refresh(), None);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn rolling_refresh(&self) -> Option<Duration> {
         self.inner.expiry.rolling_refresh
     }
 
     /// How many sessions one request may open.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// assert_eq!(config.max_sessions_per_request(), axum_session_store::DEFAULT_MAX_SESSIONS_PER_REQUEST);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn max_sessions_per_request(&self) -> usize {
         self.inner.max_sessions_per_request
     }
 
     /// How many pairs of a request's `Cookie` headers are read; later ones are ignored.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).max_cookie_pairs(64).build()?;
+    /// assert_eq!(config.max_cookie_pairs(), 64);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn max_cookie_pairs(&self) -> usize {
         self.inner.max_cookie_pairs
     }
@@ -127,23 +190,66 @@ impl SessionConfig {
     /// The cookie attributes of the session `name`: its own, if it was given some with
     /// [`SessionConfigBuilder::session_cookie_args`](crate::SessionConfigBuilder::session_cookie_args),
     /// else the defaults.
+    ///
+    /// ```
+    /// use axum_session_store::{CookieArgs, SessionConfig};
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .session_cookie_args("prefs", CookieArgs { http_only: false, ..CookieArgs::default() })
+    ///     .build()?;
+    /// assert!(!config.cookie_args_for("prefs").http_only);
+    /// assert!(config.cookie_args_for("session").http_only);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn cookie_args_for(&self, name: &str) -> &CookieArgs {
         self.settings_for(name).attributes.args()
     }
 
     /// The backend of the default session (`Session` without a name): `"securecookie"` unless
     /// configured.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).default_backend(axum_session_store::MEMORY).build()?;
+    /// assert_eq!(config.default_backend(), "memory");
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn default_backend(&self) -> &str {
         &self.inner.default_backend
     }
 
     /// The names of the registered backends in alphabetical order, `"memory"` and
     /// `"securecookie"` among them.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let names: Vec<&str> = config.backend_names().collect();
+    /// assert!(names.contains(&"securecookie") && names.contains(&"memory"));
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn backend_names(&self) -> impl Iterator<Item = &str> {
         self.inner.keepers.keys().map(String::as_str)
     }
 
     /// The signer of cookie values, keyed with this config's secrets.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let value = config.serializer().serialize("prefs", &serde_json::json!({"a": 1})).unwrap();
+    /// let data = config.serializer().deserialize("prefs", &value, None).unwrap();
+    /// assert_eq!(data["a"], 1);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn serializer(&self) -> &SecureCookieSerializer {
         &self.inner.serializer
     }
@@ -169,6 +275,17 @@ impl SessionConfig {
 
     /// The sealer of encrypted cookie values (the `privatecookie` backend), keyed with this
     /// config's secrets through a key derived for that purpose only.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let sealed = config.private_serializer().seal("vault", &serde_json::json!({"a": 1})).unwrap();
+    /// let data = config.private_serializer().open("vault", &sealed, None).unwrap();
+    /// assert_eq!(data["a"], 1);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn private_serializer(&self) -> &PrivateCookieSerializer {
         &self.inner.private_serializer
     }
@@ -176,6 +293,16 @@ impl SessionConfig {
     /// The server-side backend registered as `name` (`"memory"` is always there), to share it
     /// with [`spawn_cleanup`](crate::spawn_cleanup) or inspect it. `None` for cookie backends
     /// and unknown names.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// assert!(config.server_backend("memory").is_some());
+    /// assert!(config.server_backend("securecookie").is_none(), "a cookie backend");
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn server_backend(&self, name: &str) -> Option<Arc<dyn SessionBackend>> {
         match self.inner.keepers.get(name)? {
             Keeper::Server { backend, .. } => Some(backend.clone()),
@@ -186,6 +313,15 @@ impl SessionConfig {
     /// How long the server keeps the record of the session `name` after its last save:
     /// `session_max_age`, else the cookie's `max_age`, else the server-session TTL (14 days
     /// unless configured).
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).session_max_age(time::Duration::hours(12)).build()?;
+    /// assert_eq!(config.record_ttl_for("session"), time::Duration::hours(12));
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn record_ttl_for(&self, name: &str) -> Duration {
         self.settings_for(name).record_ttl
     }

@@ -28,6 +28,15 @@ use crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 
 impl SessionConfig {
     /// Starts a config; only [`secret_key`](SessionConfigBuilder::secret_key) is required.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// assert_eq!(config.cookie_name(), "session");
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn builder() -> SessionConfigBuilder {
         SessionConfigBuilder::default()
     }
@@ -77,6 +86,18 @@ pub struct SessionConfigBuilder {
 impl SessionConfigBuilder {
     /// The secret that signs cookies: at least 32 random bytes, kept out of the source code.
     /// Required.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// // From the environment or a secret store; at least 32 bytes.
+    /// # std::env::set_var("SESSION_SECRET", "an example secret, at least 32 bytes long");
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(std::env::var("SESSION_SECRET")?)
+    ///     .build()?;
+    /// assert!(SessionConfig::builder().secret_key("short").build().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn secret_key(mut self, secret: impl AsRef<[u8]>) -> Self {
         self.secret_key = Some(secret.as_ref().to_vec());
         self
@@ -84,12 +105,33 @@ impl SessionConfigBuilder {
 
     /// Former secrets that still verify cookies, for key rotation. A cookie verified by one of
     /// them is signed again with `secret_key` when its response is written.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let (new_secret, old_secret) = ("the new secret, at least 32 bytes long", "the old secret, at least 32 bytes long");
+    /// // Rotating: sign with the new secret, still accept cookies signed with the old one.
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(new_secret)
+    ///     .fallback_keys([old_secret])
+    ///     .build()?;
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn fallback_keys<K: AsRef<[u8]>>(mut self, keys: impl IntoIterator<Item = K>) -> Self {
         self.fallback_keys = keys.into_iter().map(|k| k.as_ref().to_vec()).collect();
         self
     }
 
     /// The cookie name of the default session. Default `"session"`.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).cookie_name("__Host-sid").build()?;
+    /// assert_eq!(config.cookie_name(), "__Host-sid");
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
         self.cookie_name = Some(name.into());
         self
@@ -98,18 +140,52 @@ impl SessionConfigBuilder {
     /// How long a session stays valid after it was last saved, enforced by the server from the
     /// signed timestamp whatever the browser does. Default: no limit beyond the cookie's own
     /// `max_age`.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).session_max_age(time::Duration::days(14)).build()?;
+    /// assert_eq!(config.session_max_age(), Some(time::Duration::days(14)));
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn session_max_age(mut self, max_age: Duration) -> Self {
         self.session_max_age = Some(max_age);
         self
     }
 
     /// The default cookie attributes of every session.
+    ///
+    /// ```
+    /// use axum_session_store::{CookieArgs, SameSite, SessionConfig};
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .cookie_args(CookieArgs { same_site: SameSite::Strict, ..CookieArgs::default() })
+    ///     .build()?;
+    /// assert_eq!(config.cookie_args().same_site, SameSite::Strict);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn cookie_args(mut self, args: CookieArgs) -> Self {
         self.cookie_args = args;
         self
     }
 
     /// Cookie attributes for the session `name` alone, in place of the defaults.
+    ///
+    /// ```
+    /// use axum_session_store::{CookieArgs, SessionConfig};
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// // A session the page's JavaScript may read; the others stay HttpOnly.
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .session_cookie_args("ui", CookieArgs { http_only: false, ..CookieArgs::default() })
+    ///     .build()?;
+    /// assert!(!config.cookie_args_for("ui").http_only);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn session_cookie_args(mut self, name: impl Into<String>, args: CookieArgs) -> Self {
         self.cookie_args_by_session.insert(name.into(), args);
         self
@@ -142,6 +218,23 @@ impl SessionConfigBuilder {
     }
 
     /// Like [`backend`](Self::backend), for a backend already shared behind an `Arc`.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use axum_session_store::{spawn_cleanup, MemoryBackend, SessionConfig};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let backend = Arc::new(MemoryBackend::new());
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .shared_backend("sessions", backend.clone())
+    ///     .default_backend("sessions")
+    ///     .build()?;
+    /// // The same backend, shared with the cleanup task.
+    /// let _cleanup = spawn_cleanup(backend, time::Duration::minutes(5))?;
+    /// # Ok(()) }
+    /// ```
     pub fn shared_backend(
         mut self,
         name: impl Into<String>,
@@ -154,6 +247,16 @@ impl SessionConfigBuilder {
     /// The backend of the default session (`Session` without a name). Default
     /// `"securecookie"`; name a registered server-side backend to keep the default session's
     /// data on the server.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).default_backend(axum_session_store::MEMORY).build()?;
+    /// assert_eq!(config.default_backend(), "memory");
+    /// assert!(SessionConfig::builder().secret_key(secret).default_backend("nowhere").build().is_err());
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn default_backend(mut self, name: impl Into<String>) -> Self {
         self.default_backend = Some(name.into());
         self
@@ -161,6 +264,15 @@ impl SessionConfigBuilder {
 
     /// How long a server-side record lives after its last save when neither
     /// `session_max_age` nor `cookie_args.max_age` is set. Default 14 days.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).server_session_ttl(time::Duration::days(1)).build()?;
+    /// assert_eq!(config.record_ttl_for("session"), time::Duration::days(1));
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn server_session_ttl(mut self, ttl: Duration) -> Self {
         self.server_session_ttl = Some(ttl);
         self
@@ -254,6 +366,13 @@ impl SessionConfigBuilder {
     ///
     /// # Errors
     /// A [`ConfigError`] naming the first setting that is missing or wrong.
+    ///
+    /// ```
+    /// use axum_session_store::{ConfigError, SessionConfig};
+    ///
+    /// let missing = SessionConfig::builder().build();
+    /// assert!(matches!(missing, Err(ConfigError::MissingSecretKey)));
+    /// ```
     pub fn build(self) -> Result<SessionConfig, ConfigError> {
         let secret = self.secret_key.ok_or(ConfigError::MissingSecretKey)?;
         check_secrets(&secret, &self.fallback_keys)?;

@@ -60,6 +60,21 @@ impl<N> Session<N> {
 
     /// Whether `token` is a CSRF token of this session (any masking of its secret), compared
     /// in constant time. False when the session has no secret yet.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// let token = session.csrf_token()?;
+    /// assert!(session.verify_csrf_token(&token));
+    /// assert!(!session.verify_csrf_token("forged"));
+    /// # Ok(()) }
+    /// ```
     pub fn verify_csrf_token(&self, token: &str) -> bool {
         self.state
             .lock()
@@ -106,17 +121,62 @@ impl<N> CsrfToken<N> {
     ///
     /// # Errors
     /// As [`Session::csrf_token`].
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// use axum_session_store::CsrfToken;
+    /// let token = CsrfToken::of(session.clone())?;
+    /// assert!(session.verify_csrf_token(token.as_str()));
+    /// # Ok(()) }
+    /// ```
     pub fn of(session: Session<N>) -> Result<Self, SessionError> {
         let token = session.csrf_token()?;
         Ok(Self { token, session })
     }
 
     /// The token.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// use axum_session_store::CsrfToken;
+    /// let token = CsrfToken::of(session)?;
+    /// assert!(!token.as_str().is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn as_str(&self) -> &str {
         &self.token
     }
 
     /// The session whose secret the token masks.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// use axum_session_store::CsrfToken;
+    /// let token = CsrfToken::of(session)?;
+    /// assert_eq!(token.session().name(), "session");
+    /// # Ok(()) }
+    /// ```
     pub fn session(&self) -> &Session<N> {
         &self.session
     }

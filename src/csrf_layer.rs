@@ -62,6 +62,19 @@ pub struct CsrfLayer<N = DefaultSession> {
 
 impl CsrfLayer {
     /// The layer, checking tokens of the default session of `config`.
+    ///
+    /// ```
+    /// use axum::{routing::post, Router};
+    /// use axum_session_store::{CsrfLayer, SessionConfig};
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/comment", post(|| async { "saved" }))
+    ///     .layer(CsrfLayer::new(config.clone()))
+    ///     .with_state(config);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn new(config: SessionConfig) -> Self {
         Self::for_session(config)
     }
@@ -69,6 +82,20 @@ impl CsrfLayer {
 
 impl<N> CsrfLayer<N> {
     /// The layer, checking tokens of session `N` of `config` (`CsrfLayer::<Admin>::for_session`).
+    ///
+    /// ```
+    /// use axum_session_store::{CsrfLayer, SessionConfig, SessionName};
+    ///
+    /// struct Admin;
+    /// impl SessionName for Admin {
+    ///     const NAME: &'static str = "admin";
+    /// }
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let layer = CsrfLayer::<Admin>::for_session(config);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     pub fn for_session(config: SessionConfig) -> Self {
         Self {
             config,
@@ -79,6 +106,15 @@ impl<N> CsrfLayer<N> {
 
     /// Reads form bodies of at most `bytes` bytes to find the token (default
     /// [`DEFAULT_MAX_FORM_BYTES`]); a larger form without the header is `413 Payload Too Large`.
+    ///
+    /// ```
+    /// use axum_session_store::{CsrfLayer, SessionConfig};
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let layer = CsrfLayer::new(config).max_form_bytes(64 * 1024);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
     #[must_use]
     pub fn max_form_bytes(mut self, bytes: usize) -> Self {
         self.max_form_bytes = bytes;

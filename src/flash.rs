@@ -77,6 +77,14 @@ impl<N> Flash<N> {
     }
 
     /// Adds an `info` message.
+    ///
+    /// ```
+    /// # use axum_session_store::Flash;
+    /// async fn handler(flash: Flash) -> Flash {
+    ///     flash.info("Something to say.");
+    ///     flash
+    /// }
+    /// ```
     pub fn info(&self, message: impl Into<Value>) {
         self.add(message, Level::Info);
     }
@@ -108,6 +116,14 @@ impl<N> Flash<N> {
     }
 
     /// Adds an `error` message.
+    ///
+    /// ```
+    /// # use axum_session_store::Flash;
+    /// async fn handler(flash: Flash) -> Flash {
+    ///     flash.error("Something went wrong.");
+    ///     flash
+    /// }
+    /// ```
     pub fn error(&self, message: impl Into<Value>) {
         self.add(message, Level::Error);
     }

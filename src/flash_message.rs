@@ -37,6 +37,13 @@ pub enum Level {
 
 impl Level {
     /// The level's name.
+    ///
+    /// ```
+    /// use axum_session_store::Level;
+    ///
+    /// assert_eq!(Level::Warning.as_str(), "warning");
+    /// assert_eq!(Level::from("notice").as_str(), "notice");
+    /// ```
     pub fn as_str(&self) -> &str {
         match self {
             Level::Debug => "debug",

@@ -25,6 +25,7 @@ use crate::flash::Flash;
 ///     Ok((flash, html))
 /// }
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "minijinja")))]
 impl<N: 'static> Object for Flash<N> {
     fn repr(self: &Arc<Self>) -> ObjectRepr {
         ObjectRepr::Iterable
@@ -42,6 +43,7 @@ impl<N: 'static> Object for Flash<N> {
 }
 
 /// A [`Flash`] as a template value; see its [`Object`] implementation.
+#[cfg_attr(docsrs, doc(cfg(feature = "minijinja")))]
 impl<N: 'static> From<Flash<N>> for Value {
     fn from(flash: Flash<N>) -> Self {
         Value::from_object(flash)

@@ -36,6 +36,14 @@ impl SessionId {
     ///
     /// # Errors
     /// The operating system's random number generator failed (it essentially never does).
+    ///
+    /// ```
+    /// use axum_session_store::SessionId;
+    ///
+    /// let (a, b) = (SessionId::generate()?, SessionId::generate()?);
+    /// assert_ne!(a, b);
+    /// # Ok::<(), getrandom::Error>(())
+    /// ```
     pub fn generate() -> Result<Self, getrandom::Error> {
         let mut bytes = [0u8; ID_BYTES];
         getrandom::fill(&mut bytes)?;
@@ -46,6 +54,15 @@ impl SessionId {
     }
 
     /// The id in `value`, if `value` has exactly the shape of one.
+    ///
+    /// ```
+    /// use axum_session_store::SessionId;
+    ///
+    /// let id = SessionId::generate()?;
+    /// assert_eq!(SessionId::parse(id.as_str()), Some(id));
+    /// assert_eq!(SessionId::parse("too short"), None);
+    /// # Ok::<(), getrandom::Error>(())
+    /// ```
     pub fn parse(value: &str) -> Option<Self> {
         let id: [u8; SESSION_ID_LEN] = value.as_bytes().try_into().ok()?;
         id.iter()
@@ -54,6 +71,14 @@ impl SessionId {
     }
 
     /// The id as text, for a backend's key or row.
+    ///
+    /// ```
+    /// use axum_session_store::SessionId;
+    ///
+    /// let id = SessionId::generate()?;
+    /// assert_eq!(id.as_str().len(), axum_session_store::SESSION_ID_LEN);
+    /// # Ok::<(), getrandom::Error>(())
+    /// ```
     pub fn as_str(&self) -> &str {
         // Only URL-safe base64 characters ever get in: always ASCII.
         std::str::from_utf8(&self.0).unwrap_or_default()

@@ -52,6 +52,7 @@
 //! | axum glue | `extract`, `guard`, `layer`, `csrf_layer`, `flash_template` | the extractors, the `IntoResponseParts` guard, `SessionLayer`, `CsrfLayer`, `Flash` as a minijinja value |
 //! | testing kit | `test_util/` (feature `test-util`) | what tests of an application need: a cookie jar |
 #![warn(clippy::unwrap_used, clippy::expect_used)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Leaves.
 mod cache_headers;
@@ -101,6 +102,7 @@ mod guard;
 mod layer;
 // The testing kit.
 #[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 
 pub use axum_extra::extract::cookie::SameSite;
@@ -128,6 +130,7 @@ pub use csrf::{CsrfToken, CSRF_FORM_FIELD, CSRF_HEADER};
 pub use csrf_layer::{CsrfLayer, CsrfService, DEFAULT_MAX_FORM_BYTES};
 /// The deadpool-redis this crate is built against, to make pools of the matching version.
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use deadpool_redis;
 pub use error::{ConfigError, SessionError};
 pub use expiry::Expiry;

@@ -95,6 +95,23 @@ impl SessionStore {
     ///
     /// # Errors
     /// [`SessionError::CookieTooLarge`] for a cookie that browsers would drop.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{SessionConfig, SessionStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let store = SessionStore::from_request_parts(&mut parts, &config).await?;
+    /// let session = store.get_session("session", "securecookie").await?;
+    /// session.insert("a", 1)?;
+    /// let mut headers = axum::http::HeaderMap::new();
+    /// store.save_sessions(&mut headers)?;
+    /// assert!(headers.contains_key("set-cookie"));
+    /// # Ok(()) }
+    /// ```
     pub fn save_sessions(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
         self.save_now(headers, false)
     }

@@ -65,11 +65,39 @@ impl<N> Session<N> {
     }
 
     /// The session's name, which is its cookie's name.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// assert_eq!(session.name(), "session");
+    /// # Ok(()) }
+    /// ```
     pub fn name(&self) -> &str {
         self.state.name()
     }
 
     /// The request's store, which holds every session of the request.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// let same: Session = session.store().session().await?;
+    /// same.insert("a", 1)?;
+    /// assert_eq!(session.get::<u8>("a")?, Some(1), "one session, two handles");
+    /// # Ok(()) }
+    /// ```
     pub fn store(&self) -> &SessionStore {
         &self.store
     }
@@ -78,6 +106,22 @@ impl<N> Session<N> {
     ///
     /// # Errors
     /// [`SessionError::Deserialize`] when the stored value is not a `T`.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.insert("visits", 3_u64)?;
+    /// assert_eq!(session.get::<u64>("visits")?, Some(3));
+    /// assert_eq!(session.get::<u64>("missing")?, None);
+    /// assert!(session.get::<String>("visits").is_err(), "not a string");
+    /// # Ok(()) }
+    /// ```
     pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
         let data = self.state.lock();
         let Some(value) = data.values().get(key) else {
@@ -93,6 +137,20 @@ impl<N> Session<N> {
     }
 
     /// The raw JSON value under `key`.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.insert("cart", [1, 2])?;
+    /// assert_eq!(session.get_value("cart"), Some(serde_json::json!([1, 2])));
+    /// # Ok(()) }
+    /// ```
     pub fn get_value(&self, key: &str) -> Option<Value> {
         self.state.lock().values().get(key).cloned()
     }
@@ -106,6 +164,23 @@ impl<N> Session<N> {
     ///   ([`CREATED_KEY`](crate::CREATED_KEY)).
     ///
     /// The session is then left unchanged.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// #[derive(serde::Serialize)]
+    /// struct Prefs { theme: &'static str }
+    /// session.insert("prefs", Prefs { theme: "dark" })?;
+    /// assert_eq!(session.get_value("prefs"), Some(serde_json::json!({"theme": "dark"})));
+    /// assert!(session.insert("_created", 1).is_err(), "reserved");
+    /// # Ok(()) }
+    /// ```
     pub fn insert(&self, key: impl AsRef<str>, value: impl Serialize) -> Result<(), SessionError> {
         let key = key.as_ref();
         self.check_writable(key)?;
@@ -122,6 +197,20 @@ impl<N> Session<N> {
     /// # Errors
     /// [`SessionError::ReservedKey`] for a key the crate keeps for itself; the session is then
     /// left unchanged.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.insert_value("n", serde_json::json!(1))?;
+    /// assert!(session.is_modified());
+    /// # Ok(()) }
+    /// ```
     pub fn insert_value(&self, key: impl AsRef<str>, value: Value) -> Result<(), SessionError> {
         let key = key.as_ref();
         self.check_writable(key)?;
@@ -142,41 +231,160 @@ impl<N> Session<N> {
 
     /// Removes `key` and returns its value. Removing a missing key changes nothing and does not
     /// mark the session modified (webapp2's `pop(key, default)`).
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.insert("a", 1)?;
+    /// assert_eq!(session.remove("a"), Some(serde_json::json!(1)));
+    /// assert_eq!(session.remove("a"), None);
+    /// # Ok(()) }
+    /// ```
     pub fn remove(&self, key: &str) -> Option<Value> {
         self.state.lock().remove(key)
     }
 
     /// Whether `key` is present.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.insert("a", 1)?;
+    /// assert!(session.contains_key("a"));
+    /// assert!(!session.contains_key("b"));
+    /// # Ok(()) }
+    /// ```
     pub fn contains_key(&self, key: &str) -> bool {
         self.state.lock().values().contains_key(key)
     }
 
     /// The keys, in the order of the underlying map (sorted).
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.insert("b", 2)?;
+    /// session.insert("a", 1)?;
+    /// assert_eq!(session.keys(), ["a", "b"]);
+    /// # Ok(()) }
+    /// ```
     pub fn keys(&self) -> Vec<String> {
         self.state.lock().values().keys().cloned().collect()
     }
 
     /// The number of keys.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.insert("a", 1)?;
+    /// assert_eq!(session.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         self.state.lock().values().len()
     }
 
     /// Whether the session holds no key.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// assert!(session.is_empty());
+    /// session.insert("a", 1)?;
+    /// assert!(!session.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.state.lock().values().is_empty()
     }
 
     /// Removes every key and marks the session modified, even when it was already empty.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.insert("a", 1)?;
+    /// session.clear();
+    /// assert!(session.is_empty() && session.is_modified());
+    /// # Ok(()) }
+    /// ```
     pub fn clear(&self) {
         self.state.lock().clear();
     }
 
     /// True when no valid session came with the request.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// assert!(session.is_new(), "the request carried no session cookie");
+    /// # Ok(()) }
+    /// ```
     pub fn is_new(&self) -> bool {
         self.state.lock().is_new()
     }
 
     /// True when a mutating call happened since the session was loaded (or saved).
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// assert!(!session.is_modified());
+    /// let _ = session.get_value("a");
+    /// assert!(!session.is_modified(), "reads never modify");
+    /// session.insert("a", 1)?;
+    /// assert!(session.is_modified());
+    /// # Ok(()) }
+    /// ```
     pub fn is_modified(&self) -> bool {
         self.state.lock().is_modified()
     }
@@ -184,6 +392,26 @@ impl<N> Session<N> {
     /// Ends the session (logout): removes every key and, when saved, deletes the server-side
     /// record and tells the browser to delete the cookie (same `Path` and `Domain`). Keys set
     /// afterwards start a new session, with a new id, instead.
+    ///
+    /// tower-sessions and Django call it `flush`; axum_session, `destroy`.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.insert("user", "ada")?;
+    /// session.invalidate();
+    /// assert!(session.is_empty());
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "flush")]
+    #[doc(alias = "destroy")]
+    #[doc(alias = "logout")]
     pub fn invalidate(&self) {
         self.state.lock().invalidate();
     }
@@ -194,6 +422,21 @@ impl<N> Session<N> {
     ///
     /// Cookie sessions have no id; for them this only marks the session modified, so a fresh
     /// cookie is written.
+    ///
+    /// tower-sessions calls it `cycle_id`; Django, `cycle_key`; axum_session, `renew`.
+    ///
+    /// ```
+    /// use axum_session_store::{Session, SessionError};
+    ///
+    /// async fn login(session: Session) -> Result<Session, SessionError> {
+    ///     session.regenerate_id(); // an id planted before login is worth nothing now
+    ///     session.insert("user", "ada")?;
+    ///     Ok(session)
+    /// }
+    /// ```
+    #[doc(alias = "cycle_id")]
+    #[doc(alias = "cycle_key")]
+    #[doc(alias = "renew")]
     pub fn regenerate_id(&self) {
         self.state.lock().regenerate_id();
     }
@@ -230,11 +473,28 @@ impl<N> Session<N> {
     /// # Ok(()) }
     /// ```
     #[doc(alias = "set_longterm")]
+    #[doc(alias = "set_expiry_age")]
     pub fn set_expiry(&self, expiry: Option<Expiry>) {
         self.state.lock().set_expiry(expiry);
     }
 
     /// The lifetime this session chose with [`set_expiry`](Self::set_expiry), if any.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// use axum_session_store::Expiry;
+    /// assert_eq!(session.expiry(), None);
+    /// session.set_expiry(Some(Expiry::OnBrowserClose));
+    /// assert_eq!(session.expiry(), Some(Expiry::OnBrowserClose));
+    /// # Ok(()) }
+    /// ```
     pub fn expiry(&self) -> Option<Expiry> {
         self.state.lock().meta().expiry
     }
@@ -242,18 +502,60 @@ impl<N> Session<N> {
     /// The id of a server-side session's record, for audit logs and admin pages; `None` for a
     /// cookie session, and for a new server-side session until it is first saved. The crate
     /// itself never logs it; `SessionId`'s `Debug` hides it.
+    ///
+    /// ```
+    /// use axum_session_store::Session;
+    ///
+    /// /// An audit line for a server-side session (the memory, Redis or SQL backends).
+    /// async fn audit(session: Session) -> String {
+    ///     match session.id() {
+    ///         Some(id) => format!("session {}", id.as_str()),
+    ///         None => "a cookie session, or a new one".to_owned(),
+    ///     }
+    /// }
+    /// ```
     pub fn id(&self) -> Option<SessionId> {
         self.state.lock().id().cloned()
     }
 
     /// Appends a flash message, webapp2's `add_flash(value, level)`; it is stored as
     /// `[value, level]` in a list under `_flash`.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// use axum_session_store::Level;
+    /// session.add_flash("Saved.", Some(Level::Success));
+    /// assert_eq!(session.get_flashes()[0].to_string(), "Saved.");
+    /// # Ok(()) }
+    /// ```
     pub fn add_flash(&self, message: impl Into<Value>, level: Option<Level>) {
         self.state.lock().add_flash(message.into(), level);
     }
 
     /// Takes the flash messages, webapp2's `get_flashes()`: returns them and removes them from
     /// the session (an empty list when there are none, which changes nothing).
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.add_flash("Hello", None);
+    /// assert_eq!(session.get_flashes().len(), 1);
+    /// assert!(session.get_flashes().is_empty(), "taken once");
+    /// # Ok(()) }
+    /// ```
     pub fn get_flashes(&self) -> Vec<FlashMessage> {
         self.state.lock().take_flashes()
     }
@@ -282,6 +584,21 @@ impl SessionStore {
     ///
     /// # Errors
     /// As [`get_session`](Self::get_session).
+    ///
+    /// ```
+    /// use axum_session_store::{SessionName, SessionStore, SessionError};
+    ///
+    /// struct Cart;
+    /// impl SessionName for Cart {
+    ///     const NAME: &'static str = "cart";
+    /// }
+    ///
+    /// async fn handler(store: SessionStore) -> Result<SessionStore, SessionError> {
+    ///     let cart = store.session::<Cart>().await?;
+    ///     cart.insert("items", 3)?;
+    ///     Ok(store)
+    /// }
+    /// ```
     pub async fn session<N: SessionName>(&self) -> Result<Session<N>, SessionError> {
         let state = if name::is_default::<N>() {
             let config = self.config();
@@ -308,6 +625,17 @@ impl SessionStore {
     /// - [`SessionError::UnknownBackend`] when no backend of that name is registered;
     /// - [`SessionError::LayerMissing`] for a server-side backend on a route without the layer;
     /// - [`SessionError::Backend`] when the backend fails to load the record.
+    ///
+    /// ```
+    /// use axum_session_store::{SessionError, SessionStore, SECURE_COOKIE};
+    ///
+    /// async fn handler(store: SessionStore) -> Result<SessionStore, SessionError> {
+    ///     // webapp2: self.session_store.get_session("prefs", backend="securecookie")
+    ///     let prefs = store.get_session("prefs", SECURE_COOKIE).await?;
+    ///     prefs.insert("theme", "dark")?;
+    ///     Ok(store)
+    /// }
+    /// ```
     pub async fn get_session(
         &self,
         name: &str,

@@ -122,6 +122,19 @@ impl SessionStore {
     }
 
     /// The configuration this store was made from.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{SessionConfig, SessionStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let store = SessionStore::from_request_parts(&mut parts, &config).await?;
+    /// assert_eq!(store.config().cookie_name(), "session");
+    /// # Ok(()) }
+    /// ```
     pub fn config(&self) -> &SessionConfig {
         &self.inner.config
     }
@@ -131,6 +144,19 @@ impl SessionStore {
     ///
     /// Changes made in this request are not seen: use
     /// [`get_session`](Self::get_session) for that.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{SessionConfig, SessionStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let store = SessionStore::from_request_parts(&mut parts, &config).await?;
+    /// assert_eq!(store.get_secure_cookie("prefs"), None, "the request carried none");
+    /// # Ok(()) }
+    /// ```
     pub fn get_secure_cookie(&self, name: &str) -> Option<Map<String, Value>> {
         let value = self.inner.cookies.get(name)?;
         let config = &self.inner.config;
@@ -150,6 +176,23 @@ impl SessionStore {
     ///   (nothing is merged then);
     /// - [`SessionError::TooManySessions`] when the request already opened as many sessions
     ///   as the config allows.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{SessionConfig, SessionStore};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let store = SessionStore::from_request_parts(&mut parts, &config).await?;
+    /// let values = serde_json::json!({"theme": "dark"});
+    /// store.set_secure_cookie("prefs", values.as_object().unwrap().clone())?;
+    /// let mut headers = axum::http::HeaderMap::new();
+    /// store.save_sessions(&mut headers)?;
+    /// assert!(headers["set-cookie"].to_str()?.starts_with("prefs="));
+    /// # Ok(()) }
+    /// ```
     pub fn set_secure_cookie(
         &self,
         name: &str,

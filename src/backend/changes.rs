@@ -32,6 +32,16 @@ pub struct Changes {
 
 impl Changes {
     /// Applies the changes to a record held in memory.
+    ///
+    /// ```
+    /// use axum_session_store::Changes;
+    /// use serde_json::json;
+    ///
+    /// let mut record = json!({"a": 1, "b": 2}).as_object().unwrap().clone();
+    /// let changes = Changes { removed: vec!["a".into()], set: vec![("c".into(), json!(3))], ..Changes::default() };
+    /// changes.apply_to(&mut record);
+    /// assert_eq!(serde_json::Value::Object(record), json!({"b": 2, "c": 3}));
+    /// ```
     pub fn apply_to(&self, record: &mut Map<String, Value>) {
         if self.cleared {
             record.clear();
@@ -50,6 +60,13 @@ impl Changes {
     }
 
     /// Whether applying the changes would do nothing.
+    ///
+    /// ```
+    /// use axum_session_store::Changes;
+    ///
+    /// assert!(Changes::default().is_empty());
+    /// assert!(!Changes { cleared: true, ..Changes::default() }.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         !self.cleared && self.removed.is_empty() && self.set.is_empty()
     }

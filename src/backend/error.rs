@@ -17,6 +17,15 @@ pub struct BackendError {
 
 impl BackendError {
     /// An error with a cause, and a sentence that says what was being done.
+    ///
+    /// ```
+    /// use axum_session_store::BackendError;
+    ///
+    /// let io = std::io::Error::other("disk full");
+    /// let error = BackendError::new("writing a session file", io);
+    /// assert_eq!(error.to_string(), "writing a session file");
+    /// assert!(std::error::Error::source(&error).is_some());
+    /// ```
     pub fn new(
         context: impl Into<String>,
         source: impl Into<Box<dyn StdError + Send + Sync>>,
@@ -29,6 +38,13 @@ impl BackendError {
     }
 
     /// An error that has no underlying cause.
+    ///
+    /// ```
+    /// use axum_session_store::BackendError;
+    ///
+    /// let error = BackendError::msg("the record is corrupt");
+    /// assert_eq!(error.to_string(), "the record is corrupt");
+    /// ```
     pub fn msg(context: impl Into<String>) -> Self {
         Self {
             context: context.into(),
@@ -41,6 +57,14 @@ impl BackendError {
     /// answer by default).
     ///
     /// [`SessionBackend`]: crate::SessionBackend
+    ///
+    /// ```
+    /// use axum_session_store::BackendError;
+    ///
+    /// let error = BackendError::unsupported("listing a user's sessions");
+    /// assert!(error.is_unsupported());
+    /// assert_eq!(error.to_string(), "this backend does not support listing a user's sessions");
+    /// ```
     pub fn unsupported(operation: &str) -> Self {
         Self {
             context: format!("this backend does not support {operation}"),
@@ -50,6 +74,12 @@ impl BackendError {
     }
 
     /// Whether the backend does not offer the operation at all.
+    ///
+    /// ```
+    /// use axum_session_store::BackendError;
+    ///
+    /// assert!(!BackendError::msg("timeout").is_unsupported());
+    /// ```
     pub fn is_unsupported(&self) -> bool {
         self.unsupported
     }

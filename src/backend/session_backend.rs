@@ -28,7 +28,113 @@ pub type Record = Map<String, Value>;
 /// Records expire: every write gives the TTL to keep the record for, and an expired record must
 /// never load again, whatever the cookie says.
 ///
-/// See `examples/custom_backend.rs` for a whole backend.
+/// See `examples/custom_backend.rs` for a whole backend, and
+/// [`test_util::backend_suite`](crate::test_util::backend_suite) (feature `test-util`) for the
+/// checks one must pass.
+///
+/// # Example
+///
+/// A backend of records in a map under one lock, which makes every operation atomic:
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Mutex;
+/// use std::time::Instant;
+///
+/// use axum_session_store::{
+///     BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend, SessionConfig,
+///     SessionId,
+/// };
+/// use time::Duration;
+///
+/// #[derive(Debug, Default)]
+/// struct MapBackend(Mutex<HashMap<SessionId, (Instant, Record)>>);
+///
+/// impl MapBackend {
+///     /// Runs `f` on the map, with every expired record gone.
+///     fn with<T>(&self, f: impl FnOnce(&mut HashMap<SessionId, (Instant, Record)>) -> T) -> T {
+///         let mut map = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+///         let now = Instant::now();
+///         map.retain(|_, (expires, _)| *expires > now);
+///         f(&mut map)
+///     }
+/// }
+///
+/// fn expiry(ttl: Duration) -> Instant {
+///     let now = Instant::now();
+///     std::time::Duration::try_from(ttl).map_or(now, |ttl| now + ttl)
+/// }
+///
+/// impl SessionBackend for MapBackend {
+///     fn load<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+///         let record = self.with(|map| map.get(id).map(|(_, record)| record.clone()));
+///         Box::pin(async move { Ok(record) })
+///     }
+///
+///     fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record, ttl: Duration)
+///         -> BoxFuture<'a, Result<bool, BackendError>> {
+///         let created = self.with(|map| match map.contains_key(id) {
+///             true => false,
+///             false => map.insert(id.clone(), (expiry(ttl), record.clone())).is_none(),
+///         });
+///         Box::pin(async move { Ok(created) })
+///     }
+///
+///     fn apply<'a>(&'a self, id: &'a SessionId, changes: &'a Changes, ttl: Duration)
+///         -> BoxFuture<'a, Result<bool, BackendError>> {
+///         let applied = self.with(|map| match map.get_mut(id) {
+///             Some((expires, record)) => {
+///                 changes.apply_to(record);
+///                 *expires = expiry(ttl);
+///                 true
+///             }
+///             None => false, // gone: never create it again
+///         });
+///         Box::pin(async move { Ok(applied) })
+///     }
+///
+///     fn regenerate<'a>(&'a self, old: &'a SessionId, new: &'a SessionId, changes: &'a Changes, ttl: Duration)
+///         -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+///         let moved = self.with(|map| {
+///             if map.contains_key(new) {
+///                 return Regenerated::Taken;
+///             }
+///             let Some((_, mut record)) = map.remove(old) else {
+///                 return Regenerated::Gone; // logged out meanwhile: never bring it back
+///             };
+///             changes.apply_to(&mut record);
+///             map.insert(new.clone(), (expiry(ttl), record));
+///             Regenerated::Moved
+///         });
+///         Box::pin(async move { Ok(moved) })
+///     }
+///
+///     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
+///         self.with(|map| map.remove(id));
+///         Box::pin(async { Ok(()) })
+///     }
+///
+///     fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+///         self.with(|_| ()); // `with` dropped them
+///         Box::pin(async { Ok(0) })
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let backend = MapBackend::default();
+/// let id = SessionId::generate()?;
+/// let record = serde_json::json!({"user": "ada"}).as_object().unwrap().clone();
+/// assert!(backend.create(&id, &record, Duration::HOUR).await?);
+/// assert_eq!(backend.load(&id).await?, Some(record));
+///
+/// # let secret = "an example secret, at least 32 bytes long";
+/// let config = SessionConfig::builder()
+///     .secret_key(secret)
+///     .backend("map", backend)
+///     .default_backend("map")
+///     .build()?;
+/// # Ok(()) }
+/// ```
 pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
     /// The record `id`, or `None` when there is none or it has expired.
     fn load<'a>(&'a self, id: &'a SessionId)

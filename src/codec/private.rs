@@ -86,6 +86,17 @@ impl PrivateCookieSerializer {
     ///
     /// # Errors
     /// [`SealError`] when `value` is not serializable or no nonce could be drawn.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let sealer = config.private_serializer();
+    /// let sealed = sealer.seal("vault", &serde_json::json!({"card": "4242"}))?;
+    /// assert!(!sealed.contains("4242"), "encrypted, not only signed");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn seal<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<String, SealError> {
         self.seal_at(name, value, OffsetDateTime::now_utc())
     }
@@ -94,6 +105,18 @@ impl PrivateCookieSerializer {
     ///
     /// # Errors
     /// [`SealError`] when `value` is not serializable or no nonce could be drawn.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let sealer = config.private_serializer();
+    /// let now = time::OffsetDateTime::now_utc();
+    /// let sealed = sealer.seal_at("vault", &serde_json::json!({"a": 1}), now)?;
+    /// assert_eq!(sealer.open_at("vault", &sealed, None, now)?.data["a"], 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn seal_at<T: Serialize + ?Sized>(
         &self,
         name: &str,
@@ -137,6 +160,18 @@ impl PrivateCookieSerializer {
     ///
     /// # Errors
     /// A [`VerifyError`] saying why the value is not accepted.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let sealer = config.private_serializer();
+    /// let sealed = sealer.seal("vault", &serde_json::json!({"a": 1}))?;
+    /// assert_eq!(sealer.open("vault", &sealed, None)?["a"], 1);
+    /// assert!(sealer.open("vault", "tampered", None).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(
         &self,
         name: &str,
@@ -152,6 +187,18 @@ impl PrivateCookieSerializer {
     ///
     /// # Errors
     /// A [`VerifyError`] saying why the value is not accepted.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let sealer = config.private_serializer();
+    /// let now = time::OffsetDateTime::now_utc();
+    /// let sealed = sealer.seal_at("vault", &serde_json::json!({}), now - time::Duration::days(2))?;
+    /// assert!(sealer.open_at("vault", &sealed, Some(time::Duration::days(1)), now).is_err(), "too old");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open_at(
         &self,
         name: &str,

@@ -69,6 +69,17 @@ impl SecureCookieSerializer {
     ///
     /// # Errors
     /// The error of `serde_json` when `value` cannot be serialized as JSON.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let serializer = config.serializer();
+    /// let value = serializer.serialize("prefs", &serde_json::json!({"theme": "dark"}))?;
+    /// assert_eq!(value.split('|').count(), 3, "payload|timestamp|signature");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn serialize<T: Serialize + ?Sized>(
         &self,
         name: &str,
@@ -81,6 +92,18 @@ impl SecureCookieSerializer {
     ///
     /// # Errors
     /// The error of `serde_json` when `value` cannot be serialized as JSON.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let serializer = config.serializer();
+    /// let signed_at = time::OffsetDateTime::now_utc() - time::Duration::hours(2);
+    /// let value = serializer.serialize_at("prefs", &serde_json::json!({}), signed_at)?;
+    /// assert!(serializer.deserialize("prefs", &value, Some(time::Duration::hours(1))).is_err(), "too old");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn serialize_at<T: Serialize + ?Sized>(
         &self,
         name: &str,
@@ -118,6 +141,18 @@ impl SecureCookieSerializer {
     ///
     /// # Errors
     /// A [`VerifyError`] saying why the value is not accepted.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let serializer = config.serializer();
+    /// let value = serializer.serialize("prefs", &serde_json::json!({"a": 1}))?;
+    /// assert_eq!(serializer.deserialize("prefs", &value, None)?["a"], 1);
+    /// assert!(serializer.deserialize("other", &value, None).is_err(), "bound to its cookie name");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn deserialize(
         &self,
         name: &str,
@@ -135,6 +170,19 @@ impl SecureCookieSerializer {
     ///
     /// # Errors
     /// A [`VerifyError`] saying why the value is not accepted.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let serializer = config.serializer();
+    /// let now = time::OffsetDateTime::now_utc();
+    /// let value = serializer.serialize_at("prefs", &serde_json::json!({"a": 1}), now)?;
+    /// let verified = serializer.deserialize_at("prefs", &value, None, now)?;
+    /// assert_eq!(verified.data["a"], 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn deserialize_at(
         &self,
         name: &str,

@@ -32,12 +32,27 @@ pub struct CookieJar {
 
 impl CookieJar {
     /// An empty jar.
+    ///
+    /// ```
+    /// use axum_session_store::test_util::CookieJar;
+    ///
+    /// let mut jar = CookieJar::new();
+    /// assert!(jar.is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Stores one `Set-Cookie` value (`name=value; attributes`); a removal deletes the cookie.
     /// A value that is not `name=value` is ignored, as browsers ignore it.
+    ///
+    /// ```
+    /// use axum_session_store::test_util::CookieJar;
+    ///
+    /// let mut jar = CookieJar::new();
+    /// jar.store("session=abc; Path=/; HttpOnly");
+    /// assert_eq!(jar.get("session"), Some("abc"));
+    /// ```
     pub fn store(&mut self, set_cookie: &str) {
         let mut parts = set_cookie.split(';');
         let Some((name, value)) = parts.next().and_then(|pair| pair.split_once('=')) else {
@@ -71,6 +86,17 @@ impl CookieJar {
     }
 
     /// Stores every `Set-Cookie` header of a response.
+    ///
+    /// ```
+    /// use axum_session_store::test_util::CookieJar;
+    ///
+    /// let mut jar = CookieJar::new();
+    /// let mut headers = axum::http::HeaderMap::new();
+    /// headers.append("set-cookie", "a=1".parse().unwrap());
+    /// headers.append("set-cookie", "b=2".parse().unwrap());
+    /// jar.store_response(&headers);
+    /// assert_eq!(jar.len(), 2);
+    /// ```
     pub fn store_response(&mut self, headers: &HeaderMap) {
         for value in headers.get_all(SET_COOKIE) {
             if let Ok(value) = value.to_str() {
@@ -80,21 +106,56 @@ impl CookieJar {
     }
 
     /// Sets the cookie `name` to `value` directly, as if a response had set it.
+    ///
+    /// ```
+    /// use axum_session_store::test_util::CookieJar;
+    ///
+    /// let mut jar = CookieJar::new();
+    /// jar.insert("session", "forged");
+    /// assert_eq!(jar.header().unwrap(), "session=forged");
+    /// ```
     pub fn insert(&mut self, name: &str, value: &str) {
         self.store(&format!("{name}={value}"));
     }
 
     /// Deletes the cookie `name`, as if a response had removed it.
+    ///
+    /// ```
+    /// use axum_session_store::test_util::CookieJar;
+    ///
+    /// let mut jar = CookieJar::new();
+    /// jar.insert("session", "abc");
+    /// jar.remove("session");
+    /// assert!(jar.is_empty());
+    /// ```
     pub fn remove(&mut self, name: &str) {
         self.store(&format!("{name}=; Max-Age=0"));
     }
 
     /// The `Cookie` header to send, `None` when the jar is empty.
+    ///
+    /// ```
+    /// use axum_session_store::test_util::CookieJar;
+    ///
+    /// let mut jar = CookieJar::new();
+    /// assert_eq!(jar.header(), None);
+    /// jar.store("a=1");
+    /// assert_eq!(jar.header().unwrap(), "a=1");
+    /// ```
     pub fn header(&self) -> Option<&HeaderValue> {
         self.header.as_ref()
     }
 
     /// The value of the cookie `name`.
+    ///
+    /// ```
+    /// use axum_session_store::test_util::CookieJar;
+    ///
+    /// let mut jar = CookieJar::new();
+    /// jar.store("a=1");
+    /// assert_eq!(jar.get("a"), Some("1"));
+    /// assert_eq!(jar.get("b"), None);
+    /// ```
     pub fn get(&self, name: &str) -> Option<&str> {
         self.cookies
             .iter()
@@ -103,16 +164,40 @@ impl CookieJar {
     }
 
     /// The cookies, as `(name, value)`, in the order they were first set.
+    ///
+    /// ```
+    /// use axum_session_store::test_util::CookieJar;
+    ///
+    /// let mut jar = CookieJar::new();
+    /// jar.store("a=1");
+    /// jar.store("b=2");
+    /// assert_eq!(jar.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.cookies.iter().map(|(n, v)| (n.as_str(), v.as_str()))
     }
 
     /// How many cookies it holds.
+    ///
+    /// ```
+    /// use axum_session_store::test_util::CookieJar;
+    ///
+    /// let mut jar = CookieJar::new();
+    /// jar.store("a=1");
+    /// assert_eq!(jar.len(), 1);
+    /// ```
     pub fn len(&self) -> usize {
         self.cookies.len()
     }
 
     /// Whether it holds no cookie.
+    ///
+    /// ```
+    /// use axum_session_store::test_util::CookieJar;
+    ///
+    /// let mut jar = CookieJar::new();
+    /// assert!(jar.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.cookies.is_empty()
     }

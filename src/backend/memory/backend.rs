@@ -86,11 +86,24 @@ impl Default for MemoryBackend {
 impl MemoryBackend {
     /// An empty store with the default limits ([`DEFAULT_MAX_RECORDS`], [`DEFAULT_MAX_BYTES`],
     /// [`WhenFull::Refuse`]).
+    ///
+    /// ```
+    /// use axum_session_store::MemoryBackend;
+    ///
+    /// let backend = MemoryBackend::new();
+    /// assert!(backend.is_empty());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Holds at most `records` records (0 refuses every record).
+    ///
+    /// ```
+    /// use axum_session_store::MemoryBackend;
+    ///
+    /// let backend = MemoryBackend::new().max_records(10_000);
+    /// ```
     #[must_use]
     pub fn max_records(mut self, records: usize) -> Self {
         self.max_records = records;
@@ -99,6 +112,12 @@ impl MemoryBackend {
 
     /// Holds at most `bytes` bytes of session data, counted as the length of each key and of
     /// its value's JSON text, plus 128 bytes per record.
+    ///
+    /// ```
+    /// use axum_session_store::MemoryBackend;
+    ///
+    /// let backend = MemoryBackend::new().max_bytes(16 * 1024 * 1024);
+    /// ```
     #[must_use]
     pub fn max_bytes(mut self, bytes: usize) -> Self {
         self.max_bytes = bytes;
@@ -106,6 +125,13 @@ impl MemoryBackend {
     }
 
     /// What to do with a record that does not fit: refuse it (the default) or evict others.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, WhenFull};
+    ///
+    /// // A cache rather than a store: make room by evicting the session closest to expiry.
+    /// let backend = MemoryBackend::new().when_full(WhenFull::EvictSoonestToExpire);
+    /// ```
     #[must_use]
     pub fn when_full(mut self, policy: WhenFull) -> Self {
         self.when_full = policy;
@@ -113,16 +139,49 @@ impl MemoryBackend {
     }
 
     /// The number of records held, expired ones included until they are deleted.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, SessionBackend, SessionId};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let backend = MemoryBackend::new();
+    /// let record = serde_json::json!({"a": 1}).as_object().unwrap().clone();
+    /// backend.create(&SessionId::generate()?, &record, time::Duration::HOUR).await?;
+    /// assert_eq!(backend.len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         self.store().records.len()
     }
 
     /// Whether no record is held.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, SessionBackend, SessionId};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let backend = MemoryBackend::new();
+    /// let record = serde_json::json!({"a": 1}).as_object().unwrap().clone();
+    /// backend.create(&SessionId::generate()?, &record, time::Duration::HOUR).await?;
+    /// assert!(!backend.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.store().records.is_empty()
     }
 
     /// The bytes of session data held, as [`max_bytes`](Self::max_bytes) counts them.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, SessionBackend, SessionId};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let backend = MemoryBackend::new();
+    /// let record = serde_json::json!({"a": 1}).as_object().unwrap().clone();
+    /// backend.create(&SessionId::generate()?, &record, time::Duration::HOUR).await?;
+    /// assert!(backend.bytes() > 0);
+    /// # Ok(()) }
+    /// ```
     pub fn bytes(&self) -> usize {
         self.store().bytes
     }

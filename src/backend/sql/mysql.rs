@@ -73,6 +73,7 @@ const DIALECT: JsonDialect = JsonDialect {
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
+#[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 pub struct MySqlBackend {
     table: Table<MySql>,
 }

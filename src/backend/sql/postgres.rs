@@ -49,6 +49,7 @@ const USER_COLUMN: &str = "user_id TEXT GENERATED ALWAYS AS (data ->> '_user') S
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub struct PostgresBackend {
     table: Table<Postgres>,
     /// The `UPDATE` that `apply` runs.

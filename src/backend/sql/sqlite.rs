@@ -71,6 +71,7 @@ const DIALECT: JsonDialect = JsonDialect {
 /// # Ok(()) }
 /// ```
 #[derive(Clone)]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub struct SqliteBackend {
     table: Table<Sqlite>,
 }
