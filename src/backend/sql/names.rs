@@ -82,6 +82,7 @@ impl TableName {
     }
 
     /// The table's own name, without its schema.
+    #[cfg(any(feature = "sqlite", feature = "mysql"))]
     pub(super) fn table(&self) -> &str {
         &self.table
     }

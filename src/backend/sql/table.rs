@@ -207,6 +207,7 @@ where
     /// Runs `add`, DDL that adds a column to a table made by an older version, unless
     /// `exists` (a query of the table's name that counts the column) finds it there already.
     /// Another process adding it meanwhile is no error.
+    #[cfg(any(feature = "sqlite", feature = "mysql"))]
     pub(super) async fn add_missing_column(
         &self,
         exists: &str,
