@@ -185,3 +185,33 @@ async fn a_backend_without_user_support_answers_unsupported() {
         "this backend does not support listing a user's sessions"
     );
 }
+
+async fn show_id(session: Session) -> (Session, String) {
+    session.insert("touched", true).unwrap();
+    let id = session.id().map(|id| id.as_str().to_owned());
+    (session, format!("{id:?}"))
+}
+
+#[tokio::test]
+async fn a_server_session_has_its_record_id_and_a_cookie_session_none() {
+    let config = config_on(MEMORY);
+    let router = Router::new()
+        .route("/id", get(show_id))
+        .layer(config.layer())
+        .with_state(config.clone());
+    let mut client = Client::new(router);
+    assert_eq!(client.get("/id").await.body, "None", "not saved yet");
+    let in_cookie =
+        crate::common::session_id_in(&config, "session", &client.cookie("session")).unwrap();
+    assert_eq!(client.get("/id").await.body, format!("Some({in_cookie:?})"));
+
+    let config = config_on(SECURE_COOKIE);
+    let router = Router::new().route("/id", get(show_id)).with_state(config);
+    let mut client = Client::new(router);
+    client.get("/id").await;
+    assert_eq!(
+        client.get("/id").await.body,
+        "None",
+        "a cookie session has no id"
+    );
+}
