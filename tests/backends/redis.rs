@@ -473,3 +473,35 @@ async fn the_user_index_expires_with_its_records() {
     assert!(!exists, "a record without a user leaves the index");
     backend.delete(&long).await.unwrap();
 }
+
+/// Asked to wait for a replica that does not exist (the shared Redis has none), a write is
+/// refused after the wait, not reported as saved; a read still works.
+#[tokio::test]
+async fn a_write_no_replica_acknowledged_is_refused() {
+    let Some((backend, _prefix, cleanup)) = servers::shared_redis("wait").await else {
+        return;
+    };
+    // Deletes the test's keys when the test ends, however it ends.
+    let _cleanup =
+        Fixture::with_cleanup(Arc::new(axum_session_store::MemoryBackend::new()), cleanup);
+    let backend = backend.wait_for_replicas(1, Duration::milliseconds(50));
+    let record: Record = serde_json::from_value(json!({"a": 1})).unwrap();
+    let id = SessionId::generate().unwrap();
+    let started = Instant::now();
+    let error = backend
+        .create(&id, &record, Duration::HOUR)
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("only 0 of 1 Redis replicas acknowledged"),
+        "{error}"
+    );
+    assert!(
+        started.elapsed() >= StdDuration::from_millis(50),
+        "it waited"
+    );
+    // The master has it (WAIT does not undo a write): a failed save may have been applied.
+    assert_eq!(backend.load(&id).await.unwrap(), Some(record));
+}

@@ -4,6 +4,8 @@
 
 pub mod counting;
 pub mod private_redis;
+pub mod redis_cluster;
+pub mod redis_sentinel;
 pub mod servers;
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub mod sql;

@@ -39,12 +39,11 @@ pub fn config_with(
     (tweak(builder).build().unwrap(), calls)
 }
 
-/// Runs each named suite function as a test, with the fixture from `$fixture` (an async
-/// function returning `Option<Fixture>`).
+/// Calls `$then!` with `$args` followed by the name of every suite function.
 #[macro_export]
-macro_rules! backend_suite {
-    ($fixture:path) => {
-        $crate::backend_suite!(@tests $fixture;
+macro_rules! suite_cases {
+    ($then:ident!($($args:tt)*)) => {
+        $crate::$then!($($args)*
             set_get_across_requests,
             flashes_over_four_requests,
             remove_and_clear,
@@ -68,6 +67,22 @@ macro_rules! backend_suite {
             passes_the_published_backend_suite,
         );
     };
+}
+
+/// The suite functions about a user's sessions, which a backend without them skips.
+pub const USER_CASES: [&str; 3] = [
+    "a_users_other_sessions_are_listed_and_revoked",
+    "a_user_follows_the_session_through_moves_and_changes",
+    "revoking_while_sessions_move_leaves_none_behind",
+];
+
+/// Runs each suite function as a test, with the fixture from `$fixture` (an async function
+/// returning `Option<Fixture>`).
+#[macro_export]
+macro_rules! backend_suite {
+    ($fixture:path) => {
+        $crate::suite_cases!(backend_suite!(@tests $fixture;));
+    };
     (@tests $fixture:path; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -76,6 +91,31 @@ macro_rules! backend_suite {
                 $crate::common::suite::$case(&fixture).await;
             }
         )*
+    };
+}
+
+/// Runs every suite function, one after the other, in the one test `$name`, on one fixture
+/// from `$fixture`: for a fixture too costly to make per test (servers of its own). With
+/// `without_users`, the functions about a user's sessions are left out.
+#[macro_export]
+macro_rules! backend_suite_in_one_test {
+    ($name:ident, $fixture:path, without_users) => {
+        $crate::suite_cases!(backend_suite_in_one_test!(@test $name, $fixture, true;));
+    };
+    ($name:ident, $fixture:path) => {
+        $crate::suite_cases!(backend_suite_in_one_test!(@test $name, $fixture, false;));
+    };
+    (@test $name:ident, $fixture:path, $without_users:expr; $($case:ident),* $(,)?) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            let Some(fixture) = $fixture().await else { return };
+            $(
+                let case = stringify!($case);
+                if !($without_users && $crate::common::suite::USER_CASES.contains(&case)) {
+                    $crate::common::suite::$case(&fixture).await;
+                }
+            )*
+        }
     };
 }
 

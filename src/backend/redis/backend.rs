@@ -1,14 +1,14 @@
 //! [`RedisBackend`]: session records in Redis, one hash per session, through a deadpool-redis
-//! pool (a single server or a Redis Cluster).
+//! pool (a single server, a Redis Cluster, or the master Redis Sentinel names).
 
 use std::fmt;
 
 use deadpool_redis::redis;
 use time::Duration;
 
-use super::connection::{Pool, SharedConnection};
-use super::fields::{change_args, create_args, parse_record, record_fields};
-use super::scripts::{APPLY, CREATE, LIST_USER, MOVE, REVOKE_USER, TAKE};
+use super::connection::{Pool, Replication, SharedConnection};
+use super::fields::{change_args, create_args, parse_record, record_fields, ttl_millis};
+use super::scripts::{APPLY, CREATE, FILL, LIST_USER, MOVE, REVOKE_USER, TAKE};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{BoxFuture, Record, Regenerated, SessionBackend};
@@ -111,6 +111,75 @@ impl RedisBackend {
         Self::on(Pool::Cluster(pool))
     }
 
+    /// A backend on the master that Redis Sentinel names, through `pool` (deadpool-redis'
+    /// `sentinel` pool): every new connection asks the sentinels where the master is, so after a
+    /// failover the next request reaches the promoted replica. Requests that ran against the
+    /// old master fail (500) until then; see [`wait_for_replicas`](Self::wait_for_replicas)
+    /// for what a failover can lose.
+    ///
+    /// ```
+    /// use axum_session_store::RedisBackend;
+    /// use deadpool_redis::sentinel::{Config, SentinelServerType};
+    /// use deadpool_redis::Runtime;
+    ///
+    /// let sentinels = vec!["redis://10.0.0.1:26379".to_owned(), "redis://10.0.0.2:26379".to_owned()];
+    /// let pool = Config::from_urls(sentinels, "mymaster".to_owned(), SentinelServerType::Master)
+    ///     .create_pool(Some(Runtime::Tokio1))?;
+    /// let backend = RedisBackend::sentinel(pool);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn sentinel(pool: deadpool_redis::sentinel::Pool) -> Self {
+        Self::on(Pool::Sentinel(pool))
+    }
+
+    /// Bounds every operation (connecting included) to `timeout`, 5 seconds unless set: past
+    /// it the request fails (500) rather than wait. A cluster client retries a node that is
+    /// down for long; this is what keeps a request from waiting with it. A timeout of zero or
+    /// less is taken as 1 ms.
+    ///
+    /// ```
+    /// use axum_session_store::RedisBackend;
+    /// use deadpool_redis::{Config, Runtime};
+    ///
+    /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
+    /// let backend = RedisBackend::new(pool).timeout(time::Duration::seconds(2));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.connection.timeout = positive_std(timeout);
+        self
+    }
+
+    /// Acknowledges a write only once `replicas` replicas have it, waiting at most `timeout`
+    /// for them (Redis' `WAIT`, in the same round trip as the write on a single server or
+    /// Sentinel; a second command on a Cluster).
+    ///
+    /// Redis replicates asynchronously: without this, a write answered 200 can be lost when
+    /// the master dies before a replica has it and the replica is promoted. With it, a save
+    /// that the replicas did not confirm in time fails (500), so every acknowledged save is on
+    /// `replicas` replicas, in their memory, when it is answered; a failover that promotes one
+    /// of them keeps it (Sentinel and Cluster promote the most up-to-date replica). It does not
+    /// make Redis durable against losing every node at once (that is `appendfsync`), and a
+    /// failed save may still have been applied on the master.
+    ///
+    /// ```
+    /// use axum_session_store::RedisBackend;
+    /// use deadpool_redis::{Config, Runtime};
+    ///
+    /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
+    /// let backend = RedisBackend::new(pool).wait_for_replicas(1, time::Duration::milliseconds(500));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn wait_for_replicas(mut self, replicas: usize, timeout: Duration) -> Self {
+        self.connection.replication = (replicas > 0).then(|| Replication {
+            replicas,
+            timeout: positive_std(timeout),
+        });
+        self
+    }
+
     fn on(pool: Pool) -> Self {
         let backend = Self {
             connection: SharedConnection::new(pool),
@@ -135,9 +204,10 @@ impl RedisBackend {
     #[must_use]
     pub fn key_prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
-        self.index_prefix = match self.connection.pool {
-            Pool::Single(_) => format!("{}{USER_INDEX}", self.prefix),
-            Pool::Cluster(_) => String::new(),
+        self.index_prefix = if self.connection.pool.is_single_node() {
+            format!("{}{USER_INDEX}", self.prefix)
+        } else {
+            String::new()
         };
         self
     }
@@ -157,12 +227,20 @@ impl RedisBackend {
     }
 }
 
+/// `duration` as a `std` duration of at least 1 ms.
+fn positive_std(duration: Duration) -> std::time::Duration {
+    std::time::Duration::try_from(duration)
+        .unwrap_or_default()
+        .max(std::time::Duration::from_millis(1))
+}
+
 impl fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Neither the pool nor its manager: their connection info may hold a password.
         let (kind, status) = match &self.connection.pool {
             Pool::Single(pool) => ("single", pool.status()),
             Pool::Cluster(pool) => ("cluster", pool.status()),
+            Pool::Sentinel(pool) => ("sentinel", pool.status()),
         };
         f.debug_struct("RedisBackend")
             .field("kind", &kind)
@@ -231,14 +309,16 @@ impl SessionBackend for RedisBackend {
         })
     }
 
-    /// On a single server, one script moves the record, atomically: a change to `old` that
-    /// comes after it finds no record, and a deleted `old` is never moved.
+    /// On a single server (or Sentinel's master), one script moves the record, atomically: a
+    /// change to `old` that comes after it finds no record, and a deleted `old` is never moved.
     ///
-    /// On a Cluster, where the two keys live in different slots, two scripts, each on one key:
-    /// the first takes the record out of `old` with the changes applied and deletes it,
-    /// atomically, with the same guarantees; the second creates `new` from what it took. If the
-    /// second fails (the connection drops), the session is lost and the request fails: a user
-    /// is logged out, and no deleted session ever comes back.
+    /// On a Cluster, where the two keys live in different slots, three scripts, each on one
+    /// key: the first reserves `new` (an empty record; `Taken` if it exists, and nothing has
+    /// changed); the second takes the record out of `old` with the changes applied and deletes
+    /// it, atomically, with the same guarantees (`Gone`, and the reservation is removed, if it
+    /// was not there); the third fills `new` with what it took. If the third fails (the
+    /// connection drops), the session is lost and the request fails: a user is logged out, and
+    /// no deleted session ever comes back.
     fn regenerate<'a>(
         &'a self,
         old: &'a SessionId,
@@ -249,7 +329,7 @@ impl SessionBackend for RedisBackend {
         Box::pin(async move {
             let args = change_args(changes, ttl, &self.index_prefix)?;
             let (old, new) = (self.key(old), self.key(new));
-            if let Pool::Single(_) = self.connection.pool {
+            if self.connection.pool.is_single_node() {
                 let moved: u8 = self
                     .connection
                     .eval(
@@ -265,6 +345,19 @@ impl SessionBackend for RedisBackend {
                     _ => Regenerated::Moved,
                 });
             }
+            let reservation = create_args(ttl, "", std::iter::empty());
+            let reserved: bool = self
+                .connection
+                .eval(
+                    &CREATE,
+                    &[&new],
+                    &reservation,
+                    "reserving the new key of the session record in Redis",
+                )
+                .await?;
+            if !reserved {
+                return Ok(Regenerated::Taken);
+            }
             let taken: Option<Vec<Vec<u8>>> = self
                 .connection
                 .eval(
@@ -275,27 +368,27 @@ impl SessionBackend for RedisBackend {
                 )
                 .await?;
             let Some(fields) = taken else {
+                let mut delete = redis::cmd("DEL");
+                delete.arg(&new);
+                self.connection
+                    .write::<()>(&delete, "removing the reserved key in Redis")
+                    .await?;
                 return Ok(Regenerated::Gone);
             };
-            // The marker comes along with the fields and replaces this one: the record keeps
-            // its creation time.
-            let args = create_args(ttl, &self.index_prefix, fields.into_iter());
-            let created: bool = self
-                .connection
-                .eval(
-                    &CREATE,
+            // The marker comes along with the fields and replaces the reservation's: the
+            // record keeps its creation time.
+            let mut fill = Vec::with_capacity(2 + fields.len());
+            fill.push(ttl_millis(ttl).to_string().into_bytes());
+            fill.push(Vec::new());
+            fill.extend(fields);
+            self.connection
+                .eval::<i64>(
+                    &FILL,
                     &[&new],
-                    &args,
-                    "creating the session record under its new key in Redis",
+                    &fill,
+                    "filling the session record under its new key in Redis",
                 )
                 .await?;
-            if !created {
-                return Err(BackendError::msg(
-                    "Redis: the fresh session id was taken after the record left its old key \
-                     (an id collision, which a working random generator never makes); the \
-                     session is lost",
-                ));
-            }
             Ok(Regenerated::Moved)
         })
     }
@@ -305,7 +398,7 @@ impl SessionBackend for RedisBackend {
             let mut cmd = redis::cmd("DEL");
             cmd.arg(self.key(id));
             self.connection
-                .query::<()>(&cmd, "deleting the session record from Redis")
+                .write::<()>(&cmd, "deleting the session record from Redis")
                 .await
         })
     }
@@ -323,7 +416,7 @@ impl SessionBackend for RedisBackend {
             let index = self.index_key(user_id, "listing a user's sessions")?;
             let keys: Vec<String> = self
                 .connection
-                .eval(
+                .eval_read(
                     &LIST_USER,
                     &[&index],
                     &[user_id.as_bytes().to_vec()],

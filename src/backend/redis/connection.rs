@@ -1,7 +1,9 @@
 //! The connection every request shares: one multiplexed connection taken from the pool, given
-//! up when it breaks, and the two ways commands go out on it (a command, a script by its SHA1).
+//! up when it breaks, and the ways commands go out on it (a command, a script by its SHA1, a
+//! write acknowledged by replicas), each bounded in time.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use deadpool_redis::redis::aio::ConnectionLike;
 use deadpool_redis::redis::{
@@ -12,11 +14,32 @@ use deadpool_redis::redis::{
 use super::scripts::Lua;
 use crate::backend::error::BackendError;
 
-/// The pool of either kind.
+/// The pool of any kind.
 #[derive(Clone)]
 pub(super) enum Pool {
     Single(deadpool_redis::Pool),
     Cluster(deadpool_redis::cluster::Pool),
+    /// The master that the sentinels name, asked again for every new connection.
+    Sentinel(deadpool_redis::sentinel::Pool),
+}
+
+impl Pool {
+    /// Whether one connection reaches every key (a single server or a Sentinel's master), so
+    /// that a script may touch several.
+    pub(super) fn is_single_node(&self) -> bool {
+        !matches!(self, Pool::Cluster(_))
+    }
+}
+
+/// How long an operation may take unless [`SharedConnection::timeout`] says otherwise.
+pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Writes count as done once this many replicas have them, waiting at most this long
+/// (Redis' `WAIT`).
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Replication {
+    pub(super) replicas: usize,
+    pub(super) timeout: Duration,
 }
 
 /// A multiplexed connection taken out of either kind of pool. Clones share one socket and
@@ -63,6 +86,10 @@ pub(super) struct SharedConnection {
     /// The shared connection, once one was taken from the pool; dropped when it fails in a way
     /// that needs a new one, so the next request takes a fresh one.
     shared: Arc<Mutex<Option<Connection>>>,
+    /// The longest an operation may take, connecting included.
+    pub(super) timeout: Duration,
+    /// Replicas every write must reach before it counts as done.
+    pub(super) replication: Option<Replication>,
 }
 
 impl SharedConnection {
@@ -70,6 +97,8 @@ impl SharedConnection {
         Self {
             pool,
             shared: Arc::default(),
+            timeout: DEFAULT_TIMEOUT,
+            replication: None,
         }
     }
 
@@ -78,30 +107,58 @@ impl SharedConnection {
         if let Some(shared) = self.lock_shared().clone() {
             return Ok(shared);
         }
-        let connection = match &self.pool {
-            Pool::Single(pool) => pool
-                .get()
-                .await
-                .map(|conn| Connection::Single(deadpool_redis::Connection::take(conn))),
-            Pool::Cluster(pool) => pool
-                .get()
-                .await
-                .map(|conn| Connection::Cluster(deadpool_redis::cluster::Connection::take(conn))),
-        }
-        .map_err(|e| BackendError::new("getting a Redis connection from the pool", e))?;
+        let connection =
+            match &self.pool {
+                Pool::Single(pool) => pool
+                    .get()
+                    .await
+                    .map(|conn| Connection::Single(deadpool_redis::Connection::take(conn))),
+                Pool::Cluster(pool) => pool.get().await.map(|conn| {
+                    Connection::Cluster(deadpool_redis::cluster::Connection::take(conn))
+                }),
+                Pool::Sentinel(pool) => pool.get().await.map(|conn| {
+                    Connection::Single(deadpool_redis::sentinel::Connection::take(conn))
+                }),
+            }
+            .map_err(|e| BackendError::new("getting a Redis connection from the pool", e))?;
         *self.lock_shared() = Some(connection.clone());
         Ok(connection)
     }
 
     /// Forgets the shared connection when `error` means it cannot serve again (closed, reset,
-    /// timed out), so that the next request takes a new one from the pool.
+    /// timed out, or a server that is a replica now, after a failover), so that the next
+    /// request takes a new one from the pool (which asks the sentinels for the master).
     fn forget_broken_connection(&self, error: &RedisError) {
         if error.is_unrecoverable_error()
             || error.is_io_error()
             || error.is_connection_dropped()
             || error.is_timeout()
+            || error.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly)
         {
-            *self.lock_shared() = None;
+            self.forget();
+        }
+    }
+
+    fn forget(&self) {
+        *self.lock_shared() = None;
+    }
+
+    /// Runs `work` (on the shared connection) within the timeout; `doing` names it in errors.
+    async fn bounded<T>(
+        &self,
+        doing: &'static str,
+        work: impl std::future::Future<Output = Result<T, BackendError>>,
+    ) -> Result<T, BackendError> {
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => result,
+            Err(_) => {
+                // The connection may be stuck (a dead node): the next request takes a new one.
+                self.forget();
+                Err(BackendError::msg(format!(
+                    "{doing}: Redis did not answer within {} ms",
+                    self.timeout.as_millis()
+                )))
+            }
         }
     }
 
@@ -110,21 +167,67 @@ impl SharedConnection {
         self.shared.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs `cmd` on a pooled connection; `doing` names the operation in the error.
+    /// Runs `cmd`, a read, on the shared connection; `doing` names the operation in errors.
     pub(super) async fn query<T: FromRedisValue>(
         &self,
         cmd: &Cmd,
         doing: &'static str,
     ) -> Result<T, BackendError> {
-        let mut conn = self.connection().await?;
-        cmd.query_async(&mut conn).await.map_err(|e| {
-            self.forget_broken_connection(&e);
-            BackendError::new(doing, e)
+        self.bounded(doing, async {
+            let mut conn = self.connection().await?;
+            cmd.query_async(&mut conn)
+                .await
+                .map_err(|e| self.failed(doing, e))
         })
+        .await
     }
 
-    /// Runs a Lua script on `keys`, by its SHA1; when the server does not know it yet, by its
-    /// text, which also caches it there. One round trip, except the first time on each server.
+    /// Runs `cmd`, a write, and waits for the replicas when asked to.
+    pub(super) async fn write<T: FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+        doing: &'static str,
+    ) -> Result<T, BackendError> {
+        self.bounded(doing, async {
+            let mut conn = self.connection().await?;
+            let Some(replication) = self.replication else {
+                return cmd
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| self.failed(doing, e));
+            };
+            let acknowledged = acknowledged(&mut conn, replication, cmd).await;
+            self.replicated(acknowledged, replication, doing)
+        })
+        .await
+    }
+
+    /// Runs a Lua script on `keys`, a read, by its SHA1 (by its text when the server does not
+    /// know it yet, which also caches it there). One round trip, except the first time on
+    /// each server.
+    pub(super) async fn eval_read<T: FromRedisValue>(
+        &self,
+        script: &Lua,
+        keys: &[&str],
+        args: &[Vec<u8>],
+        doing: &'static str,
+    ) -> Result<T, BackendError> {
+        self.bounded(doing, async {
+            let mut conn = self.connection().await?;
+            let by_sha = invocation(script, keys, args, true);
+            match by_sha.query_async(&mut conn).await {
+                Err(error) if is_noscript(&error) => invocation(script, keys, args, false)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(|e| self.failed(doing, e)),
+                other => other.map_err(|e| self.failed(doing, e)),
+            }
+        })
+        .await
+    }
+
+    /// [`eval_read`](Self::eval_read) for a script that writes: with replication asked for,
+    /// it counts as done once the replicas have it.
     pub(super) async fn eval<T: FromRedisValue>(
         &self,
         script: &Lua,
@@ -132,31 +235,85 @@ impl SharedConnection {
         args: &[Vec<u8>],
         doing: &'static str,
     ) -> Result<T, BackendError> {
-        let invocation = |command: &str, body: &str| {
-            let mut cmd = redis::cmd(command);
-            cmd.arg(body).arg(keys.len()).arg(keys);
-            for arg in args {
-                cmd.arg(arg.as_slice());
-            }
-            cmd
+        let Some(replication) = self.replication else {
+            return self.eval_read(script, keys, args, doing).await;
         };
-        let mut conn = self.connection().await?;
-        let result = match invocation("EVALSHA", script.sha1())
-            .query_async(&mut conn)
-            .await
-        {
-            Err(error) if is_noscript(&error) => {
-                invocation("EVAL", script.source)
-                    .query_async(&mut conn)
-                    .await
-            }
-            other => other,
-        };
-        result.map_err(|e| {
-            self.forget_broken_connection(&e);
-            BackendError::new(doing, e)
+        self.bounded(doing, async {
+            let mut conn = self.connection().await?;
+            let by_sha = invocation(script, keys, args, true);
+            let acknowledged = match acknowledged(&mut conn, replication, &by_sha).await {
+                Err(error) if is_noscript(&error) => {
+                    let by_text = invocation(script, keys, args, false);
+                    acknowledged(&mut conn, replication, &by_text).await
+                }
+                other => other,
+            };
+            self.replicated(acknowledged, replication, doing)
         })
+        .await
     }
+
+    /// The value of a write that `replication.replicas` replicas acknowledged; fewer is an
+    /// error: the write may not survive a failover.
+    fn replicated<T>(
+        &self,
+        acknowledged: Result<(T, usize), RedisError>,
+        replication: Replication,
+        doing: &'static str,
+    ) -> Result<T, BackendError> {
+        let (value, replicas) = acknowledged.map_err(|e| self.failed(doing, e))?;
+        if replicas < replication.replicas {
+            return Err(BackendError::msg(format!(
+                "{doing}: only {replicas} of {} Redis replicas acknowledged the write within \
+                 {} ms; it may be lost in a failover, so it is not reported as saved",
+                replication.replicas,
+                replication.timeout.as_millis()
+            )));
+        }
+        Ok(value)
+    }
+
+    /// A failed command as a [`BackendError`], forgetting the connection when it is broken.
+    fn failed(&self, doing: &'static str, error: RedisError) -> BackendError {
+        self.forget_broken_connection(&error);
+        BackendError::new(doing, error)
+    }
+}
+
+/// Runs `cmd`, then Redis' `WAIT` for `replication`, and returns the value and how many
+/// replicas acknowledged: in one pipeline (one round trip) on a single server, as a second
+/// command on a Cluster (where `WAIT` goes to every master and the least count counts).
+async fn acknowledged<T: FromRedisValue>(
+    conn: &mut Connection,
+    replication: Replication,
+    cmd: &Cmd,
+) -> Result<(T, usize), RedisError> {
+    let timeout_ms = u64::try_from(replication.timeout.as_millis()).unwrap_or(u64::MAX);
+    let mut wait = redis::cmd("WAIT");
+    wait.arg(replication.replicas).arg(timeout_ms);
+    if let Connection::Cluster(_) = conn {
+        let value = cmd.query_async(conn).await?;
+        let replicas = wait.query_async(conn).await?;
+        return Ok((value, replicas));
+    }
+    let mut pipeline = redis::pipe();
+    pipeline.add_command(cmd.clone()).add_command(wait);
+    pipeline.query_async(conn).await
+}
+
+/// `EVALSHA` (by SHA1) or `EVAL` (by text) of `script` on `keys` with `args`.
+fn invocation(script: &Lua, keys: &[&str], args: &[Vec<u8>], by_sha: bool) -> Cmd {
+    let (command, body) = if by_sha {
+        ("EVALSHA", script.sha1())
+    } else {
+        ("EVAL", script.source)
+    };
+    let mut cmd = redis::cmd(command);
+    cmd.arg(body).arg(keys.len()).arg(keys);
+    for arg in args {
+        cmd.arg(arg.as_slice());
+    }
+    cmd
 }
 
 fn is_noscript(error: &RedisError) -> bool {

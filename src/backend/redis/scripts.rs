@@ -1,6 +1,6 @@
 //! The Lua scripts that write session records atomically: create, apply changes, move to a new
-//! id (one script on a single server, take-then-create on a Cluster), and list and revoke the
-//! records of one user.
+//! id (one script on a single server; reserve, take and fill on a Cluster), and list and revoke
+//! the records of one user.
 //!
 //! Every script that writes a record takes the same first two arguments: `ARGV[1]`, the TTL in
 //! milliseconds, and `ARGV[2]`, the prefix of the user index keys, or empty where there is no
@@ -181,8 +181,8 @@ return 1
 ));
 
 /// Takes a record out of its key for a move to another on a Cluster, where the two keys live
-/// in different slots: applies the changes, then returns every field and deletes the key, in
-/// one step.
+/// in different slots (after the new key was reserved, and before it is filled): applies the
+/// changes, then returns every field and deletes the key, in one step.
 ///
 /// `KEYS[1]`: the record; `ARGV` as for [`APPLY`] (the TTL is not used, and there is no user
 /// index). Returns nil, and changes nothing, when the key does not exist; else the hash's
@@ -199,6 +199,21 @@ redis.call('DEL', key)
 return fields
 "
 ));
+
+/// Fills a record reserved by [`CREATE`] (with no fields) with the fields [`TAKE`] took out of
+/// another key, on a Cluster: the last step of a move to a new id there.
+///
+/// `KEYS[1]`: the reserved record; `ARGV[1]`: the TTL; `ARGV[2]`: unused (no user index on a
+/// Cluster); `ARGV[3..]`: field, value pairs, the marker among them. Returns 1.
+pub(super) static FILL: Lua = Lua::new(
+    r"local key = KEYS[1]
+for i = 3, #ARGV, 512 do
+  redis.call('HSET', key, unpack(ARGV, i, math.min(i + 511, #ARGV)))
+end
+redis.call('PEXPIRE', key, ARGV[1])
+return 1
+",
+);
 
 /// Lists a user's live records, dropping from the index the keys that expired or changed user.
 ///
