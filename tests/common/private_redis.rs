@@ -124,11 +124,19 @@ impl Drop for PrivateRedis {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_ports(1)[0]
+}
+
+/// `n` distinct free loopback ports: all are held while they are chosen, so none is chosen
+/// twice (as one at a time could be, once its listener is closed).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|listener| listener.local_addr().unwrap().port())
+        .collect()
 }
 
 /// Whether a Redis on `port` answers PING (blocking, short timeouts). A server still loading

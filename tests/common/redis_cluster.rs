@@ -9,12 +9,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::private_redis::free_port;
+use super::private_redis::free_ports;
 use super::servers;
 
 /// How long a node may be unreachable before the cluster fails it over, in milliseconds: long
 /// enough that a test sees the outage, short enough that it does not wait long for the end.
-pub const NODE_TIMEOUT_MS: u64 = 3000;
+pub const NODE_TIMEOUT_MS: u64 = 5000;
 
 /// One `redis-server` of the cluster.
 pub struct Node {
@@ -37,6 +37,9 @@ impl Node {
                 "nodes.conf",
             ])
             .args(["--cluster-node-timeout", &NODE_TIMEOUT_MS.to_string()])
+            // A replica may take over however long ago it last heard from its master: a
+            // cluster made a moment before a test's failover has no history to go by.
+            .args(["--cluster-replica-validity-factor", "0"])
             .arg("--dir")
             .arg(&self.dir)
             .stdin(Stdio::null())
@@ -85,13 +88,15 @@ impl RedisCluster {
                 return None;
             }
         }
-        let mut nodes: Vec<Node> = (0..6)
-            .map(|_| {
+        let ports = free_ports(12);
+        let mut nodes: Vec<Node> = ports
+            .chunks(2)
+            .map(|ports| {
                 let dir = std::env::temp_dir().join(servers::unique_name("axum_session_cluster"));
                 std::fs::create_dir(&dir).unwrap();
                 Node {
-                    port: free_port(),
-                    bus_port: free_port(),
+                    port: ports[0],
+                    bus_port: ports[1],
                     dir,
                     child: None,
                 }
@@ -147,11 +152,21 @@ impl RedisCluster {
 
     /// The index of the node that is master of `slot` now.
     pub fn master_of(&self, slot: u16) -> usize {
-        let port = self.slot_owner_port(slot).expect("a master for the slot");
-        self.nodes
-            .iter()
-            .position(|node| node.port == port)
-            .expect("a node of the cluster")
+        self.master_of_now(slot).expect("a master for the slot")
+    }
+
+    /// The index of the node that a running node calls master of `slot`, if any.
+    pub fn master_of_now(&self, slot: u16) -> Option<usize> {
+        let port = self.slot_owner_port(slot)?;
+        self.nodes.iter().position(|node| node.port == port)
+    }
+
+    /// Whether node `index` is running and a master.
+    pub fn master_of_any(&self, index: usize) -> bool {
+        let node = &self.nodes[index];
+        node.child.is_some()
+            && command(node.port, &["ROLE"])
+                .is_some_and(|role| role.lines().nth(1) == Some("master"))
     }
 
     /// The port of the master of `slot`, as a running node's `CLUSTER NODES` tells it.
@@ -184,9 +199,10 @@ impl RedisCluster {
             .to_owned()
     }
 
-    /// Moves `slot` from its master to the master at `to` (a node index), key by key, as
-    /// `redis-cli --cluster reshard` does: importing and migrating states, `MIGRATE` in
-    /// batches, then the new owner announced to every node. Returns how many keys moved.
+    /// Moves `slot` from its master to the master at `to` (a node index), as `redis-cli
+    /// --cluster reshard` does: importing and migrating states, `MIGRATE` one key at a time
+    /// (100 ms apart, so that requests run against a half-moved slot), then the new owner
+    /// announced to the masters. Returns how many keys moved.
     pub fn migrate_slot(&self, slot: u16, to: usize) -> usize {
         let from = self.master_of(slot);
         let (from_port, to_port) = (self.nodes[from].port, self.nodes[to].port);
@@ -209,7 +225,7 @@ impl RedisCluster {
         );
         let mut moved = 0;
         loop {
-            let keys = command(from_port, &["CLUSTER", "GETKEYSINSLOT", &slot_text, "10"])
+            let keys = command(from_port, &["CLUSTER", "GETKEYSINSLOT", &slot_text, "1"])
                 .unwrap_or_default();
             let keys: Vec<&str> = keys
                 .lines()
@@ -223,14 +239,18 @@ impl RedisCluster {
             args.extend(keys.iter().copied());
             ok(from_port, &args);
             moved += keys.len();
-            // A little time between batches, so requests run while the slot is half moved.
-            std::thread::sleep(Duration::from_millis(20));
+            // Time between keys, so that requests run while the slot is half moved.
+            std::thread::sleep(Duration::from_millis(100));
         }
-        for node in self.nodes.iter().filter(|node| node.child.is_some()) {
-            ok(
-                node.port,
-                &["CLUSTER", "SETSLOT", &slot_text, "NODE", &to_id],
-            );
+        // The new owner first, then the old one, then the other masters; replicas learn it
+        // from them.
+        let mut masters = vec![to, from];
+        masters.extend(
+            (0..self.nodes.len()).filter(|&i| i != to && i != from && self.master_of_any(i)),
+        );
+        for index in masters {
+            let port = self.nodes[index].port;
+            ok(port, &["CLUSTER", "SETSLOT", &slot_text, "NODE", &to_id]);
         }
         moved
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use super::private_redis::free_port;
+use super::private_redis::free_ports;
 use super::redis_cluster::{command, wait_until};
 use super::servers;
 
@@ -14,7 +14,7 @@ use super::servers;
 pub const MASTER_NAME: &str = "sessions";
 
 /// How long the sentinels wait before they call the master down, in milliseconds.
-pub const DOWN_AFTER_MS: u64 = 2000;
+pub const DOWN_AFTER_MS: u64 = 5000;
 
 /// One process of the deployment.
 struct Process {
@@ -24,11 +24,11 @@ struct Process {
 }
 
 impl Process {
-    fn new() -> Self {
+    fn new(port: u16) -> Self {
         let dir = std::env::temp_dir().join(servers::unique_name("axum_session_sentinel"));
         std::fs::create_dir(&dir).unwrap();
         Self {
-            port: free_port(),
+            port,
             dir,
             child: None,
         }
@@ -75,9 +75,10 @@ impl RedisSentinel {
             eprintln!("skipped: redis-server is not installed ({error})");
             return None;
         }
+        let ports = free_ports(5);
         let mut deployment = Self {
-            servers: vec![Process::new(), Process::new()],
-            sentinels: (0..3).map(|_| Process::new()).collect(),
+            servers: ports[..2].iter().map(|&port| Process::new(port)).collect(),
+            sentinels: ports[2..].iter().map(|&port| Process::new(port)).collect(),
         };
         let master_port = deployment.servers[0].port;
         for (index, server) in deployment.servers.iter_mut().enumerate() {

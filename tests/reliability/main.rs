@@ -27,6 +27,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod failovers;
 mod harness;
 mod http;
 mod load;

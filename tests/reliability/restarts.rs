@@ -347,6 +347,84 @@ pub(crate) async fn restart_under_load(
     assert_eq!(lost, 0, "{label}: acknowledged writes lost");
 }
 
+/// Writes from [`WRITERS`] connections through `config`'s default session for a while, runs
+/// `disturb` (a slot migration, say) meanwhile, writes on for a while, then checks that every
+/// request succeeded in time and every acknowledged write is stored.
+pub(crate) async fn disturbance_under_load(
+    label: &str,
+    config: SessionConfig,
+    disturb: impl FnOnce() -> String,
+) {
+    let logs = error_log();
+    let log_start = logs.text().len();
+    let http = HttpServer::start(app::layered(config.clone())).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|writer| tokio::spawn(write_loop(writer, http.addr, config.clone(), stop.clone())))
+        .collect();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let started = Instant::now();
+    let what = tokio::task::block_in_place(disturb);
+    let took = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut writers = Vec::new();
+    for task in tasks {
+        let writer = tokio::time::timeout(HUNG_AFTER * 2, task)
+            .await
+            .expect("a writer did not stop")
+            .expect("a writer panicked");
+        writers.push(writer);
+    }
+    let mut problems = Vec::new();
+    let events = || writers.iter().flat_map(|w| w.events.iter());
+    let requests = events().count();
+    let during = events()
+        .filter(|e| e.start >= started && e.start <= started + took)
+        .count();
+    for event in events() {
+        if event.outcome != Outcome::Ok || event.end - event.start > MAX_LATENCY {
+            problems.push(format!(
+                "a request took {} and ended {:?}",
+                secs(event.end - event.start),
+                event.outcome
+            ));
+        }
+    }
+    let mut acked = 0;
+    for (index, writer) in writers.iter().enumerate() {
+        acked += writer.acked.len();
+        match stored_values(http.addr, &writer.jar).await {
+            Ok(values) => {
+                for (key, n) in &writer.acked {
+                    if values.get(key) != Some(&serde_json::json!(n)) {
+                        problems.push(format!("writer {index}: acknowledged {key}={n} is lost"));
+                    }
+                }
+            }
+            Err(error) => problems.push(format!("writer {index}: {error}")),
+        }
+    }
+    http.stop().await;
+    eprintln!(
+        "{label}: {WRITERS} connections, {requests} requests, {during} of them during {} \
+         ({what}), {acked} acknowledged, {} problems",
+        secs(took),
+        problems.len()
+    );
+    problems.truncate(20);
+    if !problems.is_empty() {
+        let log = logs.text()[log_start..].to_owned();
+        let errors: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("ERROR"))
+            .take(5)
+            .collect();
+        problems.push(format!("error log: {errors:#?}"));
+    }
+    assert!(problems.is_empty(), "{label}:\n{}", problems.join("\n"));
+}
+
 impl Restartable for PrivateRedis {
     fn crash(&mut self) {
         self.kill();

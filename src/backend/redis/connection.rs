@@ -175,7 +175,7 @@ impl SharedConnection {
     ) -> Result<T, BackendError> {
         self.bounded(doing, async {
             let mut conn = self.connection().await?;
-            cmd.query_async(&mut conn)
+            send(&mut conn, cmd)
                 .await
                 .map_err(|e| self.failed(doing, e))
         })
@@ -191,8 +191,7 @@ impl SharedConnection {
         self.bounded(doing, async {
             let mut conn = self.connection().await?;
             let Some(replication) = self.replication else {
-                return cmd
-                    .query_async(&mut conn)
+                return send(&mut conn, cmd)
                     .await
                     .map_err(|e| self.failed(doing, e));
             };
@@ -215,11 +214,12 @@ impl SharedConnection {
         self.bounded(doing, async {
             let mut conn = self.connection().await?;
             let by_sha = invocation(script, keys, args, true);
-            match by_sha.query_async(&mut conn).await {
-                Err(error) if is_noscript(&error) => invocation(script, keys, args, false)
-                    .query_async(&mut conn)
-                    .await
-                    .map_err(|e| self.failed(doing, e)),
+            match send(&mut conn, &by_sha).await {
+                Err(error) if is_noscript(&error) => {
+                    send(&mut conn, &invocation(script, keys, args, false))
+                        .await
+                        .map_err(|e| self.failed(doing, e))
+                }
                 other => other.map_err(|e| self.failed(doing, e)),
             }
         })
@@ -292,13 +292,58 @@ async fn acknowledged<T: FromRedisValue>(
     let mut wait = redis::cmd("WAIT");
     wait.arg(replication.replicas).arg(timeout_ms);
     if let Connection::Cluster(_) = conn {
-        let value = cmd.query_async(conn).await?;
+        let value = send(conn, cmd).await?;
         let replicas = wait.query_async(conn).await?;
         return Ok((value, replicas));
     }
     let mut pipeline = redis::pipe();
     pipeline.add_command(cmd.clone()).add_command(wait);
     pipeline.query_async(conn).await
+}
+
+/// How many ASK redirections [`send`] follows itself, after the cluster client gave up.
+const MAX_ASK_REDIRECTS: usize = 5;
+
+/// Runs `cmd` on `conn`. On a Cluster, an `ASK` redirection (a slot in the middle of a
+/// migration) is followed here when the cluster client gives up on it: that client sends
+/// `ASKING` and the command as two requests on a connection that other requests share, so
+/// under load another request's command can take the one-time `ASKING` flag and the command
+/// is redirected again. Here the two go as one pipeline, which nothing can come between.
+async fn send<T: FromRedisValue>(conn: &mut Connection, cmd: &Cmd) -> Result<T, RedisError> {
+    let mut result = cmd.query_async(conn).await;
+    let Connection::Cluster(cluster) = conn else {
+        return result;
+    };
+    for _ in 0..MAX_ASK_REDIRECTS {
+        let target = match &result {
+            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::Ask) => {
+                error.redirect_node().and_then(|(node, _slot)| {
+                    let (host, port) = node.rsplit_once(':')?;
+                    Some((host.to_owned(), port.parse::<u16>().ok()?))
+                })
+            }
+            _ => None,
+        };
+        let Some((host, port)) = target else {
+            return result;
+        };
+        let mut asking = redis::pipe();
+        asking.cmd("ASKING").add_command(cmd.clone());
+        let route = redis::cluster_routing::SingleNodeRoutingInfo::ByAddress { host, port };
+        result = match cluster.route_pipeline(asking, 1, 1, route).await {
+            Ok(mut values) => match values.pop() {
+                Some(value) => value
+                    .extract_error()
+                    .and_then(|value| redis::from_redis_value(value).map_err(RedisError::from)),
+                None => Err(RedisError::from((
+                    ErrorKind::Client,
+                    "no reply to a redirected command",
+                ))),
+            },
+            Err(error) => Err(error),
+        };
+    }
+    result
 }
 
 /// `EVALSHA` (by SHA1) or `EVAL` (by text) of `script` on `keys` with `args`.
