@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use crate::backend::{MemoryBackend, SessionBackend, MEMORY, PRIVATE_COOKIE, SECURE_COOKIE};
+use crate::backend::{
+    batched, MemoryBackend, SessionBackend, MEMORY, PRIVATE_COOKIE, SECURE_COOKIE,
+};
 use crate::codec::{PrivateCookieSerializer, SecureCookieSerializer};
 use crate::config::{
     SessionConfig, Settings, DEFAULT_MAX_SESSIONS_PER_REQUEST, DEFAULT_SERVER_SESSION_TTL,
@@ -437,7 +439,7 @@ impl SessionConfigBuilder {
             if name == SECURE_COOKIE || name == PRIVATE_COOKIE || name.is_empty() {
                 return Err(ConfigError::ReservedBackendName { name });
             }
-            keepers.insert(name, server(backend));
+            keepers.insert(name, server(batched(backend)));
         }
         let default_backend = self
             .default_backend

@@ -115,7 +115,7 @@ pub use backend::RedisBackend;
 #[cfg(feature = "sqlite")]
 pub use backend::SqliteBackend;
 pub use backend::{
-    spawn_cleanup, BackendError, BoxFuture, Changes, MemoryBackend, Record, Regenerated,
+    spawn_cleanup, ApplyItem, BackendError, BoxFuture, Changes, MemoryBackend, Record, Regenerated,
     SessionBackend, WhenFull, DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, MEMORY, PRIVATE_COOKIE,
     SECURE_COOKIE,
 };

@@ -1,16 +1,18 @@
 //! [`BackendError`]: what a backend reports when it fails.
 
 use std::error::Error as StdError;
+use std::sync::Arc;
 
 /// A backend's failure: the server is unreachable, a query failed, a record is corrupt.
 ///
-/// It keeps the cause as its [`source`](StdError::source).
-#[derive(Debug, thiserror::Error)]
+/// It keeps the cause as its [`source`](StdError::source). Clones share the cause: a batch of
+/// operations that failed as one gives each of them the same error.
+#[derive(Clone, Debug, thiserror::Error)]
 #[error("{context}")]
 pub struct BackendError {
     context: String,
     #[source]
-    source: Option<Box<dyn StdError + Send + Sync>>,
+    source: Option<Arc<dyn StdError + Send + Sync>>,
     /// The backend does not offer the operation at all.
     unsupported: bool,
 }
@@ -32,7 +34,7 @@ impl BackendError {
     ) -> Self {
         Self {
             context: context.into(),
-            source: Some(source.into()),
+            source: Some(Arc::from(source.into())),
             unsupported: false,
         }
     }
@@ -83,4 +85,21 @@ impl BackendError {
     pub fn is_unsupported(&self) -> bool {
         self.unsupported
     }
+
+    /// This error as the result of each of `n` operations that failed as one (a batch).
+    pub(crate) fn for_each<T>(&self, n: usize) -> Vec<Result<T, Self>> {
+        (0..n).map(|_| Err(self.clone())).collect()
+    }
+}
+
+/// The results of a batch, with an error for any item that got none.
+pub(crate) fn unanswered<T>(
+    results: Vec<Option<Result<T, BackendError>>>,
+) -> Vec<Result<T, BackendError>> {
+    results
+        .into_iter()
+        .map(|result| {
+            result.unwrap_or_else(|| Err(BackendError::msg("a save of the batch was not run")))
+        })
+        .collect()
 }

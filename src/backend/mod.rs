@@ -3,6 +3,7 @@
 //! Server-side backends implement [`SessionBackend`]; the built-in ones do so exactly as a
 //! user's own would.
 
+mod batch;
 mod changes;
 mod cleanup;
 pub(crate) mod error;
@@ -14,6 +15,7 @@ mod session_backend;
 #[cfg(feature = "sqlx")]
 mod sql;
 
+pub(crate) use batch::batched;
 pub(crate) use changes::ChangeLog;
 pub use changes::Changes;
 pub use cleanup::spawn_cleanup;
@@ -22,7 +24,7 @@ pub use memory::{MemoryBackend, WhenFull, DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS
 pub use names::{MEMORY, PRIVATE_COOKIE, SECURE_COOKIE};
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;
-pub use session_backend::{BoxFuture, Record, Regenerated, SessionBackend};
+pub use session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
 #[cfg(feature = "mysql")]
 pub use sql::MySqlBackend;
 #[cfg(feature = "postgres")]

@@ -201,6 +201,93 @@ pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
     /// by themselves (Redis) return 0.
     fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>>;
 
+    /// The most operations one [`load_many`](Self::load_many) or
+    /// [`apply_many`](Self::apply_many) call may carry. More than 1 turns on natural batching:
+    /// while a load (or a save) of this backend is in flight, the loads (saves) that other
+    /// requests start meanwhile wait, and go out together, as one call, when it is done; when
+    /// nothing is in flight, an operation goes out at once. The default, 1, sends every
+    /// operation on its own, as before.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, SessionBackend};
+    ///
+    /// // In process, there is no round trip to save: the memory backend does not batch.
+    /// assert_eq!(MemoryBackend::new().max_batch_size(), 1);
+    /// ```
+    fn max_batch_size(&self) -> usize {
+        1
+    }
+
+    /// Loads the records `ids`, as [`load`](Self::load) would one by one: one result per id,
+    /// in order. An id may appear more than once.
+    ///
+    /// The default calls [`load`](Self::load) for each id in turn; a backend that can load
+    /// many records in one round trip overrides it (and [`max_batch_size`](Self::max_batch_size)).
+    /// When the round trip fails, every result is that error: none is reported as loaded.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, SessionBackend, SessionId};
+    /// use time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let backend = MemoryBackend::new();
+    /// let (saved, unknown) = (SessionId::generate()?, SessionId::generate()?);
+    /// backend.create(&saved, &serde_json::Map::new(), Duration::HOUR).await?;
+    /// let loaded = backend.load_many(&[saved, unknown]).await;
+    /// assert!(matches!(loaded[..], [Ok(Some(_)), Ok(None)]));
+    /// # Ok(()) }
+    /// ```
+    fn load_many<'a>(
+        &'a self,
+        ids: &'a [SessionId],
+    ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
+        Box::pin(async move {
+            let mut loaded = Vec::with_capacity(ids.len());
+            for id in ids {
+                loaded.push(self.load(id).await);
+            }
+            loaded
+        })
+    }
+
+    /// Applies each item's changes, as [`apply`](Self::apply) would one by one: one result
+    /// per item, in order (`Ok(false)` for a record that no longer exists, which fails only
+    /// that item). The batching never puts two items for one id in one call.
+    ///
+    /// The default calls [`apply`](Self::apply) for each item in turn. A backend that
+    /// overrides it applies every item or fails them all with the same error: an item is never
+    /// reported as saved when its change did not reach the store.
+    ///
+    /// ```
+    /// use axum_session_store::{ApplyItem, Changes, MemoryBackend, SessionBackend, SessionId};
+    /// use time::Duration;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let backend = MemoryBackend::new();
+    /// let saved = SessionId::generate()?;
+    /// backend.create(&saved, &serde_json::Map::new(), Duration::HOUR).await?;
+    /// let set = Changes { set: vec![("n".into(), 1.into())], ..Changes::default() };
+    /// let items = [
+    ///     ApplyItem { id: saved, changes: set.clone(), ttl: Duration::HOUR },
+    ///     ApplyItem { id: SessionId::generate()?, changes: set, ttl: Duration::HOUR },
+    /// ];
+    /// let applied = backend.apply_many(&items).await;
+    /// assert!(matches!(applied[..], [Ok(true), Ok(false)]));
+    /// # Ok(()) }
+    /// ```
+    fn apply_many<'a>(
+        &'a self,
+        items: &'a [ApplyItem],
+    ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
+        Box::pin(async move {
+            let mut applied = Vec::with_capacity(items.len());
+            for item in items {
+                applied.push(self.apply(&item.id, &item.changes, item.ttl).await);
+            }
+            applied
+        })
+    }
+
     /// The ids of the live records tied to `user_id` (records that hold it under the reserved
     /// key `_user`, set with [`Session::set_user_id`](crate::Session::set_user_id)).
     ///
@@ -226,6 +313,26 @@ pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
         let _ = (user_id, except);
         Box::pin(async { Err(BackendError::unsupported("revoking a user's sessions")) })
     }
+}
+
+/// One save in an [`apply_many`](SessionBackend::apply_many) batch: the arguments of
+/// [`apply`](SessionBackend::apply).
+///
+/// ```
+/// use axum_session_store::{ApplyItem, Changes, SessionId};
+///
+/// let item = ApplyItem { id: SessionId::generate()?, changes: Changes::default(), ttl: time::Duration::HOUR };
+/// assert!(item.changes.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApplyItem {
+    /// The record to change.
+    pub id: SessionId,
+    /// What to change in it.
+    pub changes: Changes,
+    /// How long it lives from now on.
+    pub ttl: Duration,
 }
 
 /// What [`SessionBackend::regenerate`] did.

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value};
 use time::Duration;
 
-use crate::backend::{Changes, Record, Regenerated, SessionBackend};
+use crate::backend::{ApplyItem, Changes, Record, Regenerated, SessionBackend};
 use crate::id::SessionId;
 
 /// Runs every check of the [`SessionBackend`] contract against `backend`, and panics with
@@ -15,7 +15,8 @@ use crate::id::SessionId;
 /// `create` never overwrites a live record, `apply` changes only the keys it names and never
 /// creates, records expire after their TTL (a TTL of zero or less at once), `regenerate` moves
 /// a record or answers `Gone` / `Taken` without changing anything, 20 concurrent `apply`s on
-/// one record keep every key, and, unless the backend answers
+/// one record keep every key, `load_many` and `apply_many` answer each item as `load` and
+/// `apply` would (a record that is gone fails only its own item), and, unless the backend answers
 /// [`BackendError::is_unsupported`](crate::BackendError::is_unsupported), a user's sessions are
 /// listed and revoked.
 ///
@@ -44,6 +45,7 @@ pub async fn backend_suite(backend: Arc<dyn SessionBackend>) {
         .regenerate_moves_or_answers_without_changing_anything()
         .await;
     suite.concurrent_applies_keep_every_key().await;
+    suite.batches_answer_each_item_as_alone().await;
     suite.a_users_sessions_are_listed_and_revoked().await;
 }
 
@@ -55,6 +57,14 @@ struct Suite(Arc<dyn SessionBackend>);
 /// A fresh random id.
 fn fresh_id() -> SessionId {
     SessionId::generate().unwrap_or_else(|error| panic!("backend suite: no random id: {error}"))
+}
+
+/// `result` with its error, and the error's cause, as text.
+fn described<T>(result: Result<T, crate::BackendError>) -> Result<T, String> {
+    result.map_err(|error| match std::error::Error::source(&error) {
+        Some(source) => format!("{error}: {source}"),
+        None => error.to_string(),
+    })
 }
 
 /// `value`, a JSON object, as a record.
@@ -319,6 +329,86 @@ impl Suite {
             "backend suite, {check}"
         );
         self.delete(check, &id).await;
+    }
+
+    async fn batches_answer_each_item_as_alone(&self) {
+        let check = "load_many and apply_many answer each item as alone";
+        let (a, b) = (
+            record(json!({"n": 1})),
+            record(json!({"n": 2, "keep": true})),
+        );
+        let (id_a, id_b) = (
+            self.create(check, &a, HOUR).await,
+            self.create(check, &b, HOUR).await,
+        );
+        let unknown = fresh_id();
+        let ids = [id_a.clone(), unknown.clone(), id_b.clone(), id_a.clone()];
+        let loaded: Vec<_> = self
+            .0
+            .load_many(&ids)
+            .await
+            .into_iter()
+            .map(described)
+            .collect();
+        assert_eq!(
+            loaded,
+            [Ok(Some(a.clone())), Ok(None), Ok(Some(b)), Ok(Some(a))],
+            "backend suite, {check}: load_many of a, unknown, b, a"
+        );
+        let set = |n: i64| Changes {
+            set: vec![("n".to_owned(), json!(n))],
+            ..Changes::default()
+        };
+        let items = [
+            ApplyItem {
+                id: id_a.clone(),
+                changes: set(10),
+                ttl: HOUR,
+            },
+            ApplyItem {
+                id: unknown.clone(),
+                changes: set(11),
+                ttl: HOUR,
+            },
+            ApplyItem {
+                id: id_b.clone(),
+                changes: set(12),
+                ttl: HOUR,
+            },
+        ];
+        let applied: Vec<_> = self
+            .0
+            .apply_many(&items)
+            .await
+            .into_iter()
+            .map(described)
+            .collect();
+        assert_eq!(
+            applied,
+            [Ok(true), Ok(false), Ok(true)],
+            "backend suite, {check}: apply_many of a, unknown, b"
+        );
+        assert_eq!(
+            self.load(check, &id_a).await,
+            Some(record(json!({"n": 10}))),
+            "backend suite, {check}"
+        );
+        assert_eq!(
+            self.load(check, &id_b).await,
+            Some(record(json!({"n": 12, "keep": true}))),
+            "backend suite, {check}: apply_many changed only the named keys"
+        );
+        assert_eq!(
+            self.load(check, &unknown).await,
+            None,
+            "backend suite, {check}: apply_many never creates"
+        );
+        assert!(
+            self.0.load_many(&[]).await.is_empty() && self.0.apply_many(&[]).await.is_empty(),
+            "backend suite, {check}: an empty batch answers nothing"
+        );
+        self.delete(check, &id_a).await;
+        self.delete(check, &id_b).await;
     }
 
     async fn a_users_sessions_are_listed_and_revoked(&self) {

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum_session_store::{
-    BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend, SessionId,
+    ApplyItem, BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend, SessionId,
 };
 use time::Duration;
 
@@ -15,6 +15,10 @@ pub struct Calls {
     pub apply: AtomicUsize,
     pub delete: AtomicUsize,
     pub regenerate: AtomicUsize,
+    /// The most loads one `load_many` call carried.
+    pub largest_load_batch: AtomicUsize,
+    /// The most saves one `apply_many` call carried.
+    pub largest_apply_batch: AtomicUsize,
 }
 
 impl Calls {
@@ -109,6 +113,32 @@ impl SessionBackend for Counting {
 
     fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
         self.inner.delete_expired()
+    }
+
+    fn max_batch_size(&self) -> usize {
+        self.inner.max_batch_size()
+    }
+
+    fn load_many<'a>(
+        &'a self,
+        ids: &'a [SessionId],
+    ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
+        self.calls.load.fetch_add(ids.len(), Ordering::SeqCst);
+        self.calls
+            .largest_load_batch
+            .fetch_max(ids.len(), Ordering::SeqCst);
+        self.inner.load_many(ids)
+    }
+
+    fn apply_many<'a>(
+        &'a self,
+        items: &'a [ApplyItem],
+    ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
+        self.calls.apply.fetch_add(items.len(), Ordering::SeqCst);
+        self.calls
+            .largest_apply_batch
+            .fetch_max(items.len(), Ordering::SeqCst);
+        self.inner.apply_many(items)
     }
 
     fn user_sessions<'a>(

@@ -2,6 +2,7 @@
 //! [`backend_suite!`]: each backend's test file gives an async function that returns a
 //! `Fixture` (or `None` when its server is unreachable and tests may skip).
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -330,7 +331,7 @@ pub async fn a_session_of_its_own_lifetime_outlives_the_configured_one(fixture: 
 }
 
 pub async fn hundred_parallel_requests_keep_every_key(fixture: &Fixture) {
-    let (config, _) = config_for(fixture);
+    let (config, calls) = config_for(fixture);
     let router = app::layered(config);
     let mut client = Client::new(router.clone());
     client.get("/set?init=0").await;
@@ -345,7 +346,8 @@ pub async fn hundred_parallel_requests_keep_every_key(fixture: &Fixture) {
         })
         .collect();
     for task in tasks {
-        assert_eq!(task.await.unwrap().status, 200);
+        let reply = task.await.unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.body);
     }
     let values = dumped(&client.get("/dump").await)["values"].clone();
     let values = values.as_object().unwrap();
@@ -354,6 +356,13 @@ pub async fn hundred_parallel_requests_keep_every_key(fixture: &Fixture) {
         .collect();
     assert!(missing.is_empty(), "lost keys: {missing:?}");
     assert_eq!(values.len(), 101);
+    if fixture.backend.max_batch_size() > 1 {
+        // The loads that came while one was in flight went out together (a save per session
+        // per batch: these saves, all of one session, went one by one, in order).
+        let largest = calls.largest_load_batch.load(Ordering::SeqCst);
+        assert!(largest > 1, "no load was batched (largest batch {largest})");
+        assert!(calls.largest_apply_batch.load(Ordering::SeqCst) <= 1);
+    }
 }
 
 pub async fn expired_record_never_loads(fixture: &Fixture) {

@@ -11,11 +11,15 @@ use super::fields::{change_args, create_args, parse_record, record_fields, ttl_m
 use super::scripts::{APPLY, CREATE, FILL, LIST_USER, MOVE, REVOKE_USER, TAKE};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
-use crate::backend::session_backend::{BoxFuture, Record, Regenerated, SessionBackend};
+use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
 use crate::id::SessionId;
 
 /// The key prefix used unless [`RedisBackend::key_prefix`] sets another.
 const DEFAULT_PREFIX: &str = "session:";
+
+/// How many loads, or saves, one pipeline carries unless [`RedisBackend::max_batch`] says
+/// otherwise.
+const DEFAULT_MAX_BATCH: usize = 64;
 
 /// What follows the key prefix in the keys of the user indexes.
 const USER_INDEX: &str = "user:";
@@ -69,10 +73,12 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 #[derive(Clone)]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub struct RedisBackend {
-    connection: SharedConnection,
+    pub(super) connection: SharedConnection,
     prefix: String,
     /// `{prefix}user:` on a single server; empty (no user index) on a Cluster.
-    index_prefix: String,
+    pub(super) index_prefix: String,
+    /// The most loads or saves one pipeline carries.
+    max_batch: usize,
 }
 
 impl RedisBackend {
@@ -185,6 +191,7 @@ impl RedisBackend {
             connection: SharedConnection::new(pool),
             prefix: String::new(),
             index_prefix: String::new(),
+            max_batch: DEFAULT_MAX_BATCH,
         };
         backend.key_prefix(DEFAULT_PREFIX)
     }
@@ -212,7 +219,32 @@ impl RedisBackend {
         self
     }
 
-    fn key(&self, id: &SessionId) -> String {
+    /// Sends at most `max` loads, or `max` saves, in one pipeline (64 unless set); 1 sends
+    /// each on its own. On a Cluster, where one pipeline cannot span hash slots, each goes on
+    /// its own whatever this says.
+    ///
+    /// While a load (or a save) is in flight, the loads (saves) that other requests start
+    /// meanwhile wait for it, then go out together as one pipeline, each request getting its
+    /// own result; with [`wait_for_replicas`](Self::wait_for_replicas), one `WAIT` confirms
+    /// the whole batch. When nothing is in flight, an operation goes out at once. See
+    /// [`SessionBackend::max_batch_size`].
+    ///
+    /// ```
+    /// use axum_session_store::{RedisBackend, SessionBackend};
+    /// use deadpool_redis::{Config, Runtime};
+    ///
+    /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
+    /// let backend = RedisBackend::new(pool).max_batch(16);
+    /// assert_eq!(backend.max_batch_size(), 16);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn max_batch(mut self, max: usize) -> Self {
+        self.max_batch = max.max(1);
+        self
+    }
+
+    pub(super) fn key(&self, id: &SessionId) -> String {
         format!("{}{}", self.prefix, id.as_str())
     }
 
@@ -406,6 +438,28 @@ impl SessionBackend for RedisBackend {
     fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
         // Redis expires the records by itself.
         Box::pin(async { Ok(0) })
+    }
+
+    fn max_batch_size(&self) -> usize {
+        if self.connection.pool.is_single_node() {
+            self.max_batch
+        } else {
+            1
+        }
+    }
+
+    fn load_many<'a>(
+        &'a self,
+        ids: &'a [SessionId],
+    ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
+        Box::pin(self.load_batch(ids))
+    }
+
+    fn apply_many<'a>(
+        &'a self,
+        items: &'a [ApplyItem],
+    ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
+        Box::pin(self.apply_batch(items))
     }
 
     fn user_sessions<'a>(

@@ -253,6 +253,48 @@ impl SharedConnection {
         .await
     }
 
+    /// Runs the commands of `pipeline` in one round trip, each with its own result (a
+    /// command the server refuses fails alone; a broken connection fails them all). For
+    /// `writes`, with replication asked for, one `WAIT` after them all counts for each: fewer
+    /// replicas than asked fails them all.
+    pub(super) async fn pipeline(
+        &self,
+        mut pipeline: Pipeline,
+        writes: bool,
+        doing: &'static str,
+    ) -> Result<Vec<Result<RedisValue, RedisError>>, BackendError> {
+        let replication = self.replication.filter(|_| writes);
+        if let Some(replication) = replication {
+            pipeline.add_command(wait_command(replication));
+        }
+        pipeline.ignore_errors();
+        self.bounded(doing, async {
+            let mut conn = self.connection().await?;
+            let mut results: Vec<Result<RedisValue, RedisError>> = pipeline
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| self.failed(doing, e))?;
+            for error in results.iter().filter_map(|result| result.as_ref().err()) {
+                self.forget_broken_connection(error);
+            }
+            let Some(replication) = replication else {
+                return Ok(results);
+            };
+            let replicas = results
+                .pop()
+                .ok_or_else(|| RedisError::from((ErrorKind::Client, "no reply to WAIT")))
+                .and_then(|wait| {
+                    wait.and_then(|value| redis::from_redis_value(value).map_err(RedisError::from))
+                });
+            self.replicated(
+                replicas.map(|replicas| (results, replicas)),
+                replication,
+                doing,
+            )
+        })
+        .await
+    }
+
     /// The value of a write that `replication.replicas` replicas acknowledged; fewer is an
     /// error: the write may not survive a failover.
     fn replicated<T>(
@@ -288,9 +330,7 @@ async fn acknowledged<T: FromRedisValue>(
     replication: Replication,
     cmd: &Cmd,
 ) -> Result<(T, usize), RedisError> {
-    let timeout_ms = u64::try_from(replication.timeout.as_millis()).unwrap_or(u64::MAX);
-    let mut wait = redis::cmd("WAIT");
-    wait.arg(replication.replicas).arg(timeout_ms);
+    let wait = wait_command(replication);
     if let Connection::Cluster(_) = conn {
         let value = send(conn, cmd).await?;
         let replicas = wait.query_async(conn).await?;
@@ -299,6 +339,14 @@ async fn acknowledged<T: FromRedisValue>(
     let mut pipeline = redis::pipe();
     pipeline.add_command(cmd.clone()).add_command(wait);
     pipeline.query_async(conn).await
+}
+
+/// `WAIT` for `replication`.
+fn wait_command(replication: Replication) -> Cmd {
+    let timeout_ms = u64::try_from(replication.timeout.as_millis()).unwrap_or(u64::MAX);
+    let mut wait = redis::cmd("WAIT");
+    wait.arg(replication.replicas).arg(timeout_ms);
+    wait
 }
 
 /// How many ASK redirections [`send`] follows itself, after the cluster client gave up.
@@ -347,7 +395,7 @@ async fn send<T: FromRedisValue>(conn: &mut Connection, cmd: &Cmd) -> Result<T, 
 }
 
 /// `EVALSHA` (by SHA1) or `EVAL` (by text) of `script` on `keys` with `args`.
-fn invocation(script: &Lua, keys: &[&str], args: &[Vec<u8>], by_sha: bool) -> Cmd {
+pub(super) fn invocation(script: &Lua, keys: &[&str], args: &[Vec<u8>], by_sha: bool) -> Cmd {
     let (command, body) = if by_sha {
         ("EVALSHA", script.sha1())
     } else {
@@ -361,6 +409,6 @@ fn invocation(script: &Lua, keys: &[&str], args: &[Vec<u8>], by_sha: bool) -> Cm
     cmd
 }
 
-fn is_noscript(error: &RedisError) -> bool {
+pub(super) fn is_noscript(error: &RedisError) -> bool {
     error.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
 }

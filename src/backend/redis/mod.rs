@@ -2,6 +2,7 @@
 //! and the scripts that write it.
 
 mod backend;
+mod batch;
 mod connection;
 mod fields;
 mod scripts;

@@ -2,8 +2,9 @@
 //! backend shares, written once.
 
 /// Implements `Debug` and [`SessionBackend`](crate::SessionBackend) for `$backend`, a struct
-/// whose field `table` is its [`Table`]: `apply` runs the backend's own `apply_changes`
-/// method, and every other operation runs as the table runs it.
+/// whose field `table` is its [`Table`] and `max_batch` its batch size: `apply`, `load_many`
+/// and `apply_many` run the backend's own `apply_changes`, `load_batch` and `apply_batch`
+/// methods, and every other operation runs as the table runs it.
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 macro_rules! table_backend {
     ($backend:ident) => {
@@ -14,7 +15,9 @@ macro_rules! table_backend {
 
             use crate::backend::changes::Changes;
             use crate::backend::error::BackendError;
-            use crate::backend::session_backend::{BoxFuture, Record, Regenerated, SessionBackend};
+            use crate::backend::session_backend::{
+                ApplyItem, BoxFuture, Record, Regenerated, SessionBackend,
+            };
             use crate::id::SessionId;
 
             impl fmt::Debug for $backend {
@@ -70,6 +73,24 @@ macro_rules! table_backend {
 
                 fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
                     Box::pin(self.table.delete_expired())
+                }
+
+                fn max_batch_size(&self) -> usize {
+                    self.max_batch
+                }
+
+                fn load_many<'a>(
+                    &'a self,
+                    ids: &'a [SessionId],
+                ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
+                    Box::pin(self.load_batch(ids))
+                }
+
+                fn apply_many<'a>(
+                    &'a self,
+                    items: &'a [ApplyItem],
+                ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
+                    Box::pin(self.apply_batch(items))
                 }
 
                 fn user_sessions<'a>(

@@ -9,6 +9,8 @@
 
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 mod backend_macro;
+#[cfg(any(feature = "sqlite", feature = "mysql"))]
+mod batch;
 mod clock;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 mod json_edit;
@@ -17,6 +19,10 @@ mod mysql;
 mod names;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_batch;
+#[cfg(feature = "postgres")]
+mod postgres_json;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod table;

@@ -7,11 +7,12 @@ use super::backend_macro::table_backend;
 use super::clock::Clock;
 use super::json_edit::JsonDialect;
 use super::names::{TableName, EXPIRES_INDEX, USER_INDEX};
-use super::table::{Statements, Table};
+use super::table::{Statements, Table, DEFAULT_MAX_BATCH};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 #[cfg(doc)]
 use crate::backend::session_backend::SessionBackend;
+use crate::backend::session_backend::{ApplyItem, Record};
 use crate::id::SessionId;
 
 const DATABASE: &str = "MySQL";
@@ -76,6 +77,10 @@ const DIALECT: JsonDialect = JsonDialect {
 #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
 pub struct MySqlBackend {
     table: Table<MySql>,
+    /// The start of the query that loads a batch, up to its list of ids.
+    select_in: String,
+    /// The most loads or saves one batch carries.
+    max_batch: usize,
 }
 
 /// The SQL text of each operation but `apply`, made once per table.
@@ -160,7 +165,52 @@ impl MySqlBackend {
 
     fn on_table(pool: MySqlPool, name: TableName) -> Self {
         let table = Table::new(pool, name, '`', statements, Clock::Database, DATABASE);
-        Self { table }
+        let select_in = format!(
+            "SELECT CAST(id AS CHAR CHARACTER SET utf8mb4), data FROM {}
+             WHERE expires_at > {NOW_MS} AND id IN (",
+            table.quoted()
+        );
+        Self {
+            table,
+            select_in,
+            max_batch: DEFAULT_MAX_BATCH,
+        }
+    }
+
+    /// Sends at most `max` loads, or `max` saves, in one batch (64 unless set); 1 sends each
+    /// on its own.
+    ///
+    /// While a load (or a save) is running, the loads (saves) that other requests start
+    /// meanwhile wait for it, then go out together: many sessions read with one
+    /// `SELECT ... WHERE id IN (...)`, many saved in one transaction of their `UPDATE`s, so one commit (one `fsync`) for all, each request getting its own
+    /// result. When nothing is running, an operation goes out at once. See
+    /// [`SessionBackend::max_batch_size`].
+    ///
+    /// ```no_run
+    /// use axum_session_store::{MySqlBackend, SessionBackend};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
+    /// let backend = MySqlBackend::new(pool).max_batch(16);
+    /// assert_eq!(backend.max_batch_size(), 16);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn max_batch(mut self, max: usize) -> Self {
+        self.max_batch = max.max(1);
+        self
+    }
+
+    /// [`SessionBackend::load_many`].
+    async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
+        self.table.load_in(&self.select_in, ids).await
+    }
+
+    /// [`SessionBackend::apply_many`].
+    async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
+        self.table
+            .apply_json_many(items, &DIALECT, apply_statement)
+            .await
     }
 
     /// Creates the table, with its indexes, unless it exists, and adds the `user_id` column

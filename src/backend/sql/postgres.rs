@@ -6,11 +6,14 @@ use time::Duration;
 use super::backend_macro::table_backend;
 use super::clock::{ttl_millis, Clock};
 use super::names::{fnv1a, TableName, EXPIRES_INDEX, USER_INDEX};
-use super::table::{Statements, Table};
+use super::postgres_batch::{self, BatchStatements};
+use super::postgres_json::set_json;
+use super::table::{Statements, Table, DEFAULT_MAX_BATCH};
 use crate::backend::changes::Changes;
-use crate::backend::error::BackendError;
+use crate::backend::error::{unanswered, BackendError};
 #[cfg(doc)]
 use crate::backend::session_backend::SessionBackend;
+use crate::backend::session_backend::{ApplyItem, Record};
 use crate::id::SessionId;
 
 const DATABASE: &str = "PostgreSQL";
@@ -54,6 +57,10 @@ pub struct PostgresBackend {
     table: Table<Postgres>,
     /// The `UPDATE` that `apply` runs.
     apply: String,
+    /// The statements of loads and saves in batches.
+    batch: BatchStatements,
+    /// The most loads or saves one statement carries.
+    max_batch: usize,
 }
 
 /// The SQL text of each operation but `apply`, made once per table.
@@ -143,7 +150,58 @@ impl PostgresBackend {
     fn on_table(pool: PgPool, name: TableName) -> Self {
         let table = Table::new(pool, name, '"', statements, Clock::Database, DATABASE);
         let apply = apply_statement(table.quoted());
-        Self { table, apply }
+        let batch = BatchStatements::new(table.quoted());
+        Self {
+            table,
+            apply,
+            batch,
+            max_batch: DEFAULT_MAX_BATCH,
+        }
+    }
+
+    /// Sends at most `max` loads, or `max` saves, in one statement (64 unless set); 1 sends
+    /// each on its own.
+    ///
+    /// While a load (or a save) is running, the loads (saves) that other requests start
+    /// meanwhile wait for it, then go out together as one statement: many sessions read with
+    /// one `SELECT ... WHERE id = ANY($1)`, many saved with one `UPDATE ... FROM unnest(...)`
+    /// and one commit, each request getting its own result. When nothing is running, an
+    /// operation goes out at once. See [`SessionBackend::max_batch_size`].
+    ///
+    /// ```no_run
+    /// use axum_session_store::{PostgresBackend, SessionBackend};
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
+    /// let backend = PostgresBackend::new(pool).max_batch(16);
+    /// assert_eq!(backend.max_batch_size(), 16);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn max_batch(mut self, max: usize) -> Self {
+        self.max_batch = max.max(1);
+        self
+    }
+
+    /// [`SessionBackend::load_many`].
+    async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
+        postgres_batch::load_many(&self.table, &self.batch, ids).await
+    }
+
+    /// [`SessionBackend::apply_many`]: one statement, but for items that must go on their
+    /// own (values holding U+0000, whose error is theirs alone).
+    async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
+        let split = postgres_batch::split(items);
+        let mut results = vec![None; items.len()];
+        postgres_batch::apply_batched(&self.table, &self.batch, items, &split, &mut results).await;
+        for (n, error) in &split.alone {
+            let item = &items[*n];
+            results[*n] = Some(match error {
+                Some(error) => Err(error.clone()),
+                None => self.apply_changes(&item.id, &item.changes, item.ttl).await,
+            });
+        }
+        unanswered(results)
     }
 
     /// Creates the table and its indexes, unless they exist, and adds the `user_id` column to
@@ -210,8 +268,7 @@ impl PostgresBackend {
         changes: &Changes,
         ttl: Duration,
     ) -> Result<bool, BackendError> {
-        let set = serde_json::to_string(&SetObject(&changes.set))
-            .map_err(|e| BackendError::new("could not encode the session values as JSON", e))?;
+        let set = set_json(changes)?;
         let query = sqlx::query(&self.apply)
             .bind(id.as_str())
             .bind(changes.cleared)
@@ -219,15 +276,6 @@ impl PostgresBackend {
             .bind(set)
             .bind(ttl_millis(ttl));
         Ok(self.table.execute(query, None, "save a session").await? == 1)
-    }
-}
-
-/// The keys a request set, serialised as one JSON object without copying the values.
-struct SetObject<'a>(&'a [(String, serde_json::Value)]);
-
-impl serde::Serialize for SetObject<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(key, value)| (key, value)))
     }
 }
 

@@ -14,6 +14,9 @@ use crate::backend::error::BackendError;
 use crate::backend::session_backend::{Record, Regenerated};
 use crate::id::SessionId;
 
+/// How many loads, or saves, one batch carries unless the backend's `max_batch` says otherwise.
+pub(super) const DEFAULT_MAX_BATCH: usize = 64;
+
 /// How many times [`Table::revoke_user_sessions`] locks a user's rows before it gives up: each
 /// pass past the second needs a user's session moved to a new id while the pass before ran.
 const MAX_REVOKE_PASSES: usize = 16;
@@ -40,7 +43,7 @@ fn encode_record(record: &Record) -> Result<String, BackendError> {
 }
 
 /// A record from its stored text.
-fn decode_record(text: &str) -> Result<Record, BackendError> {
+pub(super) fn decode_record(text: &str) -> Result<Record, BackendError> {
     serde_json::from_str(text)
         .map_err(|e| BackendError::new("the stored session record is not a JSON object", e))
 }
@@ -180,9 +183,23 @@ where
         &self.quoted
     }
 
+    /// The pool the table's queries run on.
+    pub(super) fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
+    /// Whose clock the expiry times follow.
+    #[cfg(any(feature = "sqlite", feature = "mysql"))]
+    pub(super) fn clock(&self) -> Clock {
+        self.clock
+    }
+
     /// Maps a failed query to a [`BackendError`] that says which database, which operation
     /// and which table; the sqlx error is its source.
-    fn failed<'a>(&'a self, action: &'a str) -> impl FnOnce(sqlx::Error) -> BackendError + 'a {
+    pub(super) fn failed<'a>(
+        &'a self,
+        action: &'a str,
+    ) -> impl FnOnce(sqlx::Error) -> BackendError + 'a {
         move |error| {
             BackendError::new(
                 format!(

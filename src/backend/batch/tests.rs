@@ -1,0 +1,378 @@
+//! The batching rules, on a backend that records its calls and holds each until let go.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde_json::json;
+use time::Duration;
+use tokio::sync::Semaphore;
+
+use super::Batched;
+use crate::backend::changes::Changes;
+use crate::backend::error::BackendError;
+use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
+use crate::id::SessionId;
+
+/// Which call a backend received, with the ids it carried.
+#[derive(Clone, Debug, PartialEq)]
+enum Call {
+    One(SessionId),
+    Many(Vec<SessionId>),
+}
+
+/// Every call waits for a permit of `gate`; applies set each change's keys on a record per
+/// id; `gone` ids have no record.
+#[derive(Debug, Default)]
+struct Recording {
+    gate: Gate,
+    calls: Mutex<Vec<Call>>,
+    records: Mutex<std::collections::HashMap<SessionId, Record>>,
+    gone: Mutex<HashSet<SessionId>>,
+    fail_many: AtomicBool,
+    panic_many: AtomicBool,
+}
+
+/// A semaphore with no permit to begin with.
+#[derive(Debug)]
+struct Gate(Semaphore);
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self(Semaphore::new(0))
+    }
+}
+
+impl Gate {
+    fn add_permits(&self, n: usize) {
+        self.0.add_permits(n);
+    }
+}
+
+impl Recording {
+    async fn pass(&self, call: Call) {
+        self.gate
+            .0
+            .acquire()
+            .await
+            .expect("the gate stays open")
+            .forget();
+        self.calls.lock().unwrap().push(call);
+    }
+
+    fn applied(&self, item: &ApplyItem) -> bool {
+        if self.gone.lock().unwrap().contains(&item.id) {
+            return false;
+        }
+        let mut records = self.records.lock().unwrap();
+        item.changes
+            .apply_to(records.entry(item.id.clone()).or_default());
+        true
+    }
+
+    fn calls(&self) -> Vec<Call> {
+        self.calls.lock().unwrap().clone()
+    }
+}
+
+impl SessionBackend for Recording {
+    fn load<'a>(
+        &'a self,
+        id: &'a SessionId,
+    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+        Box::pin(async move {
+            self.pass(Call::One(id.clone())).await;
+            Ok(self.records.lock().unwrap().get(id).cloned())
+        })
+    }
+
+    fn create<'a>(
+        &'a self,
+        _: &'a SessionId,
+        _: &'a Record,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async { Ok(true) })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        id: &'a SessionId,
+        changes: &'a Changes,
+        ttl: Duration,
+    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+        Box::pin(async move {
+            self.pass(Call::One(id.clone())).await;
+            Ok(self.applied(&ApplyItem {
+                id: id.clone(),
+                changes: changes.clone(),
+                ttl,
+            }))
+        })
+    }
+
+    fn regenerate<'a>(
+        &'a self,
+        _: &'a SessionId,
+        _: &'a SessionId,
+        _: &'a Changes,
+        _: Duration,
+    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+        Box::pin(async { Ok(Regenerated::Moved) })
+    }
+
+    fn delete<'a>(&'a self, _: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async { Ok(()) })
+    }
+
+    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+        Box::pin(async { Ok(0) })
+    }
+
+    fn max_batch_size(&self) -> usize {
+        4
+    }
+
+    fn load_many<'a>(
+        &'a self,
+        ids: &'a [SessionId],
+    ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
+        Box::pin(async move {
+            self.pass(Call::Many(ids.to_vec())).await;
+            let records = self.records.lock().unwrap();
+            ids.iter().map(|id| Ok(records.get(id).cloned())).collect()
+        })
+    }
+
+    fn apply_many<'a>(
+        &'a self,
+        items: &'a [ApplyItem],
+    ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
+        Box::pin(async move {
+            self.pass(Call::Many(
+                items.iter().map(|item| item.id.clone()).collect(),
+            ))
+            .await;
+            assert!(
+                !self.panic_many.load(Ordering::SeqCst),
+                "the backend panicked"
+            );
+            if self.fail_many.load(Ordering::SeqCst) {
+                let error = BackendError::msg("the connection dropped");
+                return items.iter().map(|_| Err(error.clone())).collect();
+            }
+            items.iter().map(|item| Ok(self.applied(item))).collect()
+        })
+    }
+}
+
+fn ids(n: usize) -> Vec<SessionId> {
+    (0..n).map(|_| SessionId::generate().unwrap()).collect()
+}
+
+fn set(key: &str) -> Changes {
+    Changes {
+        set: vec![(key.to_owned(), json!(true))],
+        ..Changes::default()
+    }
+}
+
+/// Lets the spawned tasks run until they wait (the runtime has one thread).
+async fn settle() {
+    for _ in 0..20 {
+        tokio::task::yield_now().await;
+    }
+}
+
+/// A batched `backend`, and one load held in flight (the first call takes the gate's only
+/// permit only once the test adds one).
+fn batched(backend: &Arc<Recording>) -> Arc<Batched> {
+    Arc::new(Batched::new(backend.clone(), backend.max_batch_size()))
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_operation_goes_out_at_once_when_nothing_is_in_flight() {
+    let backend = Arc::new(Recording::default());
+    let batched = batched(&backend);
+    backend.gate.add_permits(1);
+    let id = SessionId::generate().unwrap();
+    assert_eq!(batched.load(&id).await.unwrap(), None);
+    assert_eq!(backend.calls(), [Call::One(id)]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn loads_that_arrive_while_one_is_in_flight_go_out_together_up_to_the_maximum() {
+    let backend = Arc::new(Recording::default());
+    let batched = batched(&backend);
+    let ids = ids(7);
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (batched, id) = (batched.clone(), id.clone());
+            tokio::spawn(async move { batched.load(&id).await })
+        })
+        .collect();
+    settle().await;
+    assert_eq!(
+        batched.loads.waiting(),
+        6,
+        "the first is in flight, the others wait"
+    );
+    backend.gate.add_permits(10);
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), None);
+    }
+    assert_eq!(
+        backend.calls(),
+        [
+            Call::One(ids[0].clone()),
+            Call::Many(ids[1..5].to_vec()),
+            Call::Many(ids[5..7].to_vec()),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_batch_holds_one_save_per_session_and_each_sessions_saves_keep_their_order() {
+    let backend = Arc::new(Recording::default());
+    let batched = batched(&backend);
+    let [a, b] = [
+        SessionId::generate().unwrap(),
+        SessionId::generate().unwrap(),
+    ];
+    // a (in flight), then a, b, a, a: the batches are [a, b], [a], [a].
+    let order = [(&a, "1"), (&a, "2"), (&b, "3"), (&a, "4"), (&a, "5")];
+    let mut tasks = Vec::new();
+    for (id, key) in order {
+        let (batched, id) = (batched.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            batched.apply(&id, &set(key), Duration::HOUR).await
+        }));
+        settle().await;
+    }
+    backend.gate.add_permits(10);
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap());
+    }
+    assert_eq!(
+        backend.calls(),
+        [
+            Call::One(a.clone()),
+            Call::Many(vec![a.clone(), b.clone()]),
+            Call::One(a.clone()),
+            Call::One(a.clone()),
+        ]
+    );
+    let records = backend.records.lock().unwrap();
+    let keys: Vec<_> = records[&a].keys().cloned().collect();
+    assert_eq!(keys, ["1", "2", "4", "5"], "every change to a was applied");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_record_gone_fails_only_its_own_save_and_a_failed_batch_fails_every_save_in_it() {
+    let backend = Arc::new(Recording::default());
+    let batched = batched(&backend);
+    let ids = ids(4);
+    backend.gone.lock().unwrap().insert(ids[2].clone());
+    let apply_all = |ids: Vec<SessionId>| {
+        ids.into_iter()
+            .map(|id| {
+                let batched = batched.clone();
+                tokio::spawn(async move { batched.apply(&id, &set("k"), Duration::HOUR).await })
+            })
+            .collect::<Vec<_>>()
+    };
+    let tasks = apply_all(ids.clone());
+    settle().await;
+    // Exactly the two calls: one alone, one batch (no permit is left for the next round).
+    backend.gate.add_permits(2);
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap().unwrap());
+    }
+    assert_eq!(results, [true, true, false, true]);
+
+    backend.fail_many.store(true, Ordering::SeqCst);
+    let tasks = apply_all(ids.clone());
+    settle().await;
+    backend.gate.add_permits(10);
+    let mut failed = 0;
+    for (n, task) in tasks.into_iter().enumerate() {
+        match task.await.unwrap() {
+            Err(error) => {
+                assert_eq!(error.to_string(), "the connection dropped");
+                failed += 1;
+            }
+            Ok(applied) => assert_eq!(n, 0, "only the save that went alone succeeded: {applied}"),
+        }
+    }
+    assert_eq!(failed, 3, "the batch of three failed as one");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_request_that_goes_away_while_in_flight_leaves_the_queue_moving() {
+    let backend = Arc::new(Recording::default());
+    let batched = batched(&backend);
+    let ids = ids(3);
+    let first = {
+        let (batched, id) = (batched.clone(), ids[0].clone());
+        tokio::spawn(async move { batched.load(&id).await })
+    };
+    settle().await;
+    let rest: Vec<_> = ids[1..]
+        .iter()
+        .map(|id| {
+            let (batched, id) = (batched.clone(), id.clone());
+            tokio::spawn(async move { batched.load(&id).await })
+        })
+        .collect();
+    settle().await;
+    first.abort();
+    settle().await;
+    backend.gate.add_permits(10);
+    for task in rest {
+        assert_eq!(task.await.unwrap().unwrap(), None);
+    }
+    assert_eq!(backend.calls(), [Call::Many(ids[1..].to_vec())]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_backend_that_panics_in_a_batch_fails_its_requests_and_the_next_ones_go_out() {
+    let backend = Arc::new(Recording::default());
+    let batched = batched(&backend);
+    backend.panic_many.store(true, Ordering::SeqCst);
+    let ids = ids(3);
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (batched, id) = (batched.clone(), id.clone());
+            tokio::spawn(async move { batched.apply(&id, &set("k"), Duration::HOUR).await })
+        })
+        .collect();
+    settle().await;
+    backend.gate.add_permits(10);
+    let results: Vec<_> = futures_results(tasks).await;
+    assert!(results[0], "the first went alone");
+    assert!(
+        !results[1] && !results[2],
+        "the panicked batch's requests failed: {results:?}"
+    );
+
+    backend.panic_many.store(false, Ordering::SeqCst);
+    backend.gate.add_permits(1);
+    assert!(batched
+        .apply(&ids[0], &set("again"), Duration::HOUR)
+        .await
+        .unwrap());
+}
+
+/// Whether each task's save succeeded.
+async fn futures_results(
+    tasks: Vec<tokio::task::JoinHandle<Result<bool, BackendError>>>,
+) -> Vec<bool> {
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(matches!(task.await, Ok(Ok(true))));
+    }
+    results
+}

@@ -1,0 +1,112 @@
+//! The Redis backend's batches: many loads, or many saves, as one pipeline (one round trip,
+//! one `WAIT` for them all when replicas must confirm).
+
+use deadpool_redis::redis::{self, RedisError, Value as RedisValue};
+
+use super::backend::RedisBackend;
+use super::connection::{invocation, is_noscript};
+use super::fields::{change_args, parse_record};
+use super::scripts::APPLY;
+use crate::backend::error::{unanswered, BackendError};
+use crate::backend::session_backend::{ApplyItem, Record, SessionBackend};
+use crate::id::SessionId;
+
+const LOADING: &str = "loading session records from Redis";
+const APPLYING: &str = "applying changes to session records in Redis";
+
+/// One command's reply as `T`, its error as the operation's.
+fn reply<T: redis::FromRedisValue>(
+    reply: Option<Result<RedisValue, RedisError>>,
+    doing: &'static str,
+) -> Result<T, BackendError> {
+    let value = reply
+        .ok_or_else(|| BackendError::msg(format!("{doing}: Redis gave no reply for it")))?
+        .map_err(|e| BackendError::new(doing, e))?;
+    redis::from_redis_value(value).map_err(|e| BackendError::new(doing, RedisError::from(e)))
+}
+
+impl RedisBackend {
+    /// [`SessionBackend::load_many`]: one `HGETALL` per id, in one pipeline (on a Cluster,
+    /// where a pipeline cannot span slots, one after another).
+    pub(super) async fn load_batch(
+        &self,
+        ids: &[SessionId],
+    ) -> Vec<Result<Option<Record>, BackendError>> {
+        if !self.connection.pool.is_single_node() {
+            let mut loaded = Vec::with_capacity(ids.len());
+            for id in ids {
+                loaded.push(self.load(id).await);
+            }
+            return loaded;
+        }
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        let mut pipeline = redis::pipe();
+        for id in ids {
+            pipeline.cmd("HGETALL").arg(self.key(id));
+        }
+        let replies = match self.connection.pipeline(pipeline, false, LOADING).await {
+            Ok(replies) => replies,
+            Err(error) => return error.for_each(ids.len()),
+        };
+        let mut replies = replies.into_iter();
+        ids.iter()
+            .map(|_| {
+                let fields: Vec<(Vec<u8>, Vec<u8>)> = reply(replies.next(), LOADING)?;
+                // The marker field makes every record a non-empty hash.
+                (!fields.is_empty())
+                    .then(|| parse_record(fields))
+                    .transpose()
+            })
+            .collect()
+    }
+
+    /// [`SessionBackend::apply_many`]: the `APPLY` script by its SHA1 for each item, in one
+    /// pipeline. Items the server did not know the script for (the first batch after it
+    /// restarted) go again on their own, which loads it. On a Cluster, one after another.
+    pub(super) async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
+        if !self.connection.pool.is_single_node() {
+            let mut applied = Vec::with_capacity(items.len());
+            for item in items {
+                applied.push(self.apply(&item.id, &item.changes, item.ttl).await);
+            }
+            return applied;
+        }
+        if items.is_empty() {
+            return Vec::new();
+        }
+        let mut results: Vec<Option<Result<bool, BackendError>>> = vec![None; items.len()];
+        let mut pipeline = redis::pipe();
+        let mut sent = Vec::with_capacity(items.len());
+        for (n, item) in items.iter().enumerate() {
+            match change_args(&item.changes, item.ttl, &self.index_prefix) {
+                Ok(args) => {
+                    pipeline.add_command(invocation(&APPLY, &[&self.key(&item.id)], &args, true));
+                    sent.push(n);
+                }
+                Err(error) => results[n] = Some(Err(error)),
+            }
+        }
+        match self.connection.pipeline(pipeline, true, APPLYING).await {
+            Ok(replies) => {
+                let mut replies = replies.into_iter();
+                for &n in &sent {
+                    let item = &items[n];
+                    results[n] = Some(match replies.next() {
+                        Some(Err(error)) if is_noscript(&error) => {
+                            self.apply(&item.id, &item.changes, item.ttl).await
+                        }
+                        other => reply(other, APPLYING),
+                    });
+                }
+            }
+            Err(error) => {
+                for &n in &sent {
+                    results[n] = Some(Err(error.clone()));
+                }
+            }
+        }
+        unanswered(results)
+    }
+}
