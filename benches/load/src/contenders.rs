@@ -5,12 +5,15 @@
 //! - `GET /read`: answer the counter without changing the session.
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
-use axum_session_store::{PostgresBackend, RedisBackend, Session, SessionConfig, SessionError};
+use axum_session_store::{
+    PostgresBackend, RedisBackend, Session, SessionBackend, SessionConfig, SessionError,
+};
 use deadpool_redis::redis;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
@@ -19,6 +22,9 @@ use tower_sessions_redis_store::fred::prelude::{
 };
 use tower_sessions_redis_store::RedisStore;
 use tower_sessions_sqlx_store::PostgresStore;
+
+use crate::batches::{BatchSizes, Observed};
+use crate::cluster::Cluster;
 
 /// The secret of our configs (at least 32 bytes).
 const SECRET: &[u8] = b"load benchmark secret: not for production use!!";
@@ -46,9 +52,15 @@ pub enum Contender {
     OursRedis,
     /// Ours, the default session on the PostgreSQL backend (sqlx).
     OursPostgres,
+    /// `OursRedis` with batching off (`max_batch(1)`): what the batching adds.
+    OursRedisUnbatched,
+    /// `OursPostgres` with batching off (`max_batch(1)`).
+    OursPostgresUnbatched,
+    /// Ours on a Redis Cluster of three masters started for the run.
+    OursRedisCluster,
 }
 
-pub const ALL: [Contender; 9] = [
+pub const ALL: [Contender; 12] = [
     Contender::Bare,
     Contender::ExtraSigned,
     Contender::OursCookie,
@@ -58,6 +70,9 @@ pub const ALL: [Contender; 9] = [
     Contender::OursRedis,
     Contender::TsPostgres,
     Contender::OursPostgres,
+    Contender::OursRedisUnbatched,
+    Contender::OursPostgresUnbatched,
+    Contender::OursRedisCluster,
 ];
 
 impl Contender {
@@ -72,6 +87,9 @@ impl Contender {
             Contender::OursMemory => "ours-memory",
             Contender::OursRedis => "ours-redis",
             Contender::OursPostgres => "ours-postgres",
+            Contender::OursRedisUnbatched => "ours-redis-unbatched",
+            Contender::OursPostgresUnbatched => "ours-postgres-unbatched",
+            Contender::OursRedisCluster => "ours-redis-cluster",
         }
     }
 
@@ -80,8 +98,12 @@ impl Contender {
         match self {
             Contender::OursCookie => Some(Contender::ExtraSigned),
             Contender::OursMemory => Some(Contender::TsMemory),
-            Contender::OursRedis => Some(Contender::TsRedis),
-            Contender::OursPostgres => Some(Contender::TsPostgres),
+            Contender::OursRedis | Contender::OursRedisUnbatched | Contender::OursRedisCluster => {
+                Some(Contender::TsRedis)
+            }
+            Contender::OursPostgres | Contender::OursPostgresUnbatched => {
+                Some(Contender::TsPostgres)
+            }
             _ => None,
         }
     }
@@ -107,6 +129,8 @@ pub struct Servers {
 pub struct Prepared {
     pub router: Router,
     pub cleanup: Cleanup,
+    /// How big the backend's batches were, for ours on a server.
+    pub batches: Option<Arc<BatchSizes>>,
 }
 
 pub enum Cleanup {
@@ -128,6 +152,8 @@ pub enum Cleanup {
         pool: PgPool,
         table: String,
     },
+    /// Stop the cluster (its records go with it).
+    StopCluster(Cluster),
 }
 
 impl Cleanup {
@@ -197,6 +223,10 @@ impl Cleanup {
                 pool.close().await;
                 Ok(format!("dropped table {table} ({rows} rows)"))
             }
+            Cleanup::StopCluster(cluster) => {
+                drop(cluster);
+                Ok("stopped the Redis Cluster".to_owned())
+            }
         }
     }
 }
@@ -226,6 +256,7 @@ pub async fn prepare(
     let nothing = |router| Prepared {
         router,
         cleanup: Cleanup::Nothing,
+        batches: None,
     };
     let name = format!("bench_{}_{tag}", servers.run_id);
     match contender {
@@ -248,6 +279,7 @@ pub async fn prepare(
                     fred,
                     cookie: "id",
                 },
+                batches: None,
             })
         }
         Contender::TsPostgres => {
@@ -265,6 +297,7 @@ pub async fn prepare(
                     pool,
                     table: format!("public.{name}"),
                 },
+                batches: None,
             })
         }
         Contender::OursCookie => {
@@ -282,56 +315,92 @@ pub async fn prepare(
                 .map_err(|e| e.to_string())?;
             Ok(nothing(ours_server(config)))
         }
-        Contender::OursRedis => {
-            let pool = redis_pool(servers)?;
-            // Fail here, not on the first request, when Redis is down.
-            let mut conn = pool
-                .get()
-                .await
-                .map_err(|e| format!("connecting to Redis at {}: {e}", servers.redis_url))?;
-            let _: String = redis::cmd("PING")
-                .query_async(&mut conn)
-                .await
-                .map_err(|e| format!("Redis PING: {e}"))?;
-            drop(conn);
-            let prefix = format!("{name}:");
-            let config = SessionConfig::builder()
-                .secret_key(SECRET)
-                .backend(
-                    "redis",
-                    RedisBackend::new(pool.clone()).key_prefix(prefix.clone()),
-                )
-                .default_backend("redis")
-                .build()
-                .map_err(|e| e.to_string())?;
-            Ok(Prepared {
-                router: ours_server(config),
-                cleanup: Cleanup::RedisPrefix { pool, prefix },
-            })
-        }
-        Contender::OursPostgres => ours_postgres(servers, &name).await,
+        Contender::OursRedis => ours_redis(servers, &name, None).await,
+        Contender::OursRedisUnbatched => ours_redis(servers, &name, Some(1)).await,
+        Contender::OursRedisCluster => ours_redis_cluster(servers).await,
+        Contender::OursPostgres => ours_postgres(servers, &name, None).await,
+        Contender::OursPostgresUnbatched => ours_postgres(servers, &name, Some(1)).await,
     }
 }
 
-async fn ours_postgres(servers: &Servers, name: &str) -> Result<Prepared, String> {
+/// Our router with `backend` (observed for its batch sizes) as the default session's.
+fn ours_on(backend: impl SessionBackend) -> Result<(Router, Arc<BatchSizes>), String> {
+    let batches = Arc::new(BatchSizes::default());
+    let config = SessionConfig::builder()
+        .secret_key(SECRET)
+        .backend("server", Observed::new(backend, batches.clone()))
+        .default_backend("server")
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok((ours_server(config), batches))
+}
+
+async fn ours_redis(
+    servers: &Servers,
+    name: &str,
+    max_batch: Option<usize>,
+) -> Result<Prepared, String> {
+    let pool = redis_pool(servers)?;
+    // Fail here, not on the first request, when Redis is down.
+    let mut conn = pool
+        .get()
+        .await
+        .map_err(|e| format!("connecting to Redis at {}: {e}", servers.redis_url))?;
+    let _: String = redis::cmd("PING")
+        .query_async(&mut conn)
+        .await
+        .map_err(|e| format!("Redis PING: {e}"))?;
+    drop(conn);
+    let prefix = format!("{name}:");
+    let mut backend = RedisBackend::new(pool.clone()).key_prefix(prefix.clone());
+    if let Some(max) = max_batch {
+        backend = backend.max_batch(max);
+    }
+    let (router, batches) = ours_on(backend)?;
+    Ok(Prepared {
+        router,
+        cleanup: Cleanup::RedisPrefix { pool, prefix },
+        batches: Some(batches),
+    })
+}
+
+async fn ours_redis_cluster(servers: &Servers) -> Result<Prepared, String> {
+    let cluster = tokio::task::block_in_place(|| Cluster::start(&servers.run_id))?;
+    let mut config = deadpool_redis::cluster::Config::from_urls(cluster.urls());
+    config.pool = Some(deadpool_redis::PoolConfig::new(servers.redis_pool));
+    let pool = config
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .map_err(|e| format!("deadpool-redis cluster pool: {e}"))?;
+    let (router, batches) = ours_on(RedisBackend::cluster(pool))?;
+    Ok(Prepared {
+        router,
+        cleanup: Cleanup::StopCluster(cluster),
+        batches: Some(batches),
+    })
+}
+
+async fn ours_postgres(
+    servers: &Servers,
+    name: &str,
+    max_batch: Option<usize>,
+) -> Result<Prepared, String> {
     let pool = pg_pool(servers).await?;
-    let backend = PostgresBackend::with_table(pool.clone(), name).map_err(|e| e.to_string())?;
+    let mut backend = PostgresBackend::with_table(pool.clone(), name).map_err(|e| e.to_string())?;
+    if let Some(max) = max_batch {
+        backend = backend.max_batch(max);
+    }
     backend
         .migrate()
         .await
         .map_err(|e| format!("PostgresBackend::migrate: {e}"))?;
-    let config = SessionConfig::builder()
-        .secret_key(SECRET)
-        .backend("postgres", backend)
-        .default_backend("postgres")
-        .build()
-        .map_err(|e| e.to_string())?;
+    let (router, batches) = ours_on(backend)?;
     Ok(Prepared {
-        router: ours_server(config),
+        router,
         cleanup: Cleanup::DropTable {
             pool,
             table: name.to_owned(),
         },
+        batches: Some(batches),
     })
 }
 
