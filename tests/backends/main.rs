@@ -8,6 +8,7 @@ mod memory;
 mod mysql;
 mod postgres;
 mod redis;
+mod redis_cache;
 mod redis_cluster;
 mod redis_sentinel;
 mod redis_tls;

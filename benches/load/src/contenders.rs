@@ -58,9 +58,11 @@ pub enum Contender {
     OursPostgresUnbatched,
     /// Ours on a Redis Cluster of three masters started for the run.
     OursRedisCluster,
+    /// `OursRedis` with the local cache (`local_cache`, CLIENT TRACKING).
+    OursRedisCached,
 }
 
-pub const ALL: [Contender; 12] = [
+pub const ALL: [Contender; 13] = [
     Contender::Bare,
     Contender::ExtraSigned,
     Contender::OursCookie,
@@ -73,6 +75,7 @@ pub const ALL: [Contender; 12] = [
     Contender::OursRedisUnbatched,
     Contender::OursPostgresUnbatched,
     Contender::OursRedisCluster,
+    Contender::OursRedisCached,
 ];
 
 impl Contender {
@@ -90,6 +93,7 @@ impl Contender {
             Contender::OursRedisUnbatched => "ours-redis-unbatched",
             Contender::OursPostgresUnbatched => "ours-postgres-unbatched",
             Contender::OursRedisCluster => "ours-redis-cluster",
+            Contender::OursRedisCached => "ours-redis-cached",
         }
     }
 
@@ -98,9 +102,10 @@ impl Contender {
         match self {
             Contender::OursCookie => Some(Contender::ExtraSigned),
             Contender::OursMemory => Some(Contender::TsMemory),
-            Contender::OursRedis | Contender::OursRedisUnbatched | Contender::OursRedisCluster => {
-                Some(Contender::TsRedis)
-            }
+            Contender::OursRedis
+            | Contender::OursRedisUnbatched
+            | Contender::OursRedisCluster
+            | Contender::OursRedisCached => Some(Contender::TsRedis),
             Contender::OursPostgres | Contender::OursPostgresUnbatched => {
                 Some(Contender::TsPostgres)
             }
@@ -315,8 +320,21 @@ pub async fn prepare(
                 .map_err(|e| e.to_string())?;
             Ok(nothing(ours_server(config)))
         }
-        Contender::OursRedis => ours_redis(servers, &name, None).await,
-        Contender::OursRedisUnbatched => ours_redis(servers, &name, Some(1)).await,
+        Contender::OursRedis => ours_redis(servers, &name, RedisOptions::default()).await,
+        Contender::OursRedisUnbatched => {
+            let unbatched = RedisOptions {
+                max_batch: Some(1),
+                ..RedisOptions::default()
+            };
+            ours_redis(servers, &name, unbatched).await
+        }
+        Contender::OursRedisCached => {
+            let cached = RedisOptions {
+                cache: true,
+                ..RedisOptions::default()
+            };
+            ours_redis(servers, &name, cached).await
+        }
         Contender::OursRedisCluster => ours_redis_cluster(servers).await,
         Contender::OursPostgres => ours_postgres(servers, &name, None).await,
         Contender::OursPostgresUnbatched => ours_postgres(servers, &name, Some(1)).await,
@@ -335,10 +353,17 @@ fn ours_on(backend: impl SessionBackend) -> Result<(Router, Arc<BatchSizes>), St
     Ok((ours_server(config), batches))
 }
 
+/// How `ours_redis` sets its backend up.
+#[derive(Default)]
+struct RedisOptions {
+    max_batch: Option<usize>,
+    cache: bool,
+}
+
 async fn ours_redis(
     servers: &Servers,
     name: &str,
-    max_batch: Option<usize>,
+    options: RedisOptions,
 ) -> Result<Prepared, String> {
     let pool = redis_pool(servers)?;
     // Fail here, not on the first request, when Redis is down.
@@ -353,8 +378,13 @@ async fn ours_redis(
     drop(conn);
     let prefix = format!("{name}:");
     let mut backend = RedisBackend::new(pool.clone()).key_prefix(prefix.clone());
-    if let Some(max) = max_batch {
+    if let Some(max) = options.max_batch {
         backend = backend.max_batch(max);
+    }
+    if options.cache {
+        backend = backend
+            .local_cache(&servers.redis_url, 100_000)
+            .map_err(|e| e.to_string())?;
     }
     let (router, batches) = ours_on(backend)?;
     Ok(Prepared {

@@ -2,10 +2,12 @@
 //! pool (a single server, a Redis Cluster, or the master Redis Sentinel names).
 
 use std::fmt;
+use std::sync::Arc;
 
 use deadpool_redis::redis;
 use time::Duration;
 
+use super::cache::LocalCache;
 use super::connection::{Pool, Replication, SharedConnection};
 use super::fields::{change_args, create_args, parse_record, record_fields, ttl_millis};
 use super::scripts::{APPLY, CREATE, FILL, LIST_USER, MOVE, REVOKE_USER, TAKE};
@@ -79,6 +81,8 @@ pub struct RedisBackend {
     pub(super) index_prefix: String,
     /// The most loads or saves one pipeline carries.
     max_batch: usize,
+    /// Records kept in this process, when asked for.
+    pub(super) cache: Option<Arc<LocalCache>>,
 }
 
 impl RedisBackend {
@@ -192,6 +196,7 @@ impl RedisBackend {
             prefix: String::new(),
             index_prefix: String::new(),
             max_batch: DEFAULT_MAX_BATCH,
+            cache: None,
         };
         backend.key_prefix(DEFAULT_PREFIX)
     }
@@ -244,6 +249,126 @@ impl RedisBackend {
         self
     }
 
+    /// Keeps up to `max_entries` records in this process and serves loads from them, kept
+    /// coherent by Redis' server-assisted invalidation: a cache of its own connection to
+    /// `url` (the same server as the pool's; RESP3 is turned on) runs `CLIENT TRACKING ON`,
+    /// reads every record it caches (with its TTL), and Redis tells it, on that connection,
+    /// when any record it read changes, expires or is deleted, by any client; the entry goes
+    /// then. Opt-in: a cached load costs no round trip, which is what reads on a busy server
+    /// cost most.
+    ///
+    /// What it promises: an entry never outlives its record's TTL; this process's own writes
+    /// drop their entries before they are acknowledged (a request sees what an earlier request
+    /// of this process saved); a change made by another process (a logout on another server)
+    /// is served stale only until its invalidation arrives, one network hop after Redis ran
+    /// the change (BENCHMARKS.md measures the window), and never once it has arrived. When the
+    /// cache's connection drops, or a read through it fails or times out, the whole cache is
+    /// flushed (invalidations may have been missed) and loads go to Redis until it reconnects.
+    /// A read that overlaps any invalidation is not cached.
+    ///
+    /// # Errors
+    /// `url` is not a valid Redis URL, or the backend is on a Cluster or behind Sentinel,
+    /// where one connection does not see every write of the keys it reads.
+    ///
+    /// ```
+    /// use axum_session_store::RedisBackend;
+    /// use deadpool_redis::{Config, Runtime};
+    ///
+    /// let url = "redis://127.0.0.1:6379";
+    /// let pool = Config::from_url(url).create_pool(Some(Runtime::Tokio1))?;
+    /// let backend = RedisBackend::new(pool).local_cache(url, 100_000)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn local_cache(mut self, url: &str, max_entries: usize) -> Result<Self, BackendError> {
+        if !matches!(self.connection.pool, Pool::Single(_)) {
+            return Err(BackendError::unsupported(
+                "a local cache on a Redis Cluster or behind Sentinel (use a single server)",
+            ));
+        }
+        self.cache = Some(Arc::new(LocalCache::new(url, max_entries)?));
+        Ok(self)
+    }
+
+    /// [`SessionBackend::regenerate`] of the key `old` to `new`, `args` being the changes.
+    async fn move_record(
+        &self,
+        old: &str,
+        new: &str,
+        args: &[Vec<u8>],
+        ttl: Duration,
+    ) -> Result<Regenerated, BackendError> {
+        if self.connection.pool.is_single_node() {
+            let moved: u8 = self
+                .connection
+                .eval(
+                    &MOVE,
+                    &[old, new],
+                    args,
+                    "moving the session record in Redis",
+                )
+                .await?;
+            return Ok(match moved {
+                0 => Regenerated::Gone,
+                2 => Regenerated::Taken,
+                _ => Regenerated::Moved,
+            });
+        }
+        let reservation = create_args(ttl, "", std::iter::empty());
+        let reserved: bool = self
+            .connection
+            .eval(
+                &CREATE,
+                &[new],
+                &reservation,
+                "reserving the new key of the session record in Redis",
+            )
+            .await?;
+        if !reserved {
+            return Ok(Regenerated::Taken);
+        }
+        let taken: Option<Vec<Vec<u8>>> = self
+            .connection
+            .eval(
+                &TAKE,
+                &[old],
+                args,
+                "taking the session record out of its old key in Redis",
+            )
+            .await?;
+        let Some(fields) = taken else {
+            let mut delete = redis::cmd("DEL");
+            delete.arg(new);
+            self.connection
+                .write::<()>(&delete, "removing the reserved key in Redis")
+                .await?;
+            return Ok(Regenerated::Gone);
+        };
+        // The marker comes along with the fields and replaces the reservation's: the
+        // record keeps its creation time.
+        let mut fill = Vec::with_capacity(2 + fields.len());
+        fill.push(ttl_millis(ttl).to_string().into_bytes());
+        fill.push(Vec::new());
+        fill.extend(fields);
+        self.connection
+            .eval::<i64>(
+                &FILL,
+                &[new],
+                &fill,
+                "filling the session record under its new key in Redis",
+            )
+            .await?;
+        Ok(Regenerated::Moved)
+    }
+
+    /// Drops the cached `keys` once this process wrote them.
+    pub(super) fn written(&self, keys: &[&str]) {
+        if let Some(cache) = &self.cache {
+            for key in keys {
+                cache.forget(key);
+            }
+        }
+    }
+
     pub(super) fn key(&self, id: &SessionId) -> String {
         format!("{}{}", self.prefix, id.as_str())
     }
@@ -289,8 +414,23 @@ impl SessionBackend for RedisBackend {
         id: &'a SessionId,
     ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
         Box::pin(async move {
+            let key = self.key(id);
+            if let Some(cache) = &self.cache {
+                if let Some(record) = cache.get(&key) {
+                    return Ok(Some(record));
+                }
+                match cache
+                    .fetch(std::slice::from_ref(&key), self.connection.timeout)
+                    .await
+                {
+                    Ok(mut records) => return Ok(records.pop().flatten()),
+                    Err(error) => {
+                        tracing::debug!(%error, "local cache read failed; reading without it")
+                    }
+                }
+            }
             let mut cmd = redis::cmd("HGETALL");
-            cmd.arg(self.key(id));
+            cmd.arg(key);
             let fields: Vec<(Vec<u8>, Vec<u8>)> = self
                 .connection
                 .query(&cmd, "loading the session record from Redis")
@@ -330,14 +470,18 @@ impl SessionBackend for RedisBackend {
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
         Box::pin(async move {
-            self.connection
+            let key = self.key(id);
+            let applied = self
+                .connection
                 .eval(
                     &APPLY,
-                    &[&self.key(id)],
+                    &[&key],
                     &change_args(changes, ttl, &self.index_prefix)?,
                     "applying changes to the session record in Redis",
                 )
-                .await
+                .await;
+            self.written(&[&key]);
+            applied
         })
     }
 
@@ -361,77 +505,23 @@ impl SessionBackend for RedisBackend {
         Box::pin(async move {
             let args = change_args(changes, ttl, &self.index_prefix)?;
             let (old, new) = (self.key(old), self.key(new));
-            if self.connection.pool.is_single_node() {
-                let moved: u8 = self
-                    .connection
-                    .eval(
-                        &MOVE,
-                        &[&old, &new],
-                        &args,
-                        "moving the session record in Redis",
-                    )
-                    .await?;
-                return Ok(match moved {
-                    0 => Regenerated::Gone,
-                    2 => Regenerated::Taken,
-                    _ => Regenerated::Moved,
-                });
-            }
-            let reservation = create_args(ttl, "", std::iter::empty());
-            let reserved: bool = self
-                .connection
-                .eval(
-                    &CREATE,
-                    &[&new],
-                    &reservation,
-                    "reserving the new key of the session record in Redis",
-                )
-                .await?;
-            if !reserved {
-                return Ok(Regenerated::Taken);
-            }
-            let taken: Option<Vec<Vec<u8>>> = self
-                .connection
-                .eval(
-                    &TAKE,
-                    &[&old],
-                    &args,
-                    "taking the session record out of its old key in Redis",
-                )
-                .await?;
-            let Some(fields) = taken else {
-                let mut delete = redis::cmd("DEL");
-                delete.arg(&new);
-                self.connection
-                    .write::<()>(&delete, "removing the reserved key in Redis")
-                    .await?;
-                return Ok(Regenerated::Gone);
-            };
-            // The marker comes along with the fields and replaces the reservation's: the
-            // record keeps its creation time.
-            let mut fill = Vec::with_capacity(2 + fields.len());
-            fill.push(ttl_millis(ttl).to_string().into_bytes());
-            fill.push(Vec::new());
-            fill.extend(fields);
-            self.connection
-                .eval::<i64>(
-                    &FILL,
-                    &[&new],
-                    &fill,
-                    "filling the session record under its new key in Redis",
-                )
-                .await?;
-            Ok(Regenerated::Moved)
+            let moved = self.move_record(&old, &new, &args, ttl).await;
+            self.written(&[&old, &new]);
+            moved
         })
     }
 
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
+            let key = self.key(id);
             let mut cmd = redis::cmd("DEL");
-            cmd.arg(self.key(id));
-            self.connection
+            cmd.arg(&key);
+            let deleted = self
+                .connection
                 .write::<()>(&cmd, "deleting the session record from Redis")
-                .await
+                .await;
+            self.written(&[&key]);
+            deleted
         })
     }
 
@@ -494,14 +584,20 @@ impl SessionBackend for RedisBackend {
         Box::pin(async move {
             let index = self.index_key(user_id, "revoking a user's sessions")?;
             let keep = except.map(|id| self.key(id)).unwrap_or_default();
-            self.connection
+            let revoked = self
+                .connection
                 .eval(
                     &REVOKE_USER,
                     &[&index],
                     &[user_id.as_bytes().to_vec(), keep.into_bytes()],
                     "revoking a user's sessions in Redis",
                 )
-                .await
+                .await;
+            // Which records went is not known here: none of the cache is trusted.
+            if let Some(cache) = &self.cache {
+                cache.flush();
+            }
+            revoked
         })
     }
 }

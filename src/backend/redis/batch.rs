@@ -42,6 +42,26 @@ impl RedisBackend {
         if ids.is_empty() {
             return Vec::new();
         }
+        if let Some(cache) = &self.cache {
+            let keys: Vec<String> = ids.iter().map(|id| self.key(id)).collect();
+            let mut loaded: Vec<Option<Record>> = keys.iter().map(|key| cache.get(key)).collect();
+            let missed: Vec<usize> = (0..ids.len()).filter(|&n| loaded[n].is_none()).collect();
+            if missed.is_empty() {
+                return loaded.into_iter().map(Ok).collect();
+            }
+            let misses: Vec<String> = missed.iter().map(|&n| keys[n].clone()).collect();
+            match cache.fetch(&misses, self.connection.timeout).await {
+                Ok(fetched) => {
+                    for (n, record) in missed.into_iter().zip(fetched) {
+                        loaded[n] = record;
+                    }
+                    return loaded.into_iter().map(Ok).collect();
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "local cache read failed; reading without it");
+                }
+            }
+        }
         let mut pipeline = redis::pipe();
         for id in ids {
             pipeline.cmd("HGETALL").arg(self.key(id));
@@ -88,7 +108,10 @@ impl RedisBackend {
                 Err(error) => results[n] = Some(Err(error)),
             }
         }
-        match self.connection.pipeline(pipeline, true, APPLYING).await {
+        let applied = self.connection.pipeline(pipeline, true, APPLYING).await;
+        let keys: Vec<String> = items.iter().map(|item| self.key(&item.id)).collect();
+        self.written(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+        match applied {
             Ok(replies) => {
                 let mut replies = replies.into_iter();
                 for &n in &sent {

@@ -3,6 +3,7 @@
 
 mod backend;
 mod batch;
+mod cache;
 mod connection;
 mod fields;
 mod scripts;
