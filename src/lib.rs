@@ -42,7 +42,7 @@
 //! | tier | files | what they hold |
 //! | --- | --- | --- |
 //! | leaves | `id`, `key`, `nesting`, `request_cookies`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `cache_headers`, `rejection_log` | session ids, HKDF keys, the nesting limit, the parsed `Cookie` header, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format, caching headers, rate-limited logging of rejected cookies |
-//! | storage | `backend/`, `codec/`, `error`, `cookie_args`, `name` | the `SessionBackend` trait and the built-in backends, the signed and sealed cookie codecs, the error types, cookie attributes, session names |
+//! | storage | `backend/`, `codec/`, `error`, `cookie_args`, `name` | the `SessionBackend` trait, natural batching (`backend/batch/`) and the built-in backends, the signed and sealed cookie codecs, the error types, cookie attributes, session names |
 //! | settings | `keeper`, `profile`, `config`, `config_builder` | a registered backend ready to use, one resolved profile per session name, the built config and its builder |
 //! | state | `session_meta`, `session_data`, `session_state` | what a session keeps for the crate (its lifetime, CSRF secret, user); one session's data and its invariants; the request's shared handle to it |
 //! | writing | `set_cookie`, `cookie_session` | the `Set-Cookie` header; loading and writing cookie sessions |

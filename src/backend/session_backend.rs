@@ -203,10 +203,11 @@ pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
 
     /// The most operations one [`load_many`](Self::load_many) or
     /// [`apply_many`](Self::apply_many) call may carry. More than 1 turns on natural batching:
-    /// while a load (or a save) of this backend is in flight, the loads (saves) that other
-    /// requests start meanwhile wait, and go out together, as one call, when it is done; when
-    /// nothing is in flight, an operation goes out at once. The default, 1, sends every
-    /// operation on its own, as before.
+    /// while the loads (or saves) of this backend in flight are as many as
+    /// [`max_batches_in_flight`](Self::max_batches_in_flight) allows, the loads (saves) that
+    /// other requests start meanwhile wait, and go out together, as one call, when one is
+    /// done; otherwise an operation goes out at once. The default, 1, sends every operation on
+    /// its own, as before.
     ///
     /// ```
     /// use axum_session_store::{MemoryBackend, SessionBackend};
@@ -215,6 +216,22 @@ pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
     /// assert_eq!(MemoryBackend::new().max_batch_size(), 1);
     /// ```
     fn max_batch_size(&self) -> usize {
+        1
+    }
+
+    /// How many loads (and, apart, how many saves) of a batching backend may be in flight at
+    /// once, each alone or as a batch; 1, the default, is a database's group commit: one
+    /// statement at a time, the next carrying everything that arrived meanwhile. A store that
+    /// pipelines requests on one connection (Redis) gains from a few in flight. Two saves of
+    /// one session are never in flight at once. Only read when
+    /// [`max_batch_size`](Self::max_batch_size) is above 1.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, SessionBackend};
+    ///
+    /// assert_eq!(MemoryBackend::new().max_batches_in_flight(), 1);
+    /// ```
+    fn max_batches_in_flight(&self) -> usize {
         1
     }
 

@@ -6,7 +6,7 @@
 use crate::common;
 use crate::{backend_suite, sql_suite};
 
-use axum_session_store::{Changes, PostgresBackend, SessionBackend};
+use axum_session_store::{ApplyItem, Changes, PostgresBackend, SessionBackend};
 use common::servers::{self, Fixture};
 use common::sql::{new_id, record, Setup, HOUR};
 use serde_json::json;
@@ -84,4 +84,99 @@ async fn nul_characters_are_an_error_not_corruption() {
         backend.load(&id).await.unwrap(),
         Some(record(json!({"a": 1})))
     );
+}
+
+/// Three saves in one batch: the one whose value PostgreSQL refuses (U+0000) fails alone.
+#[tokio::test]
+async fn a_value_the_database_refuses_fails_only_its_own_save_in_a_batch() {
+    let Some(setup) = setup().await else {
+        return;
+    };
+    let backend = &setup.backend;
+    let ids = [new_id(), new_id(), new_id()];
+    for id in &ids {
+        assert!(backend
+            .create(id, &record(json!({"n": 0})), HOUR)
+            .await
+            .unwrap());
+    }
+    let set = |key: &str, n: i64| Changes {
+        set: vec![(key.to_owned(), json!(n))],
+        ..Changes::default()
+    };
+    let items = [
+        ApplyItem {
+            id: ids[0].clone(),
+            changes: set("n", 1),
+            ttl: HOUR,
+        },
+        ApplyItem {
+            id: ids[1].clone(),
+            changes: set("x\u{0}", 2),
+            ttl: HOUR,
+        },
+        ApplyItem {
+            id: ids[2].clone(),
+            changes: set("n", 3),
+            ttl: HOUR,
+        },
+    ];
+    let applied = backend.apply_many(&items).await;
+    assert!(matches!(applied[0], Ok(true)), "{applied:?}");
+    assert!(applied[1].is_err(), "{applied:?}");
+    assert!(matches!(applied[2], Ok(true)), "{applied:?}");
+    let loaded: Vec<_> = backend
+        .load_many(&ids)
+        .await
+        .into_iter()
+        .map(|record| record.unwrap().unwrap()["n"].clone())
+        .collect();
+    assert_eq!(loaded, [json!(1), json!(0), json!(3)]);
+}
+
+/// A batch whose statement fails (here: its table is gone) fails every operation in it.
+#[tokio::test]
+async fn a_failed_batch_statement_fails_every_operation_in_it() {
+    let Some(setup) = setup().await else {
+        return;
+    };
+    let backend = &setup.backend;
+    let ids = [new_id(), new_id()];
+    for id in &ids {
+        assert!(backend
+            .create(id, &record(json!({"n": 0})), HOUR)
+            .await
+            .unwrap());
+    }
+    let moved = format!("{}_moved", setup.table);
+    let rename = |from: &str, to: &str| format!(r#"ALTER TABLE "{from}" RENAME TO "{to}""#);
+    sqlx::raw_sql(&rename(&setup.table, &moved))
+        .execute(&setup.pool)
+        .await
+        .unwrap();
+    let items: Vec<ApplyItem> = ids
+        .iter()
+        .map(|id| ApplyItem {
+            id: id.clone(),
+            changes: Changes {
+                set: vec![("n".to_owned(), json!(1))],
+                ..Changes::default()
+            },
+            ttl: HOUR,
+        })
+        .collect();
+    let applied = backend.apply_many(&items).await;
+    let loaded = backend.load_many(&ids).await;
+    sqlx::raw_sql(&rename(&moved, &setup.table))
+        .execute(&setup.pool)
+        .await
+        .unwrap();
+    assert!(applied.iter().all(Result::is_err), "{applied:?}");
+    assert!(loaded.iter().all(Result::is_err), "{loaded:?}");
+    for id in &ids {
+        assert_eq!(
+            backend.load(id).await.unwrap(),
+            Some(record(json!({"n": 0})))
+        );
+    }
 }

@@ -119,6 +119,10 @@ impl SessionBackend for Counting {
         self.inner.max_batch_size()
     }
 
+    fn max_batches_in_flight(&self) -> usize {
+        self.inner.max_batches_in_flight()
+    }
+
     fn load_many<'a>(
         &'a self,
         ids: &'a [SessionId],

@@ -18,14 +18,19 @@ pub(crate) fn batched(backend: Arc<dyn SessionBackend>) -> Arc<dyn SessionBacken
     if max_batch <= 1 {
         return backend;
     }
-    Arc::new(Batched::new(backend, max_batch))
+    let in_flight = backend.max_batches_in_flight();
+    Arc::new(Batched::new(backend, max_batch, in_flight))
 }
 
 impl Batched {
-    pub(super) fn new(backend: Arc<dyn SessionBackend>, max_batch: usize) -> Self {
+    pub(super) fn new(
+        backend: Arc<dyn SessionBackend>,
+        max_batch: usize,
+        max_in_flight: usize,
+    ) -> Self {
         Self {
-            loads: Arc::new(Batcher::new(backend.clone(), max_batch)),
-            applies: Arc::new(Batcher::new(backend.clone(), max_batch)),
+            loads: Arc::new(Batcher::new(backend.clone(), max_batch, max_in_flight)),
+            applies: Arc::new(Batcher::new(backend.clone(), max_batch, max_in_flight)),
             backend,
         }
     }
@@ -155,6 +160,10 @@ impl SessionBackend for Batched {
 
     fn max_batch_size(&self) -> usize {
         self.backend.max_batch_size()
+    }
+
+    fn max_batches_in_flight(&self) -> usize {
+        self.backend.max_batches_in_flight()
     }
 
     fn load_many<'a>(

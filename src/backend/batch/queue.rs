@@ -12,7 +12,7 @@ use crate::id::SessionId;
 /// One kind of operation that can go out in batches: how to send one, how to send many.
 pub(super) trait Operation: Send + Sync + 'static {
     /// What a request asks for.
-    type Item: Send + 'static;
+    type Item: Send + Sync + 'static;
     /// What it gets back.
     type Output: Send + 'static;
     /// Whether one batch may carry only one item per session id (saves: two changes to one
@@ -39,17 +39,22 @@ pub(super) trait Operation: Send + Sync + 'static {
     fn failed(error: BackendError) -> Self::Output;
 }
 
-/// The queue of one operation on one backend: at most one call of it is in flight, and the
-/// items that arrive meanwhile go out as the next call, up to `max_batch` at a time.
+/// The queue of one operation on one backend: at most `max_in_flight` calls of it are in
+/// flight; an item that arrives when all are busy waits, and goes out with the next call, up
+/// to `max_batch` items at a time.
 pub(super) struct Batcher<O: Operation> {
     backend: Arc<dyn SessionBackend>,
     max_batch: usize,
+    max_in_flight: usize,
     queue: Mutex<Queue<O>>,
 }
 
 struct Queue<O: Operation> {
-    /// An operation is in flight: new items wait.
-    busy: bool,
+    /// Calls in flight (a request's own, or a draining task's).
+    in_flight: usize,
+    /// With [`Operation::ONE_PER_ID`]: the ids that have an item in flight, whose next items
+    /// wait for it.
+    busy: HashSet<SessionId>,
     waiting: VecDeque<Waiting<O>>,
 }
 
@@ -59,86 +64,134 @@ struct Waiting<O: Operation> {
 }
 
 impl<O: Operation> Batcher<O> {
-    pub(super) fn new(backend: Arc<dyn SessionBackend>, max_batch: usize) -> Self {
+    pub(super) fn new(
+        backend: Arc<dyn SessionBackend>,
+        max_batch: usize,
+        max_in_flight: usize,
+    ) -> Self {
         Self {
             backend,
             max_batch: max_batch.max(1),
+            max_in_flight: max_in_flight.max(1),
             queue: Mutex::new(Queue {
-                busy: false,
+                in_flight: 0,
+                busy: HashSet::new(),
                 waiting: VecDeque::new(),
             }),
         }
     }
 
-    /// Sends `item`: at once when nothing is in flight, else with the next batch.
+    /// Sends `item`: at once when a call is free, else with the next batch.
     pub(super) async fn run(self: &Arc<Self>, item: O::Item) -> O::Output {
         let waiting = {
             let mut queue = self.lock();
-            if queue.busy {
+            let id = O::id(&item);
+            // An item of an id that has one in flight, or (keeping each id's order) of any id
+            // while items wait, waits too.
+            let free = queue.in_flight < self.max_in_flight
+                && !(O::ONE_PER_ID && (queue.busy.contains(id) || !queue.waiting.is_empty()));
+            if free {
+                queue.in_flight += 1;
+                if O::ONE_PER_ID {
+                    queue.busy.insert(id.clone());
+                }
+                Ok(item)
+            } else {
                 let (reply, answer) = oneshot::channel();
                 queue.waiting.push_back(Waiting { item, reply });
                 Err(answer)
-            } else {
-                queue.busy = true;
-                Ok(item)
             }
         };
         match waiting {
             Ok(item) => {
                 // Whatever becomes of this request, the queue moves on when the call ends.
-                let _in_flight = InFlight(self);
+                let _in_flight = InFlight {
+                    batcher: self,
+                    id: O::ONE_PER_ID.then(|| O::id(&item).clone()),
+                };
                 O::one(&*self.backend, &item).await
             }
             Err(answer) => answer.await.unwrap_or_else(|_| {
                 O::failed(BackendError::msg(
-                    "the batch this operation waited for was dropped (the runtime is shutting down)",
+                    "the batch this operation waited for was dropped (the runtime is shutting \
+                     down, or the backend panicked)",
                 ))
             }),
         }
     }
 
-    /// The call in flight ended: the next batch goes out, on a task of its own so that no
-    /// request waits for other requests' batches, or the queue is idle again.
-    fn next(self: &Arc<Self>) {
+    /// A call ended, with these ids in it: they are free again, and a call is free for the
+    /// waiting items.
+    fn ended<'a>(self: &Arc<Self>, ids: impl IntoIterator<Item = &'a SessionId>) {
         let mut queue = self.lock();
-        if queue.waiting.is_empty() {
-            queue.busy = false;
+        queue.in_flight -= 1;
+        for id in ids {
+            queue.busy.remove(id);
+        }
+        self.drain_waiting(&mut queue);
+    }
+
+    /// Starts a draining task when items wait and a call is free: on a task of its own, so
+    /// that no request waits for other requests' batches.
+    fn drain_waiting(self: &Arc<Self>, queue: &mut Queue<O>) {
+        if queue.waiting.is_empty() || queue.in_flight >= self.max_in_flight {
             return;
         }
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                drop(queue);
+                queue.in_flight += 1;
                 runtime.spawn(Arc::clone(self).drain());
             }
             // No runtime to send them from: the waiting requests fail (their answers drop).
-            Err(_) => {
-                queue.waiting.clear();
-                queue.busy = false;
-            }
+            Err(_) => queue.waiting.clear(),
         }
     }
 
-    /// Sends batches until none is waiting.
+    /// Sends batches until none can go.
     async fn drain(self: Arc<Self>) {
-        let mut drained = Drained {
-            batcher: &self,
-            done: false,
-        };
         loop {
-            let batch = self.lock().take(self.max_batch);
-            if batch.is_empty() {
-                // `take` left the queue idle.
-                drained.done = true;
-                break;
-            }
+            let batch = {
+                let mut queue = self.lock();
+                let batch = queue.take(self.max_batch);
+                if batch.is_empty() {
+                    queue.in_flight -= 1;
+                    return;
+                }
+                if O::ONE_PER_ID {
+                    for waiting in &batch {
+                        queue.busy.insert(O::id(&waiting.item).clone());
+                    }
+                }
+                // More wait than this batch holds: another call may take them meanwhile.
+                self.drain_waiting(&mut queue);
+                batch
+            };
             let (items, replies): (Vec<_>, Vec<_>) = batch
                 .into_iter()
                 .map(|waiting| (waiting.item, waiting.reply))
                 .unzip();
-            let outputs = match items.as_slice() {
-                [item] => vec![O::one(&*self.backend, item).await],
-                items => O::many(&*self.backend, items).await,
+            let outputs = {
+                // Frees the ids, and the call, if the backend panics or the task is dropped.
+                let mut in_flight = InBatch {
+                    batcher: &self,
+                    items: &items,
+                    done: false,
+                };
+                let outputs = match items.as_slice() {
+                    [item] => vec![O::one(&*self.backend, item).await],
+                    items => O::many(&*self.backend, items).await,
+                };
+                in_flight.done = true;
+                outputs
             };
+            {
+                let mut queue = self.lock();
+                if O::ONE_PER_ID {
+                    for item in &items {
+                        queue.busy.remove(O::id(item));
+                    }
+                }
+            }
             let mut outputs = outputs.into_iter();
             for reply in replies {
                 let output = outputs.next().unwrap_or_else(|| {
@@ -160,9 +213,9 @@ impl<O: Operation> Batcher<O> {
 }
 
 impl<O: Operation> Queue<O> {
-    /// The next batch: up to `max` waiting items, oldest first, and at most one per id when
-    /// the operation asks for it; the rest keep their order. Items whose request has gone are
-    /// dropped.
+    /// The next batch: up to `max` waiting items, oldest first; with
+    /// [`Operation::ONE_PER_ID`], at most one per id and none of an id in flight. The rest
+    /// keep their order. Items whose request has gone are dropped.
     fn take(&mut self, max: usize) -> Vec<Waiting<O>> {
         let mut batch = Vec::with_capacity(max.min(self.waiting.len()));
         let mut ids = HashSet::new();
@@ -176,47 +229,47 @@ impl<O: Operation> Queue<O> {
             if waiting.reply.is_closed() {
                 continue;
             }
-            if O::ONE_PER_ID && !ids.insert(O::id(&waiting.item).clone()) {
-                held.push_back(waiting);
-                continue;
+            if O::ONE_PER_ID {
+                let id = O::id(&waiting.item);
+                if self.busy.contains(id) || !ids.insert(id.clone()) {
+                    held.push_back(waiting);
+                    continue;
+                }
             }
             batch.push(waiting);
         }
         self.waiting = held;
-        if batch.is_empty() {
-            // Nothing goes out: the queue is idle again (under the same lock, so an item that
-            // arrives now leads a call of its own).
-            self.busy = false;
-        }
         batch
     }
 }
 
-/// Ends the call in flight when dropped: after its answer, or when the request is dropped
+/// Ends a request's own call when dropped: after its answer, or when the request is dropped
 /// (or panics) while waiting for it.
-struct InFlight<'a, O: Operation>(&'a Arc<Batcher<O>>);
+struct InFlight<'a, O: Operation> {
+    batcher: &'a Arc<Batcher<O>>,
+    id: Option<SessionId>,
+}
 
 impl<O: Operation> Drop for InFlight<'_, O> {
     fn drop(&mut self) {
-        self.0.next();
+        self.batcher.ended(self.id.as_ref());
     }
 }
 
-/// Leaves the queue idle when a draining task stops before the queue is empty (a backend
-/// that panics, a runtime shutting down): the waiting requests then fail instead of waiting
-/// forever.
-struct Drained<'a, O: Operation> {
+/// Ends a draining task's call when the backend panics in it or the task is dropped: its ids
+/// and the call are free again, and the waiting items go on (the batch's requests fail, their
+/// answers dropped).
+struct InBatch<'a, O: Operation> {
     batcher: &'a Arc<Batcher<O>>,
-    /// The queue emptied and is idle already (maybe busy again with a new call by now).
+    items: &'a [O::Item],
     done: bool,
 }
 
-impl<O: Operation> Drop for Drained<'_, O> {
+impl<O: Operation> Drop for InBatch<'_, O> {
     fn drop(&mut self) {
         if !self.done {
-            let mut queue = self.batcher.lock();
-            queue.waiting.clear();
-            queue.busy = false;
+            let ids = self.items.iter().filter(|_| O::ONE_PER_ID).map(O::id);
+            self.batcher.ended(ids);
         }
     }
 }

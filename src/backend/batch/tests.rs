@@ -187,7 +187,7 @@ async fn settle() {
 /// A batched `backend`, and one load held in flight (the first call takes the gate's only
 /// permit only once the test adds one).
 fn batched(backend: &Arc<Recording>) -> Arc<Batched> {
-    Arc::new(Batched::new(backend.clone(), backend.max_batch_size()))
+    Arc::new(Batched::new(backend.clone(), backend.max_batch_size(), 1))
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -375,4 +375,47 @@ async fn futures_results(
         results.push(matches!(task.await, Ok(Ok(true))));
     }
     results
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn with_two_calls_allowed_a_second_goes_at_once_but_never_a_second_save_of_one_session() {
+    let backend = Arc::new(Recording::default());
+    let batched = Arc::new(Batched::new(backend.clone(), 4, 2));
+    let ids = ids(3);
+    let loads: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (batched, id) = (batched.clone(), id.clone());
+            tokio::spawn(async move { batched.load(&id).await })
+        })
+        .collect();
+    settle().await;
+    assert_eq!(
+        batched.loads.waiting(),
+        1,
+        "two loads are in flight, the third waits"
+    );
+    let saves: Vec<_> = ["1", "2"]
+        .into_iter()
+        .map(|key| {
+            let (batched, id) = (batched.clone(), ids[0].clone());
+            tokio::spawn(async move { batched.apply(&id, &set(key), Duration::HOUR).await })
+        })
+        .collect();
+    settle().await;
+    assert_eq!(
+        batched.applies.waiting(),
+        1,
+        "the second save of the session waits for the first"
+    );
+    backend.gate.add_permits(10);
+    for load in loads {
+        assert_eq!(load.await.unwrap().unwrap(), None);
+    }
+    for save in saves {
+        assert!(save.await.unwrap().unwrap());
+    }
+    let records = backend.records.lock().unwrap();
+    let keys: Vec<_> = records[&ids[0]].keys().cloned().collect();
+    assert_eq!(keys, ["1", "2"]);
 }

@@ -23,6 +23,9 @@ const DEFAULT_PREFIX: &str = "session:";
 /// otherwise.
 const DEFAULT_MAX_BATCH: usize = 64;
 
+/// How many pipelines of loads (and of saves) may be in flight at once.
+const PIPELINES_IN_FLIGHT: usize = 4;
+
 /// What follows the key prefix in the keys of the user indexes.
 const USER_INDEX: &str = "user:";
 
@@ -536,6 +539,11 @@ impl SessionBackend for RedisBackend {
         } else {
             1
         }
+    }
+
+    /// Commands pipeline on the shared connection: a few batches in flight keep it busy.
+    fn max_batches_in_flight(&self) -> usize {
+        PIPELINES_IN_FLIGHT
     }
 
     fn load_many<'a>(
