@@ -87,12 +87,24 @@ impl BackendError {
     }
 
     /// This error as the result of each of `n` operations that failed as one (a batch).
+    #[cfg(any(
+        feature = "redis",
+        feature = "postgres",
+        feature = "sqlite",
+        feature = "mysql"
+    ))]
     pub(crate) fn for_each<T>(&self, n: usize) -> Vec<Result<T, Self>> {
         (0..n).map(|_| Err(self.clone())).collect()
     }
 }
 
 /// The results of a batch, with an error for any item that got none.
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "sqlite",
+    feature = "mysql"
+))]
 pub(crate) fn unanswered<T>(
     results: Vec<Option<Result<T, BackendError>>>,
 ) -> Vec<Result<T, BackendError>> {

@@ -1,6 +1,7 @@
-//! Natural batching: while an operation of a backend is in flight, the ones that arrive
-//! meanwhile wait and go out together when it is done (as group commit does), so a busy
-//! server makes fewer, larger round trips and an idle one adds no wait.
+//! Natural batching: while as many operations of a backend are in flight as it allows (one,
+//! unless it says otherwise), the ones that arrive meanwhile wait and go out together when one
+//! is done (as group commit does), so a busy server makes fewer, larger round trips and an idle
+//! one adds no wait.
 
 mod batched;
 mod queue;

@@ -15,9 +15,9 @@ pub(super) trait Operation: Send + Sync + 'static {
     type Item: Send + Sync + 'static;
     /// What it gets back.
     type Output: Send + 'static;
-    /// Whether one batch may carry only one item per session id (saves: two changes to one
-    /// record in one statement would keep only one of them). Items held back go in the next
-    /// batch, so each id's items go out in the order they came.
+    /// Whether a session may have only one item in flight, and so one per batch (saves: two
+    /// changes to one record in one statement would keep only one of them). Items held back
+    /// go in a later batch, so each id's items go out in the order they came.
     const ONE_PER_ID: bool;
 
     /// The session an item concerns.

@@ -231,11 +231,11 @@ impl RedisBackend {
     /// each on its own. On a Cluster, where one pipeline cannot span hash slots, each goes on
     /// its own whatever this says.
     ///
-    /// While a load (or a save) is in flight, the loads (saves) that other requests start
-    /// meanwhile wait for it, then go out together as one pipeline, each request getting its
-    /// own result; with [`wait_for_replicas`](Self::wait_for_replicas), one `WAIT` confirms
-    /// the whole batch. When nothing is in flight, an operation goes out at once. See
-    /// [`SessionBackend::max_batch_size`].
+    /// While four pipelines of loads (or of saves) are in flight, the loads (saves) that other
+    /// requests start meanwhile wait, then go out together as one pipeline when one is done,
+    /// each request getting its own result; with
+    /// [`wait_for_replicas`](Self::wait_for_replicas), one `WAIT` confirms the whole batch.
+    /// Otherwise an operation goes out at once. See [`SessionBackend::max_batch_size`].
     ///
     /// ```
     /// use axum_session_store::{RedisBackend, SessionBackend};
