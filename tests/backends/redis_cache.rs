@@ -249,3 +249,46 @@ fn a_cluster_or_sentinel_backend_refuses_the_cache() {
         .local_cache("not a url", 10)
         .is_err());
 }
+
+#[tokio::test]
+async fn a_full_cache_makes_room_and_stays_within_its_size() {
+    let Some(redis) = PrivateRedis::start(false) else {
+        return;
+    };
+    let pool = deadpool_redis::Config::from_url(redis.url())
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .unwrap();
+    let cached = RedisBackend::new(pool)
+        .local_cache(&redis.url(), 2)
+        .unwrap();
+    let mut inspect = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let record = json!({"n": 1}).as_object().unwrap().clone();
+    let ids: Vec<SessionId> = (0..3).map(|_| SessionId::generate().unwrap()).collect();
+    for id in &ids {
+        assert!(cached.create(id, &record, Duration::HOUR).await.unwrap());
+        assert!(cached.load(id).await.unwrap().is_some());
+    }
+    let hgetalls = |info: String| -> u64 {
+        info.lines()
+            .find_map(|line| line.strip_prefix("cmdstat_hgetall:calls="))
+            .and_then(|rest| rest.split(',').next())
+            .map_or(0, |calls| calls.parse().unwrap())
+    };
+    let info = |conn: &mut redis::aio::MultiplexedConnection| {
+        let mut cmd = redis::cmd("INFO");
+        cmd.arg("commandstats");
+        let mut conn = conn.clone();
+        async move { cmd.query_async::<String>(&mut conn).await.unwrap() }
+    };
+    // Of three records, at most two are cached: loading all three again reads at least one.
+    let before = hgetalls(info(&mut inspect).await);
+    for id in &ids {
+        assert_eq!(cached.load(id).await.unwrap(), Some(record.clone()));
+    }
+    let reads = hgetalls(info(&mut inspect).await) - before;
+    assert!((1..=3).contains(&reads), "{reads} reads");
+}

@@ -267,7 +267,8 @@ impl RedisBackend {
     /// the change (BENCHMARKS.md measures the window), and never once it has arrived. When the
     /// cache's connection drops, or a read through it fails or times out, the whole cache is
     /// flushed (invalidations may have been missed) and loads go to Redis until it reconnects.
-    /// A read that overlaps any invalidation is not cached.
+    /// A read that overlaps any invalidation is not cached. When `max_entries` are cached, an
+    /// arbitrary entry makes room for the next; 0 caches nothing.
     ///
     /// # Errors
     /// `url` is not a valid Redis URL, or the backend is on a Cluster or behind Sentinel,

@@ -108,6 +108,9 @@ impl RedisBackend {
                 Err(error) => results[n] = Some(Err(error)),
             }
         }
+        if sent.is_empty() {
+            return unanswered(results);
+        }
         let applied = self.connection.pipeline(pipeline, true, APPLYING).await;
         let keys: Vec<String> = items.iter().map(|item| self.key(&item.id)).collect();
         self.written(&keys.iter().map(String::as_str).collect::<Vec<_>>());

@@ -154,17 +154,19 @@ impl LocalCache {
         let mut records = Vec::with_capacity(keys.len());
         for (key, (record, ttl)) in keys.iter().zip(fetched) {
             let ttl = u64::try_from(ttl).ok().filter(|ttl| *ttl > 0);
-            if let (true, Some(record), Some(ttl)) = (current, &record, ttl) {
-                if entries.records.len() >= self.max_entries {
-                    let now = Instant::now();
-                    entries.records.retain(|_, (_, expires)| *expires > now);
+            if let (true, Some(record), Some(ttl), true) =
+                (current, &record, ttl, self.max_entries > 0)
+            {
+                if entries.records.len() >= self.max_entries && !entries.records.contains_key(key) {
+                    // Full: an arbitrary entry (the hash order's first) makes room, in O(1).
+                    if let Some(evicted) = entries.records.keys().next().cloned() {
+                        entries.records.remove(&evicted);
+                    }
                 }
-                if entries.records.len() < self.max_entries {
-                    let expires = sent + Duration::from_millis(ttl);
-                    entries
-                        .records
-                        .insert(key.clone(), (record.clone(), expires));
-                }
+                let expires = sent + Duration::from_millis(ttl);
+                entries
+                    .records
+                    .insert(key.clone(), (record.clone(), expires));
             }
             records.push(record);
         }
