@@ -115,7 +115,7 @@ impl SessionBackend for Batched {
         &'a self,
         id: &'a SessionId,
     ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        Box::pin(self.loads.run(id.clone()))
+        Box::pin(self.loads.run(id, || id.clone(), || self.backend.load(id)))
     }
 
     fn create<'a>(
@@ -133,11 +133,15 @@ impl SessionBackend for Batched {
         changes: &'a Changes,
         ttl: Duration,
     ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(self.applies.run(ApplyItem {
+        let item = move || ApplyItem {
             id: id.clone(),
             changes: changes.clone(),
             ttl,
-        }))
+        };
+        Box::pin(
+            self.applies
+                .run(id, item, move || self.backend.apply(id, changes, ttl)),
+        )
     }
 
     fn regenerate<'a>(

@@ -1,6 +1,7 @@
 //! [`Batcher`]: the group-commit queue of one kind of operation on one backend.
 
 use std::collections::{HashSet, VecDeque};
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
@@ -81,11 +82,20 @@ impl<O: Operation> Batcher<O> {
         }
     }
 
-    /// Sends `item`: at once when a call is free, else with the next batch.
-    pub(super) async fn run(self: &Arc<Self>, item: O::Item) -> O::Output {
-        let waiting = {
+    /// Sends an operation on `id`: at once, as `alone()` (the single call, on the request's
+    /// own data: nothing is copied), when a call is free; else `item()`, an owned copy, with
+    /// the next batch.
+    pub(super) async fn run<F>(
+        self: &Arc<Self>,
+        id: &SessionId,
+        item: impl FnOnce() -> O::Item,
+        alone: impl FnOnce() -> F,
+    ) -> O::Output
+    where
+        F: Future<Output = O::Output>,
+    {
+        let answer = {
             let mut queue = self.lock();
-            let id = O::id(&item);
             // An item of an id that has one in flight, or (keeping each id's order) of any id
             // while items wait, waits too.
             let free = queue.in_flight < self.max_in_flight
@@ -95,23 +105,26 @@ impl<O: Operation> Batcher<O> {
                 if O::ONE_PER_ID {
                     queue.busy.insert(id.clone());
                 }
-                Ok(item)
+                None
             } else {
                 let (reply, answer) = oneshot::channel();
-                queue.waiting.push_back(Waiting { item, reply });
-                Err(answer)
+                queue.waiting.push_back(Waiting {
+                    item: item(),
+                    reply,
+                });
+                Some(answer)
             }
         };
-        match waiting {
-            Ok(item) => {
+        match answer {
+            None => {
                 // Whatever becomes of this request, the queue moves on when the call ends.
                 let _in_flight = InFlight {
                     batcher: self,
-                    id: O::ONE_PER_ID.then(|| O::id(&item).clone()),
+                    id: O::ONE_PER_ID.then(|| id.clone()),
                 };
-                O::one(&*self.backend, &item).await
+                alone().await
             }
-            Err(answer) => answer.await.unwrap_or_else(|_| {
+            Some(answer) => answer.await.unwrap_or_else(|_| {
                 O::failed(BackendError::msg(
                     "the batch this operation waited for was dropped (the runtime is shutting \
                      down, or the backend panicked)",

@@ -418,23 +418,20 @@ impl SessionBackend for RedisBackend {
         id: &'a SessionId,
     ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
         Box::pin(async move {
-            let key = self.key(id);
-            if let Some(cache) = &self.cache {
-                if let Some(record) = cache.get(&key) {
-                    return Ok(Some(record));
-                }
-                match cache
-                    .fetch(std::slice::from_ref(&key), self.connection.timeout)
+            if self.cache.is_some() {
+                // The batch load knows the cache: one path for both.
+                return self
+                    .load_batch(std::slice::from_ref(id))
                     .await
-                {
-                    Ok(mut records) => return Ok(records.pop().flatten()),
-                    Err(error) => {
-                        tracing::debug!(%error, "local cache read failed; reading without it")
-                    }
-                }
+                    .pop()
+                    .unwrap_or_else(|| {
+                        Err(BackendError::msg(
+                            "loading the session record from Redis: no reply",
+                        ))
+                    });
             }
             let mut cmd = redis::cmd("HGETALL");
-            cmd.arg(key);
+            cmd.arg(self.key(id));
             let fields: Vec<(Vec<u8>, Vec<u8>)> = self
                 .connection
                 .query(&cmd, "loading the session record from Redis")

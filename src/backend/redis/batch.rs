@@ -26,8 +26,8 @@ fn reply<T: redis::FromRedisValue>(
 }
 
 impl RedisBackend {
-    /// [`SessionBackend::load_many`]: one `HGETALL` per id, in one pipeline (on a Cluster,
-    /// where a pipeline cannot span slots, one after another).
+    /// [`SessionBackend::load_many`]: the cached records, and one `HGETALL` per other id, in
+    /// one pipeline (on a Cluster, where a pipeline cannot span slots, one after another).
     pub(super) async fn load_batch(
         &self,
         ids: &[SessionId],
@@ -42,8 +42,8 @@ impl RedisBackend {
         if ids.is_empty() {
             return Vec::new();
         }
+        let keys: Vec<String> = ids.iter().map(|id| self.key(id)).collect();
         if let Some(cache) = &self.cache {
-            let keys: Vec<String> = ids.iter().map(|id| self.key(id)).collect();
             let mut loaded: Vec<Option<Record>> = keys.iter().map(|key| cache.get(key)).collect();
             let missed: Vec<usize> = (0..ids.len()).filter(|&n| loaded[n].is_none()).collect();
             if missed.is_empty() {
@@ -63,8 +63,8 @@ impl RedisBackend {
             }
         }
         let mut pipeline = redis::pipe();
-        for id in ids {
-            pipeline.cmd("HGETALL").arg(self.key(id));
+        for key in &keys {
+            pipeline.cmd("HGETALL").arg(key);
         }
         let replies = match self.connection.pipeline(pipeline, false, LOADING).await {
             Ok(replies) => replies,
@@ -97,12 +97,13 @@ impl RedisBackend {
             return Vec::new();
         }
         let mut results: Vec<Option<Result<bool, BackendError>>> = vec![None; items.len()];
+        let keys: Vec<String> = items.iter().map(|item| self.key(&item.id)).collect();
         let mut pipeline = redis::pipe();
         let mut sent = Vec::with_capacity(items.len());
         for (n, item) in items.iter().enumerate() {
             match change_args(&item.changes, item.ttl, &self.index_prefix) {
                 Ok(args) => {
-                    pipeline.add_command(invocation(&APPLY, &[&self.key(&item.id)], &args, true));
+                    pipeline.add_command(invocation(&APPLY, &[&keys[n]], &args, true));
                     sent.push(n);
                 }
                 Err(error) => results[n] = Some(Err(error)),
@@ -112,7 +113,6 @@ impl RedisBackend {
             return unanswered(results);
         }
         let applied = self.connection.pipeline(pipeline, true, APPLYING).await;
-        let keys: Vec<String> = items.iter().map(|item| self.key(&item.id)).collect();
         self.written(&keys.iter().map(String::as_str).collect::<Vec<_>>());
         match applied {
             Ok(replies) => {
