@@ -2,6 +2,7 @@
 //! browser does, driving a `Router` in process.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod blackhole;
 pub mod counting;
 pub mod private_redis;
 pub mod redis_cluster;
