@@ -4,6 +4,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use time::Duration;
 
+use crate::rejection_log::RejectionLog;
+
 /// A mistake in the session configuration, found by [`SessionConfigBuilder::build`].
 ///
 /// Each message names the setting and says how to fix it.
@@ -275,8 +277,11 @@ pub enum SessionError {
         #[source]
         source: crate::backend::error::BackendError,
     },
-    /// The record was deleted (by a logout in another request) or expired between loading and
-    /// saving; the changes of this request were not saved, and the session is not brought back.
+    /// The record was deleted (by a logout in another request), moved to a new id (by a
+    /// concurrent login) or expired between loading and saving; the changes of this request
+    /// were not saved, and the session is not brought back. A client conflict, not a server
+    /// failure: it answers `409 Conflict` ([`SessionError::is_conflict`]), and
+    /// [`SessionLayer::on_conflict`](crate::SessionLayer::on_conflict) can answer otherwise.
     #[error(
         "session {session:?}: the record was deleted or expired while this request ran; its \
          changes were not saved"
@@ -351,9 +356,64 @@ pub enum SessionError {
     Config(#[from] ConfigError),
 }
 
-impl IntoResponse for SessionError {
-    fn into_response(self) -> Response {
-        tracing::error!(error = &self as &dyn std::error::Error, "session error");
-        (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+impl SessionError {
+    /// Whether this is a client conflict rather than a failure of the server: the session was
+    /// deleted (a logout in another tab) or moved to a new id (a double-clicked login) while
+    /// this request ran ([`SessionError::SessionGone`]). Nothing of this request was saved and
+    /// the browser's cookie is left as it is; retrying the request with that cookie is safe.
+    ///
+    /// ```
+    /// use axum_session_store::SessionError;
+    ///
+    /// let error = SessionError::SessionGone { session: "session".into() };
+    /// assert!(error.is_conflict());
+    /// assert_eq!(error.status(), axum::http::StatusCode::CONFLICT);
+    /// ```
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::SessionGone { .. })
     }
+
+    /// The status this error answers with: `409 Conflict` for a [conflict](Self::is_conflict)
+    /// (the client's session changed under the request: not a failure of the server), else
+    /// `500 Internal Server Error`.
+    ///
+    /// ```
+    /// use axum_session_store::SessionError;
+    ///
+    /// let error = SessionError::NoUser { session: "session".into() };
+    /// assert_eq!(error.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+    /// ```
+    pub fn status(&self) -> StatusCode {
+        if self.is_conflict() {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    }
+}
+
+impl IntoResponse for SessionError {
+    /// Logs the error and answers with [`SessionError::status`] and a short body that reveals
+    /// nothing about the session. A conflict is the client's race, not the server's failure:
+    /// it is logged at `DEBUG`, with at most one `WARN` a minute (the same rate limit as
+    /// rejected cookies); every other error at `ERROR`.
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if self.is_conflict() {
+            conflict_log().conflict(&self);
+            return (
+                status,
+                "Conflict: the session changed while this request ran; reload and try again",
+            )
+                .into_response();
+        }
+        tracing::error!(error = &self as &dyn std::error::Error, "session error");
+        (status, "Internal Server Error").into_response()
+    }
+}
+
+/// The process's rate limit for logging conflicts (they arise where no config is at hand).
+fn conflict_log() -> &'static RejectionLog {
+    static LOG: std::sync::OnceLock<RejectionLog> = std::sync::OnceLock::new();
+    LOG.get_or_init(RejectionLog::default)
 }

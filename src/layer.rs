@@ -5,11 +5,14 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use axum::extract::Request;
+use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::config::SessionConfig;
+use crate::conflict::{Conflict, ConflictHandler};
+use crate::error::SessionError;
 use crate::store::{SessionStore, LAYER_PENDING};
 
 impl SessionConfig {
@@ -47,6 +50,11 @@ impl SessionConfig {
 ///
 /// - A server error (a `5xx` from the handler) saves nothing: the request failed, so its
 ///   changes are dropped, as Django and tower-sessions do.
+/// - A session deleted or moved to a new id while the request ran (a logout in another tab,
+///   the other click of a double-clicked login) is the client's conflict, not a failure: the
+///   request saves nothing, its response sets no cookie (so the browser keeps the cookie the
+///   winning request gave it) and answers `409 Conflict`, or what
+///   [`on_conflict`](Self::on_conflict) says.
 /// - A response that used a session gets `Vary: Cookie`; one that sets a session cookie gets
 ///   `Cache-Control: private` unless the handler set a `Cache-Control` of its own.
 /// - A middleware outside the layer may extract cookie sessions: the layer adopts the store it
@@ -84,6 +92,7 @@ impl SessionConfig {
 #[derive(Clone, Debug)]
 pub struct SessionLayer {
     config: SessionConfig,
+    on_conflict: Option<ConflictHandler>,
 }
 
 impl SessionLayer {
@@ -103,7 +112,41 @@ impl SessionLayer {
     /// # Ok(()) }
     /// ```
     pub fn new(config: SessionConfig) -> Self {
-        Self { config }
+        Self {
+            config,
+            on_conflict: None,
+        }
+    }
+
+    /// Answers a request whose session was deleted or moved under it (see [`Conflict`]) with
+    /// `handler`'s response instead of `409 Conflict`. The response carries no session cookie
+    /// whatever the handler returns, so the browser keeps the cookie of the request that won.
+    ///
+    /// ```
+    /// use axum::response::{IntoResponse, Redirect};
+    /// use axum::{routing::post, Router};
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # fn main() -> Result<(), axum_session_store::ConfigError> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// // A double-clicked login: the click that lost the race goes where the winner went.
+    /// let layer = config
+    ///     .layer()
+    ///     .on_conflict(|_conflict| Redirect::to("/").into_response());
+    /// let app: Router = Router::new()
+    ///     .route("/login", post(|| async { "logged in" }))
+    ///     .layer(layer)
+    ///     .with_state(config);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn on_conflict(
+        mut self,
+        handler: impl Fn(Conflict) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        self.on_conflict = Some(ConflictHandler::new(handler));
+        self
     }
 }
 
@@ -121,6 +164,7 @@ impl<S> Layer<S> for SessionLayer {
         SessionService {
             inner,
             config: self.config.clone(),
+            on_conflict: self.on_conflict.clone(),
         }
     }
 }
@@ -130,6 +174,7 @@ impl<S> Layer<S> for SessionLayer {
 pub struct SessionService<S> {
     inner: S,
     config: SessionConfig,
+    on_conflict: Option<ConflictHandler>,
 }
 
 impl<S> Service<Request> for SessionService<S>
@@ -161,11 +206,24 @@ where
                 store
             }
         };
+        // What a conflict handler is told: only kept when there is one.
+        let on_conflict = self
+            .on_conflict
+            .clone()
+            .map(|handler| (handler, request.method().clone(), request.uri().clone()));
         Box::pin(async move {
             let mut response = inner.call(request).await?;
             match store.save_for_layer(&mut response).await {
                 Ok(()) => Ok(response),
-                Err(error) => Ok(error.into_response()),
+                Err(error) => Ok(match (error, on_conflict) {
+                    (SessionError::SessionGone { session }, Some((handler, method, uri))) => {
+                        let mut answer = handler.answer(Conflict::new(session, method, uri));
+                        // The browser keeps the cookie the winning request gave it.
+                        answer.headers_mut().remove(SET_COOKIE);
+                        answer
+                    }
+                    (error, _) => error.into_response(),
+                }),
             }
         })
     }

@@ -94,6 +94,7 @@ mod flash;
 mod session;
 mod users;
 // Axum glue.
+mod conflict;
 mod csrf_layer;
 mod extract;
 #[cfg(feature = "minijinja")]
@@ -125,6 +126,7 @@ pub use codec::{
 };
 pub use config::{SessionConfig, DEFAULT_MAX_SESSIONS_PER_REQUEST, DEFAULT_SERVER_SESSION_TTL};
 pub use config_builder::SessionConfigBuilder;
+pub use conflict::Conflict;
 pub use cookie_args::CookieArgs;
 pub use csrf::{CsrfToken, CSRF_FORM_FIELD, CSRF_HEADER};
 pub use csrf_layer::{CsrfLayer, CsrfService, DEFAULT_MAX_FORM_BYTES};

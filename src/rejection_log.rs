@@ -56,6 +56,19 @@ impl RejectionLog {
         None
     }
 
+    /// Logs a client conflict (a session deleted or moved under a request).
+    pub(crate) fn conflict(&self, error: &(dyn std::error::Error + 'static)) {
+        match self.permit(now_ms()) {
+            Some(suppressed) => tracing::warn!(
+                error,
+                suppressed,
+                "session conflict: answered 409 (one such warning a minute at most; \
+                 `suppressed` counts the conflicts since the last one, logged at debug level)"
+            ),
+            None => tracing::debug!(error, "session conflict: answered 409"),
+        }
+    }
+
     /// Logs that the cookie of session `session` was rejected for `reason` (which never holds
     /// the cookie's value or a key), and that a new session starts.
     pub(crate) fn rejected(&self, session: &str, reason: &dyn fmt::Display) {

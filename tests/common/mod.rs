@@ -204,6 +204,7 @@ pub mod app {
             .route("/flash/add", get(add_flash))
             .route("/flash/take", get(take_flashes))
             .route("/regenerate", get(regenerate))
+            .route("/login", get(login))
             .route("/login-as/{user}", get(login_as))
             .route("/devices", get(devices))
             .route("/revoke-others", get(revoke_others))
@@ -229,6 +230,13 @@ pub mod app {
 
     async fn revoke_others(session: Session) -> Result<String, SessionError> {
         Ok(session.revoke_other_sessions().await?.to_string())
+    }
+
+    /// Logs in as `ada` the way the README says: a new id, then the user.
+    async fn login(session: Session) -> Result<Session, SessionError> {
+        session.regenerate_id();
+        session.insert("user", "ada")?;
+        Ok(session)
     }
 
     async fn regenerate(session: Session) -> Session {

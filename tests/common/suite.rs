@@ -59,6 +59,7 @@ macro_rules! suite_cases {
             regenerate_id_moves_the_data_and_kills_the_old_id,
             regenerate_never_undoes_a_logout_that_ran_meanwhile,
             regenerate_keeps_a_change_acknowledged_meanwhile,
+            double_submitted_logins_end_logged_in_without_a_5xx,
             invalidate_deletes_the_record,
             forged_unknown_and_malformed_ids_get_fresh_sessions_without_writes,
             cookie_and_server_sessions_side_by_side,
@@ -402,9 +403,47 @@ pub async fn regenerate_id_moves_the_data_and_kills_the_old_id(fixture: &Fixture
     );
 }
 
+/// A double-clicked login: four requests with one cookie, each calling `regenerate_id()`, ten
+/// rounds. None answers 5xx (the losers of the race get the conflict status), and the browser,
+/// applying the `Set-Cookie`s in the order the answers arrive, ends logged in.
+pub async fn double_submitted_logins_end_logged_in_without_a_5xx(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let router = app::layered(config);
+    for round in 0..10 {
+        let mut browser = Client::new(router.clone());
+        browser.get("/set?a=1").await;
+        let cookie = format!("session={}", browser.cookie("session"));
+        let (sender, mut arrivals) = tokio::sync::mpsc::unbounded_channel();
+        for _ in 0..4 {
+            let (router, cookie, sender) = (router.clone(), cookie.clone(), sender.clone());
+            tokio::spawn(async move {
+                let _ = sender.send(get_with_cookie(&router, "/login", &cookie).await);
+            });
+        }
+        drop(sender);
+        let mut statuses = Vec::new();
+        while let Some(reply) = arrivals.recv().await {
+            assert!(
+                !reply.status.is_server_error(),
+                "round {round}: a double submit answered {reply:?}"
+            );
+            statuses.push(reply.status.as_u16());
+            for header in &reply.set_cookies {
+                browser.jar.store(header);
+            }
+        }
+        assert_eq!(statuses.len(), 4);
+        let now = dumped(&browser.get("/dump").await);
+        assert_eq!(
+            now["values"]["user"], "ada",
+            "round {round}: answers {statuses:?} left the browser logged out: {now}"
+        );
+    }
+}
+
 /// Request A loads the session and calls `regenerate_id()`; before A saves, request B logs out
-/// (deletes the record) and is answered. A's save must fail (`SessionGone`, a 500 without a
-/// cookie) rather than bring the session back under a new id.
+/// (deletes the record) and is answered. A's save must fail (`SessionGone`, a 409 conflict
+/// without a cookie) rather than bring the session back under a new id.
 /// A session `{a: 1}`, then `/login-paused` on it with `meanwhile` sent (with the same cookie)
 /// between the login's load and its save; the router, the cookie, and the login's reply.
 async fn login_racing(fixture: &Fixture, meanwhile: &str) -> (Router, String, super::Reply) {
@@ -429,7 +468,7 @@ async fn login_racing(fixture: &Fixture, meanwhile: &str) -> (Router, String, su
 
 pub async fn regenerate_never_undoes_a_logout_that_ran_meanwhile(fixture: &Fixture) {
     let (router, cookie, login) = login_racing(fixture, "/invalidate").await;
-    assert_eq!(login.status, 500, "{login:?}");
+    assert_eq!(login.status, 409, "{login:?}");
     assert!(login.set_cookies.is_empty(), "no new id: {login:?}");
     let replay = get_with_cookie(&router, "/dump", &cookie).await;
     assert_eq!(dumped(&replay)["is_new"], true, "the old id stays dead");

@@ -5,11 +5,12 @@ use crate::common;
 
 use std::sync::Arc;
 
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use axum_session_store::{
     BackendError, BoxFuture, Changes, MemoryBackend, Record, Session, SessionBackend,
-    SessionConfig, SessionError, SessionId, SessionName,
+    SessionConfig, SessionError, SessionId, SessionLayer, SessionName,
 };
 use common::{app, dumped, Client, Logs};
 use serde_json::json;
@@ -168,8 +169,13 @@ async fn a_failed_save_is_a_500_without_any_cookie_even_those_already_written() 
     );
 }
 
-#[tokio::test]
-async fn a_record_deleted_while_the_request_ran_is_not_brought_back() {
+/// A router on the memory backend whose `/race` deletes the session's record (as a logout in
+/// another tab would) while the request runs, then changes the session; the client after
+/// `/start`, and the record's id.
+async fn deleted_under_the_request(
+    config: SessionConfig,
+    layer: SessionLayer,
+) -> (Client, SessionConfig, SessionId) {
     async fn logged_out_elsewhere(session: Session) -> Result<Session, SessionError> {
         // Another request (a logout in another tab) deletes the record meanwhile.
         let backend = session.store().config().server_backend("memory").unwrap();
@@ -182,11 +188,6 @@ async fn a_record_deleted_while_the_request_ran_is_not_brought_back() {
         session.insert("id", "placeholder")?;
         Ok(session)
     }
-    let config = SessionConfig::builder()
-        .secret_key(common::SECRET)
-        .default_backend("memory")
-        .build()
-        .unwrap();
     let router = Router::new()
         .route("/start", get(remember_id))
         .route("/race", get(logged_out_elsewhere))
@@ -194,7 +195,7 @@ async fn a_record_deleted_while_the_request_ran_is_not_brought_back() {
             "/dump",
             get(|s: Session| async move { json!(s.keys()).to_string() }),
         )
-        .layer(config.layer())
+        .layer(layer)
         .with_state(config.clone());
     let mut client = Client::new(router);
     client.get("/start").await;
@@ -210,11 +211,70 @@ async fn a_record_deleted_while_the_request_ran_is_not_brought_back() {
         .apply(&id, &changes, Duration::minutes(1))
         .await
         .unwrap());
+    (client, config, id)
+}
 
+fn memory_config() -> SessionConfig {
+    SessionConfig::builder()
+        .secret_key(common::SECRET)
+        .default_backend("memory")
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_record_deleted_while_the_request_ran_is_a_409_and_not_brought_back() {
+    let config = memory_config();
+    let (mut client, config, id) = deleted_under_the_request(config.clone(), config.layer()).await;
+    let (logs, _capture) = Logs::capture();
     let reply = client.get("/race").await;
-    assert_eq!(reply.status, 500);
+    assert_eq!(reply.status, 409, "a client conflict, not a server failure");
+    assert!(
+        reply.set_cookies.is_empty(),
+        "the browser's cookie is left alone"
+    );
+    assert!(
+        logs.lines_with("ERROR").is_empty(),
+        "a conflict is not logged as an error: {:?}",
+        logs.lines_with("ERROR")
+    );
+    let backend = config.server_backend("memory").unwrap();
     assert!(backend.load(&id).await.unwrap().is_none(), "not re-created");
     assert_eq!(client.get("/dump").await.body, "[]");
+}
+
+#[tokio::test]
+async fn on_conflict_answers_a_session_changed_under_the_request_without_a_cookie() {
+    let seen = Arc::new(std::sync::Mutex::new(None));
+    let config = memory_config();
+    let layer = config.layer().on_conflict({
+        let seen = seen.clone();
+        move |conflict| {
+            *seen.lock().unwrap() = Some((
+                conflict.session().to_owned(),
+                conflict.method().clone(),
+                conflict.uri().to_string(),
+            ));
+            // Even a handler that sets a session cookie cannot clobber the winner's.
+            (
+                [("set-cookie", "session=clobbered")],
+                axum::response::Redirect::to("/welcome"),
+            )
+                .into_response()
+        }
+    });
+    let (mut client, _, _) = deleted_under_the_request(config, layer).await;
+    let reply = client.get("/race").await;
+    assert_eq!(reply.status, 303);
+    assert!(reply.set_cookies.is_empty(), "{reply:?}");
+    assert_eq!(
+        seen.lock().unwrap().clone(),
+        Some((
+            "session".to_owned(),
+            axum::http::Method::GET,
+            "/race".to_owned()
+        ))
+    );
 }
 
 #[tokio::test]
