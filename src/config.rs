@@ -21,8 +21,9 @@ use crate::rejection_log::RejectionLog;
 /// says otherwise.
 pub const DEFAULT_MAX_SESSIONS_PER_REQUEST: usize = 8;
 
-/// How long a server-side record lives when neither `session_max_age` nor the cookie's
-/// `max_age` says: 14 days.
+/// How long a session lives after its last save when neither `session_max_age` nor the
+/// cookie's `max_age` says: 14 days (a server-side record's TTL, and the oldest signed
+/// timestamp a cookie session may carry).
 pub const DEFAULT_SERVER_SESSION_TTL: Duration = Duration::days(14);
 
 /// The session configuration: webapp2's `default_config`, validated once and cheap to clone.

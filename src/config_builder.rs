@@ -264,8 +264,10 @@ impl SessionConfigBuilder {
         self
     }
 
-    /// How long a server-side record lives after its last save when neither
-    /// `session_max_age` nor `cookie_args.max_age` is set. Default 14 days.
+    /// How long a session lives after its last save when neither `session_max_age` nor
+    /// `cookie_args.max_age` is set: a server-side record's TTL, and the age past which the
+    /// server refuses a cookie session's signed timestamp (webapp2 would accept it forever, so
+    /// a copied cookie would never die). Default 14 days, as Django's `SESSION_COOKIE_AGE`.
     ///
     /// ```
     /// use axum_session_store::SessionConfig;
@@ -301,9 +303,11 @@ impl SessionConfigBuilder {
         self
     }
 
-    /// Opt in to rolling expiry: a request that only reads a session whose last save is at
-    /// least `interval` old saves it again, so the idle expiry (`session_max_age`, the record's
-    /// TTL, the cookie's `max_age`) restarts. Reads become writes at most once per `interval`.
+    /// How often reads move the idle expiry: a request that only reads a session whose last
+    /// save is at least `interval` old saves it again, so the idle expiry (`session_max_age`,
+    /// the record's TTL, the cookie's `max_age`) restarts. Reads become writes at most once per
+    /// `interval`. Default: a tenth of the session's idle lifetime; `Duration::MAX` turns
+    /// refreshing on reads off.
     ///
     /// ```
     /// use axum_session_store::SessionConfig;

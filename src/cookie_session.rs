@@ -33,7 +33,8 @@ pub(crate) fn load(
     // The age is judged with the session's own lifetime, which only its payload says.
     match codec.decode(name, value, None, now) {
         Ok(verified) => {
-            SessionData::judged(settings.expiry, settings.max_age, name, verified, now, None)
+            let idle = Some(settings.idle_limit);
+            SessionData::judged(settings.expiry, idle, name, verified, now, None)
         }
         Err(reason) => {
             log.rejected(name, &reason);

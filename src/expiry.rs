@@ -97,6 +97,11 @@ impl Limits {
     }
 }
 
+/// Without a configured `rolling_refresh`, a read saves a session again once this fraction of
+/// its idle lifetime has passed since its last save (a tenth: the idle expiry is then exact to
+/// within 10 %, for at most one write per session per tenth of its lifetime).
+pub(crate) const REFRESH_FRACTION: i32 = 10;
+
 /// The expiry policies of a config: plain data, decided once at `build()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct ExpiryPolicy {
@@ -172,8 +177,11 @@ impl ExpiryPolicy {
             }
             None => None,
         };
+        // Idle expiry moves on reads too: once per configured interval, else once a tenth of
+        // the idle lifetime has passed since the last save.
         let refresh = self
             .rolling_refresh
+            .or(limits.idle.map(|idle| idle / REFRESH_FRACTION))
             .is_some_and(|interval| now.saturating_sub(saved_at) >= interval.whole_seconds());
         Verdict::Live { creation, refresh }
     }

@@ -22,6 +22,9 @@ pub(crate) struct SessionSettings {
     pub(crate) max_age: Option<Duration>,
     /// How long a server-side record lives after its last save.
     pub(crate) record_ttl: Duration,
+    /// The idle limit the server enforces on every session that chose no lifetime of its own:
+    /// the max age, else the server-session TTL, so that no signed cookie is valid forever.
+    pub(crate) idle_limit: Duration,
     /// The absolute lifetime and rolling refresh.
     pub(crate) expiry: ExpiryPolicy,
     /// Whether a save that keeps a server-side session's id still signs its cookie again: a max
@@ -42,6 +45,7 @@ impl SessionSettings {
         Self {
             max_age,
             record_ttl: max_age.unwrap_or(server_session_ttl),
+            idle_limit: max_age.unwrap_or(server_session_ttl),
             resend_unchanged_id: max_age.is_some() || expiry.rolling_refresh.is_some(),
             expiry,
             attributes,
@@ -95,6 +99,7 @@ impl SessionProfile {
         let mut settings = SessionSettings::clone(&self.settings);
         settings.max_age = Some(max_age);
         settings.record_ttl = max_age;
+        settings.idle_limit = max_age;
         settings.resend_unchanged_id = true;
         Self {
             settings: Arc::new(settings),

@@ -50,7 +50,7 @@ pub(crate) async fn load(
         // The record's values, judged with the id cookie's timestamp (the last save).
         Some(values) => Ok(SessionData::judged(
             settings.expiry,
-            settings.max_age,
+            Some(settings.idle_limit),
             name,
             VerifiedCookie {
                 data: values,

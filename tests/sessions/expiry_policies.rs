@@ -131,14 +131,49 @@ async fn rolling_refresh_rewrites_a_read_session_at_most_once_per_interval() {
 }
 
 #[tokio::test]
-async fn without_rolling_refresh_reads_never_write() {
+async fn by_default_reads_move_the_idle_expiry_once_per_tenth_of_it() {
     let config = cookie_config(|b| b.session_max_age(Duration::minutes(30)));
+    let router = app::router(config.clone());
+    let (_, recent) = dump(&router, &cookie(&config, json!({"a": 1}), ago(2 * 60))).await;
+    assert!(recent.is_empty(), "saved 2 minutes ago: no write");
+    let (values, due) = dump(&router, &cookie(&config, json!({"a": 1}), ago(4 * 60))).await;
+    assert_eq!(values["values"], json!({"a": 1}));
+    assert_eq!(due.len(), 1, "saved 4 minutes ago (over 3): refreshed");
+}
+
+#[tokio::test]
+async fn a_rolling_refresh_of_duration_max_turns_refreshing_off() {
+    let config = cookie_config(|b| {
+        b.session_max_age(Duration::minutes(30))
+            .rolling_refresh(Duration::MAX)
+    });
     let (_, writes) = dump(
         &app::router(config.clone()),
         &cookie(&config, json!({"a": 1}), ago(20 * 60)),
     )
     .await;
     assert!(writes.is_empty());
+}
+
+#[tokio::test]
+async fn a_cookie_session_without_any_max_age_expires_on_the_server_after_two_weeks() {
+    let config = cookie_config(|b| b);
+    let router = app::router(config.clone());
+    let (young, _) = dump(&router, &cookie(&config, json!({"a": 1}), ago(13 * 86_400))).await;
+    assert_eq!(young["values"], json!({"a": 1}), "13 days old: live");
+    let (old, _) = dump(&router, &cookie(&config, json!({"a": 1}), ago(15 * 86_400))).await;
+    assert_eq!(old["is_new"], true, "15 days old: a copied cookie is dead");
+    let longer = cookie_config(|b| b.server_session_ttl(Duration::days(30)));
+    let (kept, _) = dump(
+        &app::router(longer.clone()),
+        &cookie(&longer, json!({"a": 1}), ago(15 * 86_400)),
+    )
+    .await;
+    assert_eq!(
+        kept["values"],
+        json!({"a": 1}),
+        "the lifetime is configurable"
+    );
 }
 
 /// A server-side session in memory whose record says it was created `created_ago` seconds ago
@@ -252,6 +287,26 @@ async fn rolling_refresh_of_a_server_session_touches_the_record_once_per_interva
         1,
         "data untouched"
     );
+}
+
+#[tokio::test]
+async fn by_default_a_read_of_a_server_session_moves_its_record_ttl() {
+    let backend = Arc::new(MemoryBackend::new());
+    let (config, calls) = server_config(backend.clone(), |b| {
+        b.session_max_age(Duration::minutes(30))
+    });
+    let router = app::layered(config.clone());
+    let (_, recent) = server_session(&config, &backend, None, 2 * 60).await;
+    let (_, writes) = dump(&router, &recent).await;
+    assert!(
+        writes.is_empty() && calls.writes() == 0,
+        "2 minutes: no write"
+    );
+
+    let (_, due) = server_session(&config, &backend, None, 4 * 60).await;
+    let (_, writes) = dump(&router, &due).await;
+    assert_eq!(writes.len(), 1, "the id cookie is signed again");
+    assert_eq!(calls.snapshot().2, 1, "one apply refreshes the TTL");
 }
 
 /// The keys the crate keeps in a session for itself cannot be written by a handler: a clear
