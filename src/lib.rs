@@ -130,11 +130,20 @@ pub use conflict::Conflict;
 pub use cookie_args::CookieArgs;
 pub use csrf::{CsrfToken, CSRF_FORM_FIELD, CSRF_HEADER};
 pub use csrf_layer::{CsrfLayer, CsrfService, DEFAULT_MAX_FORM_BYTES};
-/// The deadpool-redis this crate is built against, to make pools of the matching version.
+/// The deadpool-redis this crate is built against (0.23), to make pools of the matching version.
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use deadpool_redis;
 pub use error::{ConfigError, SessionError};
+/// The minijinja this crate is built against (2.x), so that `Flash` and your templates agree.
+#[cfg(feature = "minijinja")]
+#[cfg_attr(docsrs, doc(cfg(feature = "minijinja")))]
+pub use minijinja;
+/// The sqlx this crate is built against (0.8), to make pools of the matching version:
+/// `axum_session_store::sqlx::PgPool` is the pool `PostgresBackend::new` takes.
+#[cfg(feature = "sqlx")]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))))]
+pub use sqlx;
 pub use expiry::Expiry;
 pub use flash::Flash;
 pub use flash_message::{FlashMessage, Level, FLASH_KEY};
