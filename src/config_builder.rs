@@ -24,7 +24,7 @@ use crate::key::{
     SIGNING_PURPOSE,
 };
 use crate::name::DEFAULT_COOKIE_NAME;
-use crate::profile::SessionSettings;
+use crate::profile::{SessionSettings, SizeLimits, DEFAULT_MAX_FLASHES, DEFAULT_MAX_RECORD_BYTES};
 use crate::rejection_log::RejectionLog;
 use crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 
@@ -83,6 +83,8 @@ pub struct SessionConfigBuilder {
     rolling_refresh: Option<Duration>,
     max_cookie_pairs: Option<usize>,
     max_sessions_per_request: Option<usize>,
+    max_flashes: Option<usize>,
+    max_record_bytes: Option<usize>,
 }
 
 impl SessionConfigBuilder {
@@ -368,6 +370,44 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// How many flash messages a session keeps waiting to be shown (default
+    /// [`DEFAULT_MAX_FLASHES`](crate::DEFAULT_MAX_FLASHES), 32): adding one more drops the
+    /// oldest. A form that flashes an error and redirects, replayed by a bot that never follows
+    /// the redirect, would otherwise grow the session without end.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).max_flashes(8).build()?;
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn max_flashes(mut self, messages: usize) -> Self {
+        self.max_flashes = Some(messages);
+        self
+    }
+
+    /// The most bytes a server-side record may hold, as JSON (default
+    /// [`DEFAULT_MAX_RECORD_BYTES`](crate::DEFAULT_MAX_RECORD_BYTES), 256 KiB). A save that
+    /// would make a record larger fails with
+    /// [`SessionError::RecordTooLarge`](crate::SessionError::RecordTooLarge) and writes
+    /// nothing: the record is never truncated. Cookie sessions have the browsers' 4096 bytes.
+    ///
+    /// ```
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .max_record_bytes(1024 * 1024)
+    ///     .build()?;
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn max_record_bytes(mut self, bytes: usize) -> Self {
+        self.max_record_bytes = Some(bytes);
+        self
+    }
+
     /// Checks every setting and derives the signing keys.
     ///
     /// # Errors
@@ -395,6 +435,8 @@ impl SessionConfigBuilder {
         for (setting, value) in [
             ("max_cookie_pairs", self.max_cookie_pairs),
             ("max_sessions_per_request", self.max_sessions_per_request),
+            ("max_flashes", self.max_flashes),
+            ("max_record_bytes", self.max_record_bytes),
         ] {
             if value == Some(0) {
                 return Err(ConfigError::ZeroLimit { setting });
@@ -467,6 +509,10 @@ impl SessionConfigBuilder {
                 self.session_max_age,
                 server_session_ttl,
                 expiry,
+                SizeLimits {
+                    max_flashes: self.max_flashes.unwrap_or(DEFAULT_MAX_FLASHES),
+                    max_record_bytes: self.max_record_bytes.unwrap_or(DEFAULT_MAX_RECORD_BYTES),
+                },
             ))
         };
         Ok(SessionConfig::from_settings(Settings {
@@ -534,6 +580,8 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("rolling_refresh", &self.rolling_refresh)
             .field("max_cookie_pairs", &self.max_cookie_pairs)
             .field("max_sessions_per_request", &self.max_sessions_per_request)
+            .field("max_flashes", &self.max_flashes)
+            .field("max_record_bytes", &self.max_record_bytes)
             .finish()
     }
 }

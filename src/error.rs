@@ -234,6 +234,22 @@ pub enum SessionError {
         /// Size of the `Set-Cookie` value in bytes.
         size: usize,
     },
+    /// A server-side record would hold more than
+    /// [`max_record_bytes`](crate::SessionConfigBuilder::max_record_bytes) as JSON; nothing was
+    /// written.
+    #[error(
+        "session {session:?}: its record would hold about {size} bytes, over the {limit}-byte \
+         limit (max_record_bytes); store less in the session (keep large data in your own \
+         tables, under a key the session holds), or raise the limit"
+    )]
+    RecordTooLarge {
+        /// The session name.
+        session: String,
+        /// The record's size as JSON, in bytes.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The session's `Set-Cookie` header is not a valid HTTP header value.
     #[error("session {session:?}: its Set-Cookie header is not a valid header value")]
     InvalidHeader {

@@ -174,8 +174,14 @@ impl FlashMessage {
     }
 }
 
-/// Appends `[message, level]` to the flash list in `values`.
-pub(crate) fn push(values: &mut Map<String, Value>, message: Value, level: Option<Level>) {
+/// Appends `[message, level]` to the flash list in `values`, dropping the oldest messages
+/// beyond `max` (at least the new one is kept).
+pub(crate) fn push(
+    values: &mut Map<String, Value>,
+    message: Value,
+    level: Option<Level>,
+    max: usize,
+) {
     let entry = Value::Array(vec![
         message,
         level.map_or(Value::Null, |level| {
@@ -183,7 +189,11 @@ pub(crate) fn push(values: &mut Map<String, Value>, message: Value, level: Optio
         }),
     ]);
     match values.get_mut(FLASH_KEY) {
-        Some(Value::Array(list)) => list.push(entry),
+        Some(Value::Array(list)) => {
+            list.push(entry);
+            let excess = list.len().saturating_sub(max.max(1));
+            list.drain(..excess);
+        }
         _ => {
             values.insert(FLASH_KEY.to_owned(), Value::Array(vec![entry]));
         }
@@ -204,10 +214,22 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn beyond_the_most_kept_the_oldest_messages_are_dropped() {
+        let mut values = Map::new();
+        for i in 0..10 {
+            push(&mut values, json!(i), None, 3);
+        }
+        assert_eq!(
+            Value::Object(values),
+            json!({"_flash": [[7, null], [8, null], [9, null]]})
+        );
+    }
+
+    #[test]
     fn stored_as_webapp2_pairs() {
         let mut values = Map::new();
-        push(&mut values, json!("a"), None);
-        push(&mut values, json!("b"), Some(Level::Warning));
+        push(&mut values, json!("a"), None, 8);
+        push(&mut values, json!("b"), Some(Level::Warning), 8);
         assert_eq!(
             Value::Object(values.clone()),
             json!({"_flash": [["a", null], ["b", "warning"]]})

@@ -60,6 +60,7 @@ mod csrf_token;
 mod expiry;
 mod flash_message;
 mod id;
+mod json_size;
 mod key;
 mod nesting;
 mod rejection_log;
@@ -135,25 +136,29 @@ pub use csrf_layer::{CsrfLayer, CsrfService, DEFAULT_MAX_FORM_BYTES};
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use deadpool_redis;
 pub use error::{ConfigError, SessionError};
-/// The minijinja this crate is built against (2.x), so that `Flash` and your templates agree.
-#[cfg(feature = "minijinja")]
-#[cfg_attr(docsrs, doc(cfg(feature = "minijinja")))]
-pub use minijinja;
-/// The sqlx this crate is built against (0.8), to make pools of the matching version:
-/// `axum_session_store::sqlx::PgPool` is the pool `PostgresBackend::new` takes.
-#[cfg(feature = "sqlx")]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))))]
-pub use sqlx;
 pub use expiry::Expiry;
 pub use flash::Flash;
 pub use flash_message::{FlashMessage, Level, FLASH_KEY};
 pub use id::{SessionId, SESSION_ID_LEN};
 pub use layer::{SessionLayer, SessionService};
+/// The minijinja this crate is built against (2.x), so that `Flash` and your templates agree.
+#[cfg(feature = "minijinja")]
+#[cfg_attr(docsrs, doc(cfg(feature = "minijinja")))]
+pub use minijinja;
 pub use name::{DefaultSession, RuntimeName, SessionName, DEFAULT_COOKIE_NAME};
 pub use nesting::MAX_VALUE_DEPTH;
+pub use profile::{DEFAULT_MAX_FLASHES, DEFAULT_MAX_RECORD_BYTES};
 pub use request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 pub use reserved::{CREATED_KEY, MAX_USER_ID_LEN};
 pub use session::Session;
+/// The sqlx this crate is built against (0.8), to make pools of the matching version:
+/// `axum_session_store::sqlx::PgPool` is the pool `PostgresBackend::new` takes.
+#[cfg(feature = "sqlx")]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql")))
+)]
+pub use sqlx;
 pub use store::SessionStore;
 
 /// The README's code blocks, compiled as doctests so they stay true.

@@ -30,6 +30,36 @@ pub(crate) struct SessionSettings {
     /// Whether a save that keeps a server-side session's id still signs its cookie again: a max
     /// age makes the cookie slide, and a rolling refresh counts from the last save.
     pub(crate) resend_unchanged_id: bool,
+    /// How much one session may hold.
+    pub(crate) limits: SizeLimits,
+}
+
+/// How much one session may hold, so that no client makes a record grow without end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SizeLimits {
+    /// Flash messages waiting to be shown; adding one more drops the oldest.
+    pub(crate) max_flashes: usize,
+    /// Bytes of a server-side record, as JSON; a save past it fails.
+    pub(crate) max_record_bytes: usize,
+}
+
+/// How many flash messages a session keeps waiting to be shown, unless
+/// [`SessionConfigBuilder::max_flashes`](crate::SessionConfigBuilder::max_flashes) says
+/// otherwise: adding one more drops the oldest.
+pub const DEFAULT_MAX_FLASHES: usize = 32;
+
+/// The most bytes a server-side record may hold as JSON, unless
+/// [`SessionConfigBuilder::max_record_bytes`](crate::SessionConfigBuilder::max_record_bytes)
+/// says otherwise: 256 KiB.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 256 * 1024;
+
+impl Default for SizeLimits {
+    fn default() -> Self {
+        Self {
+            max_flashes: DEFAULT_MAX_FLASHES,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+        }
+    }
 }
 
 impl SessionSettings {
@@ -40,6 +70,7 @@ impl SessionSettings {
         session_max_age: Option<Duration>,
         server_session_ttl: Duration,
         expiry: ExpiryPolicy,
+        limits: SizeLimits,
     ) -> Self {
         let max_age = session_max_age.or(attributes.args().max_age);
         Self {
@@ -49,6 +80,7 @@ impl SessionSettings {
             resend_unchanged_id: max_age.is_some() || expiry.rolling_refresh.is_some(),
             expiry,
             attributes,
+            limits,
         }
     }
 }
@@ -134,6 +166,7 @@ mod tests {
             session_max_age,
             Duration::days(14),
             ExpiryPolicy::default(),
+            SizeLimits::default(),
         )
     }
 

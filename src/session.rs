@@ -519,7 +519,9 @@ impl<N> Session<N> {
     }
 
     /// Appends a flash message, webapp2's `add_flash(value, level)`; it is stored as
-    /// `[value, level]` in a list under `_flash`.
+    /// `[value, level]` in a list under `_flash`. A session keeps at most
+    /// [`max_flashes`](crate::SessionConfigBuilder::max_flashes) messages (32 by default)
+    /// waiting to be shown: beyond that, the oldest is dropped.
     ///
     /// ```
     /// # use axum::extract::FromRequestParts;
@@ -536,7 +538,8 @@ impl<N> Session<N> {
     /// # Ok(()) }
     /// ```
     pub fn add_flash(&self, message: impl Into<Value>, level: Option<Level>) {
-        self.state.lock().add_flash(message.into(), level);
+        let max = self.state.profile().settings().limits.max_flashes;
+        self.state.lock().add_flash(message.into(), level, max);
     }
 
     /// Takes the flash messages, webapp2's `get_flashes()`: returns them and removes them from

@@ -239,9 +239,9 @@ impl SessionData {
         }
     }
 
-    /// Appends a flash message to the list under `_flash`.
-    pub(crate) fn add_flash(&mut self, message: Value, level: Option<Level>) {
-        flash_message::push(&mut self.values, message, level);
+    /// Appends a flash message to the list under `_flash`, keeping the newest `max`.
+    pub(crate) fn add_flash(&mut self, message: Value, level: Option<Level>, max: usize) {
+        flash_message::push(&mut self.values, message, level, max);
         self.changes.set(FLASH_KEY);
         self.modified = true;
     }
@@ -373,9 +373,9 @@ mod tests {
         assert!(data.is_invalidated() && data.values().is_empty() && data.is_modified());
         assert_eq!(data.creation(), None);
         assert_eq!(data.take_flashes(), Vec::new());
-        data.add_flash(json!("hi"), Some(Level::Info));
+        data.add_flash(json!("hi"), Some(Level::Info), 8);
         assert_eq!(data.take_flashes().len(), 1);
-        data.add_flash(json!("stored"), None);
+        data.add_flash(json!("stored"), None, 8);
         data.add_flash_now(json!("now"), None);
         let texts = |messages: Vec<FlashMessage>| -> Vec<String> {
             messages.iter().map(ToString::to_string).collect()

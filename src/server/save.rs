@@ -12,8 +12,10 @@ use crate::codec::SecureCookieSerializer;
 use crate::error::SessionError;
 use crate::expiry::{record_ttl_of, Expiry};
 use crate::id::SessionId;
+use crate::json_size;
 use crate::nesting;
 use crate::profile::SessionProfile;
+use crate::session_data::SessionData;
 use crate::session_state::SessionState;
 use crate::set_cookie::{max_age_of, CookieWrite};
 
@@ -58,6 +60,20 @@ pub(crate) async fn save<'s>(
         return Ok(None);
     };
     let name = profile.name();
+    if matches!(
+        plan,
+        Plan::Create { .. } | Plan::Apply(..) | Plan::Regenerate(..)
+    ) {
+        let size = record_len(&state.lock());
+        let limit = settings.limits.max_record_bytes;
+        if size > limit {
+            return Err(SessionError::RecordTooLarge {
+                session: name.to_owned(),
+                size,
+                limit,
+            });
+        }
+    }
     let written = match &plan {
         Plan::Create { record, .. } => nesting::too_deep(record),
         Plan::Apply(_, changes) | Plan::Regenerate(_, changes) => {
@@ -175,6 +191,18 @@ pub(crate) async fn save<'s>(
     };
     state.lock().saved_to_record(id, creation);
     Ok(cookie)
+}
+
+/// The size of the record `data` stands for, as JSON: its values and what the crate keeps in
+/// it beside them.
+fn record_len(data: &SessionData) -> usize {
+    let meta: Vec<_> = data.meta().entries().collect();
+    let entries = data
+        .values()
+        .iter()
+        .map(|(key, value)| (key.as_str(), value))
+        .chain(meta.iter().map(|(key, value)| (*key, value)));
+    json_size::object_len(entries)
 }
 
 /// Runs `attempt` with fresh ids until it stores the record under one (`Ok(true)`), retrying

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bounds;
 mod config_errors;
 mod csrf;
 mod expiry_policies;

@@ -1,12 +1,11 @@
 //! What a record weighs against the memory backend's byte limit: its keys, its values' JSON
 //! text, and a fixed overhead; and what it weighs once changes apply, from the keys they touch.
 
-use std::io;
-
 use serde_json::Value;
 
 use crate::backend::changes::Changes;
 use crate::backend::session_backend::Record;
+use crate::json_size::json_len;
 
 /// What each record costs besides its keys and values: its id, expiry and map.
 pub(super) const RECORD_OVERHEAD: usize = 128;
@@ -42,24 +41,6 @@ pub(super) fn size_with(record: &Record, size: usize, changes: &Changes) -> usiz
         size += weight(key, value);
     }
     size
-}
-
-/// The length of `value`'s compact JSON text, counted without building it.
-fn json_len(value: &Value) -> usize {
-    struct Count(usize);
-    impl io::Write for Count {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0 += bytes.len();
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing a `Value` into a counter cannot fail.
-    let _ = serde_json::to_writer(&mut count, value);
-    count.0
 }
 
 #[cfg(test)]

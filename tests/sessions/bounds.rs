@@ -1,0 +1,139 @@
+//! No client makes a session grow without end: pending flash messages are capped, and a
+//! server-side record has a byte limit that fails a save clearly instead of truncating it.
+
+use crate::common;
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::Request;
+use axum::response::Redirect;
+use axum::routing::{get, post};
+use axum::Router;
+use axum_session_store::{
+    Flash, Session, SessionConfig, SessionError, SessionId, DEFAULT_MAX_FLASHES,
+};
+use common::Client;
+use serde_json::json;
+
+fn memory_config(
+    tweak: impl FnOnce(
+        axum_session_store::SessionConfigBuilder,
+    ) -> axum_session_store::SessionConfigBuilder,
+) -> SessionConfig {
+    tweak(
+        SessionConfig::builder()
+            .secret_key(common::SECRET)
+            .default_backend("memory"),
+    )
+    .build()
+    .unwrap()
+}
+
+/// The quickstart's login on a bad form: flash an error and redirect.
+async fn bad_login(flash: Flash) -> (Flash, Redirect) {
+    flash.error("Please give a user name.");
+    (flash, Redirect::to("/"))
+}
+
+/// The record of the client's session, read from the memory backend.
+async fn record_of(
+    config: &SessionConfig,
+    client: &Client,
+) -> serde_json::Map<String, serde_json::Value> {
+    let sid = common::session_id_in(config, "session", &client.cookie("session")).unwrap();
+    let backend = config.server_backend("memory").unwrap();
+    backend
+        .load(&SessionId::parse(&sid).unwrap())
+        .await
+        .unwrap()
+        .expect("the record")
+}
+
+#[tokio::test]
+async fn a_replayed_form_that_flashes_keeps_the_record_bounded() {
+    let config = memory_config(|b| b);
+    let router = Router::new()
+        .route("/login", post(bad_login))
+        .layer(config.layer())
+        .with_state(config.clone());
+    let mut bot = Client::new(router);
+    let mut timings = Vec::new();
+    for _ in 0..6 {
+        let started = Instant::now();
+        for _ in 0..1000 {
+            // A bot that never follows the redirect, so no message is ever shown.
+            let request = Request::post("/login").body(Body::empty()).unwrap();
+            assert_eq!(bot.send(request).await.status, 303);
+        }
+        timings.push(started.elapsed() / 1000);
+    }
+    let record = record_of(&config, &bot).await;
+    let pending = record["_flash"].as_array().unwrap().len();
+    assert_eq!(pending, DEFAULT_MAX_FLASHES, "the newest messages are kept");
+    let size = serde_json::to_string(&record).unwrap().len();
+    assert!(size < 2_000, "the record stays small: {size} bytes");
+    eprintln!("time per request, per thousand requests: {timings:?}");
+}
+
+#[tokio::test]
+async fn max_flashes_is_configurable() {
+    let config = memory_config(|b| b.max_flashes(2));
+    let router = Router::new()
+        .route("/login", post(bad_login))
+        .route(
+            "/",
+            get(|flash: Flash| async move { (flash.clone(), flash.take().len().to_string()) }),
+        )
+        .layer(config.layer())
+        .with_state(config.clone());
+    let mut client = Client::new(router);
+    for _ in 0..5 {
+        client
+            .send(Request::post("/login").body(Body::empty()).unwrap())
+            .await;
+    }
+    assert_eq!(client.get("/").await.body, "2");
+}
+
+#[tokio::test]
+async fn a_record_over_its_byte_limit_fails_its_save_and_writes_nothing() {
+    async fn store(session: Session, body: String) -> Result<Session, SessionError> {
+        session.insert("blob", body)?;
+        Ok(session)
+    }
+    let config = memory_config(|b| b.max_record_bytes(1_000));
+    let router = Router::new()
+        .route("/store", post(store))
+        .layer(config.layer())
+        .with_state(config.clone());
+    let mut client = Client::new(router);
+    let small = client
+        .send(
+            Request::post("/store")
+                .body(Body::from("x".repeat(100)))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(small.status, 200);
+    let (logs, _capture) = common::Logs::capture();
+    let large = client
+        .send(
+            Request::post("/store")
+                .body(Body::from("y".repeat(2_000)))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(large.status, 500);
+    assert!(large.set_cookies.is_empty());
+    assert!(
+        logs.text().contains("max_record_bytes"),
+        "the log names the setting: {}",
+        logs.text()
+    );
+    assert_eq!(
+        record_of(&config, &client).await["blob"],
+        json!("x".repeat(100)),
+        "the record is left as it was, never truncated"
+    );
+}
