@@ -352,12 +352,6 @@ pub enum SessionError {
         /// The length of the id given, in bytes.
         len: usize,
     },
-    /// The session is not tied to a user, so it has no other sessions to list or revoke.
-    #[error("session {session:?} is not tied to a user: call Session::set_user_id at login first")]
-    NoUser {
-        /// The session name.
-        session: String,
-    },
     /// The operating system's random generator failed (it essentially never does).
     #[error("session {session:?}: the OS random generator failed")]
     Random {
@@ -396,7 +390,7 @@ impl SessionError {
     /// ```
     /// use axum_session_store::SessionError;
     ///
-    /// let error = SessionError::NoUser { session: "session".into() };
+    /// let error = SessionError::InvalidUserId { session: "session".into(), len: 0 };
     /// assert_eq!(error.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     /// ```
     pub fn status(&self) -> StatusCode {

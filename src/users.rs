@@ -8,17 +8,20 @@ use crate::backend::SessionBackend;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::keeper::Keeper;
-use crate::reserved::MAX_USER_ID_LEN;
+use crate::reserved::{MAX_USER_ID_LEN, USER_KEY};
 use crate::session::Session;
 
 impl<N> Session<N> {
-    /// Ties this server-side session to the user `user_id` (call it at login, next to
-    /// [`regenerate_id`](Self::regenerate_id)), so that the user's sessions can be listed
+    /// Ties this server-side session to the user `user_id` at login, and gives it a new id
+    /// ([`regenerate_id`](Self::regenerate_id): the session fixation defence, so that an app
+    /// that forgets it is still safe), so that the user's sessions can be listed
     /// ([`user_sessions`](Self::user_sessions)) and revoked
-    /// ([`revoke_other_sessions`](Self::revoke_other_sessions), or the backend's
+    /// ([`revoke_session`](Self::revoke_session),
+    /// [`revoke_other_sessions`](Self::revoke_other_sessions), or the backend's
     /// [`revoke_user_sessions`](SessionBackend::revoke_user_sessions) from anywhere, after a
-    /// password change say). The id is stored in the session under a reserved key; it marks
-    /// the session modified, and [`invalidate`](Self::invalidate) unties it.
+    /// password change say). The user id is compared byte for byte (`"alice "` is not
+    /// `"alice"`). It is stored in the session under a reserved key; it marks the session
+    /// modified, and [`invalidate`](Self::invalidate) unties it.
     ///
     /// # Errors
     /// [`SessionError::NotRevocable`] for a session kept in its cookie, which the server can
@@ -49,7 +52,34 @@ impl<N> Session<N> {
     /// # Ok(()) }
     /// ```
     pub fn set_user_id(&self, user_id: impl Into<String>) -> Result<(), SessionError> {
-        let user_id = user_id.into();
+        self.tie_to_user(user_id.into(), true)
+    }
+
+    /// [`set_user_id`](Self::set_user_id) without a new id. The session keeps the id it had
+    /// before the login, so whoever planted or saw that id before (a cookie set by a sibling
+    /// subdomain, a shared computer) is logged in as the user: session fixation. Only for
+    /// a session whose id is already fresh, such as one tied to a user again after
+    /// [`regenerate_id`](Self::regenerate_id) in the same request.
+    ///
+    /// # Errors
+    /// As [`set_user_id`](Self::set_user_id).
+    ///
+    /// ```
+    /// # use axum_session_store::{Session, SessionError};
+    /// async fn switch_account(session: Session) -> Result<Session, SessionError> {
+    ///     session.regenerate_id(); // the id is fresh already
+    ///     session.set_user_id_risking_fixation("43")?;
+    ///     Ok(session)
+    /// }
+    /// ```
+    pub fn set_user_id_risking_fixation(
+        &self,
+        user_id: impl Into<String>,
+    ) -> Result<(), SessionError> {
+        self.tie_to_user(user_id.into(), false)
+    }
+
+    fn tie_to_user(&self, user_id: String, new_id: bool) -> Result<(), SessionError> {
         self.server_backend()?;
         if user_id.is_empty() || user_id.len() > MAX_USER_ID_LEN {
             return Err(SessionError::InvalidUserId {
@@ -57,7 +87,11 @@ impl<N> Session<N> {
                 len: user_id.len(),
             });
         }
-        self.state.lock().set_user_id(user_id);
+        let mut data = self.state.lock();
+        if new_id {
+            data.regenerate_id();
+        }
+        data.set_user_id(user_id);
         Ok(())
     }
 
@@ -77,10 +111,11 @@ impl<N> Session<N> {
     /// saved: for a "your devices" page. (Show [`id`](Self::id) beside them to mark the
     /// current one.)
     ///
+    /// A session tied to no user (an anonymous visitor) has none: an empty list.
+    ///
     /// # Errors
-    /// [`SessionError::NotRevocable`] for a cookie session, [`SessionError::NoUser`] when this
-    /// session is tied to no user, and [`SessionError::Backend`] when the backend fails or
-    /// cannot list (a Redis Cluster: [`BackendError::is_unsupported`]).
+    /// [`SessionError::NotRevocable`] for a cookie session, and [`SessionError::Backend`] when
+    /// the backend fails or cannot list (a Redis Cluster: [`BackendError::is_unsupported`]).
     ///
     /// ```
     /// # use axum_session_store::{Session, SessionError};
@@ -90,7 +125,9 @@ impl<N> Session<N> {
     /// }
     /// ```
     pub async fn user_sessions(&self) -> Result<Vec<SessionId>, SessionError> {
-        let (backend, user_id) = self.backend_and_user()?;
+        let Some((backend, user_id)) = self.backend_and_user()? else {
+            return Ok(Vec::new());
+        };
         backend
             .user_sessions(&user_id)
             .await
@@ -127,7 +164,9 @@ impl<N> Session<N> {
     /// # Ok(()) }
     /// ```
     pub async fn revoke_other_sessions(&self) -> Result<u64, SessionError> {
-        let (backend, user_id) = self.backend_and_user()?;
+        let Some((backend, user_id)) = self.backend_and_user()? else {
+            return Ok(0);
+        };
         let current = self.id();
         backend
             .revoke_user_sessions(&user_id, current.as_ref())
@@ -136,6 +175,57 @@ impl<N> Session<N> {
     }
 
     /// The session's server-side backend, or the error that says a cookie session has none.
+    /// Ends the session `id` if it is one of this session's user's ("log out this device" on
+    /// a devices page), and says whether it did. An id of another user's session, an unknown
+    /// or expired one, or any id when this session is tied to no user, ends nothing and
+    /// answers `false`: a devices page that passes the id from a form cannot be used to log
+    /// out someone else.
+    ///
+    /// # Errors
+    /// [`SessionError::NotRevocable`] for a cookie session, and [`SessionError::Backend`] when
+    /// the backend fails.
+    ///
+    /// ```
+    /// use axum::{extract::Path, routing::post, Router};
+    /// use axum_session_store::{Session, SessionConfig, SessionError, SessionId, MEMORY};
+    ///
+    /// async fn log_out_device(session: Session, Path(id): Path<String>) -> Result<String, SessionError> {
+    ///     let Some(id) = SessionId::parse(&id) else { return Ok("no such device".into()) };
+    ///     Ok(if session.revoke_session(&id).await? { "logged out" } else { "no such device" }.into())
+    /// }
+    ///
+    /// # fn main() -> Result<(), axum_session_store::ConfigError> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).default_backend(MEMORY).build()?;
+    /// let app: Router = Router::new()
+    ///     .route("/devices/{id}/logout", post(log_out_device))
+    ///     .layer(config.layer())
+    ///     .with_state(config);
+    /// # Ok(()) }
+    /// ```
+    pub async fn revoke_session(&self, id: &SessionId) -> Result<bool, SessionError> {
+        let Some((backend, user_id)) = self.backend_and_user()? else {
+            return Ok(false);
+        };
+        let record = backend
+            .load(id)
+            .await
+            .map_err(|source| self.backend_failed("load the session to revoke", source))?;
+        let owned = record
+            .as_ref()
+            .and_then(|record| record.get(USER_KEY))
+            .and_then(|user| user.as_str())
+            .is_some_and(|owner| owner == user_id);
+        if !owned {
+            return Ok(false);
+        }
+        backend
+            .delete(id)
+            .await
+            .map_err(|source| self.backend_failed("revoke the session", source))?;
+        Ok(true)
+    }
+
     fn server_backend(&self) -> Result<Arc<dyn SessionBackend>, SessionError> {
         let profile = self.state.profile();
         match profile.keeper() {
@@ -148,12 +238,10 @@ impl<N> Session<N> {
     }
 
     /// The session's server-side backend and its user.
-    fn backend_and_user(&self) -> Result<(Arc<dyn SessionBackend>, String), SessionError> {
+    /// The backend of this server-side session and its user, if it is tied to one.
+    fn backend_and_user(&self) -> Result<Option<(Arc<dyn SessionBackend>, String)>, SessionError> {
         let backend = self.server_backend()?;
-        let user_id = self.user_id().ok_or_else(|| SessionError::NoUser {
-            session: self.name().to_owned(),
-        })?;
-        Ok((backend, user_id))
+        Ok(self.user_id().map(|user_id| (backend, user_id)))
     }
 
     fn backend_failed(&self, action: &'static str, source: BackendError) -> SessionError {

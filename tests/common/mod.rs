@@ -208,6 +208,8 @@ pub mod app {
             .route("/login-as/{user}", get(login_as))
             .route("/devices", get(devices))
             .route("/revoke-others", get(revoke_others))
+            .route("/tie/{user}", get(tie))
+            .route("/revoke/{id}", get(revoke))
     }
 
     /// Logs in as `user`: a new id, tied to the user.
@@ -226,6 +228,18 @@ pub mod app {
             "current_listed": current.is_some_and(|id| ids.contains(&id)),
         })
         .to_string())
+    }
+
+    /// Ties the session to `user`, as an app that forgets `regenerate_id()` does.
+    async fn tie(session: Session, Path(user): Path<String>) -> Result<Session, SessionError> {
+        session.set_user_id(user)?;
+        Ok(session)
+    }
+
+    /// "Log out this device": the session `id`, if it is the user's.
+    async fn revoke(session: Session, Path(id): Path<String>) -> Result<String, SessionError> {
+        let id = axum_session_store::SessionId::parse(&id).expect("a well-formed id");
+        Ok(session.revoke_session(&id).await?.to_string())
     }
 
     async fn revoke_others(session: Session) -> Result<String, SessionError> {

@@ -64,6 +64,7 @@ macro_rules! suite_cases {
             forged_unknown_and_malformed_ids_get_fresh_sessions_without_writes,
             cookie_and_server_sessions_side_by_side,
             a_users_other_sessions_are_listed_and_revoked,
+            one_user_cannot_list_or_revoke_anothers_session,
             a_user_follows_the_session_through_moves_and_changes,
             revoking_while_sessions_move_leaves_none_behind,
             passes_the_published_backend_suite,
@@ -72,8 +73,9 @@ macro_rules! suite_cases {
 }
 
 /// The suite functions about a user's sessions, which a backend without them skips.
-pub const USER_CASES: [&str; 3] = [
+pub const USER_CASES: [&str; 4] = [
     "a_users_other_sessions_are_listed_and_revoked",
+    "one_user_cannot_list_or_revoke_anothers_session",
     "a_user_follows_the_session_through_moves_and_changes",
     "revoking_while_sessions_move_leaves_none_behind",
 ];
@@ -616,6 +618,65 @@ fn unique_user(label: &str) -> String {
 /// Three browsers log in as one user, one as another; the first lists the user's sessions and
 /// signs out the other two, which are logged out; the other user is untouched; then the
 /// backend revokes the rest.
+/// `set_user_id` gives the session a new id even when the app forgets `regenerate_id()`;
+/// `revoke_session(id)` ends only a session of the caller's own user; an anonymous session
+/// lists nothing and revokes nothing.
+pub async fn one_user_cannot_list_or_revoke_anothers_session(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let router = app::layered(config.clone());
+    let (ada, bob) = (unique_user("ada"), unique_user("bob"));
+    let session_id = |client: &Client| {
+        super::session_id_in(&config, "session", &client.cookie("session")).unwrap()
+    };
+
+    let mut ada_phone = Client::new(router.clone());
+    ada_phone.get("/set?cart=1").await;
+    let before_login = session_id(&ada_phone);
+    assert_eq!(ada_phone.get(&format!("/tie/{ada}")).await.status, 200);
+    let ada_phone_id = session_id(&ada_phone);
+    assert_ne!(ada_phone_id, before_login, "set_user_id gave a new id");
+    // The cookie the browser held before the login: its id is dead.
+    let pre_login = config
+        .id_serializer()
+        .serialize_at(
+            "session",
+            &json!({ "_sid": before_login }),
+            time::OffsetDateTime::now_utc(),
+        )
+        .unwrap();
+    let replay = get_with_cookie(&router, "/dump", &format!("session={pre_login}")).await;
+    assert_eq!(dumped(&replay)["is_new"], true, "the pre-login id is dead");
+
+    let mut ada_laptop = Client::new(router.clone());
+    ada_laptop.get(&format!("/tie/{ada}")).await;
+    let mut bob_phone = Client::new(router.clone());
+    bob_phone.get(&format!("/tie/{bob}")).await;
+    let mut anonymous = Client::new(router.clone());
+    anonymous.get("/set?a=1").await;
+
+    assert_eq!(
+        dumped(&anonymous.get("/devices").await),
+        json!({"count": 0, "current_listed": false}),
+        "an anonymous session lists nothing"
+    );
+    // Bob (and an anonymous visitor) hold Ada's id, from a form say: nothing happens.
+    let attack = format!("/revoke/{ada_phone_id}");
+    assert_eq!(bob_phone.get(&attack).await.body, "false");
+    assert_eq!(anonymous.get(&attack).await.body, "false");
+    assert_eq!(
+        dumped(&ada_phone.get("/dump").await)["values"],
+        json!({"cart": 1})
+    );
+    // Ada's laptop logs her phone out.
+    assert_eq!(ada_laptop.get(&attack).await.body, "true");
+    assert_eq!(dumped(&ada_phone.get("/dump").await)["is_new"], true);
+    assert_eq!(ada_laptop.get(&attack).await.body, "false", "already gone");
+    assert_eq!(
+        dumped(&bob_phone.get("/devices").await),
+        json!({"count": 1, "current_listed": true})
+    );
+}
+
 pub async fn a_users_other_sessions_are_listed_and_revoked(fixture: &Fixture) {
     let (config, _) = config_for(fixture);
     let router = app::layered(config);

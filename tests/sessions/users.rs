@@ -96,16 +96,8 @@ async fn user_ids_are_one_to_255_bytes() {
 #[tokio::test]
 async fn a_session_without_a_user_has_no_sessions_to_list_or_revoke() {
     let mut client = Client::new(app(config_on(MEMORY)));
-    for path in ["/devices", "/revoke"] {
-        let reply = client.get(path).await;
-        assert!(
-            reply
-                .body
-                .contains("is not tied to a user: call Session::set_user_id"),
-            "{path}: {}",
-            reply.body
-        );
-    }
+    assert_eq!(client.get("/devices").await.body, "ok []");
+    assert_eq!(client.get("/revoke").await.body, "ok 0");
 }
 
 /// A backend of a user's own that implements only the required methods.
