@@ -18,6 +18,11 @@ pub const CSRF_FORM_FIELD: &str = "csrf_token";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 impl<N> Session<N> {
+    /// Whether this session holds a CSRF secret, so that some token can pass.
+    pub(crate) fn has_csrf_secret(&self) -> bool {
+        self.state.lock().meta().csrf_secret.is_some()
+    }
+
     /// A CSRF token for this session, masked afresh on every call: put it in every form (as
     /// the field [`CSRF_FORM_FIELD`]) or send it as the header [`CSRF_HEADER`]. The first call
     /// gives the session its secret, which makes it modified.

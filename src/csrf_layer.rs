@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
@@ -17,6 +18,7 @@ use tower_service::Service;
 
 use crate::config::SessionConfig;
 use crate::csrf::{CSRF_FORM_FIELD, CSRF_HEADER};
+use crate::csrf_origin::{self, ForeignOrigin};
 use crate::name::{DefaultSession, SessionName};
 use crate::store::{SessionStore, NO_LAYER};
 
@@ -32,9 +34,21 @@ pub const DEFAULT_MAX_FORM_BYTES: usize = 1024 * 1024;
 /// [`Session::csrf_token`](crate::Session::csrf_token); they are compared in constant time, and
 /// one from another session (or from before `regenerate_id()`) fails.
 ///
+/// Before any token, it checks where the request comes from, as Django and Rails do: a request
+/// whose `Sec-Fetch-Site` is `cross-site`, or whose `Origin` (else its `Referer`) is neither the
+/// request's own host nor one of the [`trusted_origins`](Self::trusted_origins), is refused with
+/// `403` whatever token it carries (a token can be stolen or planted with a cookie from a
+/// sibling subdomain; the browser's `Origin` cannot be forged by a page). A request with
+/// neither header (old clients) is judged by its token alone. These checks read headers only,
+/// before any body is buffered; a session without a CSRF secret is refused before its body is
+/// read, too.
+///
 /// Add it inside the session layer (so before it in the builder chain), which saves the secret
 /// a token creates. Other bodies (`multipart/form-data`, JSON) must send the header. Refusals are
-/// logged at `debug` level only: anyone can send them.
+/// logged at `debug` level only: anyone can send them. Name the session cookie with the
+/// `__Host-` prefix (`cookie_name("__Host-session")`, served over HTTPS): a sibling subdomain
+/// cannot set such a cookie, so it cannot plant its own session, and token, in your users'
+/// browsers.
 ///
 /// ```
 /// use axum::{routing::get, Router};
@@ -57,6 +71,7 @@ pub const DEFAULT_MAX_FORM_BYTES: usize = 1024 * 1024;
 pub struct CsrfLayer<N = DefaultSession> {
     config: SessionConfig,
     max_form_bytes: usize,
+    trusted_origins: Arc<[String]>,
     name: PhantomData<fn() -> N>,
 }
 
@@ -100,6 +115,7 @@ impl<N> CsrfLayer<N> {
         Self {
             config,
             max_form_bytes: DEFAULT_MAX_FORM_BYTES,
+            trusted_origins: Arc::from([]),
             name: PhantomData,
         }
     }
@@ -122,11 +138,36 @@ impl<N> CsrfLayer<N> {
     }
 }
 
+impl<N> CsrfLayer<N> {
+    /// Origins besides the request's own host whose unsafe requests pass the origin check
+    /// (Django's `CSRF_TRUSTED_ORIGINS`): each `scheme://host[:port]`, such as a separate
+    /// front-end at `https://app.example.com`. They still need a valid token.
+    ///
+    /// ```
+    /// use axum_session_store::{CsrfLayer, SessionConfig};
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// let layer = CsrfLayer::new(config).trusted_origins(["https://app.example.com"]);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn trusted_origins<I>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        self.trusted_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
 impl<N> Clone for CsrfLayer<N> {
     fn clone(&self) -> Self {
         Self {
             config: self.config.clone(),
             max_form_bytes: self.max_form_bytes,
+            trusted_origins: self.trusted_origins.clone(),
             name: PhantomData,
         }
     }
@@ -136,6 +177,7 @@ impl<N> fmt::Debug for CsrfLayer<N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CsrfLayer")
             .field("max_form_bytes", &self.max_form_bytes)
+            .field("trusted_origins", &self.trusted_origins)
             .finish_non_exhaustive()
     }
 }
@@ -181,6 +223,7 @@ enum Refusal {
     Missing,
     Invalid,
     FormTooLarge,
+    Foreign(ForeignOrigin),
 }
 
 impl IntoResponse for Refusal {
@@ -190,6 +233,16 @@ impl IntoResponse for Refusal {
             Refusal::Missing => (StatusCode::FORBIDDEN, "Forbidden: CSRF token missing"),
             Refusal::Invalid => (StatusCode::FORBIDDEN, "Forbidden: CSRF token invalid"),
             Refusal::FormTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "Payload Too Large"),
+            Refusal::Foreign(ForeignOrigin::CrossSite) => (
+                StatusCode::FORBIDDEN,
+                "Forbidden: cross-site request refused",
+            ),
+            Refusal::Foreign(ForeignOrigin::Origin) => {
+                (StatusCode::FORBIDDEN, "Forbidden: origin not allowed")
+            }
+            Refusal::Foreign(ForeignOrigin::Referer) => {
+                (StatusCode::FORBIDDEN, "Forbidden: referer not allowed")
+            }
         }
         .into_response()
     }
@@ -205,6 +258,12 @@ fn is_safe(method: &Method) -> bool {
 
 /// The value of the field `csrf_token` in a urlencoded form body. A token is URL-safe base64,
 /// which browsers send as it is; an escaped value is no token.
+/// Whether a `Content-Type` is a urlencoded form (media types are case-insensitive).
+fn is_form(content_type: &str) -> bool {
+    let media_type = content_type.split(';').next().unwrap_or_default().trim();
+    media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded")
+}
+
 fn form_token(body: &[u8]) -> Option<String> {
     body.split(|&b| b == b'&').find_map(|pair| {
         let value = pair
@@ -236,6 +295,13 @@ where
             return Box::pin(inner.call(request));
         }
         let layer = self.layer.clone();
+        // The cheap checks first: the headers say where the request comes from.
+        let authority = csrf_origin::uri_authority(request.uri());
+        if let Err(foreign) =
+            csrf_origin::check(request.headers(), authority, &layer.trusted_origins)
+        {
+            return Box::pin(async move { Ok(Refusal::Foreign(foreign).into_response()) });
+        }
         Box::pin(async move {
             let store = match request.extensions().get::<SessionStore>() {
                 Some(store) => store.clone(),
@@ -250,7 +316,7 @@ where
                 Ok(session) => session,
                 Err(error) => return Ok(error.into_response()),
             };
-            let mut token = request
+            let header = request
                 .headers()
                 .get(CSRF_HEADER)
                 .and_then(|value| value.to_str().ok())
@@ -259,16 +325,22 @@ where
                 .headers()
                 .get(CONTENT_TYPE)
                 .and_then(|value| value.to_str().ok())
-                .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-            if token.is_none() && is_form {
-                let (parts, body) = request.into_parts();
-                let bytes = match axum::body::to_bytes(body, layer.max_form_bytes).await {
-                    Ok(bytes) => bytes,
-                    Err(_) => return Ok(Refusal::FormTooLarge.into_response()),
-                };
-                token = form_token(&bytes);
-                request = Request::from_parts(parts, Body::from(bytes));
-            }
+                .is_some_and(is_form);
+            let token = match header {
+                Some(token) => Some(token),
+                // A session without a secret accepts no token: no need to read the body.
+                None if is_form && session.has_csrf_secret() => {
+                    let (parts, body) = request.into_parts();
+                    let bytes = match axum::body::to_bytes(body, layer.max_form_bytes).await {
+                        Ok(bytes) => bytes,
+                        Err(_) => return Ok(Refusal::FormTooLarge.into_response()),
+                    };
+                    let token = form_token(&bytes);
+                    request = Request::from_parts(parts, Body::from(bytes));
+                    token
+                }
+                None => None,
+            };
             match token {
                 None => Ok(Refusal::Missing.into_response()),
                 Some(token) if !session.verify_csrf_token(&token) => {
@@ -293,6 +365,14 @@ mod tests {
         assert_eq!(form_token(b"csrf_token=x").as_deref(), Some("x"));
         assert_eq!(form_token(b"xcsrf_token=x&csrf_tokens=y"), None);
         assert_eq!(form_token(b""), None);
+    }
+
+    #[test]
+    fn form_media_types_are_compared_without_regard_to_case() {
+        assert!(is_form("application/x-www-form-urlencoded"));
+        assert!(is_form("Application/X-WWW-Form-URLEncoded; charset=UTF-8"));
+        assert!(!is_form("application/x-www-form-urlencoded-not"));
+        assert!(!is_form("multipart/form-data; boundary=x"));
     }
 
     #[test]

@@ -56,6 +56,7 @@
 
 // Leaves.
 mod cache_headers;
+mod csrf_origin;
 mod csrf_token;
 mod expiry;
 mod flash_message;

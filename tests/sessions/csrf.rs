@@ -179,3 +179,172 @@ async fn safe_methods_pass_without_a_token() {
     let reply = Client::new(router).get("/form").await;
     assert_eq!(reply.status, StatusCode::OK);
 }
+
+/// `POST /form` with a valid token in the form, the client's cookies, and `headers`.
+async fn post_from(
+    client: &Client,
+    router: &Router,
+    token: &str,
+    headers: &[(&str, &str)],
+) -> Reply {
+    let mut request =
+        Request::post("/form").header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = client.jar.header() {
+        request = request.header(COOKIE, cookie.clone());
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send(
+        router,
+        request
+            .body(Body::from(format!("text=hi&csrf_token={token}")))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_request_from_another_origin_is_refused_whatever_its_token() {
+    let router = router(common::config());
+    let (client, token) = with_token(&router).await;
+    let host = ("host", "shop.example.com");
+    for (headers, expected) in [
+        (
+            vec![host, ("origin", "https://shop.example.com")],
+            StatusCode::OK,
+        ),
+        (
+            vec![host, ("origin", "https://evil.example.com")],
+            StatusCode::FORBIDDEN,
+        ),
+        (vec![host, ("origin", "null")], StatusCode::FORBIDDEN),
+        (
+            vec![host, ("sec-fetch-site", "cross-site")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            vec![
+                host,
+                ("sec-fetch-site", "same-origin"),
+                ("origin", "https://shop.example.com"),
+            ],
+            StatusCode::OK,
+        ),
+        (
+            vec![host, ("referer", "https://evil.example.com/form")],
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            vec![host, ("referer", "https://shop.example.com/form")],
+            StatusCode::OK,
+        ),
+        // Neither header (an old client): the token decides.
+        (vec![host], StatusCode::OK),
+    ] {
+        let reply = post_from(&client, &router, &token, &headers).await;
+        assert_eq!(reply.status, expected, "{headers:?}: {reply:?}");
+        if expected == StatusCode::FORBIDDEN {
+            assert!(!reply.body.contains("saved"), "the handler never ran");
+        }
+    }
+}
+
+#[tokio::test]
+async fn trusted_origins_pass_the_origin_check() {
+    let config = common::config();
+    let router = Router::new()
+        .route("/form", get(form).post(post))
+        .layer(CsrfLayer::new(config.clone()).trusted_origins(["https://app.example.org"]))
+        .layer(config.layer())
+        .with_state(config);
+    let (client, token) = with_token(&router).await;
+    let host = ("host", "api.example.com");
+    let trusted = post_from(
+        &client,
+        &router,
+        &token,
+        &[host, ("origin", "https://app.example.org")],
+    )
+    .await;
+    assert_eq!(trusted.status, StatusCode::OK);
+    let other = post_from(
+        &client,
+        &router,
+        &token,
+        &[host, ("origin", "https://app.example.net")],
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN);
+}
+
+/// Login CSRF: a sibling subdomain plants the attacker's own session cookie first (the first
+/// of two same-named cookies counts) and posts the attacker's own, valid, token. The origin
+/// gives it away.
+#[tokio::test]
+async fn a_planted_session_with_its_own_token_is_refused_by_origin() {
+    let router = router(common::config());
+    let (attacker, token) = with_token(&router).await;
+    let (victim, _) = with_token(&router).await;
+    let cookies = format!(
+        "session={}; session={}",
+        attacker.cookie("session"),
+        victim.cookie("session")
+    );
+    let request = |origin: &str| {
+        Request::post("/form")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(COOKIE, cookies.clone())
+            .header("host", "shop.example.com")
+            .header("origin", origin.to_owned())
+            .body(Body::from(format!("text=hi&csrf_token={token}")))
+            .unwrap()
+    };
+    let reply = send(&router, request("https://evil.example.com")).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{reply:?}");
+}
+
+#[tokio::test]
+async fn a_session_without_a_secret_is_refused_before_its_body_is_read() {
+    let router = router(common::config());
+    // No token was ever made for this client, and the form is over the 1 MiB the layer reads.
+    let client = Client::new(router.clone());
+    let huge = format!("text={}", "x".repeat(2 * 1024 * 1024));
+    let mut request =
+        Request::post("/form").header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = client.jar.header() {
+        request = request.header(COOKIE, cookie.clone());
+    }
+    let reply = send(&router, request.body(Body::from(huge)).unwrap()).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::FORBIDDEN,
+        "not 413: the body was never read"
+    );
+}
+
+#[tokio::test]
+async fn form_media_types_match_without_regard_to_case() {
+    let config = common::config();
+    // A handler that reads the body as it comes (axum's `Form` is itself case-sensitive).
+    let router = Router::new()
+        .route("/form", get(form).post(|body: String| async move { body }))
+        .layer(CsrfLayer::new(config.clone()))
+        .layer(config.layer())
+        .with_state(config);
+    let (client, token) = with_token(&router).await;
+    let request = Request::post("/form")
+        .header(
+            CONTENT_TYPE,
+            "Application/X-WWW-Form-URLEncoded; charset=UTF-8",
+        )
+        .header(COOKIE, client.jar.header().unwrap().clone())
+        .body(Body::from(format!("text=hi&csrf_token={token}")))
+        .unwrap();
+    let reply = send(&router, request).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    assert!(
+        reply.body.starts_with("text=hi&"),
+        "the handler reads the body whole"
+    );
+}
