@@ -270,11 +270,18 @@ impl RedisBackend {
     /// drop their entries before they are acknowledged (a request sees what an earlier request
     /// of this process saved); a change made by another process (a logout on another server)
     /// is served stale only until its invalidation arrives, one network hop after Redis ran
-    /// the change (BENCHMARKS.md measures the window), and never once it has arrived. When the
-    /// cache's connection drops, or a read through it fails or times out, the whole cache is
-    /// flushed (invalidations may have been missed) and loads go to Redis until it reconnects.
-    /// A read that overlaps any invalidation is not cached. When `max_entries` are cached, an
-    /// arbitrary entry makes room for the next; 0 caches nothing.
+    /// the change (BENCHMARKS.md measures the window), never once it has arrived, and never
+    /// more than 1 second after Redis ran it, even when the cache's connection went silent (a
+    /// partition, an expired NAT entry) with nothing to say so: the cache sends a `PING` on it
+    /// every 250 ms, serves entries only until 1 s after the last `PING` that was answered was
+    /// sent (Redis answers it after every invalidation it sent before), and past that flushes,
+    /// gives the connection up, and trusts a new one only once it has answered. When the
+    /// connection drops, or a read through it fails, the cache is flushed likewise. Until a
+    /// connection is trusted (at start, after a failure) loads go to Redis directly, without
+    /// waiting for it; a miss sent just as the connection goes silent waits at most until the
+    /// trust runs out (1 s), then goes to Redis. A read that overlaps any invalidation is not
+    /// cached. When `max_entries` are cached, an arbitrary entry makes room for the next; 0
+    /// caches nothing.
     ///
     /// # Errors
     /// `url` is not a valid Redis URL, or the backend is on a Cluster or behind Sentinel,
