@@ -419,8 +419,8 @@ async fn scripts_run_by_sha_after_the_first_call() {
     assert_eq!((calls("eval"), calls("evalsha")), (2, 6), "{stats}");
 }
 
-/// A user's index is a set of the keys of their records, whose TTL follows the longest-lived
-/// of them, and which goes when its last record goes.
+/// A user's index is a sorted set of the keys of their records, scored by their expiry time,
+/// whose TTL follows the longest-lived of them, and which goes when its last record goes.
 #[tokio::test]
 async fn the_user_index_expires_with_its_records() {
     let Some(parts) = redis_parts().await else {
@@ -443,11 +443,20 @@ async fn the_user_index_expires_with_its_records() {
         .await
         .unwrap());
     let mut conn = inspect().await;
-    let mut members: Vec<String> = conn.smembers(&index).await.unwrap();
-    members.sort();
-    let mut expected = vec![parts.key(short.as_str()), parts.key(long.as_str())];
-    expected.sort();
-    assert_eq!(members, expected);
+    let members: Vec<(String, i64)> = conn.zrange_withscores(&index, 0, -1).await.unwrap();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    assert_eq!(members.len(), 2, "{members:?}");
+    assert_eq!(
+        members[0].0,
+        parts.key(short.as_str()),
+        "the first to expire first"
+    );
+    assert_eq!(members[1].0, parts.key(long.as_str()));
+    let expiry = members[1].1 - now;
+    assert!(
+        (590_000..=601_000).contains(&expiry),
+        "expires in {expiry} ms"
+    );
     let pttl: i64 = conn.pttl(&index).await.unwrap();
     assert!((590_000..=600_000).contains(&pttl), "PTTL {pttl}");
 
@@ -457,7 +466,7 @@ async fn the_user_index_expires_with_its_records() {
         backend.user_sessions(&user).await.unwrap(),
         vec![long.clone()]
     );
-    let members: Vec<String> = conn.smembers(&index).await.unwrap();
+    let members: Vec<String> = conn.zrange(&index, 0, -1).await.unwrap();
     assert_eq!(members, vec![parts.key(long.as_str())]);
 
     // The last one goes: so does the index.
@@ -504,4 +513,101 @@ async fn a_write_no_replica_acknowledged_is_refused() {
     );
     // The master has it (WAIT does not undo a write): a failed save may have been applied.
     assert_eq!(backend.load(&id).await.unwrap(), Some(record));
+}
+
+/// How many ids a user index holds, whatever kind of key it is (0 when there is none).
+async fn index_size(conn: &mut redis::aio::MultiplexedConnection, index: &str) -> usize {
+    let kind: String = redis::cmd("TYPE")
+        .arg(index)
+        .query_async(conn)
+        .await
+        .unwrap();
+    let count = match kind.as_str() {
+        "none" => return 0,
+        "set" => "SCARD",
+        "zset" => "ZCARD",
+        other => panic!("the user index is a {other}"),
+    };
+    redis::cmd(count)
+        .arg(index)
+        .query_async(conn)
+        .await
+        .unwrap()
+}
+
+/// A user's index holds no more ids than the user has live sessions, whatever ended the
+/// others: a logout, a delete, a move to a new id (each at once), or the TTL (by the user's
+/// next write at the latest).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_user_index_holds_no_more_ids_than_live_sessions() {
+    let Some(parts) = redis_parts().await else {
+        return;
+    };
+    let backend = &parts.backend;
+    let user = format!("ada-{}", SessionId::generate().unwrap().as_str());
+    let index = format!("{}user:{user}", parts.prefix);
+    let record: Record = serde_json::from_value(json!({"_user": user})).unwrap();
+    let mut conn = inspect().await;
+    let (config, _) = common::suite::config_for(&parts.fixture);
+    let router = app::layered(config);
+    let mut live = 0;
+    for cycle in 0..99 {
+        match cycle % 3 {
+            0 => {
+                // Log in, log out.
+                let mut client = Client::new(router.clone());
+                assert_eq!(client.get(&format!("/login-as/{user}")).await.status, 200);
+                assert_eq!(client.get("/invalidate").await.status, 200);
+            }
+            1 => {
+                let id = SessionId::generate().unwrap();
+                assert!(backend.create(&id, &record, Duration::HOUR).await.unwrap());
+                backend.delete(&id).await.unwrap();
+            }
+            _ => {
+                // Log in, then move to a new id: one session lives on.
+                let mut client = Client::new(router.clone());
+                assert_eq!(client.get(&format!("/login-as/{user}")).await.status, 200);
+                assert_eq!(client.get("/regenerate").await.status, 200);
+                live += 1;
+            }
+        }
+        let size = index_size(&mut conn, &index).await;
+        assert!(
+            size <= live,
+            "cycle {cycle}: {size} ids for {live} live sessions"
+        );
+    }
+
+    // Sessions that expire leave the index by the user's next write.
+    for _ in 0..100 {
+        let id = SessionId::generate().unwrap();
+        assert!(backend
+            .create(&id, &record, Duration::milliseconds(200))
+            .await
+            .unwrap());
+    }
+    // One of them is saved again before it expires: its TTL, and its place, slide.
+    let kept = SessionId::generate().unwrap();
+    assert!(backend
+        .create(&kept, &record, Duration::milliseconds(200))
+        .await
+        .unwrap());
+    let touch = Changes {
+        set: vec![("n".to_owned(), json!(1))],
+        ..Changes::default()
+    };
+    assert!(backend.apply(&kept, &touch, Duration::HOUR).await.unwrap());
+    live += 1;
+    tokio::time::sleep(StdDuration::from_millis(300)).await;
+    let id = SessionId::generate().unwrap();
+    assert!(backend.create(&id, &record, Duration::HOUR).await.unwrap());
+    live += 1;
+    assert_eq!(index_size(&mut conn, &index).await, live);
+    assert_eq!(backend.user_sessions(&user).await.unwrap().len(), live);
+    assert_eq!(
+        backend.revoke_user_sessions(&user, None).await.unwrap(),
+        live as u64
+    );
+    assert_eq!(index_size(&mut conn, &index).await, 0);
 }

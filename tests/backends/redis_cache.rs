@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
 use axum_session_store::{Changes, RedisBackend, SessionBackend, SessionId};
+use common::blackhole::BlackholeProxy;
 use common::private_redis::PrivateRedis;
 use common::servers::{self, Fixture};
 use deadpool_redis::redis;
@@ -64,15 +65,7 @@ async fn two_servers() -> Option<TwoServers> {
 impl TwoServers {
     /// How many `HGETALL`s the server has run.
     async fn hgetalls(&mut self) -> u64 {
-        let info: String = redis::cmd("INFO")
-            .arg("commandstats")
-            .query_async(&mut self.inspect)
-            .await
-            .unwrap();
-        info.lines()
-            .find_map(|line| line.strip_prefix("cmdstat_hgetall:calls="))
-            .and_then(|rest| rest.split(',').next())
-            .map_or(0, |calls| calls.parse().unwrap())
+        hgetalls(&mut self.inspect).await
     }
 
     /// A record `{"n": 1}` created through the other server.
@@ -114,16 +107,16 @@ async fn a_cached_load_costs_no_command_and_another_servers_writes_reach_it() {
         return;
     };
     let id = servers.record().await;
+    assert!(
+        warm(&servers.cached, &id, &mut servers.inspect).await,
+        "the cache never served a hit"
+    );
     let before = servers.hgetalls().await;
     for _ in 0..100 {
         let record = servers.cached.load(&id).await.unwrap().unwrap();
         assert_eq!(record["n"], json!(1));
     }
-    assert_eq!(
-        servers.hgetalls().await - before,
-        1,
-        "only the first load read Redis"
-    );
+    assert_eq!(servers.hgetalls().await - before, 0, "no load read Redis");
 
     let set = Changes {
         set: vec![("n".to_owned(), json!(2))],
@@ -187,7 +180,10 @@ async fn a_dropped_cache_connection_flushes_the_cache() {
         return;
     };
     let id = servers.record().await;
-    servers.cached.load(&id).await.unwrap();
+    assert!(
+        warm(&servers.cached, &id, &mut servers.inspect).await,
+        "the cache never served a hit"
+    );
     // The tracking connection is the one with the `t` flag.
     let clients: String = redis::cmd("CLIENT")
         .arg("LIST")
@@ -224,12 +220,16 @@ async fn a_dropped_cache_connection_flushes_the_cache() {
         .await
         .unwrap());
     servers.until(&id, |n| n == Some(&json!(4))).await;
-    // It reconnected, and caches again.
+    // It reconnects, and caches again.
+    assert!(
+        warm(&servers.cached, &id, &mut servers.inspect).await,
+        "the cache never served a hit again"
+    );
     let before = servers.hgetalls().await;
     for _ in 0..10 {
         servers.cached.load(&id).await.unwrap();
     }
-    assert!(servers.hgetalls().await - before <= 1);
+    assert_eq!(servers.hgetalls().await - before, 0);
     drop(servers.redis);
 }
 
@@ -270,25 +270,168 @@ async fn a_full_cache_makes_room_and_stays_within_its_size() {
     let ids: Vec<SessionId> = (0..3).map(|_| SessionId::generate().unwrap()).collect();
     for id in &ids {
         assert!(cached.create(id, &record, Duration::HOUR).await.unwrap());
+    }
+    assert!(
+        warm(&cached, &ids[0], &mut inspect).await,
+        "the cache never served a hit"
+    );
+    for id in &ids {
         assert!(cached.load(id).await.unwrap().is_some());
     }
-    let hgetalls = |info: String| -> u64 {
-        info.lines()
-            .find_map(|line| line.strip_prefix("cmdstat_hgetall:calls="))
-            .and_then(|rest| rest.split(',').next())
-            .map_or(0, |calls| calls.parse().unwrap())
-    };
-    let info = |conn: &mut redis::aio::MultiplexedConnection| {
-        let mut cmd = redis::cmd("INFO");
-        cmd.arg("commandstats");
-        let mut conn = conn.clone();
-        async move { cmd.query_async::<String>(&mut conn).await.unwrap() }
-    };
     // Of three records, at most two are cached: loading all three again reads at least one.
-    let before = hgetalls(info(&mut inspect).await);
+    let before = hgetalls(&mut inspect).await;
     for id in &ids {
         assert_eq!(cached.load(id).await.unwrap(), Some(record.clone()));
     }
-    let reads = hgetalls(info(&mut inspect).await) - before;
+    let reads = hgetalls(&mut inspect).await - before;
     assert!((1..=3).contains(&reads), "{reads} reads");
+}
+
+/// How long after its tracking connection goes silent the cache may still serve what it holds
+/// (the bound the README states).
+const STALENESS_BOUND: StdDuration = StdDuration::from_secs(1);
+
+/// With the cache's own connection silent (a partition, an expired NAT entry: the socket stays
+/// open and nothing comes through), a record another server deleted is served no later than
+/// the bound after the silence began, misses do not wait for the dead connection, and once
+/// the network heals the cache serves hits without commands again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_cache_connection_serves_nothing_past_the_bound() {
+    let Some(redis) = PrivateRedis::start(false) else {
+        return;
+    };
+    let proxy = BlackholeProxy::start(format!("127.0.0.1:{}", redis.port).parse().unwrap()).await;
+    let pool = |url: String| {
+        deadpool_redis::Config::from_url(url)
+            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+            .unwrap()
+    };
+    let cached = RedisBackend::new(pool(redis.url()))
+        .local_cache(&format!("redis://{}", proxy.host_port()), 100)
+        .unwrap();
+    let other = RedisBackend::new(pool(redis.url()));
+    let mut inspect = redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let record = json!({"n": 1}).as_object().unwrap().clone();
+    let ids: Vec<SessionId> = (0..3).map(|_| SessionId::generate().unwrap()).collect();
+    for id in &ids {
+        assert!(other.create(id, &record, Duration::HOUR).await.unwrap());
+    }
+    let (deleted, missed, last) = (&ids[0], &ids[1], &ids[2]);
+    assert!(
+        warm(&cached, deleted, &mut inspect).await,
+        "the cache never served a hit"
+    );
+
+    // Silent: a delete elsewhere is served at most the bound, and then loads go to Redis.
+    proxy.go_black();
+    let silent = Instant::now();
+    other.delete(deleted).await.unwrap();
+    let (mut last_stale, mut loads, mut slowest_miss) = (None, 0, StdDuration::ZERO);
+    while silent.elapsed() < 3 * STALENESS_BOUND {
+        let started = Instant::now();
+        let loaded = cached.load(deleted).await.unwrap();
+        loads += 1;
+        match loaded {
+            // When the load began: it decided no earlier.
+            Some(_) => last_stale = Some(started - silent),
+            None => slowest_miss = slowest_miss.max(started.elapsed()),
+        }
+        tokio::time::sleep(StdDuration::from_millis(5)).await;
+    }
+    eprintln!(
+        "silent cache connection: the deleted record was last served by a load begun \
+         {last_stale:?} after the silence began ({loads} loads over 3 s); the slowest miss took {slowest_miss:?}"
+    );
+    assert!(
+        last_stale.is_none_or(|at| at <= STALENESS_BOUND),
+        "a load begun {last_stale:?} after the connection went silent served the deleted record"
+    );
+    assert!(
+        slowest_miss < StdDuration::from_millis(500),
+        "a miss waited {slowest_miss:?} for the silent connection"
+    );
+
+    // Healed, then silent again: a miss sent just as it goes silent waits at most the bound.
+    proxy.heal();
+    let healed = Instant::now();
+    assert!(
+        warm(&cached, last, &mut inspect).await,
+        "the cache never served a hit after the network healed"
+    );
+    eprintln!(
+        "the cache served hits again {:?} after the heal",
+        healed.elapsed()
+    );
+    proxy.go_black();
+    let miss = Instant::now();
+    assert!(cached.load(missed).await.unwrap().is_some());
+    let first_miss = miss.elapsed();
+    eprintln!("a miss on a connection just gone silent took {first_miss:?}");
+    assert!(
+        first_miss <= STALENESS_BOUND + StdDuration::from_millis(500),
+        "a miss waited {first_miss:?} for the silent connection"
+    );
+
+    // Healed again: hits cost no command, and another server's delete reaches the cache.
+    proxy.heal();
+    assert!(
+        warm(&cached, last, &mut inspect).await,
+        "the cache never served a hit after the network healed"
+    );
+    let before = hgetalls(&mut inspect).await;
+    for _ in 0..10 {
+        assert!(cached.load(last).await.unwrap().is_some());
+    }
+    assert_eq!(
+        hgetalls(&mut inspect).await - before,
+        0,
+        "hits cost no command"
+    );
+    other.delete(last).await.unwrap();
+    let start = Instant::now();
+    while cached.load(last).await.unwrap().is_some() {
+        assert!(
+            start.elapsed() < STALENESS_BOUND,
+            "the delete never reached the cache"
+        );
+        tokio::task::yield_now().await;
+    }
+    other.delete(missed).await.unwrap();
+}
+
+/// How many `HGETALL`s the server behind `inspect` has run.
+async fn hgetalls(inspect: &mut redis::aio::MultiplexedConnection) -> u64 {
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(inspect)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_hgetall:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse().unwrap())
+}
+
+/// Loads `id` through `cached` until a load costs no command (a hit), for at most 5 s;
+/// whether it got there.
+async fn warm(
+    cached: &RedisBackend,
+    id: &SessionId,
+    inspect: &mut redis::aio::MultiplexedConnection,
+) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < StdDuration::from_secs(5) {
+        assert!(cached.load(id).await.unwrap().is_some());
+        let before = hgetalls(inspect).await;
+        assert!(cached.load(id).await.unwrap().is_some());
+        if hgetalls(inspect).await == before {
+            return true;
+        }
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+    false
 }

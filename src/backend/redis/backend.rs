@@ -9,8 +9,10 @@ use time::Duration;
 
 use super::cache::LocalCache;
 use super::connection::{Pool, Replication, SharedConnection};
-use super::fields::{change_args, create_args, parse_record, record_fields, ttl_millis};
-use super::scripts::{APPLY, CREATE, FILL, LIST_USER, MOVE, REVOKE_USER, TAKE};
+use super::fields::{
+    change_args, create_args, delete_args, parse_record, record_fields, ttl_millis,
+};
+use super::scripts::{APPLY, CREATE, DELETE, FILL, LIST_USER, MOVE, REVOKE_USER, TAKE};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
@@ -42,16 +44,20 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 /// expires the hash itself after the record's TTL, so
 /// [`delete_expired`](SessionBackend::delete_expired) has nothing to do.
 ///
-/// Every operation is one round trip; creating a record, applying changes and moving a record
-/// to a new id run as Lua scripts, atomically. Requests share one multiplexed connection taken
+/// Every operation is one round trip; creating, changing, deleting and moving a record to a new
+/// id run as Lua scripts, atomically. Requests share one multiplexed connection taken
 /// from the pool (commands of concurrent requests are pipelined on it); when it breaks, the
 /// next request takes a new one from the pool.
 ///
 /// On a single server (or a Sentinel's primary), a session tied to a user with
-/// [`Session::set_user_id`](crate::Session::set_user_id) is also a member of a set under
-/// `{prefix}user:{user id}`, which the scripts keep up to date and which expires with the last
-/// of its sessions: [`user_sessions`](SessionBackend::user_sessions) and
-/// [`revoke_user_sessions`](SessionBackend::revoke_user_sessions) read it, in one script each.
+/// [`Session::set_user_id`](crate::Session::set_user_id) is also a member of a sorted set under
+/// `{prefix}user:{user id}`, scored by the record's expiry time, which the scripts keep up to
+/// date (a deleted, moved or cleared record leaves it in the same script; an expired one at the
+/// user's next write) and which expires with the last of its sessions:
+/// [`user_sessions`](SessionBackend::user_sessions) and
+/// [`revoke_user_sessions`](SessionBackend::revoke_user_sessions) read it, in one script each,
+/// whose work is one step per live session of the user (plus the expired ones they drop, each
+/// once).
 /// On a Redis Cluster every operation touches exactly one key, so that no command spans hash
 /// slots (see [`RedisBackend::cluster`]), and there is no user index.
 ///
@@ -264,11 +270,18 @@ impl RedisBackend {
     /// drop their entries before they are acknowledged (a request sees what an earlier request
     /// of this process saved); a change made by another process (a logout on another server)
     /// is served stale only until its invalidation arrives, one network hop after Redis ran
-    /// the change (BENCHMARKS.md measures the window), and never once it has arrived. When the
-    /// cache's connection drops, or a read through it fails or times out, the whole cache is
-    /// flushed (invalidations may have been missed) and loads go to Redis until it reconnects.
-    /// A read that overlaps any invalidation is not cached. When `max_entries` are cached, an
-    /// arbitrary entry makes room for the next; 0 caches nothing.
+    /// the change (BENCHMARKS.md measures the window), never once it has arrived, and never
+    /// more than 1 second after Redis ran it, even when the cache's connection went silent (a
+    /// partition, an expired NAT entry) with nothing to say so: the cache sends a `PING` on it
+    /// every 250 ms, serves entries only until 1 s after the last `PING` that was answered was
+    /// sent (Redis answers it after every invalidation it sent before), and past that flushes,
+    /// gives the connection up, and trusts a new one only once it has answered. When the
+    /// connection drops, or a read through it fails, the cache is flushed likewise. Until a
+    /// connection is trusted (at start, after a failure) loads go to Redis directly, without
+    /// waiting for it; a miss sent just as the connection goes silent waits at most until the
+    /// trust runs out (1 s), then goes to Redis. A read that overlaps any invalidation is not
+    /// cached. When `max_entries` are cached, an arbitrary entry makes room for the next; 0
+    /// caches nothing.
     ///
     /// # Errors
     /// `url` is not a valid Redis URL, or the backend is on a Cluster or behind Sentinel,
@@ -515,11 +528,14 @@ impl SessionBackend for RedisBackend {
     fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
         Box::pin(async move {
             let key = self.key(id);
-            let mut cmd = redis::cmd("DEL");
-            cmd.arg(&key);
             let deleted = self
                 .connection
-                .write::<()>(&cmd, "deleting the session record from Redis")
+                .eval::<()>(
+                    &DELETE,
+                    &[&key],
+                    &delete_args(&self.index_prefix),
+                    "deleting the session record from Redis",
+                )
                 .await;
             self.written(&[&key]);
             deleted

@@ -50,16 +50,11 @@ impl RedisBackend {
                 return loaded.into_iter().map(Ok).collect();
             }
             let misses: Vec<String> = missed.iter().map(|&n| keys[n].clone()).collect();
-            match cache.fetch(&misses, self.connection.timeout).await {
-                Ok(fetched) => {
-                    for (n, record) in missed.into_iter().zip(fetched) {
-                        loaded[n] = record;
-                    }
-                    return loaded.into_iter().map(Ok).collect();
+            if let Some(fetched) = cache.fetch(&misses, self.connection.timeout).await {
+                for (n, record) in missed.into_iter().zip(fetched) {
+                    loaded[n] = record;
                 }
-                Err(error) => {
-                    tracing::debug!(%error, "local cache read failed; reading without it");
-                }
+                return loaded.into_iter().map(Ok).collect();
             }
         }
         let mut pipeline = redis::pipe();

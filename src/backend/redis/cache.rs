@@ -1,41 +1,32 @@
 //! [`LocalCache`]: records kept in this process, coherent with Redis through server-assisted
 //! invalidation (RESP3 `CLIENT TRACKING`): Redis remembers which keys the cache's own
 //! connection read and tells it, on that connection, when any of them changes, expires or is
-//! deleted; the entry goes then.
+//! deleted; the entry goes then. Entries are served only while that connection is proven alive
+//! (`cache_watch`): a silent connection brings no invalidations, so its cache must not be
+//! trusted for long.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use deadpool_redis::redis::aio::{AsyncPushSender, MultiplexedConnection, SendError};
+use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{
-    self, AsyncConnectionConfig, Client, IntoConnectionInfo, ProtocolVersion, PushInfo, PushKind,
-    Value as RedisValue,
+    self, Client, IntoConnectionInfo, ProtocolVersion, Value as RedisValue,
 };
+use tokio::task::JoinHandle;
 
+use super::cache_entries::Shared;
+use super::cache_watch::watch;
 use super::fields::parse_record;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::Record;
 
-/// What the cache holds, and how it knows an answer is still current.
-#[derive(Default)]
-struct Entries {
-    records: HashMap<String, (Record, Instant)>,
-    /// Bumped by every invalidation, flush and local write: a read that began before a bump
-    /// may have fetched what is no longer so, and is not cached.
-    generation: u64,
-    /// The tracking connection the entries came through (0: none). Its invalidations are the
-    /// only ones that cover them.
-    connection: u64,
-}
-
 /// Records read through a tracking connection, with their expiry.
 pub(super) struct LocalCache {
-    client: Client,
+    shared: Arc<Shared>,
     max_entries: usize,
-    entries: Arc<Mutex<Entries>>,
-    /// The tracking connection and its number; connecting holds the lock, so there is one.
-    tracking: tokio::sync::Mutex<Option<(MultiplexedConnection, u64)>>,
+    /// The task that connects, turns tracking on and keeps proving the connection alive;
+    /// started on first use, and again if its runtime went away.
+    watcher: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl LocalCache {
@@ -54,19 +45,27 @@ impl LocalCache {
             .set_protocol(ProtocolVersion::RESP3);
         let client = Client::open(info.set_redis_settings(settings))
             .map_err(|e| BackendError::new("the local cache's Redis URL is not valid", e))?;
-        Ok(Self {
-            client,
+        let cache = Self {
+            shared: Arc::new(Shared {
+                client,
+                entries: Mutex::default(),
+            }),
             max_entries,
-            entries: Arc::default(),
-            tracking: tokio::sync::Mutex::new(None),
-        })
+            watcher: Mutex::new(None),
+        };
+        // Built inside a runtime (as usual), it connects at once, so the first loads can hit.
+        cache.watch();
+        Ok(cache)
     }
 
-    /// The record under `key`, if the cache holds it and it has not expired.
+    /// The record under `key`, if the cache holds it, it has not expired, and the tracking
+    /// connection is still trusted.
     pub(super) fn get(&self, key: &str) -> Option<Record> {
-        let mut entries = self.lock();
+        let now = Instant::now();
+        let mut entries = self.shared.lock();
+        entries.trusted(now)?;
         match entries.records.get(key) {
-            Some((record, expires)) if *expires > Instant::now() => Some(record.clone()),
+            Some((record, expires)) if *expires > now => Some(record.clone()),
             Some(_) => {
                 entries.records.remove(key);
                 None
@@ -77,49 +76,68 @@ impl LocalCache {
 
     /// Drops `key` after this process wrote it, so the next read fetches it again.
     pub(super) fn forget(&self, key: &str) {
-        let mut entries = self.lock();
+        let mut entries = self.shared.lock();
         entries.records.remove(key);
         entries.generation += 1;
     }
 
     /// Drops every entry (after a write whose keys are not known one by one).
     pub(super) fn flush(&self) {
-        let mut entries = self.lock();
-        entries.records.clear();
-        entries.generation += 1;
+        self.shared.lock().flush();
     }
 
     /// Reads `keys` through the tracking connection (one pipeline), and keeps what it read
-    /// unless something was invalidated meanwhile, all within `timeout`. On any failure the
-    /// connection is given up and the cache flushed: the caller reads without it.
+    /// unless something was invalidated meanwhile. `None` when the caller must read without
+    /// the cache: the connection is not trusted (then this returns at once), or it failed,
+    /// went silent (then this returns when its trust runs out, at most the staleness bound
+    /// after it went silent) or took longer than `timeout`.
     pub(super) async fn fetch(
         &self,
         keys: &[String],
         timeout: Duration,
-    ) -> Result<Vec<Option<Record>>, BackendError> {
-        match tokio::time::timeout(timeout, self.try_fetch(keys, timeout)).await {
-            Ok(Ok(records)) => Ok(records),
-            Ok(Err(error)) => {
-                self.disconnect().await;
-                Err(error)
+    ) -> Option<Vec<Option<Record>>> {
+        self.watch();
+        let (connection, number) = self.shared.lock().trusted(Instant::now())?;
+        let deadline = Instant::now() + timeout;
+        let read = self.read(connection, number, keys);
+        let mut read = std::pin::pin!(read);
+        let failure = loop {
+            // Wakes when the connection's trust would run out, to see whether it was renewed.
+            let wake = {
+                let mut entries = self.shared.lock();
+                match entries.trusted(Instant::now()) {
+                    Some((_, current)) if current == number => entries
+                        .tracking
+                        .as_ref()
+                        .map_or(deadline, |tracking| tracking.trusted_until.min(deadline)),
+                    _ => break BackendError::msg("its connection went silent"),
+                }
+            };
+            match tokio::time::timeout_at(wake.into(), &mut read).await {
+                Ok(Ok(records)) => return Some(records),
+                Ok(Err(error)) => break error,
+                Err(_) if Instant::now() >= deadline => {
+                    break BackendError::msg(format!(
+                        "Redis did not answer within {} ms",
+                        timeout.as_millis()
+                    ))
+                }
+                Err(_) => {}
             }
-            Err(_) => {
-                self.disconnect().await;
-                Err(BackendError::msg(format!(
-                    "reading through the local cache's connection: Redis did not answer within {} ms",
-                    timeout.as_millis()
-                )))
-            }
-        }
+        };
+        self.shared.lock().lose(number);
+        tracing::debug!(error = %failure, "local cache read failed; reading without it");
+        None
     }
 
-    async fn try_fetch(
+    /// [`fetch`](Self::fetch)'s read on `connection`, number `number`.
+    async fn read(
         &self,
+        mut connection: MultiplexedConnection,
+        number: u64,
         keys: &[String],
-        timeout: Duration,
     ) -> Result<Vec<Option<Record>>, BackendError> {
-        let (mut connection, number) = self.connection(timeout).await?;
-        let generation = self.lock().generation;
+        let generation = self.shared.lock().generation;
         let mut pipeline = redis::pipe();
         for key in keys {
             pipeline.cmd("HGETALL").arg(key).cmd("PTTL").arg(key);
@@ -149,8 +167,12 @@ impl LocalCache {
                 .transpose()?;
             fetched.push((record, ttl));
         }
-        let mut entries = self.lock();
-        let current = entries.generation == generation && entries.connection == number;
+        let mut entries = self.shared.lock();
+        let current = entries.generation == generation
+            && entries
+                .tracking
+                .as_ref()
+                .is_some_and(|tracking| tracking.number == number);
         let mut records = Vec::with_capacity(keys.len());
         for (key, (record, ttl)) in keys.iter().zip(fetched) {
             let ttl = u64::try_from(ttl).ok().filter(|ttl| *ttl > 0);
@@ -173,99 +195,27 @@ impl LocalCache {
         Ok(records)
     }
 
-    /// The tracking connection, connecting (and turning tracking on) when there is none.
-    async fn connection(
-        &self,
-        timeout: Duration,
-    ) -> Result<(MultiplexedConnection, u64), BackendError> {
-        let mut tracking = self.tracking.lock().await;
-        if let Some((connection, number)) = tracking.as_ref() {
-            // A connection that said it dropped is replaced.
-            if self.lock().connection == *number {
-                return Ok((connection.clone(), *number));
-            }
+    /// Starts the watcher unless it runs; outside a Tokio runtime, does nothing (the next
+    /// load, which runs in one, starts it).
+    fn watch(&self) {
+        let mut watcher = self.watcher.lock().unwrap_or_else(PoisonError::into_inner);
+        if watcher.as_ref().is_some_and(|task| !task.is_finished()) {
+            return;
         }
-        let number = {
-            let mut entries = self.lock();
-            entries.records.clear();
-            entries.generation += 1;
-            entries.connection = entries.generation;
-            entries.connection
-        };
-        let invalidations = Invalidations {
-            entries: self.entries.clone(),
-            connection: number,
-        };
-        let config = AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_push_sender(invalidations);
-        let mut connection = self
-            .client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-            .map_err(|e| BackendError::new("connecting the local cache to Redis", e))?;
-        redis::cmd("CLIENT")
-            .arg("TRACKING")
-            .arg("ON")
-            .query_async::<()>(&mut connection)
-            .await
-            .map_err(|e| BackendError::new("turning on CLIENT TRACKING for the local cache", e))?;
-        *tracking = Some((connection.clone(), number));
-        Ok((connection, number))
-    }
-
-    /// Gives the tracking connection up and flushes: nothing it cached is covered any more.
-    async fn disconnect(&self) {
-        *self.tracking.lock().await = None;
-        let mut entries = self.lock();
-        entries.records.clear();
-        entries.generation += 1;
-        entries.connection = 0;
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Entries> {
-        lock(&self.entries)
-    }
-}
-
-fn lock(entries: &Mutex<Entries>) -> MutexGuard<'_, Entries> {
-    // Held only to read or change the map: nothing is left half-done.
-    entries.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Applies the pushes of one tracking connection to the cache, as they arrive.
-struct Invalidations {
-    entries: Arc<Mutex<Entries>>,
-    connection: u64,
-}
-
-impl AsyncPushSender for Invalidations {
-    fn send(&self, info: PushInfo) -> Result<(), SendError> {
-        let mut entries = lock(&self.entries);
-        match info.kind {
-            PushKind::Invalidate => {
-                // One array of keys, or nil: everything (the server flushed its table).
-                match info.data.into_iter().next() {
-                    Some(RedisValue::Array(keys)) => {
-                        for key in keys {
-                            if let Ok(key) = redis::from_redis_value::<String>(key) {
-                                entries.records.remove(&key);
-                            }
-                        }
-                    }
-                    _ => entries.records.clear(),
-                }
-                entries.generation += 1;
-            }
-            PushKind::Disconnection if entries.connection == self.connection => {
-                // Invalidations are lost from here on: nothing cached can be trusted.
-                entries.records.clear();
-                entries.generation += 1;
-                entries.connection = 0;
-            }
-            _ => {}
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            *watcher = Some(runtime.spawn(watch(Arc::downgrade(&self.shared))));
         }
-        Ok(())
+    }
+}
+
+impl Drop for LocalCache {
+    fn drop(&mut self) {
+        let watcher = self
+            .watcher
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(task) = watcher.take() {
+            task.abort();
+        }
     }
 }

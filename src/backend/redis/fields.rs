@@ -66,6 +66,11 @@ pub(super) fn create_args(
     args
 }
 
+/// The arguments of the `DELETE` script (which takes no TTL: it is sent as 0).
+pub(super) fn delete_args(index_prefix: &str) -> Vec<Vec<u8>> {
+    script_args(Duration::ZERO, index_prefix, 0)
+}
+
 /// The fields of `record`, flat: `d:<key>` and the value's JSON text, for [`create_args`].
 pub(super) fn record_fields(record: &Record) -> Result<Vec<Vec<u8>>, BackendError> {
     let mut fields = Vec::with_capacity(2 * record.len());

@@ -4,6 +4,8 @@
 mod backend;
 mod batch;
 mod cache;
+mod cache_entries;
+mod cache_watch;
 mod connection;
 mod fields;
 mod scripts;

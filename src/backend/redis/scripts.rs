@@ -4,8 +4,16 @@
 //!
 //! Every script that writes a record takes the same first two arguments: `ARGV[1]`, the TTL in
 //! milliseconds, and `ARGV[2]`, the prefix of the user index keys, or empty where there is no
-//! index (a Cluster). A user index is a set under `{index prefix}{user id}` of the keys of the
-//! records that hold the user id under `_user`; it expires with the last of them.
+//! index (a Cluster). A user index is a sorted set under `{index prefix}{user id}` of the keys
+//! of the records that hold the user id under `_user`, each scored by its record's expiry time
+//! (Unix milliseconds, by the server's clock); it expires with the last of them.
+//!
+//! What bounds the index: a record leaves it when it is deleted, moved to a new id or loses its
+//! user, in the same script (`ZREM`, O(log n)); a record that expires leaves it at the next
+//! write of that user, or the next listing or revocation, which drop every member whose score
+//! has passed (`ZREMRANGEBYSCORE`, O(log n) plus one step per id it drops, and each id is
+//! dropped once). So the index holds the user's live records, plus those that expired since
+//! the user's last write, and listing or revoking costs one step per live record.
 
 use std::sync::OnceLock;
 
@@ -50,28 +58,50 @@ end
     };
 }
 
+/// The Lua functions `now_ms()`, the server's time in Unix milliseconds, and
+/// `drop_expired(index)`, which takes the keys of expired records out of a user index and
+/// returns the time it went by.
+macro_rules! index_expiry_lua {
+    () => {
+        r"local function now_ms()
+  local time = redis.call('TIME')
+  return tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+local function drop_expired(index)
+  local now = now_ms()
+  redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. now)
+  return now
+end
+"
+    };
+}
+
 /// The Lua functions `index_add(user, key, ttl)` and `index_remove(user, key)`, which put a
-/// record's key into its user's index and take it out; with no index prefix, or no user, they
-/// do nothing.
+/// record's key into its user's index (scored by its expiry, dropping the user's expired
+/// records) and take it out; with no index prefix, or no user, they do nothing.
 macro_rules! user_index_lua {
     () => {
-        r"local index_prefix = ARGV[2]
+        concat!(
+            index_expiry_lua!(),
+            r"local index_prefix = ARGV[2]
 local function index_add(user, record, ttl)
   if index_prefix == '' or not user then
     return
   end
   local index = index_prefix .. user
-  redis.call('SADD', index, record)
+  local now = drop_expired(index)
+  redis.call('ZADD', index, now + tonumber(ttl), record)
   if redis.call('PTTL', index) < tonumber(ttl) then
     redis.call('PEXPIRE', index, ttl)
   end
 end
 local function index_remove(user, record)
   if index_prefix ~= '' and user then
-    redis.call('SREM', index_prefix .. user, record)
+    redis.call('ZREM', index_prefix .. user, record)
   end
 end
 "
+        )
     };
 }
 
@@ -94,6 +124,24 @@ end
 redis.call('PEXPIRE', key, ARGV[1])
 index_add(user_of(key), key, ARGV[1])
 return 1
+"
+));
+
+/// Deletes a record and takes it out of its user's index.
+///
+/// `KEYS[1]`: the record. `ARGV[1]`: unused (no TTL); `ARGV[2]`: the index prefix. Returns how
+/// many keys it deleted (0 or 1).
+pub(super) static DELETE: Lua = Lua::new(concat!(
+    user_of_lua!(),
+    user_index_lua!(),
+    r"local key = KEYS[1]
+local user = nil
+if index_prefix ~= '' then
+  user = user_of(key)
+end
+local deleted = redis.call('DEL', key)
+index_remove(user, key)
+return deleted
 "
 ));
 
@@ -220,12 +268,14 @@ return 1
 /// `KEYS[1]`: the user index; `ARGV[1]`: the user id. Returns the keys of the user's records.
 pub(super) static LIST_USER: Lua = Lua::new(concat!(
     user_of_lua!(),
-    r"local live = {}
-for _, record in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    index_expiry_lua!(),
+    r"drop_expired(KEYS[1])
+local live = {}
+for _, record in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if user_of(record) == ARGV[1] then
     live[#live + 1] = record
   else
-    redis.call('SREM', KEYS[1], record)
+    redis.call('ZREM', KEYS[1], record)
   end
 end
 return live
@@ -238,14 +288,16 @@ return live
 /// keep, or empty. Returns how many records it deleted.
 pub(super) static REVOKE_USER: Lua = Lua::new(concat!(
     user_of_lua!(),
-    r"local deleted = 0
-for _, record in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+    index_expiry_lua!(),
+    r"drop_expired(KEYS[1])
+local deleted = 0
+for _, record in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if record ~= ARGV[2] then
     if user_of(record) == ARGV[1] then
       redis.call('DEL', record)
       deleted = deleted + 1
     end
-    redis.call('SREM', KEYS[1], record)
+    redis.call('ZREM', KEYS[1], record)
   end
 end
 return deleted
