@@ -29,6 +29,11 @@ fn secret_bytes(stored: &str) -> Option<[u8; SECRET_LEN]> {
 }
 
 /// A token for the stored secret, masked with fresh random bytes.
+/// Whether `stored` has the shape of a stored secret (from a cookie the server signed).
+pub(crate) fn is_secret(stored: &str) -> bool {
+    secret_bytes(stored).is_some()
+}
+
 pub(crate) fn mask(stored: &str) -> Result<String, getrandom::Error> {
     let secret = secret_bytes(stored).unwrap_or_default();
     let mut token = [0u8; 2 * SECRET_LEN];

@@ -44,10 +44,35 @@ pub(crate) struct SessionData {
     meta_changed: bool,
     /// Flash messages for this response only (Rails' `flash.now`): never stored.
     flash_now: Vec<FlashMessage>,
+    /// It was loaded from a cookie that holds only its CSRF secret (no record).
+    secret_in_cookie: bool,
 }
 
 impl SessionData {
     /// A session that no valid cookie carried.
+    /// A new session with no record yet, whose CSRF secret its cookie carried.
+    pub(crate) fn new_with_csrf_secret(secret: String) -> Self {
+        let mut data = Self::new_empty();
+        data.meta.csrf_secret = Some(secret);
+        data.secret_in_cookie = true;
+        data
+    }
+
+    /// Whether the session came from a cookie that holds only its CSRF secret, which must go
+    /// when the secret does (a new id rotates it; a logout drops it).
+    pub(crate) fn secret_in_cookie(&self) -> bool {
+        self.secret_in_cookie
+    }
+
+    /// Whether all the session would store is its CSRF secret: a server-side session in that
+    /// state keeps the secret in its cookie rather than in a record.
+    pub(crate) fn holds_only_a_csrf_secret(&self) -> bool {
+        self.values.is_empty()
+            && self.meta.csrf_secret.is_some()
+            && self.meta.user_id.is_none()
+            && self.meta.expiry.is_none()
+    }
+
     pub(crate) fn new_empty() -> Self {
         Self {
             is_new: true,

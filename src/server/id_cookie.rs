@@ -1,10 +1,12 @@
 //! The id cookie of a server-side session: exactly `{"_sid": id}`, signed under the id
-//! cookies' own key.
+//! cookies' own key; or, for a session that has no record yet, exactly `{"_csrf": secret}`, so
+//! that rendering a form to an anonymous visitor writes nothing on the server.
 
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use crate::codec::{to_json, SecureCookieSerializer, VerifyError};
+use crate::csrf_token;
 use crate::id::SessionId;
 
 /// The id cookie's payload, exactly: anything more is refused.
@@ -15,10 +17,20 @@ struct IdPayload<'a> {
     sid: &'a str,
 }
 
+/// The payload of an anonymous session's cookie: only its CSRF secret.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CsrfPayload<'a> {
+    #[serde(rename = "_csrf")]
+    csrf: &'a str,
+}
+
 /// What a verified id cookie says.
 pub(super) struct IdCookie {
     /// The id, or `None` when the payload holds no well-formed one.
     pub(super) id: Option<SessionId>,
+    /// The CSRF secret of a session without a record (and so without `id`).
+    pub(super) csrf_secret: Option<String>,
     /// When it was signed: the session's last save.
     pub(super) signed_at: OffsetDateTime,
     /// A fallback key verified it.
@@ -44,8 +56,13 @@ pub(super) fn read(
             let id = serde_json::from_slice::<IdPayload<'_>>(json)
                 .ok()
                 .and_then(|payload| SessionId::parse(payload.sid));
+            let csrf_secret = serde_json::from_slice::<CsrfPayload<'_>>(json)
+                .ok()
+                .filter(|payload| csrf_token::is_secret(payload.csrf))
+                .map(|payload| payload.csrf.to_owned());
             Ok(IdCookie {
                 id,
+                csrf_secret,
                 signed_at,
                 signed_with_fallback,
             })
@@ -56,6 +73,11 @@ pub(super) fn read(
 /// The JSON an id cookie signs for `id`.
 pub(super) fn payload(id: &SessionId) -> Result<Vec<u8>, serde_json::Error> {
     to_json(&IdPayload { sid: id.as_str() })
+}
+
+/// The payload of the cookie of a session that has no record, only the CSRF secret `secret`.
+pub(super) fn csrf_payload(secret: &str) -> Result<Vec<u8>, serde_json::Error> {
+    to_json(&CsrfPayload { csrf: secret })
 }
 
 #[cfg(test)]

@@ -39,6 +39,10 @@ pub(crate) async fn load(
         }
     };
     let Some(id) = cookie.id else {
+        if let Some(secret) = cookie.csrf_secret {
+            // A visitor who saw a form: no record yet, only the secret its tokens come from.
+            return Ok(SessionData::new_with_csrf_secret(secret));
+        }
         log.rejected(name, &"the cookie holds no well-formed id");
         return Ok(SessionData::new_empty());
     };

@@ -31,6 +31,9 @@ pub(super) enum Plan {
     },
     /// Delete the record, if any, and expire the cookie.
     Remove(Option<SessionId>),
+    /// A session with no record that holds only its CSRF secret (a visitor shown a form): the
+    /// secret goes in the cookie, and nothing is written on the server.
+    CsrfCookie(String),
 }
 
 /// The plan for saving `data`, or `None` when it needs no save. `creation` is the creation time
@@ -47,8 +50,13 @@ pub(super) fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Pla
         // writes nothing.
         return match old {
             Some(id) => Some(Plan::Remove(Some(id))),
-            None => data.is_invalidated().then_some(Plan::Remove(None)),
+            None => {
+                (data.is_invalidated() || data.secret_in_cookie()).then_some(Plan::Remove(None))
+            }
         };
+    }
+    if old.is_none() && !data.is_invalidated() && data.holds_only_a_csrf_secret() {
+        return data.meta().csrf_secret.clone().map(Plan::CsrfCookie);
     }
     let created = || creation.map(|c| (CREATED_KEY.to_owned(), Value::from(c.at)));
     let meta = || {

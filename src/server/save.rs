@@ -98,6 +98,11 @@ pub(crate) async fn save<'s>(
         || matches!(expiry, Some(Expiry::OnInactivity(_)))
         || meta_changed;
     let fail = |action, source| backend_error(profile, action, source);
+    let serialize = |source| SessionError::Serialize {
+        session: name.to_owned(),
+        key: ID_KEY.to_owned(),
+        source,
+    };
     let (id, id_cookie) = match plan {
         Plan::Resign(id) => (Some(id), IdCookieWrite::Sign),
         Plan::Refresh(id, changes) => {
@@ -172,15 +177,21 @@ pub(crate) async fn save<'s>(
             }
             (None, IdCookieWrite::Remove)
         }
+        Plan::CsrfCookie(secret) => {
+            let json = id_cookie::csrf_payload(&secret).map_err(serialize)?;
+            let cookie = CookieWrite::Set {
+                codec: ids,
+                json,
+                max_age: max_age_of(expiry, now_ts),
+            };
+            state.lock().saved_to_record(None, creation);
+            return Ok(Some(cookie));
+        }
     };
     let cookie = match (&id, id_cookie) {
         (_, IdCookieWrite::Keep) => None,
         (Some(id), IdCookieWrite::Sign) => {
-            let json = id_cookie::payload(id).map_err(|source| SessionError::Serialize {
-                session: name.to_owned(),
-                key: ID_KEY.to_owned(),
-                source,
-            })?;
+            let json = id_cookie::payload(id).map_err(serialize)?;
             Some(CookieWrite::Set {
                 codec: ids,
                 json,

@@ -21,7 +21,7 @@ use time::Duration;
 async fn cached_redis() -> Option<Fixture> {
     let (backend, _prefix, cleanup) = servers::shared_redis("cached").await?;
     let backend = backend.local_cache(&servers::redis_url(), 10_000).unwrap();
-    Some(Fixture::with_cleanup(Arc::new(backend), cleanup))
+    Some(Fixture::with_cleanup(Arc::new(backend), cleanup).caching_loads())
 }
 
 mod suite {

@@ -53,6 +53,9 @@ pub fn unique_name(prefix: &str) -> String {
 pub struct Fixture {
     pub backend: Arc<dyn SessionBackend>,
     cleanup: Option<Box<dyn FnOnce() + Send>>,
+    /// Loads may be served from a local cache, without a call that could join a batch: how
+    /// many loads go out together then depends on timing, so batching is not asserted.
+    pub caches_loads: bool,
 }
 
 impl Fixture {
@@ -60,7 +63,14 @@ impl Fixture {
         Self {
             backend,
             cleanup: None,
+            caches_loads: false,
         }
+    }
+
+    /// This fixture's backend serves loads from a local cache.
+    pub fn caching_loads(mut self) -> Self {
+        self.caches_loads = true;
+        self
     }
 
     /// `cleanup` runs on drop, on its own thread and runtime, so it may block on async work.
@@ -71,6 +81,7 @@ impl Fixture {
         Self {
             backend,
             cleanup: Some(Box::new(cleanup)),
+            caches_loads: false,
         }
     }
 }

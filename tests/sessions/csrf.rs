@@ -348,3 +348,46 @@ async fn form_media_types_match_without_regard_to_case() {
         "the handler reads the body whole"
     );
 }
+
+/// A visitor's secret lives in its cookie until the session is saved for another reason; then
+/// it moves into the record, and the tokens of the page the visitor holds still pass.
+#[tokio::test]
+async fn an_anonymous_secret_moves_into_the_record_when_the_session_is_saved() {
+    async fn remember(session: Session) -> Result<Session, axum_session_store::SessionError> {
+        session.insert("cart", 1)?;
+        Ok(session)
+    }
+    let config = SessionConfig::builder()
+        .secret_key(common::SECRET)
+        .default_backend("memory")
+        .build()
+        .unwrap();
+    let router = Router::new()
+        .route("/form", get(form).post(post))
+        .route("/cart", axum::routing::post(remember))
+        .layer(CsrfLayer::new(config.clone()))
+        .layer(config.layer())
+        .with_state(config.clone());
+    let (mut client, token) = with_token(&router).await;
+    assert!(
+        common::session_id_in(&config, "session", &client.cookie("session")).is_none(),
+        "no record yet: the cookie holds the secret, not an id"
+    );
+    let cart = Request::post("/cart")
+        .header("x-csrf-token", token.clone())
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(client.send(cart).await.status, StatusCode::OK);
+    assert!(
+        common::session_id_in(&config, "session", &client.cookie("session")).is_some(),
+        "saved for another reason: a record"
+    );
+    let reply = post_form(
+        &client,
+        &router,
+        format!("text=hi&csrf_token={token}"),
+        None,
+    )
+    .await;
+    assert_eq!(reply.body, "saved hi", "the page's token still passes");
+}
