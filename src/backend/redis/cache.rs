@@ -16,6 +16,7 @@ use deadpool_redis::redis::{
 use super::fields::parse_record;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::Record;
+use crate::backend::timeout::bounded;
 
 /// What the cache holds, and how it knows an answer is still current.
 #[derive(Default)]
@@ -97,20 +98,12 @@ impl LocalCache {
         keys: &[String],
         timeout: Duration,
     ) -> Result<Vec<Option<Record>>, BackendError> {
-        match tokio::time::timeout(timeout, self.try_fetch(keys, timeout)).await {
-            Ok(Ok(records)) => Ok(records),
-            Ok(Err(error)) => {
-                self.disconnect().await;
-                Err(error)
-            }
-            Err(_) => {
-                self.disconnect().await;
-                Err(BackendError::msg(format!(
-                    "reading through the local cache's connection: Redis did not answer within {} ms",
-                    timeout.as_millis()
-                )))
-            }
+        let doing = || "reading through the local cache's connection".to_owned();
+        let result = bounded(timeout, doing, "Redis", self.try_fetch(keys, timeout)).await;
+        if result.is_err() {
+            self.disconnect().await;
         }
+        result
     }
 
     async fn try_fetch(
