@@ -160,8 +160,10 @@ pub enum ConfigError {
 /// An error while using or saving a session.
 ///
 /// It implements [`IntoResponse`]: returned from a handler (or as the rejection of an
-/// extractor) it logs the details with `tracing` and answers `500 Internal Server Error` with a
-/// short body that reveals nothing about the session.
+/// extractor) it logs the details with `tracing` and answers `500 Internal Server Error` (`503
+/// Service Unavailable` for a backend that did not answer in time, see
+/// [`BackendError::is_timeout`](crate::BackendError::is_timeout)) with a short body that reveals
+/// nothing about the session.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -354,6 +356,12 @@ pub enum SessionError {
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         tracing::error!(error = &self as &dyn std::error::Error, "session error");
+        // A backend that did not answer in time is unavailable, not broken: 503, retryable.
+        if let Self::Backend { source, .. } = &self {
+            if source.is_timeout() {
+                return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
+            }
+        }
         (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
     }
 }

@@ -124,13 +124,17 @@ impl BackendError {
         self.kind == Kind::Timeout
     }
 
-    /// This error, marked as a [`timeout`](Self::timeout) (a client's own timeout, with its
-    /// cause kept).
+    /// This error, marked as a [`timeout`](Self::timeout) if `timed_out` (a client's own
+    /// timeout, with its cause kept).
     #[cfg(feature = "redis")]
-    pub(crate) fn into_timeout(self) -> Self {
-        Self {
-            kind: Kind::Timeout,
-            ..self
+    pub(crate) fn timeout_if(self, timed_out: bool) -> Self {
+        if timed_out {
+            Self {
+                kind: Kind::Timeout,
+                ..self
+            }
+        } else {
+            self
         }
     }
 

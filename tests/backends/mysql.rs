@@ -145,3 +145,11 @@ async fn migrate_makes_the_user_ids_of_an_earlier_table_exact() {
     .unwrap();
     assert_eq!(column, "varbinary(255)");
 }
+
+/// Behind a partition (a proxy that goes silent, sockets open), a request answers 503 within
+/// the backend's timeout rather than sqlx's 30 s acquire timeout; healed, requests work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_answers_503_in_time_and_heals() {
+    let Some(setup) = setup().await else { return };
+    common::sql::a_partition_answers_503_in_time_and_heals(&setup, &servers::mysql_url()).await;
+}

@@ -180,3 +180,11 @@ async fn a_failed_batch_statement_fails_every_operation_in_it() {
         );
     }
 }
+
+/// Behind a partition (a proxy that goes silent, sockets open), a request answers 503 within
+/// the backend's timeout rather than sqlx's 30 s acquire timeout; healed, requests work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_answers_503_in_time_and_heals() {
+    let Some(setup) = setup().await else { return };
+    common::sql::a_partition_answers_503_in_time_and_heals(&setup, &servers::postgres_url()).await;
+}

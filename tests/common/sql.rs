@@ -21,6 +21,8 @@ use sqlx::pool::PoolOptions;
 use sqlx::{Connection, Database, Pool};
 use time::Duration;
 
+use super::blackhole::BlackholeProxy;
+use super::partition;
 use super::servers::{self, Fixture};
 
 pub const HOUR: Duration = Duration::HOUR;
@@ -62,6 +64,7 @@ pub trait SqlBackend: SessionBackend + Clone + fmt::Debug + 'static {
 
     fn new(pool: Pool<Self::Db>) -> Self;
     fn with_table(pool: Pool<Self::Db>, table: &str) -> Result<Self, BackendError>;
+    fn timeout(self, timeout: Duration) -> Self;
     fn migrate(&self) -> impl Future<Output = Result<(), BackendError>> + Send;
     /// A pool that connects only when used: for tests that need no database.
     fn lazy_pool() -> Pool<Self::Db>;
@@ -149,6 +152,34 @@ impl<B: SqlBackend> Setup<B> {
 
     pub async fn rows(&self) -> i64 {
         B::rows(&self.pool, &self.table).await
+    }
+}
+
+/// [`partition::answers_503_in_time_and_heals`] for the table of `setup`, on a pool of two
+/// connections through a proxy to the server at `url`: with sqlx checking an idle connection
+/// before it hands it out (the partition then stalls getting a connection), and without (it
+/// stalls a statement on a connection the backend holds, which must be closed, not pooled).
+pub async fn a_partition_answers_503_in_time_and_heals<B: SqlBackend>(setup: &Setup<B>, url: &str) {
+    for test_before_acquire in [false, true] {
+        let proxy = BlackholeProxy::start(partition::upstream(url)).await;
+        let options = partition::through(url, &proxy).parse().unwrap();
+        let pool = PoolOptions::<B::Db>::new()
+            .max_connections(2)
+            .test_before_acquire(test_before_acquire)
+            .connect_with(options)
+            .await
+            .unwrap();
+        // Both connections open, so that the partition finds every one of them idle in the
+        // pool: were a connection given up midway returned to the pool rather than closed,
+        // sqlx's check of it would wait on its silent socket for good, and two such would
+        // leave no connection once the partition heals.
+        let warm = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+        drop(warm);
+        let backend = B::with_table(pool.clone(), &setup.table)
+            .unwrap()
+            .timeout(partition::TIMEOUT);
+        let settled = || pool.size() == 2 && pool.num_idle() == 2;
+        partition::answers_503_in_time_and_heals(Arc::new(backend), &proxy, settled).await;
     }
 }
 
@@ -558,6 +589,10 @@ macro_rules! sql_backend {
 
             fn with_table(pool: Pool<$db>, table: &str) -> Result<Self, BackendError> {
                 $backend::with_table(pool, table)
+            }
+
+            fn timeout(self, timeout: Duration) -> Self {
+                $backend::timeout(self, timeout)
             }
 
             fn migrate(&self) -> impl Future<Output = Result<(), BackendError>> + Send {

@@ -118,7 +118,7 @@ impl SharedConnection {
                     Connection::Single(deadpool_redis::sentinel::Connection::take(conn))
                 }),
             }
-            .map_err(|e| BackendError::new("getting a Redis connection from the pool", e))?;
+            .map_err(pool_failed)?;
         *self.lock_shared() = Some(connection.clone());
         Ok(connection)
     }
@@ -312,13 +312,19 @@ impl SharedConnection {
     fn failed(&self, doing: &'static str, error: RedisError) -> BackendError {
         self.forget_broken_connection(&error);
         let timed_out = error.is_timeout();
-        let error = BackendError::new(doing, error);
-        if timed_out {
-            error.into_timeout()
-        } else {
-            error
-        }
+        BackendError::new(doing, error).timeout_if(timed_out)
     }
+}
+
+/// A failure to get a connection from the pool, a [`BackendError::timeout`] when the pool or
+/// the connection it opened timed out.
+fn pool_failed(error: deadpool_redis::PoolError) -> BackendError {
+    let timed_out = match &error {
+        deadpool_redis::PoolError::Timeout(_) => true,
+        deadpool_redis::PoolError::Backend(error) => error.is_timeout(),
+        _ => false,
+    };
+    BackendError::new("getting a Redis connection from the pool", error).timeout_if(timed_out)
 }
 
 /// Runs `cmd`, then Redis' `WAIT` for `replication`, and returns the value and how many
