@@ -42,8 +42,14 @@ mod tests {
     #[test]
     fn timeouts_are_at_least_a_millisecond() {
         assert_eq!(positive_std(time::Duration::ZERO), Duration::from_millis(1));
-        assert_eq!(positive_std(time::Duration::seconds(-3)), Duration::from_millis(1));
-        assert_eq!(positive_std(time::Duration::seconds(2)), Duration::from_secs(2));
+        assert_eq!(
+            positive_std(time::Duration::seconds(-3)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            positive_std(time::Duration::seconds(2)),
+            Duration::from_secs(2)
+        );
     }
 
     #[tokio::test]

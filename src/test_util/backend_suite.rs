@@ -486,7 +486,10 @@ impl Suite {
         }
         let mut ids = Vec::with_capacity(users.len());
         for user in &users {
-            ids.push(self.create(check, &record(json!({ "_user": user })), HOUR).await);
+            ids.push(
+                self.create(check, &record(json!({ "_user": user })), HOUR)
+                    .await,
+            );
         }
         for (user, id) in users.iter().zip(&ids) {
             assert_eq!(

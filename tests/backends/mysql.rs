@@ -116,8 +116,8 @@ async fn migrate_makes_the_user_ids_of_an_earlier_table_exact() {
         .map(|_| {
             let table = table.clone();
             tokio::spawn(async move {
-                let pool = common::sql::pool::<sqlx::MySql>(servers::mysql_url().parse().unwrap())
-                    .await;
+                let pool =
+                    common::sql::pool::<sqlx::MySql>(servers::mysql_url().parse().unwrap()).await;
                 MySqlBackend::with_table(pool, &table)
                     .unwrap()
                     .migrate()
@@ -130,9 +130,18 @@ async fn migrate_makes_the_user_ids_of_an_earlier_table_exact() {
     }
     backend.migrate().await.unwrap();
 
-    assert_eq!(backend.user_sessions("alice").await.unwrap(), vec![alice.clone()]);
-    assert_eq!(backend.user_sessions("alice ").await.unwrap(), vec![padded.clone()]);
-    assert_eq!(backend.revoke_user_sessions("alice ", None).await.unwrap(), 1);
+    assert_eq!(
+        backend.user_sessions("alice").await.unwrap(),
+        vec![alice.clone()]
+    );
+    assert_eq!(
+        backend.user_sessions("alice ").await.unwrap(),
+        vec![padded.clone()]
+    );
+    assert_eq!(
+        backend.revoke_user_sessions("alice ", None).await.unwrap(),
+        1
+    );
     assert!(backend.load(&alice).await.unwrap().is_some());
     assert_eq!(backend.load(&padded).await.unwrap(), None);
     let column: String = sqlx::query_scalar(

@@ -23,7 +23,9 @@ fn authority(url: &str) -> (usize, &str) {
     let start = url.find("://").unwrap() + 3;
     let rest = &url[start..];
     let host = rest.find('@').map_or(0, |at| at + 1);
-    let end = rest[host..].find('/').map_or(rest.len(), |slash| host + slash);
+    let end = rest[host..]
+        .find('/')
+        .map_or(rest.len(), |slash| host + slash);
     (start + host, &rest[host..end])
 }
 
@@ -49,7 +51,11 @@ async fn answers(client: &mut Client, uri: &str, status: u16, phase: &str) -> su
     let started = Instant::now();
     let reply = client.get(uri).await;
     let elapsed = started.elapsed();
-    assert_eq!(reply.status.as_u16(), status, "{phase}: GET {uri}: {reply:?}");
+    assert_eq!(
+        reply.status.as_u16(),
+        status,
+        "{phase}: GET {uri}: {reply:?}"
+    );
     assert!(elapsed < BOUND, "{phase}: GET {uri} took {elapsed:?}");
     reply
 }

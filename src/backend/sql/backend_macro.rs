@@ -78,7 +78,10 @@ macro_rules! table_backend {
                     &'a self,
                     id: &'a SessionId,
                 ) -> BoxFuture<'a, Result<(), BackendError>> {
-                    Box::pin(self.table.bounded("delete a session", self.table.delete(id)))
+                    Box::pin(
+                        self.table
+                            .bounded("delete a session", self.table.delete(id)),
+                    )
                 }
 
                 fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
@@ -118,10 +121,10 @@ macro_rules! table_backend {
                     &'a self,
                     user_id: &'a str,
                 ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
-                    Box::pin(self.table.bounded(
-                        "list a user's sessions",
-                        self.table.user_sessions(user_id),
-                    ))
+                    Box::pin(
+                        self.table
+                            .bounded("list a user's sessions", self.table.user_sessions(user_id)),
+                    )
                 }
 
                 fn revoke_user_sessions<'a>(

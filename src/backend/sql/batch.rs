@@ -161,7 +161,10 @@ where
                 return unanswered(results);
             }
         };
-        match self.apply_in_transaction(&mut lease, items, edits, update).await {
+        match self
+            .apply_in_transaction(&mut lease, items, edits, update)
+            .await
+        {
             Ok(applied) => {
                 for (n, applied) in written.iter().zip(applied) {
                     results[*n] = Some(Ok(applied));

@@ -211,7 +211,9 @@ impl PostgresBackend {
     }
 
     /// [`SessionBackend::apply_many`]: one statement, but for items that must go on their
-    /// own (values holding U+0000, whose error is theirs alone).
+    /// own (values holding U+0000, whose error is theirs alone), and, when the database refuses
+    /// the statement (which then changed nothing), each item on its own, so that only the one
+    /// it refuses fails.
     async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
         let split = postgres_batch::split(items);
         let mut results = vec![None; items.len()];
@@ -222,6 +224,11 @@ impl PostgresBackend {
                 Some(error) => Err(error.clone()),
                 None => self.apply_changes(&item.id, &item.changes, item.ttl).await,
             });
+        }
+        for (n, item) in items.iter().enumerate() {
+            if results[n].is_none() {
+                results[n] = Some(self.apply_changes(&item.id, &item.changes, item.ttl).await);
+            }
         }
         unanswered(results)
     }

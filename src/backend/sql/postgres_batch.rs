@@ -130,7 +130,9 @@ pub(super) fn split(items: &[ApplyItem]) -> Split {
     split
 }
 
-/// Runs the statement for the items `split` batched; their results go into `results`.
+/// Runs the statement for the items `split` batched; their results go into `results`. When
+/// the database refused the statement (one item's value nests deeper than it reads, say), it
+/// changed nothing: their results are left empty, for the caller to apply each on its own.
 pub(super) async fn apply_batched(
     table: &Table<Postgres>,
     sql: &BatchStatements,
@@ -165,7 +167,16 @@ pub(super) async fn apply_batched(
                 .fetch_all(&mut *lease)
                 .await;
             lease.release();
-            updated.map_err(table.failed("save sessions"))
+            match updated {
+                Err(sqlx::Error::Database(error)) => {
+                    tracing::debug!(
+                        error = &*error as &dyn std::error::Error,
+                        "a batch of session saves was refused; saving each on its own"
+                    );
+                    return;
+                }
+                other => other.map_err(table.failed("save sessions")),
+            }
         }
         Err(error) => Err(error),
     };

@@ -415,7 +415,9 @@ where
             .fetch_optional(&mut *lease)
             .await;
         lease.release();
-        Ok(found.map_err(self.failed("look up a session id"))?.is_some())
+        Ok(found
+            .map_err(self.failed("look up a session id"))?
+            .is_some())
     }
 
     /// [`SessionBackend::regenerate`](super::SessionBackend::regenerate), in one transaction:
