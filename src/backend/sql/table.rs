@@ -222,6 +222,7 @@ where
     }
 
     /// [`bounded`](Self::bounded) for `n` operations in one batch: each fails if it runs out.
+    #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
     pub(super) async fn bounded_each<T>(
         &self,
         action: &str,
@@ -265,6 +266,7 @@ where
     }
 
     /// Runs `ddl`, the statements that create the table, as one simple-protocol query.
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
     pub(super) async fn migrate(&self, ddl: &str) -> Result<(), BackendError> {
         sqlx::raw_sql(ddl)
             .execute(&self.pool)
