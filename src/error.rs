@@ -162,8 +162,10 @@ pub enum ConfigError {
 /// An error while using or saving a session.
 ///
 /// It implements [`IntoResponse`]: returned from a handler (or as the rejection of an
-/// extractor) it logs the details with `tracing` and answers `500 Internal Server Error` with a
-/// short body that reveals nothing about the session.
+/// extractor) it logs the details with `tracing` and answers `500 Internal Server Error` (`503
+/// Service Unavailable` for a backend that did not answer in time, see
+/// [`BackendError::is_timeout`](crate::BackendError::is_timeout)) with a short body that reveals
+/// nothing about the session.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -384,7 +386,9 @@ impl SessionError {
     }
 
     /// The status this error answers with: `409 Conflict` for a [conflict](Self::is_conflict)
-    /// (the client's session changed under the request: not a failure of the server), else
+    /// (the client's session changed under the request: not a failure of the server),
+    /// `503 Service Unavailable` for a backend that did not answer in time
+    /// ([`BackendError::is_timeout`](crate::BackendError::is_timeout): retryable), else
     /// `500 Internal Server Error`.
     ///
     /// ```
@@ -394,10 +398,10 @@ impl SessionError {
     /// assert_eq!(error.status(), axum::http::StatusCode::INTERNAL_SERVER_ERROR);
     /// ```
     pub fn status(&self) -> StatusCode {
-        if self.is_conflict() {
-            StatusCode::CONFLICT
-        } else {
-            StatusCode::INTERNAL_SERVER_ERROR
+        match self {
+            _ if self.is_conflict() => StatusCode::CONFLICT,
+            Self::Backend { source, .. } if source.is_timeout() => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -418,7 +422,12 @@ impl IntoResponse for SessionError {
                 .into_response();
         }
         tracing::error!(error = &self as &dyn std::error::Error, "session error");
-        (status, "Internal Server Error").into_response()
+        let body = if status == StatusCode::SERVICE_UNAVAILABLE {
+            "Service Unavailable"
+        } else {
+            "Internal Server Error"
+        };
+        (status, body).into_response()
     }
 }
 

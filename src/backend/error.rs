@@ -13,8 +13,17 @@ pub struct BackendError {
     context: String,
     #[source]
     source: Option<Arc<dyn StdError + Send + Sync>>,
+    kind: Kind,
+}
+
+/// What kind of failure a [`BackendError`] is, where callers act on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Failed,
     /// The backend does not offer the operation at all.
-    unsupported: bool,
+    Unsupported,
+    /// The backend did not answer in time.
+    Timeout,
 }
 
 impl BackendError {
@@ -35,7 +44,7 @@ impl BackendError {
         Self {
             context: context.into(),
             source: Some(Arc::from(source.into())),
-            unsupported: false,
+            kind: Kind::Failed,
         }
     }
 
@@ -51,7 +60,7 @@ impl BackendError {
         Self {
             context: context.into(),
             source: None,
-            unsupported: false,
+            kind: Kind::Failed,
         }
     }
 
@@ -71,7 +80,7 @@ impl BackendError {
         Self {
             context: format!("this backend does not support {operation}"),
             source: None,
-            unsupported: true,
+            kind: Kind::Unsupported,
         }
     }
 
@@ -83,7 +92,50 @@ impl BackendError {
     /// assert!(!BackendError::msg("timeout").is_unsupported());
     /// ```
     pub fn is_unsupported(&self) -> bool {
-        self.unsupported
+        self.kind == Kind::Unsupported
+    }
+
+    /// The backend did not answer within its time bound: `context` says what was being done
+    /// and how long it waited. A request that fails so is answered `503 Service Unavailable`
+    /// (other backend failures `500`).
+    ///
+    /// ```
+    /// use axum_session_store::BackendError;
+    ///
+    /// let error = BackendError::timeout("loading a session: no answer within 5000 ms");
+    /// assert!(error.is_timeout());
+    /// assert!(!BackendError::msg("the record is corrupt").is_timeout());
+    /// ```
+    pub fn timeout(context: impl Into<String>) -> Self {
+        Self {
+            kind: Kind::Timeout,
+            ..Self::msg(context)
+        }
+    }
+
+    /// Whether the backend did not answer in time (see [`timeout`](Self::timeout)).
+    ///
+    /// ```
+    /// use axum_session_store::BackendError;
+    ///
+    /// assert!(BackendError::timeout("no answer within 5000 ms").is_timeout());
+    /// ```
+    pub fn is_timeout(&self) -> bool {
+        self.kind == Kind::Timeout
+    }
+
+    /// This error, marked as a [`timeout`](Self::timeout) if `timed_out` (a client's own
+    /// timeout, with its cause kept).
+    #[cfg(feature = "redis")]
+    pub(crate) fn timeout_if(self, timed_out: bool) -> Self {
+        if timed_out {
+            Self {
+                kind: Kind::Timeout,
+                ..self
+            }
+        } else {
+            self
+        }
     }
 
     /// This error as the result of each of `n` operations that failed as one (a batch).

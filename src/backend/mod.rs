@@ -14,6 +14,8 @@ mod redis;
 mod session_backend;
 #[cfg(feature = "sqlx")]
 mod sql;
+#[cfg(any(feature = "redis", feature = "sqlx"))]
+mod timeout;
 
 pub(crate) use batch::batched;
 pub(crate) use changes::ChangeLog;

@@ -18,7 +18,8 @@ use crate::id::SessionId;
 /// one record keep every key, `load_many` and `apply_many` answer each item as `load` and
 /// `apply` would (a record that is gone fails only its own item), and, unless the backend answers
 /// [`BackendError::is_unsupported`](crate::BackendError::is_unsupported), a user's sessions are
-/// listed and revoked.
+/// listed and revoked, by the exact user id (ids that differ only by a trailing space, by case,
+/// or as two Unicode forms of one text reach only their own sessions).
 ///
 /// It takes about a second (it waits for short TTLs to pass), and writes only records under
 /// fresh random ids, which it deletes, so it can run against a shared database.
@@ -47,6 +48,7 @@ pub async fn backend_suite(backend: Arc<dyn SessionBackend>) {
     suite.concurrent_applies_keep_every_key().await;
     suite.batches_answer_each_item_as_alone().await;
     suite.a_users_sessions_are_listed_and_revoked().await;
+    suite.user_ids_match_exactly().await;
 }
 
 /// An hour: long enough for any check.
@@ -462,6 +464,54 @@ impl Suite {
             "backend suite, {check}"
         );
         self.delete(check, &someone_else).await;
+    }
+
+    async fn user_ids_match_exactly(&self) {
+        let check = "user ids match exactly (spaces, case, Unicode forms)";
+        let base = format!("backend-suite-{}", fresh_id().as_str());
+        // Each differs from the first only where a database might compare loosely: a trailing
+        // space (SQL's PAD SPACE collations), case, and NFC "é" against NFD "e" + U+0301.
+        let users = [
+            format!("{base}-alice"),
+            format!("{base}-alice "),
+            format!("{base}-alice  "),
+            format!("{base}-Alice"),
+            format!("{base}-caf\u{e9}"),
+            format!("{base}-cafe\u{301}"),
+        ];
+        match self.0.user_sessions(&users[0]).await {
+            Err(error) if error.is_unsupported() => return,
+            Err(error) => panic!("backend suite, {check}: user_sessions failed: {error}"),
+            Ok(_) => {}
+        }
+        let mut ids = Vec::with_capacity(users.len());
+        for user in &users {
+            ids.push(
+                self.create(check, &record(json!({ "_user": user })), HOUR)
+                    .await,
+            );
+        }
+        for (user, id) in users.iter().zip(&ids) {
+            assert_eq!(
+                self.user_sessions(check, user).await,
+                vec![id.clone()],
+                "backend suite, {check}: the sessions of {user:?}"
+            );
+        }
+        for (n, user) in users.iter().enumerate() {
+            let revoked = self.0.revoke_user_sessions(user, None).await;
+            assert!(
+                matches!(revoked, Ok(1)),
+                "backend suite, {check}: revoking {user:?} answered {revoked:?}, not Ok(1)"
+            );
+            for (m, (other, id)) in users.iter().zip(&ids).enumerate() {
+                assert_eq!(
+                    self.load(check, id).await.is_some(),
+                    m > n,
+                    "backend suite, {check}: after revoking {user:?}, the session of {other:?}"
+                );
+            }
+        }
     }
 
     async fn user_sessions(&self, check: &str, user: &str) -> Vec<SessionId> {

@@ -75,3 +75,90 @@ async fn a_failed_create_is_an_error_not_a_taken_id() {
     assert!(!setup.backend.create(&id, &other, ttl).await.unwrap());
     assert_eq!(setup.backend.load(&id).await.unwrap(), Some(record));
 }
+
+/// A table as the versions before binary user ids made it (`user_id` a `VARCHAR` in
+/// `utf8mb4_bin`, which pads trailing spaces): `migrate`, from two processes at once and then
+/// again, converts the column, and the users "alice" and "alice " reach only their own sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_makes_the_user_ids_of_an_earlier_table_exact() {
+    use axum_session_store::SessionBackend;
+    use common::sql::{new_id, record, HOUR};
+    use serde_json::json;
+
+    let Some(setup) = setup().await else { return };
+    let table = servers::unique_name("padded");
+    let _drop = Fixture::with_cleanup(
+        setup.backend.clone(),
+        <MySqlBackend as common::sql::SqlBackend>::drop_table(&setup.pool, &table),
+    );
+    let earlier = format!(
+        "CREATE TABLE `{table}` (
+             id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
+             data LONGTEXT CHARACTER SET utf8mb4 NOT NULL CHECK (JSON_VALID(data)),
+             expires_at BIGINT NOT NULL,
+             user_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin
+                 GENERATED ALWAYS AS (JSON_UNQUOTE(JSON_EXTRACT(data, '$._user'))) STORED,
+             INDEX `{table}_expires_idx` (expires_at),
+             INDEX `{table}_user_idx` (user_id)
+         ) ENGINE = InnoDB DEFAULT CHARACTER SET = utf8mb4"
+    );
+    sqlx::raw_sql(&earlier).execute(&setup.pool).await.unwrap();
+    let backend = MySqlBackend::with_table(setup.pool.clone(), &table).unwrap();
+    let (alice, padded) = (new_id(), new_id());
+    for (id, user) in [(&alice, "alice"), (&padded, "alice ")] {
+        let data = record(json!({ "_user": user }));
+        assert!(backend.create(id, &data, HOUR).await.unwrap());
+    }
+    // The earlier column finds both for either.
+    assert_eq!(backend.user_sessions("alice ").await.unwrap().len(), 2);
+
+    let processes: Vec<_> = (0..2)
+        .map(|_| {
+            let table = table.clone();
+            tokio::spawn(async move {
+                let pool =
+                    common::sql::pool::<sqlx::MySql>(servers::mysql_url().parse().unwrap()).await;
+                MySqlBackend::with_table(pool, &table)
+                    .unwrap()
+                    .migrate()
+                    .await
+            })
+        })
+        .collect();
+    for process in processes {
+        process.await.unwrap().unwrap();
+    }
+    backend.migrate().await.unwrap();
+
+    assert_eq!(
+        backend.user_sessions("alice").await.unwrap(),
+        vec![alice.clone()]
+    );
+    assert_eq!(
+        backend.user_sessions("alice ").await.unwrap(),
+        vec![padded.clone()]
+    );
+    assert_eq!(
+        backend.revoke_user_sessions("alice ", None).await.unwrap(),
+        1
+    );
+    assert!(backend.load(&alice).await.unwrap().is_some());
+    assert_eq!(backend.load(&padded).await.unwrap(), None);
+    let column: String = sqlx::query_scalar(
+        "SELECT CAST(COLUMN_TYPE AS CHAR) FROM information_schema.COLUMNS
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'user_id'",
+    )
+    .bind(&table)
+    .fetch_one(&setup.pool)
+    .await
+    .unwrap();
+    assert_eq!(column, "varbinary(255)");
+}
+
+/// Behind a partition (a proxy that goes silent, sockets open), a request answers 503 within
+/// the backend's timeout rather than sqlx's 30 s acquire timeout; healed, requests work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_answers_503_in_time_and_heals() {
+    let Some(setup) = setup().await else { return };
+    common::sql::a_partition_answers_503_in_time_and_heals(&setup, &servers::mysql_url()).await;
+}

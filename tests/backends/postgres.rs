@@ -180,3 +180,27 @@ async fn a_failed_batch_statement_fails_every_operation_in_it() {
         );
     }
 }
+
+/// Behind a partition (a proxy that goes silent, sockets open), a request answers 503 within
+/// the backend's timeout rather than sqlx's 30 s acquire timeout; healed, requests work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_answers_503_in_time_and_heals() {
+    let Some(setup) = setup().await else { return };
+    common::sql::a_partition_answers_503_in_time_and_heals(&setup, &servers::postgres_url()).await;
+}
+
+/// A value nested deeper than the server reads fails only its own save: the batch statement
+/// the server refuses changed nothing, and each save then runs on its own. (PostgreSQL's limit
+/// is its stack: about 12,000 levels at the default `max_stack_depth` of 2 MB, about 690 at
+/// the 100 kB the sessions of this test get.)
+#[tokio::test]
+async fn a_value_too_deep_for_the_database_fails_only_its_own_save_in_a_batch() {
+    use sqlx::postgres::PgConnectOptions;
+    let Some(setup) = setup().await else { return };
+    let options: PgConnectOptions = servers::postgres_url().parse().unwrap();
+    let options = options.options([("max_stack_depth", "100kB")]);
+    let pool = common::sql::pool::<sqlx::Postgres>(options).await;
+    let backend = PostgresBackend::with_table(pool, &setup.table).unwrap();
+    let accepted = axum_session_store::MAX_VALUE_DEPTH;
+    common::sql::a_too_deep_save_fails_alone(&backend, accepted, 1000).await;
+}

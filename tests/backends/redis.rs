@@ -611,3 +611,26 @@ async fn the_user_index_holds_no_more_ids_than_live_sessions() {
     );
     assert_eq!(index_size(&mut conn, &index).await, 0);
 }
+
+/// Behind a partition (a proxy that goes silent, sockets open), a request answers 503 within
+/// the backend's timeout; healed, requests work again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_answers_503_in_time_and_heals() {
+    use common::blackhole::BlackholeProxy;
+    use common::partition;
+
+    // Only to know the shared Redis is up, and to delete the keys afterwards.
+    let Some((_, prefix, cleanup)) = servers::shared_redis("partition").await else {
+        return;
+    };
+    let url = servers::redis_url();
+    let proxy = BlackholeProxy::start(partition::upstream(&url)).await;
+    let pool = deadpool_redis::Config::from_url(partition::through(&url, &proxy))
+        .create_pool(Some(Runtime::Tokio1))
+        .unwrap();
+    let backend = RedisBackend::new(pool)
+        .key_prefix(prefix)
+        .timeout(partition::TIMEOUT);
+    let _fixture = Fixture::with_cleanup(Arc::new(backend.clone()), cleanup);
+    partition::answers_503_in_time_and_heals(Arc::new(backend), &proxy, || true).await;
+}

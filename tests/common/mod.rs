@@ -4,6 +4,7 @@
 
 pub mod blackhole;
 pub mod counting;
+pub mod partition;
 pub mod private_redis;
 pub mod redis_cluster;
 pub mod redis_sentinel;

@@ -21,6 +21,8 @@ use sqlx::pool::PoolOptions;
 use sqlx::{Connection, Database, Pool};
 use time::Duration;
 
+use super::blackhole::BlackholeProxy;
+use super::partition;
 use super::servers::{self, Fixture};
 
 pub const HOUR: Duration = Duration::HOUR;
@@ -57,11 +59,15 @@ pub trait SqlBackend: SessionBackend + Clone + fmt::Debug + 'static {
     const EXPIRED_ROWS_HOLD_THEIR_IDS: bool;
     /// Whether table names may name a schema (`auth.sessions`).
     const SCHEMAS: bool;
+    /// The deepest value (levels of arrays) the test servers' JSON functions accept in a save,
+    /// when it is below a few thousand.
+    const JSON_DEPTH_LIMIT: Option<usize>;
     /// The statements with which the version before user sessions created `table`.
     fn earlier_table(table: &str) -> String;
 
     fn new(pool: Pool<Self::Db>) -> Self;
     fn with_table(pool: Pool<Self::Db>, table: &str) -> Result<Self, BackendError>;
+    fn timeout(self, timeout: Duration) -> Self;
     fn migrate(&self) -> impl Future<Output = Result<(), BackendError>> + Send;
     /// A pool that connects only when used: for tests that need no database.
     fn lazy_pool() -> Pool<Self::Db>;
@@ -152,6 +158,34 @@ impl<B: SqlBackend> Setup<B> {
     }
 }
 
+/// [`partition::answers_503_in_time_and_heals`] for the table of `setup`, on a pool of two
+/// connections through a proxy to the server at `url`: with sqlx checking an idle connection
+/// before it hands it out (the partition then stalls getting a connection), and without (it
+/// stalls a statement on a connection the backend holds, which must be closed, not pooled).
+pub async fn a_partition_answers_503_in_time_and_heals<B: SqlBackend>(setup: &Setup<B>, url: &str) {
+    for test_before_acquire in [false, true] {
+        let proxy = BlackholeProxy::start(partition::upstream(url)).await;
+        let options = partition::through(url, &proxy).parse().unwrap();
+        let pool = PoolOptions::<B::Db>::new()
+            .max_connections(2)
+            .test_before_acquire(test_before_acquire)
+            .connect_with(options)
+            .await
+            .unwrap();
+        // Both connections open, so that the partition finds every one of them idle in the
+        // pool: were a connection given up midway returned to the pool rather than closed,
+        // sqlx's check of it would wait on its silent socket for good, and two such would
+        // leave no connection once the partition heals.
+        let warm = (pool.acquire().await.unwrap(), pool.acquire().await.unwrap());
+        drop(warm);
+        let backend = B::with_table(pool.clone(), &setup.table)
+            .unwrap()
+            .timeout(partition::TIMEOUT);
+        let settled = || pool.size() == 2 && pool.num_idle() == 2;
+        partition::answers_503_in_time_and_heals(Arc::new(backend), &proxy, settled).await;
+    }
+}
+
 /// Runs each test below against the backend `$backend`, on the setup from `$setup` (an async
 /// function returning `Option<Setup<$backend>>`).
 #[macro_export]
@@ -173,6 +207,7 @@ macro_rules! sql_suite {
             delete_expired_deletes_only_expired_rows,
             awkward_keys_and_values_survive_apply,
             migrate_adds_the_user_column_to_an_earlier_table,
+            a_value_too_deep_for_the_database_fails_only_its_own_save,
         );
     };
     (@with_setup $setup:path; $($case:ident),* $(,)?) => {
@@ -375,6 +410,82 @@ where
     assert_eq!(backend.revoke_user_sessions(&user, None).await.unwrap(), 1);
 }
 
+/// A value nested `levels` deep (arrays).
+pub fn nested(levels: usize) -> Value {
+    (0..levels).fold(json!(1), |inner, _| json!([inner]))
+}
+
+/// `apply_many` of a good save, one nested deeper than the database allows, and another good
+/// one: the good ones are saved, the deep one fails alone with the database's error and leaves
+/// its record as it was. (Where the limit is too deep to reach here, nothing to check.)
+pub async fn a_value_too_deep_for_the_database_fails_only_its_own_save<B: SqlBackend>(
+    setup: &Setup<B>,
+) {
+    let Some(limit) = B::JSON_DEPTH_LIMIT else {
+        return;
+    };
+    a_too_deep_save_fails_alone(&*setup.backend, limit, limit + 1).await;
+}
+
+/// [`a_value_too_deep_for_the_database_fails_only_its_own_save`] on `backend`, whose database
+/// takes values nested `accepted` deep but not `refused` deep.
+pub async fn a_too_deep_save_fails_alone(
+    backend: &dyn SessionBackend,
+    accepted: usize,
+    refused: usize,
+) {
+    let ids: Vec<SessionId> = (0..4).map(|_| new_id()).collect();
+    for id in &ids {
+        assert!(backend
+            .create(id, &record(json!({"n": 0})), HOUR)
+            .await
+            .unwrap());
+    }
+    let set = |value: Value| Changes {
+        set: vec![("v".into(), value)],
+        ..Changes::default()
+    };
+    // The deepest it takes. (SQLite cannot change such a record again: with the object
+    // around it, it nests one level deeper than SQLite reads.)
+    assert!(backend
+        .apply(&ids[0], &set(nested(accepted)), HOUR)
+        .await
+        .unwrap());
+    let values = [json!("a"), nested(refused), json!("b")];
+    let items: Vec<axum_session_store::ApplyItem> = values
+        .into_iter()
+        .zip(&ids[1..])
+        .map(|(value, id)| axum_session_store::ApplyItem {
+            id: id.clone(),
+            changes: set(value),
+            ttl: HOUR,
+        })
+        .collect();
+    let results = backend.apply_many(&items).await;
+    assert!(matches!(results[0], Ok(true)), "{results:?}");
+    assert!(matches!(results[2], Ok(true)), "{results:?}");
+    let error = results[1].as_ref().expect_err("too deep");
+    let cause = std::error::Error::source(error).map(ToString::to_string);
+    assert!(
+        error.to_string().contains("could not save a session") && cause.is_some(),
+        "{error}: {cause:?}"
+    );
+    let loaded = |n: usize| backend.load(&ids[n]);
+    assert_eq!(
+        loaded(1).await.unwrap(),
+        Some(record(json!({"n": 0, "v": "a"})))
+    );
+    assert_eq!(
+        loaded(2).await.unwrap(),
+        Some(record(json!({"n": 0}))),
+        "the deep save left its record as it was"
+    );
+    assert_eq!(
+        loaded(3).await.unwrap(),
+        Some(record(json!({"n": 0, "v": "b"})))
+    );
+}
+
 /// Keys that need quoting in a JSON path, and values of every JSON type, with U+0000
 /// wherever the backend can keep it.
 fn awkward(nul: Nul) -> (Vec<String>, Vec<Value>) {
@@ -538,6 +649,7 @@ macro_rules! sql_backend {
         nul: $nul:expr,
         expired_rows_hold_their_ids: $hold:literal,
         schemas: $schemas:literal,
+        json_depth_limit: $depth:expr,
         earlier_table: $earlier:literal,
         lazy_pool: $lazy_pool:expr $(,)?
     ) => {
@@ -547,6 +659,7 @@ macro_rules! sql_backend {
             const NUL: Nul = $nul;
             const EXPIRED_ROWS_HOLD_THEIR_IDS: bool = $hold;
             const SCHEMAS: bool = $schemas;
+            const JSON_DEPTH_LIMIT: Option<usize> = $depth;
 
             fn earlier_table(table: &str) -> String {
                 format!($earlier, table = table)
@@ -558,6 +671,10 @@ macro_rules! sql_backend {
 
             fn with_table(pool: Pool<$db>, table: &str) -> Result<Self, BackendError> {
                 $backend::with_table(pool, table)
+            }
+
+            fn timeout(self, timeout: Duration) -> Self {
+                $backend::timeout(self, timeout)
             }
 
             fn migrate(&self) -> impl Future<Output = Result<(), BackendError>> + Send {
@@ -596,6 +713,7 @@ sql_backend! {
     nul: Nul::Nowhere,
     expired_rows_hold_their_ids: false,
     schemas: true,
+    json_depth_limit: None,
     earlier_table: r#"CREATE TABLE "{table}" (
             id TEXT PRIMARY KEY, data JSONB NOT NULL, expires_at TIMESTAMPTZ NOT NULL);
         CREATE INDEX "{table}_expires_idx" ON "{table}" (expires_at);"#,
@@ -609,6 +727,7 @@ sql_backend! {
     nul: Nul::InValues,
     expired_rows_hold_their_ids: false,
     schemas: false,
+    json_depth_limit: Some(1000),
     earlier_table: r#"CREATE TABLE "{table}" (
             id TEXT PRIMARY KEY NOT NULL, data TEXT NOT NULL, expires_at INTEGER NOT NULL);
         CREATE INDEX "{table}_expires_idx" ON "{table}" (expires_at);"#,
@@ -622,6 +741,7 @@ sql_backend! {
     nul: Nul::Anywhere,
     expired_rows_hold_their_ids: true,
     schemas: false,
+    json_depth_limit: Some(30),
     earlier_table: "CREATE TABLE `{table}` (
             id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
             data LONGTEXT CHARACTER SET utf8mb4 NOT NULL CHECK (JSON_VALID(data)),

@@ -16,6 +16,7 @@ use super::scripts::{APPLY, CREATE, DELETE, FILL, LIST_USER, MOVE, REVOKE_USER, 
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
+use crate::backend::timeout::positive_std;
 use crate::id::SessionId;
 
 /// The key prefix used unless [`RedisBackend::key_prefix`] sets another.
@@ -152,7 +153,8 @@ impl RedisBackend {
     }
 
     /// Bounds every operation (connecting included) to `timeout`, 5 seconds unless set: past
-    /// it the request fails (500) rather than wait. A cluster client retries a node that is
+    /// it the request fails with `503 Service Unavailable` (the error's
+    /// [`is_timeout`](crate::BackendError::is_timeout)) rather than wait. A cluster client retries a node that is
     /// down for long; this is what keeps a request from waiting with it. A timeout of zero or
     /// less is taken as 1 ms.
     ///
@@ -399,13 +401,6 @@ impl RedisBackend {
         }
         Ok(format!("{}{user_id}", self.index_prefix))
     }
-}
-
-/// `duration` as a `std` duration of at least 1 ms.
-fn positive_std(duration: Duration) -> std::time::Duration {
-    std::time::Duration::try_from(duration)
-        .unwrap_or_default()
-        .max(std::time::Duration::from_millis(1))
 }
 
 impl fmt::Debug for RedisBackend {

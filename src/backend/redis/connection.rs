@@ -13,6 +13,7 @@ use deadpool_redis::redis::{
 
 use super::scripts::Lua;
 use crate::backend::error::BackendError;
+use crate::backend::timeout::{bounded, DEFAULT_TIMEOUT};
 
 /// The pool of any kind.
 #[derive(Clone)]
@@ -30,9 +31,6 @@ impl Pool {
         !matches!(self, Pool::Cluster(_))
     }
 }
-
-/// How long an operation may take unless [`SharedConnection::timeout`] says otherwise.
-pub(super) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Writes count as done once this many replicas have them, waiting at most this long
 /// (Redis' `WAIT`).
@@ -120,7 +118,7 @@ impl SharedConnection {
                     Connection::Single(deadpool_redis::sentinel::Connection::take(conn))
                 }),
             }
-            .map_err(|e| BackendError::new("getting a Redis connection from the pool", e))?;
+            .map_err(pool_failed)?;
         *self.lock_shared() = Some(connection.clone());
         Ok(connection)
     }
@@ -149,17 +147,12 @@ impl SharedConnection {
         doing: &'static str,
         work: impl std::future::Future<Output = Result<T, BackendError>>,
     ) -> Result<T, BackendError> {
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => result,
-            Err(_) => {
-                // The connection may be stuck (a dead node): the next request takes a new one.
-                self.forget();
-                Err(BackendError::msg(format!(
-                    "{doing}: Redis did not answer within {} ms",
-                    self.timeout.as_millis()
-                )))
-            }
+        let result = bounded(self.timeout, || doing.to_owned(), "Redis", work).await;
+        if result.as_ref().is_err_and(BackendError::is_timeout) {
+            // The connection may be stuck (a dead node): the next request takes a new one.
+            self.forget();
         }
+        result
     }
 
     fn lock_shared(&self) -> MutexGuard<'_, Option<Connection>> {
@@ -318,8 +311,20 @@ impl SharedConnection {
     /// A failed command as a [`BackendError`], forgetting the connection when it is broken.
     fn failed(&self, doing: &'static str, error: RedisError) -> BackendError {
         self.forget_broken_connection(&error);
-        BackendError::new(doing, error)
+        let timed_out = error.is_timeout();
+        BackendError::new(doing, error).timeout_if(timed_out)
     }
+}
+
+/// A failure to get a connection from the pool, a [`BackendError::timeout`] when the pool or
+/// the connection it opened timed out.
+fn pool_failed(error: deadpool_redis::PoolError) -> BackendError {
+    let timed_out = match &error {
+        deadpool_redis::PoolError::Timeout(_) => true,
+        deadpool_redis::PoolError::Backend(error) => error.is_timeout(),
+        _ => false,
+    };
+    BackendError::new("getting a Redis connection from the pool", error).timeout_if(timed_out)
 }
 
 /// Runs `cmd`, then Redis' `WAIT` for `replication`, and returns the value and how many

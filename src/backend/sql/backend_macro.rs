@@ -4,7 +4,8 @@
 /// Implements `Debug` and [`SessionBackend`](crate::SessionBackend) for `$backend`, a struct
 /// whose field `table` is its [`Table`] and `max_batch` its batch size: `apply`, `load_many`
 /// and `apply_many` run the backend's own `apply_changes`, `load_batch` and `apply_batch`
-/// methods, and every other operation runs as the table runs it.
+/// methods, and every other operation runs as the table runs it; each within the table's
+/// timeout ([`Table::bounded`]).
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 macro_rules! table_backend {
     ($backend:ident) => {
@@ -33,7 +34,7 @@ macro_rules! table_backend {
                     &'a self,
                     id: &'a SessionId,
                 ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-                    Box::pin(self.table.load(id))
+                    Box::pin(self.table.bounded("load a session", self.table.load(id)))
                 }
 
                 fn create<'a>(
@@ -42,7 +43,10 @@ macro_rules! table_backend {
                     record: &'a Record,
                     ttl: Duration,
                 ) -> BoxFuture<'a, Result<bool, BackendError>> {
-                    Box::pin(self.table.create(id, record, ttl))
+                    Box::pin(
+                        self.table
+                            .bounded("create a session", self.table.create(id, record, ttl)),
+                    )
                 }
 
                 fn apply<'a>(
@@ -51,7 +55,10 @@ macro_rules! table_backend {
                     changes: &'a Changes,
                     ttl: Duration,
                 ) -> BoxFuture<'a, Result<bool, BackendError>> {
-                    Box::pin(self.apply_changes(id, changes, ttl))
+                    Box::pin(
+                        self.table
+                            .bounded("save a session", self.apply_changes(id, changes, ttl)),
+                    )
                 }
 
                 fn regenerate<'a>(
@@ -61,18 +68,27 @@ macro_rules! table_backend {
                     changes: &'a Changes,
                     ttl: Duration,
                 ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
-                    Box::pin(self.table.regenerate(old, new, changes, ttl))
+                    Box::pin(self.table.bounded(
+                        "move a session to a new id",
+                        self.table.regenerate(old, new, changes, ttl),
+                    ))
                 }
 
                 fn delete<'a>(
                     &'a self,
                     id: &'a SessionId,
                 ) -> BoxFuture<'a, Result<(), BackendError>> {
-                    Box::pin(self.table.delete(id))
+                    Box::pin(
+                        self.table
+                            .bounded("delete a session", self.table.delete(id)),
+                    )
                 }
 
                 fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-                    Box::pin(self.table.delete_expired())
+                    Box::pin(
+                        self.table
+                            .bounded("delete expired sessions", self.table.delete_expired()),
+                    )
                 }
 
                 fn max_batch_size(&self) -> usize {
@@ -83,21 +99,32 @@ macro_rules! table_backend {
                     &'a self,
                     ids: &'a [SessionId],
                 ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
-                    Box::pin(self.load_batch(ids))
+                    Box::pin(self.table.bounded_each(
+                        "load sessions",
+                        ids.len(),
+                        self.load_batch(ids),
+                    ))
                 }
 
                 fn apply_many<'a>(
                     &'a self,
                     items: &'a [ApplyItem],
                 ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
-                    Box::pin(self.apply_batch(items))
+                    Box::pin(self.table.bounded_each(
+                        "save sessions",
+                        items.len(),
+                        self.apply_batch(items),
+                    ))
                 }
 
                 fn user_sessions<'a>(
                     &'a self,
                     user_id: &'a str,
                 ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
-                    Box::pin(self.table.user_sessions(user_id))
+                    Box::pin(
+                        self.table
+                            .bounded("list a user's sessions", self.table.user_sessions(user_id)),
+                    )
                 }
 
                 fn revoke_user_sessions<'a>(
@@ -105,7 +132,10 @@ macro_rules! table_backend {
                     user_id: &'a str,
                     except: Option<&'a SessionId>,
                 ) -> BoxFuture<'a, Result<u64, BackendError>> {
-                    Box::pin(self.table.revoke_user_sessions(user_id, except))
+                    Box::pin(self.table.bounded(
+                        "revoke a user's sessions",
+                        self.table.revoke_user_sessions(user_id, except),
+                    ))
                 }
             }
         };

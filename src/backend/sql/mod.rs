@@ -14,8 +14,13 @@ mod batch;
 mod clock;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 mod json_edit;
+mod lease;
+#[cfg(feature = "mysql")]
+mod locked_migration;
 #[cfg(feature = "mysql")]
 mod mysql;
+#[cfg(feature = "mysql")]
+mod mysql_migrate;
 mod names;
 #[cfg(feature = "postgres")]
 mod postgres;

@@ -6,22 +6,17 @@ use time::Duration;
 use super::backend_macro::table_backend;
 use super::clock::Clock;
 use super::json_edit::JsonDialect;
-use super::names::{TableName, EXPIRES_INDEX, USER_INDEX};
+use super::mysql_migrate;
+use super::names::TableName;
 use super::table::{Statements, Table, DEFAULT_MAX_BATCH};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 #[cfg(doc)]
 use crate::backend::session_backend::SessionBackend;
-use crate::backend::session_backend::{ApplyItem, Record};
+use crate::backend::session_backend::{ApplyItem, BoxFuture, Record};
 use crate::id::SessionId;
 
 const DATABASE: &str = "MySQL";
-
-/// The column that ties a row to its user: the user ids [`Session::set_user_id`] accepts fit.
-///
-/// [`Session::set_user_id`]: crate::Session::set_user_id
-const USER_COLUMN: &str = "user_id VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin \
-     GENERATED ALWAYS AS (JSON_UNQUOTE(JSON_EXTRACT(data, '$._user'))) STORED";
 
 /// The database's clock in Unix milliseconds, whatever the session's time zone.
 /// (`UNIX_TIMESTAMP(NOW(3))` would depend on it, and be ambiguous around DST changes.)
@@ -44,7 +39,8 @@ const DIALECT: JsonDialect = JsonDialect {
 /// The table (`sessions` unless [`with_table`](Self::with_table) names another) is an InnoDB
 /// table of `id VARCHAR(64)` (ASCII, case-sensitive), `data LONGTEXT` (utf8mb4, checked to be
 /// valid JSON) and `expires_at BIGINT` (Unix milliseconds from the database's clock), with an
-/// index on `expires_at`, and a generated column `user_id` (the JSON's `_user`, indexed) that
+/// index on `expires_at`, and a generated column `user_id` (the JSON's `_user` as
+/// `VARBINARY`, indexed: user ids match byte for byte, trailing spaces and case included) that
 /// finds the sessions of one user; [`migrate`](Self::migrate) creates it. `data` is text rather than
 /// MySQL's `JSON` type so that both servers read and write it the same way.
 /// [`apply`](SessionBackend::apply) changes only the keys a request touched, with
@@ -201,6 +197,28 @@ impl MySqlBackend {
         self
     }
 
+    /// Bounds every operation to `timeout`, 5 seconds unless set, getting a connection from
+    /// the pool included: past it the operation fails with an error whose
+    /// [`is_timeout`](crate::BackendError::is_timeout) is true, and the request is answered
+    /// `503 Service Unavailable`, rather than wait on a database that does not answer (a
+    /// network partition, a hung server) for as long as the pool's `acquire_timeout`, or for
+    /// ever. A connection given up so is closed, never reused. A timeout of zero or less is
+    /// taken as 1 ms. [`migrate`](Self::migrate) is not bounded.
+    ///
+    /// ```no_run
+    /// use axum_session_store::MySqlBackend;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
+    /// let backend = MySqlBackend::new(pool).timeout(time::Duration::seconds(2));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.table.set_timeout(timeout);
+        self
+    }
+
     /// [`SessionBackend::load_many`].
     async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
         self.table.load_in(&self.select_in, ids).await
@@ -213,15 +231,18 @@ impl MySqlBackend {
             .await
     }
 
-    /// Creates the table, with its indexes, unless it exists, and adds the `user_id` column
-    /// (and its index) to a table that an older version made.
+    /// Creates the table, with its indexes, unless it exists; adds the `user_id` column (and
+    /// its index) to a table that an older version made, and makes a `user_id` column of an
+    /// older version binary (`VARBINARY`), so that user ids match byte for byte.
     ///
-    /// Safe to run at every start, from several processes at once: `CREATE TABLE IF NOT
-    /// EXISTS` is one statement, which the server serialises, and the column is added only
-    /// where it is missing.
+    /// Safe to run at every start, from several processes at once: it holds a named lock
+    /// (`GET_LOCK`, keyed on the table name) while it looks at the table and changes it.
+    /// Converting the `user_id` column rewrites the table once: on a large table, run the new
+    /// version's `migrate` at a quiet time.
     ///
     /// # Errors
-    /// The database is unreachable, or refused the statement (no permission, say).
+    /// The database is unreachable, or refused a statement (no permission, say), or another
+    /// process held the lock for ten minutes.
     ///
     /// ```no_run
     /// use axum_session_store::MySqlBackend;
@@ -233,29 +254,11 @@ impl MySqlBackend {
     /// # Ok(()) }
     /// ```
     pub async fn migrate(&self) -> Result<(), BackendError> {
-        let (name, table) = (self.table.name(), self.table.quoted());
-        let user_index = name.index(USER_INDEX);
-        let create = format!(
-            "CREATE TABLE IF NOT EXISTS {table} (
-                 id VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL PRIMARY KEY,
-                 data LONGTEXT CHARACTER SET utf8mb4 NOT NULL CHECK (JSON_VALID(data)),
-                 expires_at BIGINT NOT NULL,
-                 {USER_COLUMN},
-                 INDEX `{expires_index}` (expires_at),
-                 INDEX `{user_index}` (user_id)
-             ) ENGINE = InnoDB DEFAULT CHARACTER SET = utf8mb4",
-            expires_index = name.index(EXPIRES_INDEX),
-        );
-        self.table.migrate(&create).await?;
-        self.table
-            .add_missing_column(
-                "SELECT COUNT(*) FROM information_schema.COLUMNS
-                 WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = 'user_id'",
-                &format!(
-                    "ALTER TABLE {table} ADD COLUMN {USER_COLUMN}, ADD INDEX `{user_index}` (user_id)"
-                ),
-            )
-            .await
+        let migration = mysql_migrate::migration(&self.table);
+        // Boxed here, where its lifetimes are known: the compiler could not prove a caller's
+        // future `Send` otherwise (rust-lang/rust#110338).
+        let migrate: BoxFuture<'_, _> = Box::pin(self.table.migrate_locked(&migration));
+        migrate.await
     }
 
     /// [`SessionBackend::apply`].

@@ -183,13 +183,37 @@ impl PostgresBackend {
         self
     }
 
+    /// Bounds every operation to `timeout`, 5 seconds unless set, getting a connection from
+    /// the pool included: past it the operation fails with an error whose
+    /// [`is_timeout`](crate::BackendError::is_timeout) is true, and the request is answered
+    /// `503 Service Unavailable`, rather than wait on a database that does not answer (a
+    /// network partition, a hung server) for as long as the pool's `acquire_timeout`, or for
+    /// ever. A connection given up so is closed, never reused. A timeout of zero or less is
+    /// taken as 1 ms. [`migrate`](Self::migrate) is not bounded.
+    ///
+    /// ```no_run
+    /// use axum_session_store::PostgresBackend;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
+    /// let backend = PostgresBackend::new(pool).timeout(time::Duration::seconds(2));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.table.set_timeout(timeout);
+        self
+    }
+
     /// [`SessionBackend::load_many`].
     async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
         postgres_batch::load_many(&self.table, &self.batch, ids).await
     }
 
     /// [`SessionBackend::apply_many`]: one statement, but for items that must go on their
-    /// own (values holding U+0000, whose error is theirs alone).
+    /// own (values holding U+0000, whose error is theirs alone), and, when the database refuses
+    /// the statement (which then changed nothing), each item on its own, so that only the one
+    /// it refuses fails.
     async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
         let split = postgres_batch::split(items);
         let mut results = vec![None; items.len()];
@@ -200,6 +224,11 @@ impl PostgresBackend {
                 Some(error) => Err(error.clone()),
                 None => self.apply_changes(&item.id, &item.changes, item.ttl).await,
             });
+        }
+        for (n, item) in items.iter().enumerate() {
+            if results[n].is_none() {
+                results[n] = Some(self.apply_changes(&item.id, &item.changes, item.ttl).await);
+            }
         }
         unanswered(results)
     }

@@ -82,10 +82,15 @@ pub(super) async fn load_many(
         return Vec::new();
     }
     let keys: Vec<&str> = ids.iter().map(SessionId::as_str).collect();
+    let mut lease = match table.lease().await {
+        Ok(lease) => lease,
+        Err(error) => return error.for_each(ids.len()),
+    };
     let rows = sqlx::query_as::<_, (String, String)>(&sql.load)
         .bind(keys)
-        .fetch_all(table.pool())
+        .fetch_all(&mut *lease)
         .await;
+    lease.release();
     match rows {
         Ok(rows) => {
             let rows: HashMap<String, String> = rows.into_iter().collect();
@@ -125,7 +130,9 @@ pub(super) fn split(items: &[ApplyItem]) -> Split {
     split
 }
 
-/// Runs the statement for the items `split` batched; their results go into `results`.
+/// Runs the statement for the items `split` batched; their results go into `results`. When
+/// the database refused the statement (one item's value nests deeper than it reads, say), it
+/// changed nothing: their results are left empty, for the caller to apply each on its own.
 pub(super) async fn apply_batched(
     table: &Table<Postgres>,
     sql: &BatchStatements,
@@ -149,14 +156,30 @@ pub(super) async fn apply_batched(
         set.push(encoded.set.as_str());
         ttls.push(ttl_millis(item.ttl));
     }
-    let updated = sqlx::query_scalar::<_, String>(&sql.apply)
-        .bind(ids)
-        .bind(cleared)
-        .bind(removed)
-        .bind(set)
-        .bind(ttls)
-        .fetch_all(table.pool())
-        .await;
+    let updated = match table.lease().await {
+        Ok(mut lease) => {
+            let updated = sqlx::query_scalar::<_, String>(&sql.apply)
+                .bind(ids)
+                .bind(cleared)
+                .bind(removed)
+                .bind(set)
+                .bind(ttls)
+                .fetch_all(&mut *lease)
+                .await;
+            lease.release();
+            match updated {
+                Err(sqlx::Error::Database(error)) => {
+                    tracing::debug!(
+                        error = &*error as &dyn std::error::Error,
+                        "a batch of session saves was refused; saving each on its own"
+                    );
+                    return;
+                }
+                other => other.map_err(table.failed("save sessions")),
+            }
+        }
+        Err(error) => Err(error),
+    };
     match updated {
         Ok(updated) => {
             let updated: HashSet<String> = updated.into_iter().collect();
@@ -165,7 +188,6 @@ pub(super) async fn apply_batched(
             }
         }
         Err(error) => {
-            let error = table.failed("save sessions")(error);
             for (n, _) in &split.batched {
                 results[*n] = Some(Err(error.clone()));
             }

@@ -210,6 +210,28 @@ impl SqliteBackend {
         self
     }
 
+    /// Bounds every operation to `timeout`, 5 seconds unless set, getting a connection from
+    /// the pool included: past it the operation fails with an error whose
+    /// [`is_timeout`](crate::BackendError::is_timeout) is true, and the request is answered
+    /// `503 Service Unavailable`, rather than wait on a database that does not answer (a
+    /// network partition, a hung server) for as long as the pool's `acquire_timeout`, or for
+    /// ever. A connection given up so is closed, never reused. A timeout of zero or less is
+    /// taken as 1 ms. [`migrate`](Self::migrate) is not bounded.
+    ///
+    /// ```
+    /// use axum_session_store::SqliteBackend;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+    /// let backend = SqliteBackend::new(pool).timeout(time::Duration::seconds(2));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.table.set_timeout(timeout);
+        self
+    }
+
     /// [`SessionBackend::load_many`].
     async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
         self.table.load_in(&self.select_in, ids).await

@@ -1,17 +1,19 @@
 //! [`Table`]: a backend's session table, its statements, and the queries every SQL backend runs
 //! the same way (load, create, move to a new id, delete, delete expired).
 
+use std::future::Future;
+
 use sqlx::query::Query;
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
+use sqlx::{Connection, Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
 use time::Duration;
 
 use super::clock::{expiry, Clock};
-#[cfg(any(feature = "sqlite", feature = "mysql"))]
-use super::json_edit::{JsonDialect, JsonEdit};
+use super::lease::Lease;
 use super::names::TableName;
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{Record, Regenerated};
+use crate::backend::timeout::{self, DEFAULT_TIMEOUT};
 use crate::id::SessionId;
 
 /// How many loads, or saves, one batch carries unless the backend's `max_batch` says otherwise.
@@ -114,8 +116,13 @@ impl Driver for sqlx::MySql {
 
 /// A backend's session table: its pool, name and statements, and the queries every backend
 /// runs the same way.
+///
+/// Each operation runs on a connection [`Lease`]d for it, within the table's timeout (see
+/// [`bounded`](Self::bounded)).
 pub(super) struct Table<DB: Database> {
     pool: Pool<DB>,
+    /// The longest an operation may take, getting a connection included.
+    timeout: std::time::Duration,
     name: TableName,
     /// The name as the statements spell it.
     quoted: String,
@@ -130,6 +137,7 @@ impl<DB: Database> Clone for Table<DB> {
     fn clone(&self) -> Self {
         Self {
             pool: self.pool.clone(),
+            timeout: self.timeout,
             name: self.name.clone(),
             quoted: self.quoted.clone(),
             sql: self.sql.clone(),
@@ -165,6 +173,7 @@ where
         let quoted = name.quoted(quote);
         Self {
             pool,
+            timeout: DEFAULT_TIMEOUT,
             sql: statements(&quoted),
             quoted,
             name,
@@ -178,14 +187,58 @@ where
         &self.name
     }
 
+    /// The database's name, for errors.
+    #[cfg(feature = "mysql")]
+    pub(super) fn database(&self) -> &'static str {
+        self.database
+    }
+
     /// The table's name as the statements spell it.
     pub(super) fn quoted(&self) -> &str {
         &self.quoted
     }
 
-    /// The pool the table's queries run on.
-    pub(super) fn pool(&self) -> &Pool<DB> {
-        &self.pool
+    /// Bounds every operation to `timeout` (taken as at least 1 ms).
+    pub(super) fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout::positive_std(timeout);
+    }
+
+    /// Runs `work`, the operation `action`, within the table's timeout: past it, the work is
+    /// dropped (its connection closed, see [`Lease`]) and the result is a
+    /// [`BackendError::timeout`].
+    pub(super) async fn bounded<T>(
+        &self,
+        action: &str,
+        work: impl Future<Output = Result<T, BackendError>>,
+    ) -> Result<T, BackendError> {
+        let doing = || {
+            format!(
+                "{}: could not {action} (table {})",
+                self.database,
+                self.name.display()
+            )
+        };
+        timeout::bounded(self.timeout, doing, "the database", work).await
+    }
+
+    /// [`bounded`](Self::bounded) for `n` operations in one batch: each fails if it runs out.
+    #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+    pub(super) async fn bounded_each<T>(
+        &self,
+        action: &str,
+        n: usize,
+        work: impl Future<Output = Vec<Result<T, BackendError>>>,
+    ) -> Vec<Result<T, BackendError>> {
+        self.bounded(action, async { Ok(work.await) })
+            .await
+            .unwrap_or_else(|error| error.for_each(n))
+    }
+
+    /// A connection for one operation.
+    pub(super) async fn lease(&self) -> Result<Lease<DB>, BackendError> {
+        Lease::acquire(&self.pool)
+            .await
+            .map_err(self.failed("get a connection from the pool"))
     }
 
     /// Whose clock the expiry times follow.
@@ -213,6 +266,7 @@ where
     }
 
     /// Runs `ddl`, the statements that create the table, as one simple-protocol query.
+    #[cfg(any(feature = "postgres", feature = "sqlite"))]
     pub(super) async fn migrate(&self, ddl: &str) -> Result<(), BackendError> {
         sqlx::raw_sql(ddl)
             .execute(&self.pool)
@@ -224,7 +278,7 @@ where
     /// Runs `add`, DDL that adds a column to a table made by an older version, unless
     /// `exists` (a query of the table's name that counts the column) finds it there already.
     /// Another process adding it meanwhile is no error.
-    #[cfg(any(feature = "sqlite", feature = "mysql"))]
+    #[cfg(feature = "sqlite")]
     pub(super) async fn add_missing_column(
         &self,
         exists: &str,
@@ -248,19 +302,22 @@ where
         }
     }
 
-    /// Runs `query` for `action`, with the time `now` bound last if given; how many rows it
-    /// changed.
+    /// Runs `query` for `action`, with the time `now` bound last if given, on a connection of
+    /// its own; how many rows it changed.
     pub(super) async fn execute<'q>(
         &self,
         query: Query<'q, DB, DB::Arguments<'q>>,
         now: Option<i64>,
         action: &str,
     ) -> Result<u64, BackendError> {
-        self.execute_on(&self.pool, query, now, action).await
+        let mut lease = self.lease().await?;
+        let changed = self.execute_on(&mut *lease, query, now, action).await;
+        lease.release();
+        changed
     }
 
-    /// [`execute`](Self::execute) on `executor` (the pool, or a transaction's connection).
-    async fn execute_on<'q, 'e, E>(
+    /// [`execute`](Self::execute) on `executor` (a leased connection, or a transaction's).
+    pub(super) async fn execute_on<'q, 'e, E>(
         &self,
         executor: E,
         query: Query<'q, DB, DB::Arguments<'q>>,
@@ -281,7 +338,10 @@ where
 
     /// [`SessionBackend::load`](super::SessionBackend::load).
     pub(super) async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
-        self.load_on(&self.pool, &self.sql.load, id).await
+        let mut lease = self.lease().await?;
+        let loaded = self.load_on(&mut *lease, &self.sql.load, id).await;
+        lease.release();
+        loaded
     }
 
     /// Runs `sql`, a `load` statement, on `executor`.
@@ -312,20 +372,20 @@ where
         record: &Record,
         ttl: Duration,
     ) -> Result<bool, BackendError> {
-        self.create_on(&self.pool, id, record, ttl).await
+        let mut lease = self.lease().await?;
+        let created = self.create_on(&mut *lease, id, record, ttl).await;
+        lease.release();
+        created
     }
 
-    /// [`create`](Self::create) on `executor`.
-    async fn create_on<'e, E>(
-        &'e self,
-        executor: E,
-        id: &'e SessionId,
+    /// [`create`](Self::create) on `connection`.
+    async fn create_on(
+        &self,
+        connection: &mut DB::Connection,
+        id: &SessionId,
         record: &Record,
         ttl: Duration,
-    ) -> Result<bool, BackendError>
-    where
-        E: Executor<'e, Database = DB>,
-    {
+    ) -> Result<bool, BackendError> {
         let data = encode_record(record)?;
         let now = self.clock.now();
         let mut query = sqlx::query(&self.sql.create)
@@ -335,7 +395,7 @@ where
         if let Some(now) = now {
             query = query.bind(now);
         }
-        match query.execute(executor).await {
+        match query.execute(connection).await {
             Ok(result) => Ok(DB::rows_affected(&result) == 1),
             // A statement that raises on a duplicate key (MySQL's plain INSERT) says "taken"
             // only when the duplicate is this id; any other unique index is a real error.
@@ -348,14 +408,18 @@ where
         }
     }
 
-    /// Whether a row `id` exists, live or not.
+    /// Whether a row `id` exists, live or not, as a connection of its own (outside any
+    /// transaction) sees it.
     async fn id_exists(&self, id: &SessionId) -> Result<bool, BackendError> {
-        let found: Option<i64> = sqlx::query_scalar(&self.sql.id_exists)
+        let mut lease = self.lease().await?;
+        let found: Result<Option<i64>, _> = sqlx::query_scalar(&self.sql.id_exists)
             .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(self.failed("look up a session id"))?;
-        Ok(found.is_some())
+            .fetch_optional(&mut *lease)
+            .await;
+        lease.release();
+        Ok(found
+            .map_err(self.failed("look up a session id"))?
+            .is_some())
     }
 
     /// [`SessionBackend::regenerate`](super::SessionBackend::regenerate), in one transaction:
@@ -368,8 +432,22 @@ where
         changes: &Changes,
         ttl: Duration,
     ) -> Result<Regenerated, BackendError> {
-        let mut tx = self
-            .pool
+        let mut lease = self.lease().await?;
+        let moved = self.regenerate_on(&mut lease, old, new, changes, ttl).await;
+        lease.release();
+        moved
+    }
+
+    /// [`regenerate`](Self::regenerate) on `connection`.
+    async fn regenerate_on(
+        &self,
+        connection: &mut DB::Connection,
+        old: &SessionId,
+        new: &SessionId,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<Regenerated, BackendError> {
+        let mut tx = connection
             .begin()
             .await
             .map_err(self.failed("start a transaction"))?;
@@ -400,29 +478,6 @@ where
             .await
             .map_err(self.failed("commit the move of a session"))?;
         Ok(Regenerated::Moved)
-    }
-
-    /// [`SessionBackend::apply`](super::SessionBackend::apply) as a [`JsonEdit`] in
-    /// `dialect`, in the `UPDATE` that `update` makes from the table's name and the edit's
-    /// expression. Its parameters: the edit's, the expiry, the id, then on
-    /// [`Clock::Process`] the time now.
-    #[cfg(any(feature = "sqlite", feature = "mysql"))]
-    pub(super) async fn apply_json(
-        &self,
-        id: &SessionId,
-        changes: &Changes,
-        ttl: Duration,
-        dialect: &JsonDialect,
-        update: fn(&str, &str) -> String,
-    ) -> Result<bool, BackendError> {
-        let edit = JsonEdit::new(changes, dialect)?;
-        let sql = update(&self.quoted, &edit.sql);
-        let now = self.clock.now();
-        let query = edit
-            .bind(sqlx::query(&sql))
-            .bind(expiry(now, ttl))
-            .bind(id.as_str());
-        Ok(self.execute(query, now, "save a session").await? == 1)
     }
 
     /// [`SessionBackend::delete`](super::SessionBackend::delete).
@@ -461,10 +516,12 @@ where
         &self,
         user_id: &str,
     ) -> Result<Vec<SessionId>, BackendError> {
+        let mut lease = self.lease().await?;
         let ids = self
-            .user_ids_on(&self.pool, &self.sql.user_sessions, user_id)
-            .await
-            .map_err(self.failed("list a user's sessions"))?;
+            .user_ids_on(&mut *lease, &self.sql.user_sessions, user_id)
+            .await;
+        lease.release();
+        let ids = ids.map_err(self.failed("list a user's sessions"))?;
         // Only this crate writes ids; a row by another hand with a malformed one is skipped.
         let mut ids: Vec<SessionId> = ids.iter().filter_map(|id| SessionId::parse(id)).collect();
         // In the same order on every database, whatever its collation.
@@ -479,9 +536,22 @@ where
         user_id: &str,
         except: Option<&SessionId>,
     ) -> Result<u64, BackendError> {
+        let mut lease = self.lease().await?;
+        let revoked = self.revoke_on(&mut lease, user_id, except).await;
+        lease.release();
+        revoked
+    }
+
+    /// [`revoke_user_sessions`](Self::revoke_user_sessions) on `connection`.
+    async fn revoke_on(
+        &self,
+        connection: &mut DB::Connection,
+        user_id: &str,
+        except: Option<&SessionId>,
+    ) -> Result<u64, BackendError> {
         let mut attempt = 1;
         loop {
-            match self.try_revoke(user_id, except).await {
+            match self.try_revoke(connection, user_id, except).await {
                 Ok(Some(revoked)) => return Ok(revoked),
                 Ok(None) => {
                     return Err(BackendError::msg(format!(
@@ -509,10 +579,11 @@ where
     /// user is held, no move can start, and one `DELETE` ends them all.
     async fn try_revoke(
         &self,
+        connection: &mut DB::Connection,
         user_id: &str,
         except: Option<&SessionId>,
     ) -> Result<Option<u64>, sqlx::Error> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = connection.begin().await?;
         let mut held = std::collections::BTreeSet::new();
         let mut all_held = false;
         for _ in 0..MAX_REVOKE_PASSES {
