@@ -264,8 +264,11 @@ impl PostgresBackend {
         // transaction-level lock until the table and indexes are committed (or rolled back).
         // The column is added only where missing: `ADD COLUMN IF NOT EXISTS` would take the
         // table's exclusive lock at every start.
+        // `client_min_messages` keeps a current schema quiet: no "already exists, skipping"
+        // notice (which sqlx logs at INFO) at every start.
         let ddl = format!(
             r#"SELECT pg_advisory_xact_lock({lock_key});
+               SET LOCAL client_min_messages = warning;
                CREATE TABLE IF NOT EXISTS {table} (
                    id TEXT PRIMARY KEY,
                    data JSONB NOT NULL,
