@@ -251,6 +251,42 @@ fn random_secret() -> Result<Vec<u8>, Box<dyn Error>> {
     Ok(secret)
 }
 
+/// The session config: signed-cookie sessions under `secret`, `Secure` cookies if `secure`.
+fn config(secret: Vec<u8>, secure: bool) -> Result<SessionConfig, Box<dyn Error>> {
+    Ok(SessionConfig::builder()
+        .secret_key(secret)
+        // Checked by the server from the signed timestamp: a copied cookie stops working a week
+        // after the session was last saved, whatever the browser does.
+        .session_max_age(Duration::days(7))
+        .cookie_args(CookieArgs {
+            secure,
+            // Everything else keeps the safe defaults: HttpOnly, SameSite=Lax, Path=/.
+            ..CookieArgs::default()
+        })
+        .build()?)
+}
+
+/// The app: its routes, the CSRF check on every post, and the session layer around them.
+fn app(sessions: SessionConfig) -> Result<Router, minijinja::Error> {
+    let mut templates = Environment::new();
+    // Escape every template as HTML, whatever its name.
+    templates.set_auto_escape_callback(|_| AutoEscape::Html);
+    templates.add_template("index.html", INDEX_TEMPLATE)?;
+
+    Ok(Router::new()
+        .route("/", get(index))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        // Every post must carry the page's CSRF token; the session layer, outermost, saves
+        // the sessions (and the token's secret) after each handler.
+        .layer(CsrfLayer::new(sessions.clone()))
+        .layer(sessions.layer())
+        .with_state(AppState {
+            sessions,
+            templates: Arc::new(templates),
+        }))
+}
+
 async fn run() -> Result<(), Box<dyn Error>> {
     let (secret, trial_run) = match env::var("SESSION_SECRET") {
         Ok(secret) => (secret.into_bytes(), false),
@@ -271,35 +307,7 @@ async fn run() -> Result<(), Box<dyn Error>> {
         );
     }
 
-    let sessions = SessionConfig::builder()
-        .secret_key(secret)
-        // Checked by the server from the signed timestamp: a copied cookie stops working a week
-        // after the session was last saved, whatever the browser does.
-        .session_max_age(Duration::days(7))
-        .cookie_args(CookieArgs {
-            secure,
-            // Everything else keeps the safe defaults: HttpOnly, SameSite=Lax, Path=/.
-            ..CookieArgs::default()
-        })
-        .build()?;
-
-    let mut templates = Environment::new();
-    // Escape every template as HTML, whatever its name.
-    templates.set_auto_escape_callback(|_| AutoEscape::Html);
-    templates.add_template("index.html", INDEX_TEMPLATE)?;
-
-    let app = Router::new()
-        .route("/", get(index))
-        .route("/login", post(login))
-        .route("/logout", post(logout))
-        // Every post must carry the page's CSRF token; the session layer, outermost, saves
-        // the sessions (and the token's secret) after each handler.
-        .layer(CsrfLayer::new(sessions.clone()))
-        .layer(sessions.layer())
-        .with_state(AppState {
-            sessions,
-            templates: Arc::new(templates),
-        });
+    let app = app(config(secret, secure)?)?;
 
     let port = match env::var("PORT") {
         Ok(port) => port
@@ -313,4 +321,100 @@ async fn run() -> Result<(), Box<dyn Error>> {
     println!("Listening on http://localhost:{port}");
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// The tour of the module docs, in process: what `curl` shows is what a test sees.
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::header::{CONTENT_TYPE, COOKIE, SET_COOKIE};
+    use axum::http::Request;
+    use axum_session_store::test_util::CookieJar;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Sends `request` with the jar's cookies, keeps what the response sets; status and body.
+    async fn send(app: &Router, jar: &mut CookieJar, mut request: Request<Body>) -> (u16, String) {
+        if let Some(cookie) = jar.header() {
+            request.headers_mut().insert(COOKIE, cookie.clone());
+        }
+        let response = app.clone().oneshot(request).await.unwrap();
+        jar.store_response(response.headers());
+        let status = response.status().as_u16();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    fn form(path: &str, body: String) -> Request<Body> {
+        Request::post(path)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    }
+
+    /// The page's CSRF token.
+    fn token(page: &str) -> String {
+        let field = page.split(r#"name="csrf_token" value=""#).nth(1).unwrap();
+        field.split('"').next().unwrap().to_owned()
+    }
+
+    #[tokio::test]
+    async fn the_tour_of_the_docs() {
+        let secret = b"an example secret, at least 32 bytes long".to_vec();
+        let app = app(config(secret, false).unwrap()).unwrap();
+        let mut jar = CookieJar::new();
+        let home = || Request::get("/").body(Body::empty()).unwrap();
+
+        let (_, first) = send(&app, &mut jar, home()).await;
+        assert!(first.contains("Visits: <strong>1</strong>"), "{first}");
+        let refused = send(&app, &mut jar, form("/login", "username=ada".into())).await;
+        assert_eq!(refused.0, 403, "no token");
+
+        let login = format!("username=ada&remember=on&csrf_token={}", token(&first));
+        let request = {
+            let mut request = form("/login", login);
+            if let Some(cookie) = jar.header() {
+                request.headers_mut().insert(COOKIE, cookie.clone());
+            }
+            request
+        };
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 303);
+        let cookie = response
+            .headers()
+            .get(SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(
+            cookie.contains("Max-Age=2592000"),
+            "a 30-day cookie: {cookie}"
+        );
+        jar.store_response(response.headers());
+
+        let (_, welcome) = send(&app, &mut jar, home()).await;
+        assert!(
+            welcome.contains("Logged in as <strong>ada</strong>"),
+            "{welcome}"
+        );
+        assert!(welcome.contains("Welcome, ada!"), "{welcome}");
+        let (_, again) = send(&app, &mut jar, home()).await;
+        assert!(!again.contains("Welcome, ada!"), "a flash shows once");
+
+        let logout = send(
+            &app,
+            &mut jar,
+            form("/logout", format!("csrf_token={}", token(&again))),
+        )
+        .await;
+        assert_eq!(logout.0, 303);
+        let (_, out) = send(&app, &mut jar, home()).await;
+        assert!(
+            out.contains("Not logged in") && out.contains("Logged out."),
+            "{out}"
+        );
+    }
 }

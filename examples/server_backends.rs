@@ -91,6 +91,34 @@ async fn backend(kind: &str) -> Result<Arc<dyn SessionBackend>, Box<dyn std::err
     })
 }
 
+/// The session config: the default session kept in `backend`, registered as `kind`.
+fn config(
+    secret: Vec<u8>,
+    kind: &str,
+    backend: Arc<dyn SessionBackend>,
+) -> Result<SessionConfig, axum_session_store::ConfigError> {
+    SessionConfig::builder()
+        .secret_key(secret)
+        .shared_backend(kind, backend)
+        .default_backend(kind)
+        .session_max_age(Duration::days(7))
+        // Plain http://localhost for the demo; keep the default (Secure) in production.
+        .cookie_args(CookieArgs {
+            secure: false,
+            ..CookieArgs::default()
+        })
+        .build()
+}
+
+fn app(config: SessionConfig) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/login", post(login))
+        .route("/logout", post(logout))
+        .layer(config.layer())
+        .with_state(config)
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt::init();
@@ -108,26 +136,72 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             secret
         }
     };
-    let config = SessionConfig::builder()
-        .secret_key(secret)
-        .shared_backend(kind.clone(), backend)
-        .default_backend(kind.clone())
-        .session_max_age(Duration::days(7))
-        // Plain http://localhost for the demo; keep the default (Secure) in production.
-        .cookie_args(CookieArgs {
-            secure: false,
-            ..CookieArgs::default()
-        })
-        .build()?;
-
-    let app = Router::new()
-        .route("/", get(index))
-        .route("/login", post(login))
-        .route("/logout", post(logout))
-        .layer(config.layer())
-        .with_state(config);
+    let app = app(config(secret, &kind, backend)?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("Listening on http://localhost:3000, sessions kept in {kind}");
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// The curl tour of the module docs, in process, on the backends that need no server of
+/// their own (the backend tests cover Redis and PostgreSQL).
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::header::COOKIE;
+    use axum::http::Request;
+    use axum_session_store::test_util::CookieJar;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn send(app: &Router, jar: &mut CookieJar, method: &str, path: &str) -> String {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .unwrap();
+        if let Some(cookie) = jar.header() {
+            request.headers_mut().insert(COOKIE, cookie.clone());
+        }
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+        jar.store_response(response.headers());
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(body.to_vec()).unwrap()
+    }
+
+    async fn tour(kind: &str) {
+        let backend = super::backend(kind).await.unwrap();
+        let app = app(config(
+            b"an example secret, at least 32 bytes long".to_vec(),
+            kind,
+            backend,
+        )
+        .unwrap());
+        let mut jar = CookieJar::new();
+        let first = send(&app, &mut jar, "GET", "/").await;
+        assert_eq!(first, format!("visit 1 (kept in {kind}), theme dark\n"));
+        assert!(send(&app, &mut jar, "GET", "/")
+            .await
+            .starts_with("visit 2"));
+        let before = jar.get("session").unwrap().to_owned();
+        send(&app, &mut jar, "POST", "/login").await;
+        assert_ne!(jar.get("session").unwrap(), before, "a new session id");
+        assert!(send(&app, &mut jar, "GET", "/")
+            .await
+            .starts_with("visit 3"));
+        send(&app, &mut jar, "POST", "/logout").await;
+        assert!(jar.get("session").is_none(), "the cookie is expired");
+        assert!(send(&app, &mut jar, "GET", "/")
+            .await
+            .starts_with("visit 1"));
+    }
+
+    #[tokio::test]
+    async fn the_tour_on_memory() {
+        tour("memory").await;
+    }
 }
