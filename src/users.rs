@@ -11,6 +11,9 @@ use crate::keeper::Keeper;
 use crate::reserved::{MAX_USER_ID_LEN, USER_KEY};
 use crate::session::Session;
 
+/// A server-side session's backend, and the user the session is tied to.
+type BackendAndUser = (Arc<dyn SessionBackend>, String);
+
 impl<N> Session<N> {
     /// Ties this server-side session to the user `user_id` at login, and gives it a new id
     /// ([`regenerate_id`](Self::regenerate_id): the session fixation defence, so that an app
@@ -239,7 +242,7 @@ impl<N> Session<N> {
 
     /// The session's server-side backend and its user.
     /// The backend of this server-side session and its user, if it is tied to one.
-    fn backend_and_user(&self) -> Result<Option<(Arc<dyn SessionBackend>, String)>, SessionError> {
+    fn backend_and_user(&self) -> Result<Option<BackendAndUser>, SessionError> {
         let backend = self.server_backend()?;
         Ok(self.user_id().map(|user_id| (backend, user_id)))
     }
