@@ -20,12 +20,24 @@ pub(crate) const DEFAULT_MAX_WAITING_PER_SESSION: usize = 256;
 
 /// A built-in backend's [`SessionBackend::max_queue_len`] and
 /// [`SessionBackend::max_queue_len_per_session`], as its setters left them.
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "sqlite",
+    feature = "mysql"
+))]
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct WaitingBounds {
     pub(crate) total: usize,
     pub(crate) per_session: usize,
 }
 
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "sqlite",
+    feature = "mysql"
+))]
 impl Default for WaitingBounds {
     fn default() -> Self {
         Self {
