@@ -177,7 +177,6 @@ impl<N> Session<N> {
             .map_err(|source| self.backend_failed("revoke the user's other sessions", source))
     }
 
-    /// The session's server-side backend, or the error that says a cookie session has none.
     /// Ends the session `id` if it is one of this session's user's ("log out this device" on
     /// a devices page), and says whether it did. An id of another user's session, an unknown
     /// or expired one, or any id when this session is tied to no user, ends nothing and
@@ -229,6 +228,7 @@ impl<N> Session<N> {
         Ok(true)
     }
 
+    /// The session's server-side backend, or the error that says a cookie session has none.
     fn server_backend(&self) -> Result<Arc<dyn SessionBackend>, SessionError> {
         let profile = self.state.profile();
         match profile.keeper() {

@@ -1,10 +1,13 @@
 //! What the fuzz targets share: the configs, JSON objects built from fuzz input, changes to
-//! cookie values, and the instant seeds are made at.
+//! cookie values (bounded in length), the instant seeds are made at, and the router the request
+//! targets drive.
+
+pub mod app;
 
 use std::sync::LazyLock;
 
 use arbitrary::Arbitrary;
-use axum_session_store::SessionConfig;
+use axum_session_store::{SessionConfig, MAX_COOKIE_VALUE_LEN};
 use serde_json::{Map, Number, Value};
 use time::OffsetDateTime;
 
@@ -125,7 +128,13 @@ pub fn through_json(data: &Map<String, Value>) -> Map<String, Value> {
         .expect("serde_json reads its own output")
 }
 
-/// One change to the bytes of a cookie value. Positions wrap around the length.
+/// The longest a cookie value grows under [`Mutation`]s: four times the longest value the
+/// codecs decode ([`MAX_COOKIE_VALUE_LEN`]), enough to cross that limit, never more. Without
+/// it, each `Duplicate` may double the value: 69 of them ran libFuzzer out of memory.
+pub const MAX_MUTATED_LEN: usize = 4 * MAX_COOKIE_VALUE_LEN;
+
+/// One change to the bytes of a cookie value. Positions wrap around the length; a change that
+/// adds bytes adds at most what keeps the value within [`MAX_MUTATED_LEN`].
 #[derive(Arbitrary, Clone, Debug)]
 pub enum Mutation {
     /// One bit flipped.
@@ -147,22 +156,23 @@ pub enum Mutation {
 }
 
 impl Mutation {
-    /// Applies the change to `bytes`.
+    /// Applies the change to `bytes`, which stay within [`MAX_MUTATED_LEN`] when they were.
     pub fn apply(&self, bytes: &mut Vec<u8>) {
         let len = bytes.len();
+        let room = MAX_MUTATED_LEN.saturating_sub(len);
         match *self {
             Self::FlipBit { at, bit } if len > 0 => bytes[at % len] ^= 1 << (bit % 8),
             Self::Replace { at, byte } if len > 0 => bytes[at % len] = byte,
-            Self::Insert { at, byte } => bytes.insert(at % (len + 1), byte),
+            Self::Insert { at, byte } if room > 0 => bytes.insert(at % (len + 1), byte),
             Self::Delete { at } if len > 0 => {
                 bytes.remove(at % len);
             }
             Self::Truncate { len: to } if len > 0 => bytes.truncate(to % len),
-            Self::Append(ref tail) => bytes.extend_from_slice(tail),
+            Self::Append(ref tail) => bytes.extend_from_slice(&tail[..tail.len().min(room)]),
             Self::Swap { a, b } if len > 0 => bytes.swap(a % len, b % len),
             Self::Duplicate { from, len: n, to } if len > 0 => {
                 let from = from % len;
-                let n = n % (len - from + 1);
+                let n = (n % (len - from + 1)).min(room);
                 let copy = bytes[from..from + n].to_vec();
                 let to = to % (len + 1);
                 bytes.splice(to..to, copy);
@@ -172,10 +182,11 @@ impl Mutation {
     }
 }
 
-/// `value` after every change in `mutations`, as a string (bytes that are not UTF-8 are
+/// `value` (cut to [`MAX_MUTATED_LEN`]) after every change in `mutations`, as a string (bytes that are not UTF-8 are
 /// replaced: a cookie value reaches the codecs as `&str`).
 pub fn mutate(value: &str, mutations: &[Mutation]) -> String {
     let mut bytes = value.as_bytes().to_vec();
+    bytes.truncate(MAX_MUTATED_LEN);
     for mutation in mutations {
         mutation.apply(&mut bytes);
     }

@@ -12,6 +12,41 @@ use super::changes::Changes;
 use super::error::BackendError;
 use crate::id::SessionId;
 
+/// The default of [`SessionBackend::max_queue_len`].
+pub(crate) const DEFAULT_MAX_WAITING: usize = 65_536;
+
+/// The default of [`SessionBackend::max_queue_len_per_session`].
+pub(crate) const DEFAULT_MAX_WAITING_PER_SESSION: usize = 256;
+
+/// A built-in backend's [`SessionBackend::max_queue_len`] and
+/// [`SessionBackend::max_queue_len_per_session`], as its setters left them.
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "sqlite",
+    feature = "mysql"
+))]
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WaitingBounds {
+    pub(crate) total: usize,
+    pub(crate) per_session: usize,
+}
+
+#[cfg(any(
+    feature = "redis",
+    feature = "postgres",
+    feature = "sqlite",
+    feature = "mysql"
+))]
+impl Default for WaitingBounds {
+    fn default() -> Self {
+        Self {
+            total: DEFAULT_MAX_WAITING,
+            per_session: DEFAULT_MAX_WAITING_PER_SESSION,
+        }
+    }
+}
+
 /// A boxed, sendable future: what [`SessionBackend`] methods return, so the trait stays
 /// object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -233,6 +268,37 @@ pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
     /// ```
     fn max_batches_in_flight(&self) -> usize {
         1
+    }
+
+    /// How many loads (and, apart, how many saves) of a batching backend may wait for a batch
+    /// at once, over every session: 65,536 unless overridden. One more fails at once with a
+    /// [`BackendError`] that says the queue is full and how to raise this, rather than holding
+    /// the request, and its data, while the backend falls further behind. Taking a batch costs
+    /// the same however many wait. Only read when [`max_batch_size`](Self::max_batch_size) is
+    /// above 1; the built-in backends set it with `.max_queue(n)`.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, SessionBackend};
+    ///
+    /// assert_eq!(MemoryBackend::new().max_queue_len(), 65_536);
+    /// ```
+    fn max_queue_len(&self) -> usize {
+        DEFAULT_MAX_WAITING
+    }
+
+    /// How many loads (and, apart, how many saves) of one session may wait for a batch at
+    /// once: 256 unless overridden. Saves of one session go out one per batch, in order, so
+    /// many concurrent requests with one cookie wait behind each other; one more than this
+    /// fails at once, as with [`max_queue_len`](Self::max_queue_len). The built-in backends set it
+    /// with `.max_queue_per_session(n)`.
+    ///
+    /// ```
+    /// use axum_session_store::{MemoryBackend, SessionBackend};
+    ///
+    /// assert_eq!(MemoryBackend::new().max_queue_len_per_session(), 256);
+    /// ```
+    fn max_queue_len_per_session(&self) -> usize {
+        DEFAULT_MAX_WAITING_PER_SESSION
     }
 
     /// Loads the records `ids`, as [`load`](Self::load) would one by one: one result per id,

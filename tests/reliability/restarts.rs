@@ -39,6 +39,8 @@ const RECOVERY_GRACE: Duration = Duration::from_secs(2);
 
 /// The body of the `500` a failed save or load answers.
 const FAILURE_BODY: &str = "Internal Server Error";
+/// The body of a request refused because its backend did not answer in time.
+const TIMEOUT_BODY: &str = "Service Unavailable";
 
 /// A server that can be crashed and started again.
 pub(crate) trait Restartable {
@@ -53,7 +55,8 @@ pub(crate) trait Restartable {
 enum Outcome {
     /// 200: the write is acknowledged.
     Ok,
-    /// The failure the crate promises: 500, body "Internal Server Error", no `Set-Cookie`.
+    /// The failure the crate promises: 500, body "Internal Server Error", or for a backend
+    /// that did not answer in time 503, "Service Unavailable"; no `Set-Cookie`.
     Refused,
     /// Any other response.
     Unexpected(String),
@@ -118,6 +121,9 @@ async fn write_loop(
             Ok(Ok(reply)) => match reply.status {
                 200 => Outcome::Ok,
                 500 if reply.body == FAILURE_BODY && reply.set_cookies.is_empty() => {
+                    Outcome::Refused
+                }
+                503 if reply.body == TIMEOUT_BODY && reply.set_cookies.is_empty() => {
                     Outcome::Refused
                 }
                 _ => Outcome::Unexpected(format!("{reply:?}")),
@@ -326,7 +332,7 @@ pub(crate) async fn restart_under_load(
     }
 
     eprintln!(
-        "{label}: {WRITERS} connections, {requests} requests in {}: {ok} ok, {refused} refused (500); \
+        "{label}: {WRITERS} connections, {requests} requests in {}: {ok} ok, {refused} refused (500 or 503); \
          {} requests entirely while down, all refused: {}; crash took {}, restart took {}, \
          last writer back {} after the restart, {failed_after_restart} failures after it; \
          max latency {} (failed requests: {}); {acked} acknowledged writes, {lost} lost, \

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use super::queue::{Batcher, Operation};
+use super::queue::{Batcher, Operation, Settings};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
@@ -14,23 +14,18 @@ use crate::id::SessionId;
 /// `backend`, batching its loads and saves when it takes more than one per call
 /// ([`SessionBackend::max_batch_size`]); else `backend` itself.
 pub(crate) fn batched(backend: Arc<dyn SessionBackend>) -> Arc<dyn SessionBackend> {
-    let max_batch = backend.max_batch_size();
-    if max_batch <= 1 {
+    let settings = Settings::of(&*backend);
+    if settings.max_batch <= 1 {
         return backend;
     }
-    let in_flight = backend.max_batches_in_flight();
-    Arc::new(Batched::new(backend, max_batch, in_flight))
+    Arc::new(Batched::new(backend, settings))
 }
 
 impl Batched {
-    pub(super) fn new(
-        backend: Arc<dyn SessionBackend>,
-        max_batch: usize,
-        max_in_flight: usize,
-    ) -> Self {
+    pub(super) fn new(backend: Arc<dyn SessionBackend>, settings: Settings) -> Self {
         Self {
-            loads: Arc::new(Batcher::new(backend.clone(), max_batch, max_in_flight)),
-            applies: Arc::new(Batcher::new(backend.clone(), max_batch, max_in_flight)),
+            loads: Arc::new(Batcher::new(backend.clone(), settings)),
+            applies: Arc::new(Batcher::new(backend.clone(), settings)),
             backend,
         }
     }
@@ -51,6 +46,7 @@ impl Operation for Load {
     type Item = SessionId;
     type Output = Result<Option<Record>, BackendError>;
     const ONE_PER_ID: bool = false;
+    const NAME: &'static str = "loads";
 
     fn id(item: &SessionId) -> &SessionId {
         item
@@ -79,6 +75,7 @@ impl Operation for Apply {
     type Item = ApplyItem;
     type Output = Result<bool, BackendError>;
     const ONE_PER_ID: bool = true;
+    const NAME: &'static str = "saves";
 
     fn id(item: &ApplyItem) -> &SessionId {
         &item.id
@@ -168,6 +165,14 @@ impl SessionBackend for Batched {
 
     fn max_batches_in_flight(&self) -> usize {
         self.backend.max_batches_in_flight()
+    }
+
+    fn max_queue_len(&self) -> usize {
+        self.backend.max_queue_len()
+    }
+
+    fn max_queue_len_per_session(&self) -> usize {
+        self.backend.max_queue_len_per_session()
     }
 
     fn load_many<'a>(

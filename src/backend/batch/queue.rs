@@ -1,6 +1,10 @@
 //! [`Batcher`]: the group-commit queue of one kind of operation on one backend.
+//!
+//! Waiting items are kept in one FIFO line per session, plus a queue of the sessions whose
+//! next item may go now, so taking a batch costs O(batch) however many items wait (a burst of
+//! saves of one session used to be walked in full for each batch: O(K²) for K saves).
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -20,6 +24,8 @@ pub(super) trait Operation: Send + Sync + 'static {
     /// changes to one record in one statement would keep only one of them). Items held back
     /// go in a later batch, so each id's items go out in the order they came.
     const ONE_PER_ID: bool;
+    /// What the items are, in a sentence: "loads", "saves".
+    const NAME: &'static str;
 
     /// The session an item concerns.
     fn id(item: &Self::Item) -> &SessionId;
@@ -40,23 +46,70 @@ pub(super) trait Operation: Send + Sync + 'static {
     fn failed(error: BackendError) -> Self::Output;
 }
 
+/// How a backend's operations are queued, as it says ([`SessionBackend::max_batch_size`] and
+/// the methods after it), each at least 1.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Settings {
+    /// The most items one call carries.
+    pub(super) max_batch: usize,
+    /// The most calls in flight at once.
+    pub(super) max_in_flight: usize,
+    /// The most items waiting, over every session.
+    pub(super) max_queue_len: usize,
+    /// The most items of one session waiting.
+    pub(super) max_queue_len_per_session: usize,
+}
+
+impl Settings {
+    /// What `backend` asks for.
+    pub(super) fn of(backend: &dyn SessionBackend) -> Self {
+        Self {
+            max_batch: backend.max_batch_size(),
+            max_in_flight: backend.max_batches_in_flight(),
+            max_queue_len: backend.max_queue_len(),
+            max_queue_len_per_session: backend.max_queue_len_per_session(),
+        }
+    }
+
+    fn at_least_one(self) -> Self {
+        Self {
+            max_batch: self.max_batch.max(1),
+            max_in_flight: self.max_in_flight.max(1),
+            max_queue_len: self.max_queue_len.max(1),
+            max_queue_len_per_session: self.max_queue_len_per_session.max(1),
+        }
+    }
+}
+
 /// The queue of one operation on one backend: at most `max_in_flight` calls of it are in
 /// flight; an item that arrives when all are busy waits, and goes out with the next call, up
-/// to `max_batch` items at a time.
+/// to `max_batch` items at a time; an item that would make more wait than `max_queue_len` (or,
+/// of its session, `max_queue_len_per_session`) fails at once.
 pub(super) struct Batcher<O: Operation> {
     backend: Arc<dyn SessionBackend>,
-    max_batch: usize,
-    max_in_flight: usize,
+    settings: Settings,
     queue: Mutex<Queue<O>>,
 }
 
+/// What waits, and what is in flight. Every session in `ready` is in `lines`, not busy, with
+/// an item waiting, and is in `ready` once; every session in `lines` is busy or has an item
+/// waiting.
 struct Queue<O: Operation> {
     /// Calls in flight (a request's own, or a draining task's).
     in_flight: usize,
-    /// With [`Operation::ONE_PER_ID`]: the ids that have an item in flight, whose next items
-    /// wait for it.
-    busy: HashSet<SessionId>,
+    /// Items waiting, over every line.
+    waiting: usize,
+    /// The sessions that have items waiting or (with [`Operation::ONE_PER_ID`]) one in flight.
+    lines: HashMap<SessionId, Line<O>>,
+    /// The sessions whose next item may go in the next batch, in the order they became so.
+    ready: VecDeque<SessionId>,
+}
+
+/// One session's waiting items, oldest first.
+struct Line<O: Operation> {
     waiting: VecDeque<Waiting<O>>,
+    /// With [`Operation::ONE_PER_ID`]: an item of the session is in flight; the next waits.
+    busy: bool,
 }
 
 struct Waiting<O: Operation> {
@@ -65,26 +118,22 @@ struct Waiting<O: Operation> {
 }
 
 impl<O: Operation> Batcher<O> {
-    pub(super) fn new(
-        backend: Arc<dyn SessionBackend>,
-        max_batch: usize,
-        max_in_flight: usize,
-    ) -> Self {
+    pub(super) fn new(backend: Arc<dyn SessionBackend>, settings: Settings) -> Self {
         Self {
             backend,
-            max_batch: max_batch.max(1),
-            max_in_flight: max_in_flight.max(1),
+            settings: settings.at_least_one(),
             queue: Mutex::new(Queue {
                 in_flight: 0,
-                busy: HashSet::new(),
-                waiting: VecDeque::new(),
+                waiting: 0,
+                lines: HashMap::new(),
+                ready: VecDeque::new(),
             }),
         }
     }
 
     /// Sends an operation on `id`: at once, as `alone()` (the single call, on the request's
     /// own data: nothing is copied), when a call is free; else `item()`, an owned copy, with
-    /// the next batch.
+    /// the next batch, or fails at once when the queue is full.
     pub(super) async fn run<F>(
         self: &Arc<Self>,
         id: &SessionId,
@@ -96,22 +145,27 @@ impl<O: Operation> Batcher<O> {
     {
         let answer = {
             let mut queue = self.lock();
-            // An item of an id that has one in flight, or (keeping each id's order) of any id
-            // while items wait, waits too.
-            let free = queue.in_flight < self.max_in_flight
-                && !(O::ONE_PER_ID && (queue.busy.contains(id) || !queue.waiting.is_empty()));
+            // An item of an id that has one in flight or waiting waits too, behind it.
+            let free = queue.in_flight < self.settings.max_in_flight
+                && !(O::ONE_PER_ID && queue.lines.contains_key(id));
             if free {
                 queue.in_flight += 1;
                 if O::ONE_PER_ID {
-                    queue.busy.insert(id.clone());
+                    queue.lines.insert(id.clone(), Line::busy());
                 }
                 None
+            } else if let Err(error) = self.check_room(&queue, id) {
+                return O::failed(error);
             } else {
                 let (reply, answer) = oneshot::channel();
-                queue.waiting.push_back(Waiting {
-                    item: item(),
-                    reply,
-                });
+                queue.push(
+                    id,
+                    Waiting {
+                        item: item(),
+                        reply,
+                    },
+                );
+                self.drain_waiting(&mut queue);
                 Some(answer)
             }
         };
@@ -133,21 +187,52 @@ impl<O: Operation> Batcher<O> {
         }
     }
 
+    /// Whether one more item of `id` may wait: an error that says which bound it would pass,
+    /// and how to raise it, when not.
+    fn check_room(&self, queue: &Queue<O>, id: &SessionId) -> Result<(), BackendError> {
+        let Settings {
+            max_queue_len,
+            max_queue_len_per_session,
+            ..
+        } = self.settings;
+        let name = O::NAME;
+        if queue.waiting >= max_queue_len {
+            return Err(BackendError::msg(format!(
+                "the queue of {name} waiting for this backend is full ({max_queue_len} wait, the \
+                 most SessionBackend::max_queue_len allows): the backend is not keeping up; add \
+                 capacity, or raise the bound with the backend's `.max_queue(n)` (a backend of \
+                 your own overrides `max_queue_len`)"
+            )));
+        }
+        let of_session = queue.lines.get(id).map_or(0, |line| line.waiting.len());
+        if of_session >= max_queue_len_per_session {
+            return Err(BackendError::msg(format!(
+                "the queue of {name} waiting for this backend is full for this session \
+                 ({max_queue_len_per_session} of its {name} wait, the most \
+                 SessionBackend::max_queue_len_per_session allows): one client sends many \
+                 concurrent requests with one session; raise the bound with the backend's \
+                 `.max_queue_per_session(n)` (a backend of your own overrides \
+                 `max_queue_len_per_session`)"
+            )));
+        }
+        Ok(())
+    }
+
     /// A call ended, with these ids in it: they are free again, and a call is free for the
     /// waiting items.
     fn ended<'a>(self: &Arc<Self>, ids: impl IntoIterator<Item = &'a SessionId>) {
         let mut queue = self.lock();
         queue.in_flight -= 1;
         for id in ids {
-            queue.busy.remove(id);
+            queue.release(id);
         }
         self.drain_waiting(&mut queue);
     }
 
-    /// Starts a draining task when items wait and a call is free: on a task of its own, so
+    /// Starts a draining task when items may go and a call is free: on a task of its own, so
     /// that no request waits for other requests' batches.
     fn drain_waiting(self: &Arc<Self>, queue: &mut Queue<O>) {
-        if queue.waiting.is_empty() || queue.in_flight >= self.max_in_flight {
+        if queue.ready.is_empty() || queue.in_flight >= self.settings.max_in_flight {
             return;
         }
         match tokio::runtime::Handle::try_current() {
@@ -156,7 +241,7 @@ impl<O: Operation> Batcher<O> {
                 runtime.spawn(Arc::clone(self).drain());
             }
             // No runtime to send them from: the waiting requests fail (their answers drop).
-            Err(_) => queue.waiting.clear(),
+            Err(_) => queue.drop_waiting(),
         }
     }
 
@@ -165,15 +250,10 @@ impl<O: Operation> Batcher<O> {
         loop {
             let batch = {
                 let mut queue = self.lock();
-                let batch = queue.take(self.max_batch);
+                let batch = queue.take(self.settings.max_batch);
                 if batch.is_empty() {
                     queue.in_flight -= 1;
                     return;
-                }
-                if O::ONE_PER_ID {
-                    for waiting in &batch {
-                        queue.busy.insert(O::id(&waiting.item).clone());
-                    }
                 }
                 // More wait than this batch holds: another call may take them meanwhile.
                 self.drain_waiting(&mut queue);
@@ -197,12 +277,10 @@ impl<O: Operation> Batcher<O> {
                 in_flight.done = true;
                 outputs
             };
-            {
+            if O::ONE_PER_ID {
                 let mut queue = self.lock();
-                if O::ONE_PER_ID {
-                    for item in &items {
-                        queue.busy.remove(O::id(item));
-                    }
+                for item in &items {
+                    queue.release(O::id(item));
                 }
             }
             let mut outputs = outputs.into_iter();
@@ -225,34 +303,84 @@ impl<O: Operation> Batcher<O> {
     }
 }
 
+impl<O: Operation> Line<O> {
+    fn busy() -> Self {
+        Self {
+            waiting: VecDeque::new(),
+            busy: true,
+        }
+    }
+}
+
 impl<O: Operation> Queue<O> {
-    /// The next batch: up to `max` waiting items, oldest first; with
-    /// [`Operation::ONE_PER_ID`], at most one per id and none of an id in flight. The rest
-    /// keep their order. Items whose request has gone are dropped.
+    /// Puts `waiting` at the end of its session's line; the session is ready when that is
+    /// its only item and none of it is in flight.
+    fn push(&mut self, id: &SessionId, waiting: Waiting<O>) {
+        let line = self.lines.entry(id.clone()).or_insert_with(|| Line {
+            waiting: VecDeque::new(),
+            busy: false,
+        });
+        line.waiting.push_back(waiting);
+        self.waiting += 1;
+        if !line.busy && line.waiting.len() == 1 {
+            self.ready.push_back(id.clone());
+        }
+    }
+
+    /// The item of `id` in flight is done: its next item may go.
+    fn release(&mut self, id: &SessionId) {
+        let Some(line) = self.lines.get_mut(id) else {
+            return;
+        };
+        line.busy = false;
+        if line.waiting.is_empty() {
+            self.lines.remove(id);
+        } else {
+            self.ready.push_back(id.clone());
+        }
+    }
+
+    /// The next batch: up to `max` items, the next of each ready session in turn; with
+    /// [`Operation::ONE_PER_ID`], at most one per id, whose session is busy until
+    /// [`release`](Self::release)d. Items whose request has gone are dropped. Costs O(items
+    /// taken or dropped).
     fn take(&mut self, max: usize) -> Vec<Waiting<O>> {
-        let mut batch = Vec::with_capacity(max.min(self.waiting.len()));
-        let mut ids = HashSet::new();
-        let mut held = VecDeque::new();
-        while let Some(waiting) = self.waiting.pop_front() {
-            if batch.len() == max {
-                held.push_back(waiting);
-                held.append(&mut self.waiting);
+        let mut batch = Vec::with_capacity(max.min(self.waiting));
+        while batch.len() < max {
+            let Some(id) = self.ready.pop_front() else {
                 break;
-            }
-            if waiting.reply.is_closed() {
+            };
+            let Some(line) = self.lines.get_mut(&id) else {
                 continue;
-            }
-            if O::ONE_PER_ID {
-                let id = O::id(&waiting.item);
-                if self.busy.contains(id) || !ids.insert(id.clone()) {
-                    held.push_back(waiting);
-                    continue;
+            };
+            while let Some(waiting) = line.waiting.pop_front() {
+                self.waiting -= 1;
+                if !waiting.reply.is_closed() {
+                    batch.push(waiting);
+                    line.busy = O::ONE_PER_ID;
+                    break;
                 }
             }
-            batch.push(waiting);
+            match (line.busy, line.waiting.is_empty()) {
+                (true, _) => {}
+                (false, true) => {
+                    self.lines.remove(&id);
+                }
+                // Loads: the session's next load may go in this batch too, after the others'.
+                (false, false) => self.ready.push_back(id),
+            }
         }
-        self.waiting = held;
         batch
+    }
+
+    /// Fails every waiting item (their answers drop); items in flight stay.
+    fn drop_waiting(&mut self) {
+        self.lines.retain(|_, line| {
+            line.waiting.clear();
+            line.busy
+        });
+        self.ready.clear();
+        self.waiting = 0;
     }
 }
 
@@ -291,6 +419,6 @@ impl<O: Operation> Drop for InBatch<'_, O> {
 impl<O: Operation> Batcher<O> {
     /// How many items wait for the next batch.
     pub(super) fn waiting(&self) -> usize {
-        self.lock().waiting.len()
+        self.lock().waiting
     }
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use time::Duration;
 use tokio::sync::Semaphore;
 
-use super::Batched;
+use super::{Batched, Settings};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
@@ -187,7 +187,19 @@ async fn settle() {
 /// A batched `backend`, and one load held in flight (the first call takes the gate's only
 /// permit only once the test adds one).
 fn batched(backend: &Arc<Recording>) -> Arc<Batched> {
-    Arc::new(Batched::new(backend.clone(), backend.max_batch_size(), 1))
+    with(backend, settings(1))
+}
+
+/// The settings of `Recording`: batches of 4, `in_flight` calls at once, the default bounds.
+fn settings(in_flight: usize) -> Settings {
+    Settings {
+        max_in_flight: in_flight,
+        ..Settings::of(&Recording::default())
+    }
+}
+
+fn with(backend: &Arc<Recording>, settings: Settings) -> Arc<Batched> {
+    Arc::new(Batched::new(backend.clone(), settings))
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -240,7 +252,8 @@ async fn a_batch_holds_one_save_per_session_and_each_sessions_saves_keep_their_o
         SessionId::generate().unwrap(),
         SessionId::generate().unwrap(),
     ];
-    // a (in flight), then a, b, a, a: the batches are [a, b], [a], [a].
+    // a (in flight), then a, b, a, a: the batches are [b, a] (b was ready first: a's next
+    // save became ready when its first was done), [a], [a].
     let order = [(&a, "1"), (&a, "2"), (&b, "3"), (&a, "4"), (&a, "5")];
     let mut tasks = Vec::new();
     for (id, key) in order {
@@ -258,7 +271,7 @@ async fn a_batch_holds_one_save_per_session_and_each_sessions_saves_keep_their_o
         backend.calls(),
         [
             Call::One(a.clone()),
-            Call::Many(vec![a.clone(), b.clone()]),
+            Call::Many(vec![b.clone(), a.clone()]),
             Call::One(a.clone()),
             Call::One(a.clone()),
         ]
@@ -380,7 +393,7 @@ async fn futures_results(
 #[tokio::test(flavor = "current_thread")]
 async fn with_two_calls_allowed_a_second_goes_at_once_but_never_a_second_save_of_one_session() {
     let backend = Arc::new(Recording::default());
-    let batched = Arc::new(Batched::new(backend.clone(), 4, 2));
+    let batched = with(&backend, settings(2));
     let ids = ids(3);
     let loads: Vec<_> = ids
         .iter()
@@ -418,4 +431,140 @@ async fn with_two_calls_allowed_a_second_goes_at_once_but_never_a_second_save_of
     let records = backend.records.lock().unwrap();
     let keys: Vec<_> = records[&ids[0]].keys().cloned().collect();
     assert_eq!(keys, ["1", "2"]);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn beyond_its_bounds_a_save_fails_at_once_saying_which_bound_to_raise() {
+    let backend = Arc::new(Recording::default());
+    let batched = with(
+        &backend,
+        Settings {
+            max_queue_len: 3,
+            max_queue_len_per_session: 2,
+            ..settings(1)
+        },
+    );
+    let [a, b, c] = [(); 3].map(|()| SessionId::generate().unwrap());
+    let save = |id: &SessionId, key: &'static str| {
+        let (batched, id) = (batched.clone(), id.clone());
+        tokio::spawn(async move { batched.apply(&id, &set(key), Duration::HOUR).await })
+    };
+    // a's first save in flight, two more of a wait: a third of a is one too many.
+    let mut tasks = vec![save(&a, "1")];
+    settle().await;
+    tasks.extend([save(&a, "2"), save(&a, "3")]);
+    settle().await;
+    assert_eq!(batched.applies.waiting(), 2);
+    let full = batched.apply(&a, &set("4"), Duration::HOUR).await;
+    let error = full.expect_err("a's queue is full").to_string();
+    assert!(
+        error.contains("full for this session") && error.contains(".max_queue_per_session(n)"),
+        "{error}"
+    );
+    // b's save makes three waiting in all: c's finds the queue full.
+    tasks.push(save(&b, "5"));
+    settle().await;
+    let error = batched
+        .apply(&c, &set("6"), Duration::HOUR)
+        .await
+        .expect_err("the queue is full")
+        .to_string();
+    assert!(
+        error.contains("saves waiting for this backend is full") && error.contains(".max_queue(n)"),
+        "{error}"
+    );
+    assert_eq!(
+        batched.applies.waiting(),
+        3,
+        "the refused saves did not wait"
+    );
+
+    backend.gate.add_permits(10);
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap());
+    }
+    let keys: Vec<_> = backend.records.lock().unwrap()[&a]
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(keys, ["1", "2", "3"]);
+    assert!(
+        batched.apply(&c, &set("6"), Duration::HOUR).await.unwrap(),
+        "with the queue drained, a save goes again"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn loads_have_their_own_bound() {
+    let backend = Arc::new(Recording::default());
+    let batched = with(
+        &backend,
+        Settings {
+            max_queue_len: 1,
+            ..settings(1)
+        },
+    );
+    let ids = ids(3);
+    let tasks: Vec<_> = ids[..2]
+        .iter()
+        .map(|id| {
+            let (batched, id) = (batched.clone(), id.clone());
+            tokio::spawn(async move { batched.load(&id).await })
+        })
+        .collect();
+    settle().await;
+    let error = batched.load(&ids[2]).await.expect_err("the queue is full");
+    assert!(error.to_string().contains("the queue of loads"), "{error}");
+    backend.gate.add_permits(10);
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap(), None);
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_burst_of_saves_of_one_session_goes_out_one_per_call_the_last_one_last() {
+    const SAVES: usize = 1_000;
+    let backend = Arc::new(Recording::default());
+    let batched = with(
+        &backend,
+        Settings {
+            max_queue_len_per_session: SAVES,
+            ..settings(1)
+        },
+    );
+    let [a, b] = [(); 2].map(|()| SessionId::generate().unwrap());
+    let tasks: Vec<_> = (0..SAVES)
+        .map(|n| {
+            let (batched, id) = (batched.clone(), if n % 2 == 0 { &a } else { &b }.clone());
+            let changes = Changes {
+                set: vec![("last".to_owned(), json!(n))],
+                ..Changes::default()
+            };
+            tokio::spawn(async move { batched.apply(&id, &changes, Duration::HOUR).await })
+        })
+        .collect();
+    for _ in 0..SAVES {
+        if batched.applies.waiting() == SAVES - 1 {
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        batched.applies.waiting(),
+        SAVES - 1,
+        "all but the first wait"
+    );
+    backend.gate.add_permits(SAVES);
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap());
+    }
+    let calls = backend.calls();
+    // a's first alone, then one save of b and one of a per call, then b's last alone.
+    assert_eq!(calls.len(), SAVES / 2 + 1);
+    assert!(calls[1..SAVES / 2]
+        .iter()
+        .all(|call| *call == Call::Many(vec![b.clone(), a.clone()])));
+    let records = backend.records.lock().unwrap();
+    assert_eq!(records[&a]["last"], json!(SAVES - 2));
+    assert_eq!(records[&b]["last"], json!(SAVES - 1));
 }

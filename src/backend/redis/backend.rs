@@ -15,7 +15,9 @@ use super::fields::{
 use super::scripts::{APPLY, CREATE, DELETE, FILL, LIST_USER, MOVE, REVOKE_USER, TAKE};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
-use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
+use crate::backend::session_backend::{
+    ApplyItem, BoxFuture, Record, Regenerated, SessionBackend, WaitingBounds,
+};
 use crate::backend::timeout::positive_std;
 use crate::id::SessionId;
 
@@ -91,6 +93,8 @@ pub struct RedisBackend {
     pub(super) index_prefix: String,
     /// The most loads or saves one pipeline carries.
     max_batch: usize,
+    /// How many operations may wait for a batch.
+    waiting: WaitingBounds,
     /// Records kept in this process, when asked for.
     pub(super) cache: Option<Arc<LocalCache>>,
 }
@@ -207,6 +211,7 @@ impl RedisBackend {
             prefix: String::new(),
             index_prefix: String::new(),
             max_batch: DEFAULT_MAX_BATCH,
+            waiting: WaitingBounds::default(),
             cache: None,
         };
         backend.key_prefix(DEFAULT_PREFIX)
@@ -257,6 +262,45 @@ impl RedisBackend {
     #[must_use]
     pub fn max_batch(mut self, max: usize) -> Self {
         self.max_batch = max.max(1);
+        self
+    }
+
+    /// Lets at most `max` loads, or `max` saves, wait for a batch at once, over every session
+    /// (65,536 unless set); one more fails at once with an error that says the queue is full.
+    /// See [`SessionBackend::max_queue_len`].
+    ///
+    /// ```
+    /// use axum_session_store::{RedisBackend, SessionBackend};
+    /// use deadpool_redis::{Config, Runtime};
+    ///
+    /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
+    /// let backend = RedisBackend::new(pool).max_queue(100_000);
+    /// assert_eq!(backend.max_queue_len(), 100_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn max_queue(mut self, max: usize) -> Self {
+        self.waiting.total = max.max(1);
+        self
+    }
+
+    /// Lets at most `max` loads, or `max` saves, of one session wait for a batch at once (256
+    /// unless set): its saves go out one per batch, so a client sending many concurrent
+    /// requests with one cookie makes them wait behind each other. One more fails at once.
+    /// See [`SessionBackend::max_queue_len_per_session`].
+    ///
+    /// ```
+    /// use axum_session_store::{RedisBackend, SessionBackend};
+    /// use deadpool_redis::{Config, Runtime};
+    ///
+    /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
+    /// let backend = RedisBackend::new(pool).max_queue_per_session(1_000);
+    /// assert_eq!(backend.max_queue_len_per_session(), 1_000);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[must_use]
+    pub fn max_queue_per_session(mut self, max: usize) -> Self {
+        self.waiting.per_session = max.max(1);
         self
     }
 
@@ -553,6 +597,14 @@ impl SessionBackend for RedisBackend {
     /// Commands pipeline on the shared connection: a few batches in flight keep it busy.
     fn max_batches_in_flight(&self) -> usize {
         PIPELINES_IN_FLIGHT
+    }
+
+    fn max_queue_len(&self) -> usize {
+        self.waiting.total
+    }
+
+    fn max_queue_len_per_session(&self) -> usize {
+        self.waiting.per_session
     }
 
     fn load_many<'a>(

@@ -2,10 +2,10 @@
 //! backend shares, written once.
 
 /// Implements `Debug` and [`SessionBackend`](crate::SessionBackend) for `$backend`, a struct
-/// whose field `table` is its [`Table`] and `max_batch` its batch size: `apply`, `load_many`
-/// and `apply_many` run the backend's own `apply_changes`, `load_batch` and `apply_batch`
-/// methods, and every other operation runs as the table runs it; each within the table's
-/// timeout ([`Table::bounded`]).
+/// whose field `table` is its [`Table`], `max_batch` its batch size and `waiting` its queue's
+/// bounds: `apply`, `load_many` and `apply_many` run the backend's own `apply_changes`,
+/// `load_batch` and `apply_batch` methods, and every other operation runs as the table runs it;
+/// each within the table's timeout ([`Table::bounded`]).
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 macro_rules! table_backend {
     ($backend:ident) => {
@@ -93,6 +93,14 @@ macro_rules! table_backend {
 
                 fn max_batch_size(&self) -> usize {
                     self.max_batch
+                }
+
+                fn max_queue_len(&self) -> usize {
+                    self.waiting.total
+                }
+
+                fn max_queue_len_per_session(&self) -> usize {
+                    self.waiting.per_session
                 }
 
                 fn load_many<'a>(

@@ -13,7 +13,7 @@ use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 #[cfg(doc)]
 use crate::backend::session_backend::SessionBackend;
-use crate::backend::session_backend::{ApplyItem, BoxFuture, Record};
+use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, WaitingBounds};
 use crate::id::SessionId;
 
 const DATABASE: &str = "MySQL";
@@ -77,6 +77,8 @@ pub struct MySqlBackend {
     select_in: String,
     /// The most loads or saves one batch carries.
     max_batch: usize,
+    /// How many operations may wait for a batch.
+    waiting: WaitingBounds,
 }
 
 /// The SQL text of each operation but `apply`, made once per table.
@@ -170,6 +172,7 @@ impl MySqlBackend {
             table,
             select_in,
             max_batch: DEFAULT_MAX_BATCH,
+            waiting: WaitingBounds::default(),
         }
     }
 
@@ -216,6 +219,45 @@ impl MySqlBackend {
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.table.set_timeout(timeout);
+        self
+    }
+
+    /// Lets at most `max` loads, or `max` saves, wait for a batch at once, over every session
+    /// (65,536 unless set); one more fails at once with an error that says the queue is full.
+    /// See [`SessionBackend::max_queue_len`].
+    ///
+    /// ```no_run
+    /// use axum_session_store::{MySqlBackend, SessionBackend};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
+    /// let backend = MySqlBackend::new(pool).max_queue(100_000);
+    /// assert_eq!(backend.max_queue_len(), 100_000);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn max_queue(mut self, max: usize) -> Self {
+        self.waiting.total = max.max(1);
+        self
+    }
+
+    /// Lets at most `max` loads, or `max` saves, of one session wait for a batch at once (256
+    /// unless set): its saves go out one per batch, so a client sending many concurrent
+    /// requests with one cookie makes them wait behind each other. One more fails at once.
+    /// See [`SessionBackend::max_queue_len_per_session`].
+    ///
+    /// ```no_run
+    /// use axum_session_store::{MySqlBackend, SessionBackend};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
+    /// let backend = MySqlBackend::new(pool).max_queue_per_session(1_000);
+    /// assert_eq!(backend.max_queue_len_per_session(), 1_000);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn max_queue_per_session(mut self, max: usize) -> Self {
+        self.waiting.per_session = max.max(1);
         self
     }
 
