@@ -23,13 +23,19 @@ pub(crate) fn json_len(value: &Value) -> usize {
     count.0
 }
 
+/// The length of one `"key":value` entry of a JSON object, the key assumed to need no escaping
+/// beyond its quotes.
+pub(crate) fn entry_len(key: &str, value: &Value) -> usize {
+    key.len() + 3 + json_len(value)
+}
+
 /// The length of the JSON object text of `entries` (`{"key":value,...}`), keys assumed to need
 /// no escaping beyond their quotes.
 pub(crate) fn object_len<'a>(entries: impl IntoIterator<Item = (&'a str, &'a Value)>) -> usize {
     let (count, len) = entries
         .into_iter()
         .fold((0usize, 0usize), |(count, len), (key, value)| {
-            (count + 1, len + key.len() + 3 + json_len(value))
+            (count + 1, len + entry_len(key, value))
         });
     // Braces, and a comma between entries.
     2 + len + count.saturating_sub(1)

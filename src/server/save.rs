@@ -43,16 +43,23 @@ pub(crate) async fn save<'s>(
     let profile = state.profile();
     let settings = profile.settings();
     let now_ts = now.unix_timestamp();
-    let (plan, creation, needs_resign, expiry, meta_changed) = {
+    let (plan, size, creation, needs_resign, needs_refresh, expiry, meta_changed) = {
         let data = state.lock();
         let creation = settings.expiry.creation_to_save(data.creation(), now_ts);
         let plan = plan(&data, creation);
-        let meta = data.meta();
+        // What the record will weigh, for the plans that write its values.
+        let size = matches!(
+            plan,
+            Some(Plan::Create { .. } | Plan::Apply(..) | Plan::Regenerate(..))
+        )
+        .then(|| record_len(&data));
         (
             plan,
+            size,
             creation,
             data.needs_resign(),
-            meta.expiry,
+            data.needs_refresh(),
+            data.meta().expiry,
             data.meta_changed(),
         )
     };
@@ -60,19 +67,13 @@ pub(crate) async fn save<'s>(
         return Ok(None);
     };
     let name = profile.name();
-    if matches!(
-        plan,
-        Plan::Create { .. } | Plan::Apply(..) | Plan::Regenerate(..)
-    ) {
-        let size = record_len(&state.lock());
-        let limit = settings.limits.max_record_bytes;
-        if size > limit {
-            return Err(SessionError::RecordTooLarge {
-                session: name.to_owned(),
-                size,
-                limit,
-            });
-        }
+    let limit = settings.limits.max_record_bytes;
+    if let Some(size) = size.filter(|&size| size > limit) {
+        return Err(SessionError::RecordTooLarge {
+            session: name.to_owned(),
+            size,
+            limit,
+        });
     }
     let written = match &plan {
         Plan::Create { record, .. } => nesting::too_deep(record),
@@ -94,10 +95,19 @@ pub(crate) async fn save<'s>(
     );
     // The cookie must change when its age matters (a sliding max age, configured or the
     // session's own, or a rolling refresh), or the session chose another lifetime.
+    // A refresh is due too: the cookie's timestamp is what the server's idle check reads, so
+    // a session changed on every request must still get it signed again in time.
     let resend = settings.resend_unchanged_id
         || matches!(expiry, Some(Expiry::OnInactivity(_)))
-        || meta_changed;
+        || meta_changed
+        || needs_refresh;
     let fail = |action, source| backend_error(profile, action, source);
+    // The id cookie carrying `json`, signed by `ids`.
+    let signed = |json| CookieWrite::Set {
+        codec: ids,
+        json,
+        max_age: max_age_of(expiry, now_ts),
+    };
     let serialize = |source| SessionError::Serialize {
         session: name.to_owned(),
         key: ID_KEY.to_owned(),
@@ -179,25 +189,13 @@ pub(crate) async fn save<'s>(
         }
         Plan::CsrfCookie(secret) => {
             let json = id_cookie::csrf_payload(&secret).map_err(serialize)?;
-            let cookie = CookieWrite::Set {
-                codec: ids,
-                json,
-                max_age: max_age_of(expiry, now_ts),
-            };
             state.lock().saved_to_record(None, creation);
-            return Ok(Some(cookie));
+            return Ok(Some(signed(json)));
         }
     };
     let cookie = match (&id, id_cookie) {
         (_, IdCookieWrite::Keep) => None,
-        (Some(id), IdCookieWrite::Sign) => {
-            let json = id_cookie::payload(id).map_err(serialize)?;
-            Some(CookieWrite::Set {
-                codec: ids,
-                json,
-                max_age: max_age_of(expiry, now_ts),
-            })
-        }
+        (Some(id), IdCookieWrite::Sign) => Some(signed(id_cookie::payload(id).map_err(serialize)?)),
         _ => Some(CookieWrite::Remove),
     };
     state.lock().saved_to_record(id, creation);
@@ -207,13 +205,16 @@ pub(crate) async fn save<'s>(
 /// The size of the record `data` stands for, as JSON: its values and what the crate keeps in
 /// it beside them.
 fn record_len(data: &SessionData) -> usize {
-    let meta: Vec<_> = data.meta().entries().collect();
-    let entries = data
+    let values = data
         .values()
         .iter()
-        .map(|(key, value)| (key.as_str(), value))
-        .chain(meta.iter().map(|(key, value)| (*key, value)));
-    json_size::object_len(entries)
+        .map(|(key, value)| (key.as_str(), value));
+    let meta: usize = data
+        .meta()
+        .entries()
+        .map(|(key, value)| 1 + json_size::entry_len(key, &value))
+        .sum();
+    json_size::object_len(values) + meta
 }
 
 /// Runs `attempt` with fresh ids until it stores the record under one (`Ok(true)`), retrying

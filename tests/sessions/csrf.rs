@@ -50,13 +50,24 @@ async fn with_token(router: &Router) -> (Client, String) {
 /// `POST /form` with `body` as a urlencoded form, the client's cookies, and `header` as
 /// `X-CSRF-Token` when given.
 async fn post_form(client: &Client, router: &Router, body: String, header: Option<&str>) -> Reply {
+    let header = header.map(|token| ("x-csrf-token", token));
+    post_with_headers(client, router, body, header.as_slice()).await
+}
+
+/// `POST /form` with `body` as a urlencoded form, the client's cookies, and `headers`.
+async fn post_with_headers(
+    client: &Client,
+    router: &Router,
+    body: String,
+    headers: &[(&str, &str)],
+) -> Reply {
     let mut request =
         Request::post("/form").header(CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(cookie) = client.jar.header() {
         request = request.header(COOKIE, cookie.clone());
     }
-    if let Some(token) = header {
-        request = request.header("x-csrf-token", token);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     send(router, request.body(Body::from(body)).unwrap()).await
 }
@@ -187,19 +198,11 @@ async fn post_from(
     token: &str,
     headers: &[(&str, &str)],
 ) -> Reply {
-    let mut request =
-        Request::post("/form").header(CONTENT_TYPE, "application/x-www-form-urlencoded");
-    if let Some(cookie) = client.jar.header() {
-        request = request.header(COOKIE, cookie.clone());
-    }
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send(
+    post_with_headers(
+        client,
         router,
-        request
-            .body(Body::from(format!("text=hi&csrf_token={token}")))
-            .unwrap(),
+        format!("text=hi&csrf_token={token}"),
+        headers,
     )
     .await
 }

@@ -309,6 +309,23 @@ async fn by_default_a_read_of_a_server_session_moves_its_record_ttl() {
     assert_eq!(calls.snapshot().2, 1, "one apply refreshes the TTL");
 }
 
+/// A user who changes the session on every request keeps it: with no max age configured, a
+/// change under the same id sends no cookie, but once the id cookie is a tenth of the
+/// server-session TTL old, the save signs it again, so the server's idle check on its
+/// timestamp never ends an active session.
+#[tokio::test]
+async fn a_session_changed_on_every_request_gets_its_id_cookie_signed_again_in_time() {
+    let backend = Arc::new(MemoryBackend::new());
+    let (config, _) = server_config(backend.clone(), |b| b);
+    let router = app::layered(config.clone());
+    let (_, fresh) = server_session(&config, &backend, None, 60).await;
+    let reply = get_with_cookie(&router, "/set?b=2", &fresh).await;
+    assert!(reply.set_cookies.is_empty(), "a minute old: no cookie");
+    let (_, old) = server_session(&config, &backend, None, 2 * 86_400).await;
+    let reply = get_with_cookie(&router, "/set?b=2", &old).await;
+    assert_eq!(reply.set_cookies.len(), 1, "two days old: signed again");
+}
+
 /// The keys the crate keeps in a session for itself cannot be written by a handler: a clear
 /// error, and the session is left unchanged.
 #[tokio::test]
