@@ -6,8 +6,7 @@
 
 use std::sync::Arc;
 
-use axum_session_store::{Record, RedisBackend, SessionBackend, SessionId};
-use deadpool_redis::Runtime;
+use axum_session_store::{Changes, Record, RedisBackend, SessionBackend, SessionId};
 use serde_json::json;
 use time::Duration;
 
@@ -21,9 +20,7 @@ async fn cluster_backend() -> Option<(RedisCluster, RedisBackend)> {
     let cluster = tokio::task::spawn_blocking(RedisCluster::start)
         .await
         .unwrap()?;
-    let pool = deadpool_redis::cluster::Config::from_urls(cluster.urls())
-        .create_pool(Some(Runtime::Tokio1))
-        .unwrap();
+    let pool = cluster.pool();
     let prefix = format!("{}:", servers::unique_name("cluster"));
     Some((cluster, RedisBackend::cluster(pool).key_prefix(prefix)))
 }
@@ -83,5 +80,92 @@ async fn records_spread_over_every_master_with_the_scripts_on_each() {
     assert!(error.to_string().contains("Redis Cluster"), "{error}");
     let error = backend.revoke_user_sessions("ada", None).await.unwrap_err();
     assert!(error.is_unsupported(), "{error}");
+    drop(cluster);
+}
+
+/// A slot half moved between two masters, under many concurrent loads and changes: the
+/// cluster client sends `ASKING` and the redirected command as two requests on a shared
+/// connection, so another request's command can take the flag; the new owner then answers
+/// `MOVED` back to the old one, which answers `ASK` again, until the client's retries (each
+/// `MOVED` a slot refresh that stalls every request) run past the backend's timeout. The
+/// backend sends every command behind its own `ASKING`, and no request fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_migrated_slot_under_concurrent_requests_fails_none() {
+    let Some(cluster) = tokio::task::spawn_blocking(RedisCluster::start)
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let prefix = format!("{{halfway}}:{}:", servers::unique_name("cluster"));
+    let slot = cluster.key_slot(&prefix);
+    let pool = cluster.pool();
+    let backend = Arc::new(RedisBackend::cluster(pool).key_prefix(prefix));
+    let record: Record = serde_json::from_value(json!({"n": 1})).unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..40 {
+        let id = SessionId::generate().unwrap();
+        assert!(backend.create(&id, &record, Duration::HOUR).await.unwrap());
+        ids.push(id);
+    }
+    let from = cluster.master_of(slot);
+    let to = (0..cluster.nodes.len())
+        .find(|&index| index != from && cluster.master_of_any(index))
+        .expect("another master");
+    let migration = cluster.begin_migration(slot, to);
+    assert_eq!(migration.move_keys(20), 20, "half the keys moved");
+
+    let ids = Arc::new(ids);
+    let mut tasks = tokio::task::JoinSet::new();
+    for task in 0..32 {
+        let (backend, ids) = (Arc::clone(&backend), Arc::clone(&ids));
+        tasks.spawn(async move {
+            let mut failures = Vec::new();
+            for round in 0..60 {
+                let id = &ids[(task + round) % ids.len()];
+                if round % 2 == 1 {
+                    let changes = Changes {
+                        set: vec![(format!("task{task}"), json!(round))],
+                        ..Changes::default()
+                    };
+                    match backend.apply(id, &changes, Duration::HOUR).await {
+                        Ok(true) => {}
+                        Ok(false) => failures.push(format!("{id:?}: gone on apply")),
+                        Err(error) => failures.push(format!("apply: {error:#}")),
+                    }
+                    continue;
+                }
+                match backend.load(id).await {
+                    Ok(Some(_)) => {}
+                    Ok(None) => failures.push(format!("{id:?}: gone")),
+                    Err(error) => failures.push(format!("load: {error:#}")),
+                }
+            }
+            failures
+        });
+    }
+    let mut failures = Vec::new();
+    while let Some(result) = tasks.join_next().await {
+        failures.extend(result.unwrap());
+    }
+    migration.finish();
+    for id in ids.iter() {
+        // Now behind a `MOVED`, which the client follows.
+        let record = backend
+            .load(id)
+            .await
+            .unwrap()
+            .expect("kept through the migration");
+        assert!(
+            record.len() > 1,
+            "a change applied during the migration was kept"
+        );
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of 1,920 operations failed: {:?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
     drop(cluster);
 }

@@ -132,6 +132,20 @@ impl RedisCluster {
             .collect()
     }
 
+    /// A client pool on the cluster.
+    pub fn pool(&self) -> deadpool_redis::cluster::Pool {
+        deadpool_redis::cluster::Config::from_urls(self.urls())
+            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+            .expect("a pool on the test cluster")
+    }
+
+    /// The slot of `key`, as the cluster computes it.
+    pub fn key_slot(&self, key: &str) -> u16 {
+        command(self.nodes[0].port, &["CLUSTER", "KEYSLOT", key])
+            .and_then(|reply| reply.trim().trim_start_matches(':').parse().ok())
+            .expect("CLUSTER KEYSLOT answers a slot")
+    }
+
     /// Waits until every running node says `cluster_state:ok` and knows a master for every
     /// slot that answers.
     pub fn wait_until_ok(&self) {
@@ -204,55 +218,105 @@ impl RedisCluster {
     /// (100 ms apart, so that requests run against a half-moved slot), then the new owner
     /// announced to the masters. Returns how many keys moved.
     pub fn migrate_slot(&self, slot: u16, to: usize) -> usize {
-        let from = self.master_of(slot);
-        let (from_port, to_port) = (self.nodes[from].port, self.nodes[to].port);
-        let (from_id, to_id) = (self.node_id(from), self.node_id(to));
-        let slot_text = slot.to_string();
-        let ok = |port: u16, args: &[&str]| {
-            let reply = command(port, args).unwrap_or_default();
-            assert!(
-                reply.starts_with("+OK") || reply.starts_with("+NOKEY"),
-                "{args:?}: {reply}"
-            );
-        };
-        ok(
-            to_port,
-            &["CLUSTER", "SETSLOT", &slot_text, "IMPORTING", &from_id],
-        );
-        ok(
-            from_port,
-            &["CLUSTER", "SETSLOT", &slot_text, "MIGRATING", &to_id],
-        );
+        let migration = self.begin_migration(slot, to);
         let mut moved = 0;
-        loop {
-            let keys = command(from_port, &["CLUSTER", "GETKEYSINSLOT", &slot_text, "1"])
-                .unwrap_or_default();
-            let keys: Vec<&str> = keys
-                .lines()
-                .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
-                .collect();
-            if keys.is_empty() {
-                break;
-            }
-            let port_text = to_port.to_string();
-            let mut args = vec!["MIGRATE", "127.0.0.1", &port_text, "", "0", "5000", "KEYS"];
-            args.extend(keys.iter().copied());
-            ok(from_port, &args);
-            moved += keys.len();
-            // Time between keys, so that requests run while the slot is half moved.
+        // Time between keys, so that requests run while the slot is half moved.
+        while migration.move_keys(1) > 0 {
+            moved += 1;
             std::thread::sleep(Duration::from_millis(100));
         }
-        // The new owner first, then the old one, then the other masters; replicas learn it
-        // from them.
-        let mut masters = vec![to, from];
+        migration.finish();
+        moved
+    }
+
+    /// Marks `slot` importing on the master at `to` and migrating on its master: from here
+    /// until [`SlotMigration::finish`], a key of the slot that has moved is answered with an
+    /// `ASK` redirection by the old owner, and the new owner answers only after `ASKING`.
+    pub fn begin_migration(&self, slot: u16, to: usize) -> SlotMigration<'_> {
+        let from = self.master_of(slot);
+        let migration = SlotMigration {
+            cluster: self,
+            slot: slot.to_string(),
+            from,
+            to,
+            to_id: self.node_id(to),
+        };
+        let from_id = self.node_id(from);
+        migration.ok(
+            to,
+            &["CLUSTER", "SETSLOT", &migration.slot, "IMPORTING", &from_id],
+        );
+        migration.ok(
+            from,
+            &[
+                "CLUSTER",
+                "SETSLOT",
+                &migration.slot,
+                "MIGRATING",
+                &migration.to_id,
+            ],
+        );
+        migration
+    }
+}
+
+/// A slot between two masters (see [`RedisCluster::begin_migration`]).
+pub struct SlotMigration<'a> {
+    cluster: &'a RedisCluster,
+    slot: String,
+    from: usize,
+    to: usize,
+    to_id: String,
+}
+
+impl SlotMigration<'_> {
+    /// Runs a command on node `index` and asserts that it succeeded.
+    fn ok(&self, index: usize, args: &[&str]) {
+        let reply = command(self.cluster.nodes[index].port, args).unwrap_or_default();
+        assert!(
+            reply.starts_with("+OK") || reply.starts_with("+NOKEY"),
+            "{args:?}: {reply}"
+        );
+    }
+
+    /// Moves up to `count` keys of the slot to the new owner with `MIGRATE`; returns how many
+    /// moved (0 once the old owner holds none).
+    pub fn move_keys(&self, count: usize) -> usize {
+        let from_port = self.cluster.nodes[self.from].port;
+        let keys = command(
+            from_port,
+            &["CLUSTER", "GETKEYSINSLOT", &self.slot, &count.to_string()],
+        )
+        .unwrap_or_default();
+        let keys: Vec<&str> = keys
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('*') && !l.starts_with('$'))
+            .collect();
+        if keys.is_empty() {
+            return 0;
+        }
+        let port_text = self.cluster.nodes[self.to].port.to_string();
+        let mut args = vec!["MIGRATE", "127.0.0.1", &port_text, "", "0", "5000", "KEYS"];
+        args.extend(keys.iter().copied());
+        self.ok(self.from, &args);
+        keys.len()
+    }
+
+    /// Moves the keys left, then announces the new owner: to itself first, then to the old
+    /// one, then to the other masters; replicas learn it from them.
+    pub fn finish(self) {
+        while self.move_keys(100) > 0 {}
+        let mut masters = vec![self.to, self.from];
         masters.extend(
-            (0..self.nodes.len()).filter(|&i| i != to && i != from && self.master_of_any(i)),
+            (0..self.cluster.nodes.len())
+                .filter(|&i| i != self.to && i != self.from && self.cluster.master_of_any(i)),
         );
         for index in masters {
-            let port = self.nodes[index].port;
-            ok(port, &["CLUSTER", "SETSLOT", &slot_text, "NODE", &to_id]);
+            self.ok(
+                index,
+                &["CLUSTER", "SETSLOT", &self.slot, "NODE", &self.to_id],
+            );
         }
-        moved
     }
 }
 

@@ -38,15 +38,8 @@ async fn cluster_with_one_slot(tag: &str) -> Option<(RedisCluster, RedisBackend,
         .await
         .unwrap()?;
     let prefix = format!("{{{tag}}}:{}:", servers::unique_name("sessions"));
-    let slot: u16 = command(cluster.nodes[0].port, &["CLUSTER", "KEYSLOT", &prefix])
-        .unwrap()
-        .trim()
-        .trim_start_matches(':')
-        .parse()
-        .unwrap();
-    let pool = deadpool_redis::cluster::Config::from_urls(cluster.urls())
-        .create_pool(Some(Runtime::Tokio1))
-        .unwrap();
+    let slot = cluster.key_slot(&prefix);
+    let pool = cluster.pool();
     let backend = RedisBackend::cluster(pool)
         .key_prefix(prefix)
         .timeout(OPERATION_TIMEOUT);

@@ -354,49 +354,29 @@ fn wait_command(replication: Replication) -> Cmd {
     wait
 }
 
-/// How many ASK redirections [`send`] follows itself, after the cluster client gave up.
-const MAX_ASK_REDIRECTS: usize = 5;
-
-/// Runs `cmd` on `conn`. On a Cluster, an `ASK` redirection (a slot in the middle of a
-/// migration) is followed here when the cluster client gives up on it: that client sends
-/// `ASKING` and the command as two requests on a connection that other requests share, so
-/// under load another request's command can take the one-time `ASKING` flag and the command
-/// is redirected again. Here the two go as one pipeline, which nothing can come between.
+/// Runs `cmd` on `conn`. On a Cluster the command goes behind an `ASKING`, in one pipeline
+/// that nothing can come between, so that a slot in the middle of a migration costs one
+/// redirection. The cluster client follows an `ASK` by sending `ASKING` and the command as two
+/// requests on a connection that other requests share: under load another request's command
+/// takes the one-time flag, the new owner answers `MOVED` back to the old one, which answers
+/// `ASK` again, and the request spends all of the client's retries (and slot refreshes) in
+/// that loop. With its own `ASKING` in front, a command redirected to the importing node is
+/// always answered there; on a node that imports nothing, `ASKING` does nothing.
 async fn send<T: FromRedisValue>(conn: &mut Connection, cmd: &Cmd) -> Result<T, RedisError> {
-    let mut result = cmd.query_async(conn).await;
-    let Connection::Cluster(cluster) = conn else {
-        return result;
-    };
-    for _ in 0..MAX_ASK_REDIRECTS {
-        let target = match &result {
-            Err(error) if error.kind() == ErrorKind::Server(ServerErrorKind::Ask) => {
-                error.redirect_node().and_then(|(node, _slot)| {
-                    let (host, port) = node.rsplit_once(':')?;
-                    Some((host.to_owned(), port.parse::<u16>().ok()?))
-                })
-            }
-            _ => None,
-        };
-        let Some((host, port)) = target else {
-            return result;
-        };
-        let mut asking = redis::pipe();
-        asking.cmd("ASKING").add_command(cmd.clone());
-        let route = redis::cluster_routing::SingleNodeRoutingInfo::ByAddress { host, port };
-        result = match cluster.route_pipeline(asking, 1, 1, route).await {
-            Ok(mut values) => match values.pop() {
-                Some(value) => value
-                    .extract_error()
-                    .and_then(|value| redis::from_redis_value(value).map_err(RedisError::from)),
-                None => Err(RedisError::from((
-                    ErrorKind::Client,
-                    "no reply to a redirected command",
-                ))),
-            },
-            Err(error) => Err(error),
-        };
+    if !matches!(conn, Connection::Cluster(_)) {
+        return cmd.query_async(conn).await;
     }
-    result
+    let mut asking = redis::pipe();
+    asking.cmd("ASKING").add_command(cmd.clone());
+    // Routed by the command's key: `ASKING` has none.
+    let mut replies = conn.req_packed_commands(&asking, 1, 1).await?;
+    match replies.pop() {
+        Some(reply) => redis::from_redis_value(reply.extract_error()?).map_err(RedisError::from),
+        None => Err(RedisError::from((
+            ErrorKind::Client,
+            "no reply to a command sent behind ASKING",
+        ))),
+    }
 }
 
 /// `EVALSHA` (by SHA1) or `EVAL` (by text) of `script` on `keys` with `args`.
