@@ -23,6 +23,23 @@ impl<N> Session<N> {
         self.state.lock().meta().csrf_secret.is_some()
     }
 
+    /// Whether the request's cookie named a record that no longer exists, so that no token of
+    /// it can be checked: it was deleted or moved under the request (the other click of a
+    /// double-clicked login), or it expired.
+    pub(crate) fn lost_its_record(&self) -> bool {
+        self.state.lock().lost_record()
+    }
+
+    /// Refuses the request as a conflict: the session's save reports
+    /// [`SessionError::SessionGone`], which the session layer answers (`409`, or its
+    /// `on_conflict` handler); the error is returned for a caller without that layer.
+    pub(crate) fn refuse_as_conflict(&self) -> SessionError {
+        self.state.lock().mark_conflicted();
+        SessionError::SessionGone {
+            session: self.state.name().to_owned(),
+        }
+    }
+
     /// A CSRF token for this session, masked afresh on every call: put it in every form (as
     /// the field [`CSRF_FORM_FIELD`]) or send it as the header [`CSRF_HEADER`]. The first call
     /// gives the session its secret, which makes it modified.

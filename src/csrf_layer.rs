@@ -20,7 +20,7 @@ use crate::config::SessionConfig;
 use crate::csrf::{CSRF_FORM_FIELD, CSRF_HEADER};
 use crate::csrf_origin::{self, ForeignOrigin};
 use crate::name::{DefaultSession, SessionName};
-use crate::store::{SessionStore, NO_LAYER};
+use crate::store::{SessionStore, LAYER_PENDING, NO_LAYER};
 
 /// The largest form body the layer reads to find the token, unless
 /// [`max_form_bytes`](CsrfLayer::max_form_bytes) says otherwise: 1 MiB.
@@ -41,7 +41,11 @@ pub const DEFAULT_MAX_FORM_BYTES: usize = 1024 * 1024;
 /// sibling subdomain; the browser's `Origin` cannot be forged by a page). A request with
 /// neither header (old clients) is judged by its token alone. These checks read headers only,
 /// before any body is buffered; a session without a CSRF secret is refused before its body is
-/// read, too.
+/// read, too. A request whose cookie names a record that no longer exists (deleted or moved
+/// by another request, such as the other click of a double-clicked login, or expired) is no
+/// forgery but a conflict: it is answered as [`SessionLayer`](crate::SessionLayer) answers
+/// conflicts, `409 Conflict` or its [`on_conflict`](crate::SessionLayer::on_conflict) handler,
+/// and leaves the browser's cookie alone.
 ///
 /// Add it inside the session layer (so before it in the builder chain), which saves the secret
 /// a token creates. Other bodies (`multipart/form-data`, JSON) must send the header. Refusals are
@@ -316,6 +320,18 @@ where
                 Ok(session) => session,
                 Err(error) => return Ok(error.into_response()),
             };
+            if !session.has_csrf_secret() && session.lost_its_record() {
+                // Not a forgery: the session was deleted or moved under this request (the
+                // other click of a double-clicked login). A conflict, which the session layer
+                // answers as it answers any other.
+                let conflict = session.refuse_as_conflict();
+                return Ok(if store.layer_state() == LAYER_PENDING {
+                    // The session layer's answer replaces this one.
+                    StatusCode::CONFLICT.into_response()
+                } else {
+                    conflict.into_response()
+                });
+            }
             let header = request
                 .headers()
                 .get(CSRF_HEADER)

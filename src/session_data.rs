@@ -44,35 +44,69 @@ pub(crate) struct SessionData {
     meta_changed: bool,
     /// Flash messages for this response only (Rails' `flash.now`): never stored.
     flash_now: Vec<FlashMessage>,
-    /// It was loaded from a cookie that holds only its CSRF secret (no record).
-    secret_in_cookie: bool,
+    /// It was loaded from a cookie that holds its CSRF secret or flash messages (no record).
+    held_in_cookie: bool,
+    /// The request's cookie named a record that no longer exists.
+    lost_record: bool,
+    /// The request was refused because its record was lost: saving it is a conflict.
+    conflicted: bool,
 }
 
 impl SessionData {
-    /// A session that no valid cookie carried.
-    /// A new session with no record yet, whose CSRF secret its cookie carried.
-    pub(crate) fn new_with_csrf_secret(secret: String) -> Self {
+    /// A new session with no record yet, whose cookie held its CSRF secret or its pending
+    /// flash messages (or both).
+    pub(crate) fn new_held_in_cookie(csrf_secret: Option<String>, flashes: Option<Value>) -> Self {
         let mut data = Self::new_empty();
-        data.meta.csrf_secret = Some(secret);
-        data.secret_in_cookie = true;
+        data.meta.csrf_secret = csrf_secret;
+        if let Some(flashes) = flashes {
+            data.values.insert(FLASH_KEY.to_owned(), flashes);
+        }
+        data.held_in_cookie = true;
         data
     }
 
-    /// Whether the session came from a cookie that holds only its CSRF secret, which must go
-    /// when the secret does (a new id rotates it; a logout drops it).
-    pub(crate) fn secret_in_cookie(&self) -> bool {
-        self.secret_in_cookie
+    /// A new session for a cookie whose record no longer exists: deleted or moved to a new id
+    /// by another request (a logout, the other click of a double-clicked login), or expired.
+    pub(crate) fn new_after_lost_record() -> Self {
+        Self {
+            lost_record: true,
+            ..Self::new_empty()
+        }
     }
 
-    /// Whether all the session would store is its CSRF secret: a server-side session in that
-    /// state keeps the secret in its cookie rather than in a record.
-    pub(crate) fn holds_only_a_csrf_secret(&self) -> bool {
-        self.values.is_empty()
-            && self.meta.csrf_secret.is_some()
+    /// Whether the session came from a cookie that held what it had (no record), which must go
+    /// when that does (a new id rotates the secret; a logout drops it; flashes are taken).
+    pub(crate) fn held_in_cookie(&self) -> bool {
+        self.held_in_cookie
+    }
+
+    /// Whether the request's cookie named a record that no longer exists.
+    pub(crate) fn lost_record(&self) -> bool {
+        self.lost_record
+    }
+
+    /// Marks the request refused because its record was lost (a token of that session could
+    /// not be checked): its save reports the conflict, and writes nothing.
+    pub(crate) fn mark_conflicted(&mut self) {
+        self.conflicted = true;
+    }
+
+    /// Whether [`mark_conflicted`](Self::mark_conflicted) was called.
+    pub(crate) fn is_conflicted(&self) -> bool {
+        self.conflicted
+    }
+
+    /// Whether all the session would store is what its cookie can hold for a visitor: its CSRF
+    /// secret and its pending flash messages. A server-side session in that state keeps them in
+    /// its cookie rather than in a record.
+    pub(crate) fn fits_in_cookie(&self) -> bool {
+        self.values.keys().all(|key| key == FLASH_KEY)
+            && (self.meta.csrf_secret.is_some() || !self.values.is_empty())
             && self.meta.user_id.is_none()
             && self.meta.expiry.is_none()
     }
 
+    /// A session that no valid cookie carried.
     pub(crate) fn new_empty() -> Self {
         Self {
             is_new: true,

@@ -39,9 +39,12 @@ pub(crate) async fn load(
         }
     };
     let Some(id) = cookie.id else {
-        if let Some(secret) = cookie.csrf_secret {
-            // A visitor who saw a form: no record yet, only the secret its tokens come from.
-            return Ok(SessionData::new_with_csrf_secret(secret));
+        if let Some(held) = cookie.held {
+            // A visitor shown a form or a message: no record yet, only what the cookie holds.
+            return Ok(SessionData::new_held_in_cookie(
+                held.csrf_secret,
+                held.flashes,
+            ));
         }
         log.rejected(name, &"the cookie holds no well-formed id");
         return Ok(SessionData::new_empty());
@@ -69,7 +72,7 @@ pub(crate) async fn load(
                 session = name,
                 "session record unknown or expired; starting a new session"
             );
-            Ok(SessionData::new_empty())
+            Ok(SessionData::new_after_lost_record())
         }
     }
 }

@@ -4,8 +4,10 @@
 
 use serde_json::Value;
 
+use super::id_cookie;
 use crate::backend::{Changes, Record};
 use crate::expiry::Creation;
+use crate::flash_message::FLASH_KEY;
 use crate::id::SessionId;
 use crate::reserved::CREATED_KEY;
 use crate::session_data::SessionData;
@@ -31,9 +33,10 @@ pub(super) enum Plan {
     },
     /// Delete the record, if any, and expire the cookie.
     Remove(Option<SessionId>),
-    /// A session with no record that holds only its CSRF secret (a visitor shown a form): the
-    /// secret goes in the cookie, and nothing is written on the server.
-    CsrfCookie(String),
+    /// A session with no record that holds only what its cookie can (a visitor shown a form, or
+    /// flashed a message): that payload, JSON, goes in the cookie, and nothing is written on
+    /// the server.
+    HeldInCookie(Vec<u8>),
 }
 
 /// The plan for saving `data`, or `None` when it needs no save. `creation` is the creation time
@@ -50,13 +53,18 @@ pub(super) fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Pla
         // writes nothing.
         return match old {
             Some(id) => Some(Plan::Remove(Some(id))),
-            None => {
-                (data.is_invalidated() || data.secret_in_cookie()).then_some(Plan::Remove(None))
-            }
+            None => (data.is_invalidated() || data.held_in_cookie()).then_some(Plan::Remove(None)),
         };
     }
-    if old.is_none() && !data.is_invalidated() && data.holds_only_a_csrf_secret() {
-        return data.meta().csrf_secret.clone().map(Plan::CsrfCookie);
+    if old.is_none() && !data.is_invalidated() && data.fits_in_cookie() {
+        let held = id_cookie::held_payload(
+            data.meta().csrf_secret.as_deref(),
+            data.values().get(FLASH_KEY),
+        );
+        // Too much to hold: a record takes it.
+        if let Some(json) = held {
+            return Some(Plan::HeldInCookie(json));
+        }
     }
     let created = || creation.map(|c| (CREATED_KEY.to_owned(), Value::from(c.at)));
     let meta = || {
@@ -231,5 +239,26 @@ mod tests {
         assert_eq!(IdCookieWrite::unchanged(false, false), IdCookieWrite::Keep);
         assert_eq!(IdCookieWrite::unchanged(true, false), IdCookieWrite::Sign);
         assert_eq!(IdCookieWrite::unchanged(false, true), IdCookieWrite::Sign);
+    }
+
+    #[test]
+    fn a_visitors_flashes_stay_in_the_cookie_until_they_are_too_many() {
+        let mut data = SessionData::new_empty();
+        data.add_flash(json!("saved"), None, 32);
+        assert!(matches!(plan(&data, None), Some(Plan::HeldInCookie(_))));
+        for _ in 0..30 {
+            data.add_flash(json!("x".repeat(100)), None, 32);
+        }
+        assert!(
+            matches!(plan(&data, None), Some(Plan::Create { .. })),
+            "past the cookie's size, a record"
+        );
+        let mut data = SessionData::new_empty();
+        data.add_flash(json!("saved"), None, 32);
+        data.insert("cart", json!([1]));
+        assert!(
+            matches!(plan(&data, None), Some(Plan::Create { .. })),
+            "any value: a record"
+        );
     }
 }

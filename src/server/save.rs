@@ -45,6 +45,11 @@ pub(crate) async fn save<'s>(
     let now_ts = now.unix_timestamp();
     let (plan, size, creation, needs_resign, needs_refresh, expiry, meta_changed) = {
         let data = state.lock();
+        if data.is_conflicted() {
+            return Err(SessionError::SessionGone {
+                session: profile.name().to_owned(),
+            });
+        }
         let creation = settings.expiry.creation_to_save(data.creation(), now_ts);
         let plan = plan(&data, creation);
         // What the record will weigh, for the plans that write its values.
@@ -187,8 +192,7 @@ pub(crate) async fn save<'s>(
             }
             (None, IdCookieWrite::Remove)
         }
-        Plan::CsrfCookie(secret) => {
-            let json = id_cookie::csrf_payload(&secret).map_err(serialize)?;
+        Plan::HeldInCookie(json) => {
             state.lock().saved_to_record(None, creation);
             return Ok(Some(signed(json)));
         }

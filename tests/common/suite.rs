@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use axum::http::Request;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use axum::Router;
 use axum_session_store::{
@@ -49,6 +50,7 @@ macro_rules! suite_cases {
         $crate::$then!($($args)*
             set_get_across_requests,
             flashes_over_four_requests,
+            a_bot_replaying_a_flashing_request_costs_no_record,
             remove_and_clear,
             an_emptied_session_deletes_its_cookie_and_record,
             a_session_of_its_own_lifetime_outlives_the_configured_one,
@@ -62,6 +64,7 @@ macro_rules! suite_cases {
             regenerate_never_undoes_a_logout_that_ran_meanwhile,
             regenerate_keeps_a_change_acknowledged_meanwhile,
             double_submitted_logins_end_logged_in_without_a_5xx,
+            a_form_posted_after_its_session_moved_is_a_conflict,
             anonymous_visitors_shown_a_form_cost_no_record,
             invalidate_deletes_the_record,
             forged_unknown_and_malformed_ids_get_fresh_sessions_without_writes,
@@ -138,9 +141,12 @@ pub async fn set_get_across_requests(fixture: &Fixture) {
     assert_eq!(third["values"], json!({"a": "b", "c": "d", "e": "f"}));
 }
 
+/// Flash messages over four requests: a visitor's (no record) stay in its cookie, and cost no
+/// write; a session with a record keeps them in it.
 pub async fn flashes_over_four_requests(fixture: &Fixture) {
-    let (config, _) = config_for(fixture);
-    let mut client = Client::new(app::layered(config));
+    let (config, calls) = config_for(fixture);
+    let router = app::layered(config);
+    let mut client = Client::new(router.clone());
     assert_eq!(client.get("/flash/take").await.body, "[]");
     client.get("/flash/add?msg=foo").await;
     assert_eq!(
@@ -155,6 +161,45 @@ pub async fn flashes_over_four_requests(fixture: &Fixture) {
         r#"[{"message":"bar","level":null},{"message":"baz","level":"important"}]"#
     );
     assert_eq!(client.get("/flash/take").await.body, "[]");
+    assert_eq!(calls.writes(), 0, "a visitor's flashes write nothing");
+    assert!(client.jar.is_empty(), "taken, they leave no cookie");
+
+    let mut member = Client::new(router);
+    member.get("/set?a=1").await;
+    member.get("/flash/add?msg=hi").await;
+    assert_eq!(
+        member.get("/flash/take").await.body,
+        r#"[{"message":"hi","level":null}]"#
+    );
+    assert_eq!(
+        dumped(&member.get("/dump").await)["values"],
+        json!({"a": 1})
+    );
+    assert_eq!(
+        calls.writes(),
+        3,
+        "a record keeps them: create, flash, take"
+    );
+}
+
+/// A bot replaying a flash-and-redirect request without cookies (a form refused, a message
+/// flashed): 200 replays write nothing on the server, and each answer's cookie carries its
+/// message to the next page.
+pub async fn a_bot_replaying_a_flashing_request_costs_no_record(fixture: &Fixture) {
+    let (config, calls) = config_for(fixture);
+    let router = app::layered(config);
+    for _ in 0..200 {
+        let reply = Client::new(router.clone()).get("/flash/add?msg=bad").await;
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert!(reply.cookie("session").is_some(), "{reply:?}");
+    }
+    assert_eq!(calls.writes(), 0, "no record per replay");
+    let mut browser = Client::new(router);
+    browser.get("/flash/add?msg=bad").await;
+    assert_eq!(
+        browser.get("/flash/take").await.body,
+        r#"[{"message":"bad","level":null}]"#
+    );
 }
 
 pub async fn remove_and_clear(fixture: &Fixture) {
@@ -472,6 +517,61 @@ pub async fn double_submitted_logins_end_logged_in_without_a_5xx(fixture: &Fixtu
         assert_eq!(
             now["values"]["user"], "ada",
             "round {round}: answers {statuses:?} left the browser logged out: {now}"
+        );
+    }
+}
+
+/// The click of a double-clicked login that loads after the other one moved the session (the
+/// record its cookie names is gone, and its CSRF secret with it) is a conflict like the clicks
+/// that lost the race while saving: `409` without a cookie, or the layer's `on_conflict`
+/// answer; not a `403` for a token no one can check, the page a user would see last.
+pub async fn a_form_posted_after_its_session_moved_is_a_conflict(fixture: &Fixture) {
+    let (config, _) = config_for(fixture);
+    let login = |session: Session| async move {
+        session.regenerate_id();
+        session.insert("user", "ada")?;
+        Ok::<_, SessionError>("logged in")
+    };
+    let routes = || {
+        Router::new()
+            .route(
+                "/visit",
+                get(|session: Session| async move { session.insert("seen", true) }),
+            )
+            .route(
+                "/login",
+                get(|csrf: CsrfToken| async move { csrf.to_string() }).post(login),
+            )
+            .layer(CsrfLayer::new(config.clone()))
+    };
+    let plain = routes().layer(config.layer()).with_state(config.clone());
+    let redirecting = routes()
+        .layer(
+            config
+                .layer()
+                .on_conflict(|conflict| Redirect::to(conflict.uri().path()).into_response()),
+        )
+        .with_state(config.clone());
+    for (router, status) in [(plain, 409), (redirecting, 303)] {
+        let mut browser = Client::new(router.clone());
+        // A record, so that the login moves it.
+        browser.get("/visit").await;
+        let token = browser.get("/login").await.body;
+        let cookie = format!("session={}", browser.cookie("session"));
+        let post = || {
+            Request::post("/login")
+                .header("cookie", cookie.clone())
+                .header("x-csrf-token", token.clone())
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+        let first = super::send(&router, post()).await;
+        assert_eq!(first.status, 200, "{first:?}");
+        let second = super::send(&router, post()).await;
+        assert_eq!(second.status.as_u16(), status, "{second:?}");
+        assert!(
+            second.set_cookies.is_empty(),
+            "the browser keeps the winner's cookie: {second:?}"
         );
     }
 }
