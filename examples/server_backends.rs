@@ -23,8 +23,8 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::Router;
 use axum_session_store::{
-    spawn_cleanup, CookieArgs, PostgresBackend, RedisBackend, Session, SessionBackend,
-    SessionConfig, SessionError, SessionName, SqliteBackend,
+    deadpool_redis, spawn_cleanup, sqlx, CookieArgs, PostgresBackend, RedisBackend, Session,
+    SessionBackend, SessionConfig, SessionError, SessionName, SqliteBackend,
 };
 use time::Duration;
 

@@ -417,7 +417,8 @@ impl IntoResponse for SessionError {
             conflict_log().conflict(&self);
             return (
                 status,
-                "Conflict: the session changed while this request ran; reload and try again",
+                "Conflict: this session was logged out, expired or changed by another request; \
+                 reload the page and try again",
             )
                 .into_response();
         }

@@ -181,7 +181,9 @@ impl<N> Session<N> {
     /// a devices page), and says whether it did. An id of another user's session, an unknown
     /// or expired one, or any id when this session is tied to no user, ends nothing and
     /// answers `false`: a devices page that passes the id from a form cannot be used to log
-    /// out someone else.
+    /// out someone else. The id of this session itself logs it out, as
+    /// [`invalidate`](Self::invalidate) does: its record is deleted and its cookie expired
+    /// when it is saved.
     ///
     /// # Errors
     /// [`SessionError::NotRevocable`] for a cookie session, and [`SessionError::Backend`] when
@@ -209,6 +211,11 @@ impl<N> Session<N> {
         let Some((backend, user_id)) = self.backend_and_user()? else {
             return Ok(false);
         };
+        if self.id().as_ref() == Some(id) {
+            // This very device: a logout, which expires its cookie too when the session is saved.
+            self.invalidate();
+            return Ok(true);
+        }
         let record = backend
             .load(id)
             .await

@@ -42,11 +42,23 @@ async fn revoke(session: Session) -> String {
     outcome(session.revoke_other_sessions().await)
 }
 
+/// "Log out this device", for the device this request comes from.
+async fn revoke_this_one(session: Session) -> String {
+    let id = session.id().expect("a saved session");
+    outcome(session.revoke_session(&id).await)
+}
+
+async fn user(session: Session) -> String {
+    format!("{:?}", session.user_id())
+}
+
 fn app(config: SessionConfig) -> Router {
     Router::new()
         .route("/set-user/{user}", get(set_user))
         .route("/devices", get(devices))
         .route("/revoke", get(revoke))
+        .route("/revoke-this-one", get(revoke_this_one))
+        .route("/user", get(user))
         .layer(config.layer())
         .with_state(config)
 }
@@ -74,6 +86,29 @@ async fn a_cookie_session_cannot_be_tied_to_a_user_and_says_so() {
         );
     }
     assert!(client.jar.is_empty(), "nothing was saved");
+}
+
+/// Revoking the session the request comes from is a logout: its record goes, and so does its
+/// cookie (a devices page lists the current device too).
+#[tokio::test]
+async fn revoking_the_current_session_logs_it_out_and_expires_its_cookie() {
+    let mut client = Client::new(app(config_on(MEMORY)));
+    client.get("/set-user/ada").await;
+    let old = client.cookie("session");
+    let reply = client.get("/revoke-this-one").await;
+    assert_eq!(reply.body, "ok true");
+    let removal = reply
+        .set_cookie_header("session")
+        .expect("the cookie expired");
+    assert!(removal.contains("Max-Age=0"), "{removal}");
+    assert!(client.jar.is_empty());
+    let replay = client.send(
+        axum::http::Request::get("/user")
+            .header("cookie", format!("session={old}"))
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    );
+    assert_eq!(replay.await.body, "None", "the old cookie is logged out");
 }
 
 #[tokio::test]

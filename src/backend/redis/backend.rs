@@ -72,7 +72,7 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 ///
 /// ```
 /// use axum_session_store::{RedisBackend, SessionConfig};
-/// use deadpool_redis::{Config, Runtime};
+/// use axum_session_store::deadpool_redis::{Config, Runtime};
 ///
 /// // Making the pool does not connect yet: the first request does.
 /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
@@ -104,7 +104,7 @@ impl RedisBackend {
     ///
     /// ```
     /// use axum_session_store::RedisBackend;
-    /// use deadpool_redis::{Config, Runtime};
+    /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
     /// let backend = RedisBackend::new(pool);
@@ -123,8 +123,8 @@ impl RedisBackend {
     ///
     /// ```
     /// use axum_session_store::RedisBackend;
-    /// use deadpool_redis::cluster::Config;
-    /// use deadpool_redis::Runtime;
+    /// use axum_session_store::deadpool_redis::cluster::Config;
+    /// use axum_session_store::deadpool_redis::Runtime;
     ///
     /// let urls = vec!["redis://10.0.0.1:6379".to_owned(), "redis://10.0.0.2:6379".to_owned()];
     /// let pool = Config::from_urls(urls).create_pool(Some(Runtime::Tokio1))?;
@@ -143,8 +143,8 @@ impl RedisBackend {
     ///
     /// ```
     /// use axum_session_store::RedisBackend;
-    /// use deadpool_redis::sentinel::{Config, SentinelServerType};
-    /// use deadpool_redis::Runtime;
+    /// use axum_session_store::deadpool_redis::sentinel::{Config, SentinelServerType};
+    /// use axum_session_store::deadpool_redis::Runtime;
     ///
     /// let sentinels = vec!["redis://10.0.0.1:26379".to_owned(), "redis://10.0.0.2:26379".to_owned()];
     /// let pool = Config::from_urls(sentinels, "mymaster".to_owned(), SentinelServerType::Master)
@@ -164,7 +164,7 @@ impl RedisBackend {
     ///
     /// ```
     /// use axum_session_store::RedisBackend;
-    /// use deadpool_redis::{Config, Runtime};
+    /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
     /// let backend = RedisBackend::new(pool).timeout(time::Duration::seconds(2));
@@ -190,7 +190,7 @@ impl RedisBackend {
     ///
     /// ```
     /// use axum_session_store::RedisBackend;
-    /// use deadpool_redis::{Config, Runtime};
+    /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
     /// let backend = RedisBackend::new(pool).wait_for_replicas(1, time::Duration::milliseconds(500));
@@ -223,7 +223,7 @@ impl RedisBackend {
     ///
     /// ```
     /// use axum_session_store::RedisBackend;
-    /// use deadpool_redis::{Config, Runtime};
+    /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
     /// let backend = RedisBackend::new(pool).key_prefix("shop:session:");
@@ -252,7 +252,7 @@ impl RedisBackend {
     ///
     /// ```
     /// use axum_session_store::{RedisBackend, SessionBackend};
-    /// use deadpool_redis::{Config, Runtime};
+    /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
     /// let backend = RedisBackend::new(pool).max_batch(16);
@@ -271,7 +271,7 @@ impl RedisBackend {
     ///
     /// ```
     /// use axum_session_store::{RedisBackend, SessionBackend};
-    /// use deadpool_redis::{Config, Runtime};
+    /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
     /// let backend = RedisBackend::new(pool).max_queue(100_000);
@@ -291,7 +291,7 @@ impl RedisBackend {
     ///
     /// ```
     /// use axum_session_store::{RedisBackend, SessionBackend};
-    /// use deadpool_redis::{Config, Runtime};
+    /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
     /// let backend = RedisBackend::new(pool).max_queue_per_session(1_000);
@@ -335,7 +335,7 @@ impl RedisBackend {
     ///
     /// ```
     /// use axum_session_store::RedisBackend;
-    /// use deadpool_redis::{Config, Runtime};
+    /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let url = "redis://127.0.0.1:6379";
     /// let pool = Config::from_url(url).create_pool(Some(Runtime::Tokio1))?;

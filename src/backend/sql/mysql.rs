@@ -58,6 +58,7 @@ const DIALECT: JsonDialect = JsonDialect {
 /// use axum_session_store::{MySqlBackend, SessionConfig};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum_session_store::sqlx;
 /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
 /// let backend = MySqlBackend::new(pool);
 /// backend.migrate().await?;
@@ -134,6 +135,7 @@ impl MySqlBackend {
     /// use axum_session_store::MySqlBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
     /// let backend = MySqlBackend::new(pool);
     /// # Ok(()) }
@@ -152,6 +154,7 @@ impl MySqlBackend {
     /// use axum_session_store::MySqlBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
     /// let backend = MySqlBackend::with_table(pool.clone(), "web_sessions")?;
     /// assert!(MySqlBackend::with_table(pool, "app.sessions").is_err());
@@ -189,6 +192,7 @@ impl MySqlBackend {
     /// use axum_session_store::{MySqlBackend, SessionBackend};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
     /// let backend = MySqlBackend::new(pool).max_batch(16);
     /// assert_eq!(backend.max_batch_size(), 16);
@@ -212,6 +216,7 @@ impl MySqlBackend {
     /// use axum_session_store::MySqlBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
     /// let backend = MySqlBackend::new(pool).timeout(time::Duration::seconds(2));
     /// # Ok(()) }
@@ -230,6 +235,7 @@ impl MySqlBackend {
     /// use axum_session_store::{MySqlBackend, SessionBackend};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
     /// let backend = MySqlBackend::new(pool).max_queue(100_000);
     /// assert_eq!(backend.max_queue_len(), 100_000);
@@ -250,6 +256,7 @@ impl MySqlBackend {
     /// use axum_session_store::{MySqlBackend, SessionBackend};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
     /// let backend = MySqlBackend::new(pool).max_queue_per_session(1_000);
     /// assert_eq!(backend.max_queue_len_per_session(), 1_000);
@@ -290,6 +297,7 @@ impl MySqlBackend {
     /// use axum_session_store::MySqlBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
     /// let backend = MySqlBackend::new(pool);
     /// backend.migrate().await?;

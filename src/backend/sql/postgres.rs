@@ -40,6 +40,7 @@ const USER_COLUMN: &str = "user_id TEXT GENERATED ALWAYS AS (data ->> '_user') S
 /// use axum_session_store::{PostgresBackend, SessionConfig};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum_session_store::sqlx;
 /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
 /// let backend = PostgresBackend::new(pool);
 /// backend.migrate().await?;
@@ -120,6 +121,7 @@ impl PostgresBackend {
     /// use axum_session_store::PostgresBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
     /// let backend = PostgresBackend::new(pool);
     /// # Ok(()) }
@@ -139,6 +141,7 @@ impl PostgresBackend {
     /// use axum_session_store::PostgresBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
     /// let backend = PostgresBackend::with_table(pool.clone(), "web_sessions")?;
     /// let in_schema = PostgresBackend::with_table(pool.clone(), "auth.sessions")?;
@@ -175,6 +178,7 @@ impl PostgresBackend {
     /// use axum_session_store::{PostgresBackend, SessionBackend};
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
     /// let backend = PostgresBackend::new(pool).max_batch(16);
     /// assert_eq!(backend.max_batch_size(), 16);
@@ -198,6 +202,7 @@ impl PostgresBackend {
     /// use axum_session_store::PostgresBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
     /// let backend = PostgresBackend::new(pool).timeout(time::Duration::seconds(2));
     /// # Ok(()) }
@@ -216,6 +221,7 @@ impl PostgresBackend {
     /// use axum_session_store::{PostgresBackend, SessionBackend};
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
     /// let backend = PostgresBackend::new(pool).max_queue(100_000);
     /// assert_eq!(backend.max_queue_len(), 100_000);
@@ -236,6 +242,7 @@ impl PostgresBackend {
     /// use axum_session_store::{PostgresBackend, SessionBackend};
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
     /// let backend = PostgresBackend::new(pool).max_queue_per_session(1_000);
     /// assert_eq!(backend.max_queue_len_per_session(), 1_000);
@@ -292,6 +299,7 @@ impl PostgresBackend {
     /// use axum_session_store::PostgresBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
     /// let backend = PostgresBackend::new(pool);
     /// backend.migrate().await?;

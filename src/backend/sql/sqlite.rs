@@ -54,7 +54,7 @@ const DIALECT: JsonDialect = JsonDialect {
 /// ```no_run
 /// use std::str::FromStr;
 /// use axum_session_store::{SessionConfig, SqliteBackend};
-/// use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
+/// use axum_session_store::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// let options = SqliteConnectOptions::from_str("sqlite://sessions.db")?
@@ -137,7 +137,7 @@ impl SqliteBackend {
     ///
     /// ```
     /// use axum_session_store::SqliteBackend;
-    /// use sqlx::sqlite::SqlitePoolOptions;
+    /// use axum_session_store::sqlx::sqlite::SqlitePoolOptions;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// // One connection kept for good: an in-memory database lives as long as its connection.
@@ -163,7 +163,7 @@ impl SqliteBackend {
     ///
     /// ```
     /// use axum_session_store::SqliteBackend;
-    /// use sqlx::SqlitePool;
+    /// use axum_session_store::sqlx::SqlitePool;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let pool = SqlitePool::connect_lazy("sqlite::memory:")?;
@@ -202,6 +202,7 @@ impl SqliteBackend {
     /// use axum_session_store::{SqliteBackend, SessionBackend};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
     /// let backend = SqliteBackend::new(pool).max_batch(16);
     /// assert_eq!(backend.max_batch_size(), 16);
@@ -225,6 +226,7 @@ impl SqliteBackend {
     /// use axum_session_store::SqliteBackend;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
     /// let backend = SqliteBackend::new(pool).timeout(time::Duration::seconds(2));
     /// # Ok(()) }
@@ -243,6 +245,7 @@ impl SqliteBackend {
     /// use axum_session_store::{SqliteBackend, SessionBackend};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
     /// let backend = SqliteBackend::new(pool).max_queue(100_000);
     /// assert_eq!(backend.max_queue_len(), 100_000);
@@ -263,6 +266,7 @@ impl SqliteBackend {
     /// use axum_session_store::{SqliteBackend, SessionBackend};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use axum_session_store::sqlx;
     /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
     /// let backend = SqliteBackend::new(pool).max_queue_per_session(1_000);
     /// assert_eq!(backend.max_queue_len_per_session(), 1_000);
@@ -297,7 +301,7 @@ impl SqliteBackend {
     ///
     /// ```
     /// use axum_session_store::SqliteBackend;
-    /// use sqlx::sqlite::SqlitePoolOptions;
+    /// use axum_session_store::sqlx::sqlite::SqlitePoolOptions;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let pool = SqlitePoolOptions::new()
