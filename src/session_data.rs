@@ -20,8 +20,8 @@ use crate::session_meta::SessionMeta;
 #[derive(Debug, Default)]
 pub(crate) struct SessionData {
     values: Map<String, Value>,
-    /// No valid session came with the request.
-    is_new: bool,
+    /// Where it came from.
+    origin: Origin,
     /// A mutating call happened since the session was loaded or last saved.
     modified: bool,
     /// `invalidate()` was called: the client's copy must be removed.
@@ -44,45 +44,52 @@ pub(crate) struct SessionData {
     meta_changed: bool,
     /// Flash messages for this response only (Rails' `flash.now`): never stored.
     flash_now: Vec<FlashMessage>,
-    /// It was loaded from a cookie that holds its CSRF secret or flash messages (no record).
-    held_in_cookie: bool,
-    /// The request's cookie named a record that no longer exists.
-    lost_record: bool,
     /// The request was refused because its record was lost: saving it is a conflict.
     conflicted: bool,
+}
+
+/// Where a session of the request came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Origin {
+    /// Its cookie: a cookie session, or the record a server-side session's id names.
+    Loaded,
+    /// No valid cookie came with the request.
+    #[default]
+    NoCookie,
+    /// A server-side session without a record, whose cookie held its CSRF secret or flash
+    /// messages.
+    HeldInCookie,
+    /// The cookie named a record that no longer exists.
+    LostRecord,
 }
 
 impl SessionData {
     /// A new session with no record yet, whose cookie held its CSRF secret or its pending
     /// flash messages (or both).
     pub(crate) fn new_held_in_cookie(csrf_secret: Option<String>, flashes: Option<Value>) -> Self {
-        let mut data = Self::new_empty();
+        let mut data = Self::new_from(Origin::HeldInCookie);
         data.meta.csrf_secret = csrf_secret;
         if let Some(flashes) = flashes {
             data.values.insert(FLASH_KEY.to_owned(), flashes);
         }
-        data.held_in_cookie = true;
         data
     }
 
     /// A new session for a cookie whose record no longer exists: deleted or moved to a new id
     /// by another request (a logout, the other click of a double-clicked login), or expired.
     pub(crate) fn new_after_lost_record() -> Self {
-        Self {
-            lost_record: true,
-            ..Self::new_empty()
-        }
+        Self::new_from(Origin::LostRecord)
     }
 
     /// Whether the session came from a cookie that held what it had (no record), which must go
     /// when that does (a new id rotates the secret; a logout drops it; flashes are taken).
     pub(crate) fn held_in_cookie(&self) -> bool {
-        self.held_in_cookie
+        self.origin == Origin::HeldInCookie
     }
 
     /// Whether the request's cookie named a record that no longer exists.
     pub(crate) fn lost_record(&self) -> bool {
-        self.lost_record
+        self.origin == Origin::LostRecord
     }
 
     /// Marks the request refused because its record was lost (a token of that session could
@@ -108,8 +115,13 @@ impl SessionData {
 
     /// A session that no valid cookie carried.
     pub(crate) fn new_empty() -> Self {
+        Self::new_from(Origin::NoCookie)
+    }
+
+    /// A new, empty session from `origin`.
+    fn new_from(origin: Origin) -> Self {
         Self {
-            is_new: true,
+            origin,
             ..Self::default()
         }
     }
@@ -140,6 +152,7 @@ impl SessionData {
                 Self::new_empty()
             }
             Verdict::Live { creation, refresh } => Self {
+                origin: Origin::Loaded,
                 values: verified.data,
                 needs_resign: verified.signed_with_fallback,
                 creation,
@@ -164,7 +177,7 @@ impl SessionData {
 
     /// True when no valid session came with the request.
     pub(crate) fn is_new(&self) -> bool {
-        self.is_new
+        self.origin != Origin::Loaded
     }
 
     /// True when a mutating call happened since the session was loaded or last saved.

@@ -32,7 +32,7 @@ pub(super) const MAX_HELD_BYTES: usize = 2048;
 #[serde(deny_unknown_fields)]
 struct HeldPayload<'a> {
     #[serde(rename = "_csrf", default, skip_serializing_if = "Option::is_none")]
-    csrf: Option<String>,
+    csrf: Option<Cow<'a, str>>,
     #[serde(rename = "_flash", default, skip_serializing_if = "Option::is_none")]
     flash: Option<Cow<'a, Value>>,
 }
@@ -99,7 +99,7 @@ pub(super) fn payload(id: &SessionId) -> Result<Vec<u8>, serde_json::Error> {
 fn held(payload: HeldPayload<'_>) -> Option<Held> {
     let csrf_secret = match payload.csrf {
         Some(secret) if !csrf_token::is_secret(&secret) => return None,
-        secret => secret,
+        secret => secret.map(Cow::into_owned),
     };
     let flashes = match payload.flash {
         Some(flashes) if !flashes.is_array() => return None,
@@ -116,7 +116,7 @@ fn held(payload: HeldPayload<'_>) -> Option<Held> {
 /// [`MAX_HELD_BYTES`].
 pub(super) fn held_payload(csrf: Option<&str>, flashes: Option<&Value>) -> Option<Vec<u8>> {
     let payload = HeldPayload {
-        csrf: csrf.map(str::to_owned),
+        csrf: csrf.map(Cow::Borrowed),
         flash: flashes.map(Cow::Borrowed),
     };
     to_json(&payload)

@@ -17,12 +17,27 @@ use crate::common::servers::{self, Fixture};
 /// A cluster of its own and a backend on it (under a fresh prefix); `None` when
 /// `redis-server` or `redis-cli` is missing and tests may skip.
 async fn cluster_backend() -> Option<(RedisCluster, RedisBackend)> {
+    cluster_backend_under(format!("{}:", servers::unique_name("cluster"))).await
+}
+
+/// A cluster of its own and a backend on it whose keys start with `prefix`.
+async fn cluster_backend_under(prefix: String) -> Option<(RedisCluster, RedisBackend)> {
     let cluster = tokio::task::spawn_blocking(RedisCluster::start)
         .await
         .unwrap()?;
-    let pool = cluster.pool();
-    let prefix = format!("{}:", servers::unique_name("cluster"));
-    Some((cluster, RedisBackend::cluster(pool).key_prefix(prefix)))
+    let backend = RedisBackend::cluster(cluster.pool()).key_prefix(prefix);
+    Some((cluster, backend))
+}
+
+/// The ids of `count` new records `record`.
+async fn created(backend: &RedisBackend, record: &Record, count: usize) -> Vec<SessionId> {
+    let mut ids = Vec::with_capacity(count);
+    for _ in 0..count {
+        let id = SessionId::generate().unwrap();
+        assert!(backend.create(&id, record, Duration::HOUR).await.unwrap());
+        ids.push(id);
+    }
+    ids
 }
 
 async fn cluster_fixture() -> Option<Fixture> {
@@ -44,12 +59,7 @@ async fn records_spread_over_every_master_with_the_scripts_on_each() {
         return;
     };
     let record: Record = serde_json::from_value(json!({"a": 1})).unwrap();
-    let mut ids = Vec::new();
-    for _ in 0..60 {
-        let id = SessionId::generate().unwrap();
-        assert!(backend.create(&id, &record, Duration::HOUR).await.unwrap());
-        ids.push(id);
-    }
+    let ids = created(&backend, &record, 60).await;
     for id in &ids {
         assert_eq!(backend.load(id).await.unwrap().as_ref(), Some(&record));
     }
@@ -91,23 +101,14 @@ async fn records_spread_over_every_master_with_the_scripts_on_each() {
 /// backend sends every command behind its own `ASKING`, and no request fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_migrated_slot_under_concurrent_requests_fails_none() {
-    let Some(cluster) = tokio::task::spawn_blocking(RedisCluster::start)
-        .await
-        .unwrap()
-    else {
+    let prefix = format!("{{halfway}}:{}:", servers::unique_name("cluster"));
+    let Some((cluster, backend)) = cluster_backend_under(prefix.clone()).await else {
         return;
     };
-    let prefix = format!("{{halfway}}:{}:", servers::unique_name("cluster"));
     let slot = cluster.key_slot(&prefix);
-    let pool = cluster.pool();
-    let backend = Arc::new(RedisBackend::cluster(pool).key_prefix(prefix));
     let record: Record = serde_json::from_value(json!({"n": 1})).unwrap();
-    let mut ids = Vec::new();
-    for _ in 0..40 {
-        let id = SessionId::generate().unwrap();
-        assert!(backend.create(&id, &record, Duration::HOUR).await.unwrap());
-        ids.push(id);
-    }
+    let ids = created(&backend, &record, 40).await;
+    let backend = Arc::new(backend);
     let from = cluster.master_of(slot);
     let to = (0..cluster.nodes.len())
         .find(|&index| index != from && cluster.master_of_any(index))
