@@ -1,4 +1,6 @@
-//! A backend of your own: session records as JSON files in a directory, registered by name.
+//! A backend of your own: session records as JSON files in a directory. This file is the whole
+//! of what a backend author writes: the five methods of `SessionBackend`, and optionally
+//! `DeleteExpired` for a cleanup task.
 //!
 //! ```text
 //! cargo run --example custom_backend
@@ -8,8 +10,9 @@
 //! ```
 //!
 //! A backend implements [`SessionBackend`] exactly as the built-in ones do: load, create under a
-//! new id, apply changes, move to a new id, delete, delete expired. This one keeps one file per
-//! session and serialises writes with a lock, so changes and moves are atomic. Its tests (run by
+//! new id, apply changes, move to a new id, delete, each an `async fn`; deleting expired records
+//! is the optional [`DeleteExpired`]. This one keeps one file per session and serialises writes
+//! with a lock, so changes and moves are atomic. Its tests (run by
 //! `cargo test`) check it with the testing kit's `backend_suite`, and drive the app with
 //! sessions made by `session_cookie` and read by `read_session`.
 
@@ -19,9 +22,12 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::routing::get;
 use axum::Router;
+use axum_session_store::backend::{
+    spawn_cleanup, Changes, DeleteExpired, Record, Regenerated, Storage,
+};
+use axum_session_store::cookie::CookieArgs;
 use axum_session_store::{
-    spawn_cleanup, BackendError, BoxFuture, Changes, CookieArgs, Record, Regenerated, Session,
-    SessionBackend, SessionConfig, SessionError, SessionId, SessionName,
+    BackendError, Session, SessionBackend, SessionConfig, SessionError, SessionId, SessionName,
 };
 use serde::{Deserialize, Serialize};
 use time::Duration;
@@ -102,106 +108,95 @@ impl FileBackend {
 }
 
 impl SessionBackend for FileBackend {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        Box::pin(async move { Ok(self.read(id).await?.map(|stored| stored.data)) })
+    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
+        Ok(self.read(id).await?.map(|stored| stored.data))
     }
 
-    fn create<'a>(
-        &'a self,
-        id: &'a SessionId,
-        record: &'a Record,
+    async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let _guard = self.write_lock.lock().await;
-            if self.read(id).await?.is_some() {
-                return Ok(false); // taken: the caller retries with a fresh id
-            }
-            let stored = StoredRecord {
-                expires_at_ms: expiry_ms(ttl),
-                data: record.clone(),
-            };
-            self.write(id, &stored).await?;
-            Ok(true)
-        })
+    ) -> Result<bool, BackendError> {
+        let _guard = self.write_lock.lock().await;
+        if self.read(id).await?.is_some() {
+            return Ok(false); // taken: the caller retries with a fresh id
+        }
+        let stored = StoredRecord {
+            expires_at_ms: expiry_ms(ttl),
+            data: record.clone(),
+        };
+        self.write(id, &stored).await?;
+        Ok(true)
     }
 
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
+    async fn apply(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let _guard = self.write_lock.lock().await;
-            let Some(mut stored) = self.read(id).await? else {
-                return Ok(false); // gone: never re-create it
-            };
-            changes.apply_to(&mut stored.data);
-            stored.expires_at_ms = expiry_ms(ttl);
-            self.write(id, &stored).await?;
-            Ok(true)
-        })
+    ) -> Result<bool, BackendError> {
+        let _guard = self.write_lock.lock().await;
+        let Some(mut stored) = self.read(id).await? else {
+            return Ok(false); // gone: never re-create it
+        };
+        changes.apply_to(&mut stored.data);
+        stored.expires_at_ms = expiry_ms(ttl);
+        self.write(id, &stored).await?;
+        Ok(true)
     }
 
-    /// Under the lock, so no change to `old` can slip in between reading and deleting it (the
-    /// trait's default, which this replaces, is not atomic).
-    fn regenerate<'a>(
-        &'a self,
-        old: &'a SessionId,
-        new: &'a SessionId,
-        changes: &'a Changes,
+    /// Under the lock, so no change to `old` can slip in between reading and deleting it.
+    async fn regenerate(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
-        Box::pin(async move {
-            let _guard = self.write_lock.lock().await;
-            let Some(mut stored) = self.read(old).await? else {
-                return Ok(Regenerated::Gone); // logged out meanwhile: never bring it back
+    ) -> Result<Regenerated, BackendError> {
+        let _guard = self.write_lock.lock().await;
+        let Some(mut stored) = self.read(old).await? else {
+            return Ok(Regenerated::Gone); // logged out meanwhile: never bring it back
+        };
+        if self.read(new).await?.is_some() {
+            return Ok(Regenerated::Taken);
+        }
+        changes.apply_to(&mut stored.data);
+        stored.expires_at_ms = expiry_ms(ttl);
+        self.write(new, &stored).await?;
+        self.remove(old).await?;
+        Ok(Regenerated::Moved)
+    }
+
+    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
+        let _guard = self.write_lock.lock().await;
+        self.remove(id).await
+    }
+}
+
+/// Expired files never load, but take room: `spawn_cleanup` deletes them.
+impl DeleteExpired for FileBackend {
+    async fn delete_expired(&self) -> Result<u64, BackendError> {
+        let _guard = self.write_lock.lock().await;
+        let mut deleted = 0;
+        let mut entries = tokio::fs::read_dir(&self.dir)
+            .await
+            .map_err(|err| BackendError::new("listing session files", err))?;
+        while let Ok(Some(entry)) = entries.next_entry().await {
+            let path = entry.path();
+            let Some(id) = path
+                .file_stem()
+                .and_then(|stem| stem.to_str())
+                .and_then(SessionId::parse)
+            else {
+                continue;
             };
-            if self.read(new).await?.is_some() {
-                return Ok(Regenerated::Taken);
+            if self.read(&id).await.is_ok_and(|live| live.is_none()) {
+                let _ = tokio::fs::remove_file(&path).await;
+                deleted += 1;
             }
-            changes.apply_to(&mut stored.data);
-            stored.expires_at_ms = expiry_ms(ttl);
-            self.write(new, &stored).await?;
-            self.remove(old).await?;
-            Ok(Regenerated::Moved)
-        })
-    }
-
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            let _guard = self.write_lock.lock().await;
-            self.remove(id).await
-        })
-    }
-
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        Box::pin(async move {
-            let _guard = self.write_lock.lock().await;
-            let mut deleted = 0;
-            let mut entries = tokio::fs::read_dir(&self.dir)
-                .await
-                .map_err(|err| BackendError::new("listing session files", err))?;
-            while let Ok(Some(entry)) = entries.next_entry().await {
-                let path = entry.path();
-                let Some(id) = path
-                    .file_stem()
-                    .and_then(|stem| stem.to_str())
-                    .and_then(SessionId::parse)
-                else {
-                    continue;
-                };
-                if self.read(&id).await.is_ok_and(|live| live.is_none()) {
-                    let _ = tokio::fs::remove_file(&path).await;
-                    deleted += 1;
-                }
-            }
-            Ok(deleted)
-        })
+        }
+        Ok(deleted)
     }
 }
 
@@ -216,7 +211,6 @@ async fn visits(session: Session) -> Result<String, SessionError> {
 struct Basket;
 impl SessionName for Basket {
     const NAME: &'static str = "basket";
-    const BACKEND: &'static str = "files";
 }
 
 async fn add_to_basket(basket: Session<Basket>) -> Result<String, SessionError> {
@@ -224,6 +218,23 @@ async fn add_to_basket(basket: Session<Basket>) -> Result<String, SessionError> 
     items.push(format!("item {}", items.len() + 1));
     basket.insert("items", &items)?;
     Ok(format!("{items:?}\n"))
+}
+
+/// The config: the default session and the basket both kept in `backend`'s files (one
+/// [`Storage`], shared), under their own cookies.
+fn config(
+    secret: impl AsRef<[u8]>,
+    backend: Arc<FileBackend>,
+) -> Result<SessionConfig, axum_session_store::ConfigError> {
+    let files = Storage::server(backend);
+    SessionConfig::builder()
+        .secret_key(secret)
+        .default_backend(files.clone())
+        .session_backend::<Basket>(files)
+        .session_max_age(Duration::hours(12))
+        // Plain http://localhost for the demo; keep the default (Secure) in production.
+        .cookie_args(CookieArgs::default().secure(false))
+        .build()
 }
 
 /// The routes, behind the session layer that saves the file sessions.
@@ -252,17 +263,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             secret
         }
     };
-    let config = SessionConfig::builder()
-        .secret_key(secret)
-        .shared_backend("files", backend)
-        .default_backend("files")
-        .session_max_age(Duration::hours(12))
-        // Plain http://localhost for the demo; keep the default (Secure) in production.
-        .cookie_args(CookieArgs {
-            secure: false,
-            ..CookieArgs::default()
-        })
-        .build()?;
+    let config = config(secret, backend)?;
 
     let app = app(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
@@ -316,13 +317,12 @@ mod tests {
     #[tokio::test]
     async fn a_session_made_by_the_kit_counts_on() {
         let files = Files::new().await;
-        let config = SessionConfig::builder()
-            .secret_key("an example secret, at least 32 bytes long")
-            .shared_backend("files", files.backend.clone())
-            .default_backend("files")
-            .build()
-            .unwrap();
-        let cookie = session_cookie(&config, "session", "files", [("visits", 41)])
+        let config = config(
+            "an example secret, at least 32 bytes long",
+            files.backend.clone(),
+        )
+        .unwrap();
+        let cookie = session_cookie(&config, "session", [("visits", 41)])
             .await
             .unwrap();
         let request = Request::get("/")
@@ -337,9 +337,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(&body[..], b"visit 42\n");
-        let session = read_session(&config, &jar, "session", "files")
-            .await
-            .unwrap();
+        let session = read_session(&config, &jar, "session").await.unwrap();
         assert_eq!(session.unwrap()["visits"], 42);
     }
 }

@@ -42,9 +42,10 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use axum_session_store::{
-    CookieArgs, CsrfLayer, Expiry, Flash, Session, SessionConfig, SessionError,
-};
+use axum_session_store::cookie::CookieArgs;
+use axum_session_store::csrf::CsrfLayer;
+use axum_session_store::session::Expiry;
+use axum_session_store::{Flash, Session, SessionConfig, SessionError};
 use minijinja::{context, AutoEscape, Environment};
 use serde::Deserialize;
 use time::Duration;
@@ -258,11 +259,8 @@ fn config(secret: Vec<u8>, secure: bool) -> Result<SessionConfig, Box<dyn Error>
         // Checked by the server from the signed timestamp: a copied cookie stops working a week
         // after the session was last saved, whatever the browser does.
         .session_max_age(Duration::days(7))
-        .cookie_args(CookieArgs {
-            secure,
-            // Everything else keeps the safe defaults: HttpOnly, SameSite=Lax, Path=/.
-            ..CookieArgs::default()
-        })
+        // Everything else keeps the safe defaults: HttpOnly, SameSite=Lax, Path=/.
+        .cookie_args(CookieArgs::default().secure(secure))
         .build()?)
 }
 

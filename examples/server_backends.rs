@@ -18,15 +18,16 @@
 //! `sqlite://sessions.db?mode=rwc`).
 
 use std::env;
-use std::sync::Arc;
 
 use axum::routing::{get, post};
-use axum::Router;
-use axum_session_store::{
-    deadpool_redis, spawn_cleanup, sqlx, CookieArgs, PostgresBackend, RedisBackend, Session,
-    SessionBackend, SessionConfig, SessionError, SessionName, SqliteBackend,
+use axum::{Extension, Router};
+use axum_session_store::backend::{
+    spawn_cleanup, MemoryBackend, PostgresBackend, RedisBackend, SqliteBackend, Storage,
 };
+use axum_session_store::cookie::CookieArgs;
+use axum_session_store::{deadpool_redis, sqlx, Session, SessionConfig, SessionError, SessionName};
 use time::Duration;
+use tokio::task::JoinHandle;
 
 /// Preferences, kept in a signed cookie beside the server-side default session.
 struct Prefs;
@@ -34,13 +35,20 @@ impl SessionName for Prefs {
     const NAME: &'static str = "prefs";
 }
 
-async fn index(session: Session, prefs: Session<Prefs>) -> Result<String, SessionError> {
+/// Which backend keeps the default session, for the page to say.
+#[derive(Clone)]
+struct Kind(String);
+
+async fn index(
+    session: Session,
+    prefs: Session<Prefs>,
+    Extension(Kind(backend)): Extension<Kind>,
+) -> Result<String, SessionError> {
     let visits: u64 = session.get("visits")?.unwrap_or(0) + 1;
     session.insert("visits", visits)?;
     if !prefs.contains_key("theme") {
         prefs.insert("theme", "dark")?;
     }
-    let backend = session.store().config().default_backend().to_owned();
     let theme: String = prefs.get("theme")?.unwrap_or_default();
     // No need to return the sessions: the layer saves them.
     Ok(format!(
@@ -60,29 +68,40 @@ async fn logout(session: Session) -> &'static str {
     "logged out\n"
 }
 
-async fn backend(kind: &str) -> Result<Arc<dyn SessionBackend>, Box<dyn std::error::Error>> {
+/// The backend `kind`, as the config keeps it, and the task that deletes its expired records
+/// when it needs one (SQL and memory; Redis expires them itself).
+async fn backend(
+    kind: &str,
+) -> Result<(Storage, Option<JoinHandle<()>>), Box<dyn std::error::Error>> {
+    let cleanup = Duration::minutes(5);
     Ok(match kind {
         "redis" => {
             let url = env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
             let pool = deadpool_redis::Config::from_url(url)
                 .create_pool(Some(deadpool_redis::Runtime::Tokio1))?;
-            Arc::new(RedisBackend::new(pool))
+            (RedisBackend::new(pool).into(), None)
         }
         "postgres" => {
             let url = env::var("POSTGRES_URL")
                 .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
             let backend = PostgresBackend::new(sqlx::PgPool::connect(&url).await?);
             backend.migrate().await?;
-            Arc::new(backend)
+            let task = spawn_cleanup(backend.clone(), cleanup)?;
+            (backend.into(), Some(task))
         }
         "sqlite" => {
             let url =
                 env::var("SQLITE_URL").unwrap_or_else(|_| "sqlite://sessions.db?mode=rwc".into());
             let backend = SqliteBackend::new(sqlx::SqlitePool::connect(&url).await?);
             backend.migrate().await?;
-            Arc::new(backend)
+            let task = spawn_cleanup(backend.clone(), cleanup)?;
+            (backend.into(), Some(task))
         }
-        "memory" => Arc::new(axum_session_store::MemoryBackend::new()),
+        "memory" => {
+            let backend = MemoryBackend::new();
+            let task = spawn_cleanup(backend.clone(), cleanup)?;
+            (backend.into(), Some(task))
+        }
         other => {
             return Err(
                 format!("unknown backend {other:?}: use redis, postgres, sqlite or memory").into(),
@@ -91,31 +110,27 @@ async fn backend(kind: &str) -> Result<Arc<dyn SessionBackend>, Box<dyn std::err
     })
 }
 
-/// The session config: the default session kept in `backend`, registered as `kind`.
+/// The session config: the default session kept in `storage`.
 fn config(
     secret: Vec<u8>,
-    kind: &str,
-    backend: Arc<dyn SessionBackend>,
+    storage: Storage,
 ) -> Result<SessionConfig, axum_session_store::ConfigError> {
     SessionConfig::builder()
         .secret_key(secret)
-        .shared_backend(kind, backend)
-        .default_backend(kind)
+        .default_backend(storage)
         .session_max_age(Duration::days(7))
         // Plain http://localhost for the demo; keep the default (Secure) in production.
-        .cookie_args(CookieArgs {
-            secure: false,
-            ..CookieArgs::default()
-        })
+        .cookie_args(CookieArgs::default().secure(false))
         .build()
 }
 
-fn app(config: SessionConfig) -> Router {
+fn app(config: SessionConfig, kind: &str) -> Router {
     Router::new()
         .route("/", get(index))
         .route("/login", post(login))
         .route("/logout", post(logout))
         .layer(config.layer())
+        .layer(Extension(Kind(kind.to_owned())))
         .with_state(config)
 }
 
@@ -123,9 +138,7 @@ fn app(config: SessionConfig) -> Router {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tracing_subscriber::fmt::init();
     let kind = env::args().nth(1).unwrap_or_else(|| "memory".into());
-    let backend = backend(&kind).await?;
-    // SQL and memory records are deleted when expired by this task; Redis expires them itself.
-    let _cleanup = spawn_cleanup(backend.clone(), Duration::minutes(5))?;
+    let (storage, _cleanup) = backend(&kind).await?;
 
     // No constant fallback: without SESSION_SECRET, a random secret for this run only.
     let secret = match env::var("SESSION_SECRET") {
@@ -136,7 +149,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             secret
         }
     };
-    let app = app(config(secret, &kind, backend)?);
+    let app = app(config(secret, storage)?, &kind);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("Listening on http://localhost:3000, sessions kept in {kind}");
     axum::serve(listener, app).await?;
@@ -174,13 +187,9 @@ mod tests {
     }
 
     async fn tour(kind: &str) {
-        let backend = super::backend(kind).await.unwrap();
-        let app = app(config(
-            b"an example secret, at least 32 bytes long".to_vec(),
-            kind,
-            backend,
-        )
-        .unwrap());
+        let (storage, _cleanup) = super::backend(kind).await.unwrap();
+        let secret = b"an example secret, at least 32 bytes long".to_vec();
+        let app = app(config(secret, storage).unwrap(), kind);
         let mut jar = CookieJar::new();
         let first = send(&app, &mut jar, "GET", "/").await;
         assert_eq!(first, format!("visit 1 (kept in {kind}), theme dark\n"));

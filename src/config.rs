@@ -1,30 +1,31 @@
 //! [`SessionConfig`], webapp2's `default_config` once built: its settings, its keys, its
 //! backends, and the resolution of a session name into its [`SessionProfile`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use time::Duration;
 
-use crate::backend::SessionBackend;
-use crate::codec::{PrivateCookieSerializer, SecureCookieSerializer};
+#[cfg(feature = "test-util")]
+use crate::codec::PrivateCookieSerializer;
+use crate::codec::SecureCookieSerializer;
 use crate::cookie_args::CookieArgs;
 use crate::error::SessionError;
 use crate::expiry::ExpiryPolicy;
-use crate::keeper::Keeper;
+use crate::keeper::{Codecs, Keeper};
 use crate::profile::{SessionProfile, SessionSettings};
 use crate::rejection_log::RejectionLog;
 
 /// How many sessions one request may open unless
 /// [`SessionConfigBuilder::max_sessions_per_request`](crate::SessionConfigBuilder::max_sessions_per_request)
 /// says otherwise.
-pub const DEFAULT_MAX_SESSIONS_PER_REQUEST: usize = 8;
+pub(crate) const DEFAULT_MAX_SESSIONS_PER_REQUEST: usize = 8;
 
 /// How long a session lives after its last save when neither `session_max_age` nor the
 /// cookie's `max_age` says: 14 days (a server-side record's TTL, and the oldest signed
 /// timestamp a cookie session may carry).
-pub const DEFAULT_SERVER_SESSION_TTL: Duration = Duration::days(14);
+pub(crate) const DEFAULT_SERVER_SESSION_TTL: Duration = Duration::days(14);
 
 /// The session configuration: webapp2's `default_config`, validated once and cheap to clone.
 ///
@@ -59,18 +60,19 @@ pub struct SessionConfig {
 
 /// Everything a built config holds, as the builder assembles it.
 pub(crate) struct Settings {
-    pub(crate) serializer: Arc<SecureCookieSerializer>,
-    pub(crate) id_serializer: Arc<SecureCookieSerializer>,
-    pub(crate) private_serializer: Arc<PrivateCookieSerializer>,
+    /// The cookie codecs, keyed with the config's secrets.
+    pub(crate) codecs: Codecs,
     pub(crate) cookie_name: String,
     pub(crate) session_max_age: Option<Duration>,
     /// The settings of every session without cookie attributes of its own.
     pub(crate) default_settings: Arc<SessionSettings>,
     /// The settings of each session with cookie attributes of its own.
     pub(crate) settings_by_session: HashMap<String, Arc<SessionSettings>>,
-    /// The registered backends, by name, ready to use.
-    pub(crate) keepers: BTreeMap<String, Keeper>,
-    pub(crate) default_backend: String,
+    /// Where each session with a storage of its own is kept (the default session's under its
+    /// cookie name), ready to use, with what errors call it.
+    pub(crate) keepers: HashMap<String, (Keeper, Arc<str>)>,
+    /// Where every other session is kept: a signed cookie.
+    pub(crate) signed_cookie: (Keeper, Arc<str>),
     pub(crate) server_session_ttl: Duration,
     pub(crate) expiry: ExpiryPolicy,
     pub(crate) max_cookie_pairs: usize,
@@ -80,6 +82,35 @@ pub(crate) struct Settings {
 }
 
 impl SessionConfig {
+    /// The cookie name of the default session unless
+    /// [`cookie_name`](crate::SessionConfigBuilder::cookie_name) says otherwise.
+    pub const DEFAULT_COOKIE_NAME: &'static str = crate::name::DEFAULT_COOKIE_NAME;
+
+    /// How long a session lives after its last save when neither `session_max_age` nor the
+    /// cookie's `max_age` says: 14 days (a server-side record's TTL, and the oldest signed
+    /// timestamp a cookie session may carry), unless
+    /// [`server_session_ttl`](crate::SessionConfigBuilder::server_session_ttl) says otherwise.
+    pub const DEFAULT_SERVER_SESSION_TTL: Duration = DEFAULT_SERVER_SESSION_TTL;
+
+    /// How many sessions one request may open unless
+    /// [`max_sessions_per_request`](crate::SessionConfigBuilder::max_sessions_per_request)
+    /// says otherwise.
+    pub const DEFAULT_MAX_SESSIONS_PER_REQUEST: usize = DEFAULT_MAX_SESSIONS_PER_REQUEST;
+
+    /// How many `name=value` pairs of a `Cookie` header are read unless
+    /// [`max_cookie_pairs`](crate::SessionConfigBuilder::max_cookie_pairs) says otherwise.
+    pub const DEFAULT_MAX_COOKIE_PAIRS: usize = crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
+
+    /// How many flash messages a session keeps waiting to be shown unless
+    /// [`max_flashes`](crate::SessionConfigBuilder::max_flashes) says otherwise: adding one
+    /// more drops the oldest.
+    pub const DEFAULT_MAX_FLASHES: usize = crate::profile::DEFAULT_MAX_FLASHES;
+
+    /// The most bytes a server-side record may hold as JSON unless
+    /// [`max_record_bytes`](crate::SessionConfigBuilder::max_record_bytes) says otherwise:
+    /// 256 KiB.
+    pub const DEFAULT_MAX_RECORD_BYTES: usize = crate::profile::DEFAULT_MAX_RECORD_BYTES;
+
     /// The config of `settings`, checked by the builder.
     pub(crate) fn from_settings(settings: Settings) -> Self {
         Self {
@@ -167,7 +198,7 @@ impl SessionConfig {
     ///
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder().secret_key(secret).build()?;
-    /// assert_eq!(config.max_sessions_per_request(), axum_session_store::DEFAULT_MAX_SESSIONS_PER_REQUEST);
+    /// assert_eq!(config.max_sessions_per_request(), SessionConfig::DEFAULT_MAX_SESSIONS_PER_REQUEST);
     /// # Ok::<(), axum_session_store::ConfigError>(())
     /// ```
     pub fn max_sessions_per_request(&self) -> usize {
@@ -193,12 +224,13 @@ impl SessionConfig {
     /// else the defaults.
     ///
     /// ```
-    /// use axum_session_store::{CookieArgs, SessionConfig};
+    /// use axum_session_store::SessionConfig;
+    /// use axum_session_store::cookie::CookieArgs;
     ///
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder()
     ///     .secret_key(secret)
-    ///     .session_cookie_args("prefs", CookieArgs { http_only: false, ..CookieArgs::default() })
+    ///     .session_cookie_args("prefs", CookieArgs::default().http_only(false))
     ///     .build()?;
     /// assert!(!config.cookie_args_for("prefs").http_only);
     /// assert!(config.cookie_args_for("session").http_only);
@@ -208,38 +240,8 @@ impl SessionConfig {
         self.settings_for(name).attributes.args()
     }
 
-    /// The backend of the default session (`Session` without a name): `"securecookie"` unless
-    /// configured.
-    ///
-    /// ```
-    /// use axum_session_store::SessionConfig;
-    ///
-    /// # let secret = "an example secret, at least 32 bytes long";
-    /// let config = SessionConfig::builder().secret_key(secret).default_backend(axum_session_store::MEMORY).build()?;
-    /// assert_eq!(config.default_backend(), "memory");
-    /// # Ok::<(), axum_session_store::ConfigError>(())
-    /// ```
-    pub fn default_backend(&self) -> &str {
-        &self.inner.default_backend
-    }
-
-    /// The names of the registered backends in alphabetical order, `"memory"` and
-    /// `"securecookie"` among them.
-    ///
-    /// ```
-    /// use axum_session_store::SessionConfig;
-    ///
-    /// # let secret = "an example secret, at least 32 bytes long";
-    /// let config = SessionConfig::builder().secret_key(secret).build()?;
-    /// let names: Vec<&str> = config.backend_names().collect();
-    /// assert!(names.contains(&"securecookie") && names.contains(&"memory"));
-    /// # Ok::<(), axum_session_store::ConfigError>(())
-    /// ```
-    pub fn backend_names(&self) -> impl Iterator<Item = &str> {
-        self.inner.keepers.keys().map(String::as_str)
-    }
-
-    /// The signer of cookie values, keyed with this config's secrets.
+    /// The signer of cookie values, keyed with this config's secrets: to make or read a signed
+    /// cookie in a test (feature `test-util`).
     ///
     /// ```
     /// use axum_session_store::SessionConfig;
@@ -251,8 +253,10 @@ impl SessionConfig {
     /// assert_eq!(data["a"], 1);
     /// # Ok::<(), axum_session_store::ConfigError>(())
     /// ```
+    #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn serializer(&self) -> &SecureCookieSerializer {
-        &self.inner.serializer
+        &self.inner.codecs.signed
     }
 
     /// The signer of server-side sessions' id cookies (`{"_sid": id}`), keyed through a key
@@ -270,45 +274,30 @@ impl SessionConfig {
     /// assert!(config.serializer().deserialize("session", &id_cookie, None).is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn id_serializer(&self) -> &SecureCookieSerializer {
-        &self.inner.id_serializer
+        &self.inner.codecs.ids
     }
 
-    /// The sealer of encrypted cookie values (the `privatecookie` backend), keyed with this
-    /// config's secrets through a key derived for that purpose only.
+    /// The sealer of encrypted cookie values ([`Storage::private_cookie`](crate::backend::Storage::private_cookie)),
+    /// keyed with this config's secrets through a key derived for that purpose only (feature
+    /// `test-util`).
     ///
     /// ```
     /// use axum_session_store::SessionConfig;
     ///
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder().secret_key(secret).build()?;
-    /// let sealed = config.private_serializer().seal("vault", &serde_json::json!({"a": 1})).unwrap();
-    /// let data = config.private_serializer().open("vault", &sealed, None).unwrap();
+    /// let sealed = config.private_serializer().serialize("vault", &serde_json::json!({"a": 1})).unwrap();
+    /// let data = config.private_serializer().deserialize("vault", &sealed, None).unwrap();
     /// assert_eq!(data["a"], 1);
     /// # Ok::<(), axum_session_store::ConfigError>(())
     /// ```
+    #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn private_serializer(&self) -> &PrivateCookieSerializer {
-        &self.inner.private_serializer
-    }
-
-    /// The server-side backend registered as `name` (`"memory"` is always there), to share it
-    /// with [`spawn_cleanup`](crate::spawn_cleanup) or inspect it. `None` for cookie backends
-    /// and unknown names.
-    ///
-    /// ```
-    /// use axum_session_store::SessionConfig;
-    ///
-    /// # let secret = "an example secret, at least 32 bytes long";
-    /// let config = SessionConfig::builder().secret_key(secret).build()?;
-    /// assert!(config.server_backend("memory").is_some());
-    /// assert!(config.server_backend("securecookie").is_none(), "a cookie backend");
-    /// # Ok::<(), axum_session_store::ConfigError>(())
-    /// ```
-    pub fn server_backend(&self, name: &str) -> Option<Arc<dyn SessionBackend>> {
-        match self.inner.keepers.get(name)? {
-            Keeper::Server { backend, .. } => Some(backend.clone()),
-            Keeper::Cookie(_) => None,
-        }
+        &self.inner.codecs.private
     }
 
     /// How long the server keeps the record of the session `name` after its last save:
@@ -332,6 +321,11 @@ impl SessionConfig {
         self.settings_for(name).max_age
     }
 
+    /// The signer of cookie values.
+    pub(crate) fn signer(&self) -> &SecureCookieSerializer {
+        &self.inner.codecs.signed
+    }
+
     /// Where rejected cookies are logged.
     pub(crate) fn rejection_log(&self) -> &RejectionLog {
         &self.inner.rejection_log
@@ -345,23 +339,44 @@ impl SessionConfig {
             .unwrap_or(&self.inner.default_settings)
     }
 
-    /// The session `name`, kept by the backend `backend_name`, resolved into what loading and
-    /// saving it need. Names the config knows (the default session's, those with attributes of
-    /// their own) were checked by `build()`; any other is checked here, with the default
-    /// attributes it gets.
+    /// The session `name` resolved into what loading and saving it need: the storage it was
+    /// given ([`SessionConfigBuilder::default_backend`](crate::SessionConfigBuilder::default_backend)
+    /// for the default session's name, else
+    /// [`session_backend`](crate::SessionConfigBuilder::session_backend)), else a signed
+    /// cookie. Names the config knows (the default session's, those with attributes or a
+    /// backend of their own) were checked by `build()`; any other is checked here, with the
+    /// default attributes it gets.
     ///
     /// # Errors
     /// [`SessionError::Config`] for a name that is no valid cookie name or breaks the prefix
-    /// rules; [`SessionError::UnknownBackend`] for a backend that is not registered.
-    pub(crate) fn resolve(
+    /// rules.
+    pub(crate) fn resolve(&self, name: &str) -> Result<SessionProfile, SessionError> {
+        let keeper = self
+            .inner
+            .keepers
+            .get(name)
+            .unwrap_or(&self.inner.signed_cookie);
+        self.profile(name, keeper)
+    }
+
+    /// The session `name` resolved as a signed cookie, whatever storage the config gives the
+    /// name: webapp2's `set_secure_cookie`.
+    ///
+    /// # Errors
+    /// As [`resolve`](Self::resolve).
+    pub(crate) fn resolve_signed_cookie(&self, name: &str) -> Result<SessionProfile, SessionError> {
+        self.profile(name, &self.inner.signed_cookie)
+    }
+
+    fn profile(
         &self,
         name: &str,
-        backend_name: &str,
+        (keeper, label): &(Keeper, Arc<str>),
     ) -> Result<SessionProfile, SessionError> {
         let settings = match self.inner.settings_by_session.get(name) {
             Some(own) => own,
             None => {
-                if name != self.inner.cookie_name {
+                if name != self.inner.cookie_name && !self.inner.keepers.contains_key(name) {
                     self.inner
                         .default_settings
                         .attributes
@@ -371,17 +386,9 @@ impl SessionConfig {
                 &self.inner.default_settings
             }
         };
-        let keeper =
-            self.inner
-                .keepers
-                .get(backend_name)
-                .ok_or_else(|| SessionError::UnknownBackend {
-                    session: name.to_owned(),
-                    backend: backend_name.to_owned(),
-                })?;
         Ok(SessionProfile::new(
             name,
-            backend_name,
+            label.clone(),
             keeper.clone(),
             settings.clone(),
         ))
@@ -404,8 +411,14 @@ impl fmt::Debug for SessionConfig {
                     .map(|(name, own)| (name, own.attributes.args()))
                     .collect::<HashMap<_, _>>(),
             )
-            .field("backends", &settings.keepers.keys().collect::<Vec<_>>())
-            .field("default_backend", &settings.default_backend)
+            .field(
+                "backends",
+                &settings
+                    .keepers
+                    .iter()
+                    .map(|(name, (_, label))| (name, label))
+                    .collect::<std::collections::BTreeMap<_, _>>(),
+            )
             .field("server_session_ttl", &settings.server_session_ttl)
             .field("absolute_max_age", &settings.expiry.absolute_max_age)
             .field("rolling_refresh", &settings.expiry.rolling_refresh)

@@ -2,28 +2,22 @@
 //! [`build`](SessionConfigBuilder::build), which also derives the keys and resolves the settings
 //! of each session name it knows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
 use time::Duration;
 
-use crate::backend::{
-    batched, MemoryBackend, SessionBackend, MEMORY, PRIVATE_COOKIE, SECURE_COOKIE,
-};
-use crate::codec::{PrivateCookieSerializer, SecureCookieSerializer};
+use crate::backend::Storage;
 use crate::config::{
     SessionConfig, Settings, DEFAULT_MAX_SESSIONS_PER_REQUEST, DEFAULT_SERVER_SESSION_TTL,
 };
+use crate::config_error::ConfigError;
 use crate::cookie_args::{CookieArgs, CookieAttributes};
-use crate::error::ConfigError;
 use crate::expiry::ExpiryPolicy;
-use crate::keeper::Keeper;
-use crate::key::{
-    distinct_bytes, KeyRing, ID_COOKIE_PURPOSE, MIN_DISTINCT_SECRET_BYTES, MIN_SECRET_LEN,
-    SIGNING_PURPOSE,
-};
-use crate::name::DEFAULT_COOKIE_NAME;
+use crate::keeper::{Codecs, Keeper};
+use crate::key::{distinct_bytes, MIN_DISTINCT_SECRET_BYTES, MIN_SECRET_LEN};
+use crate::name::{self, SessionName, DEFAULT_COOKIE_NAME};
 use crate::profile::{SessionSettings, SizeLimits, DEFAULT_MAX_FLASHES, DEFAULT_MAX_RECORD_BYTES};
 use crate::rejection_log::RejectionLog;
 use crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
@@ -47,7 +41,8 @@ impl SessionConfig {
 /// Builds a [`SessionConfig`]; [`build`](Self::build) checks every setting.
 ///
 /// ```
-/// use axum_session_store::{ConfigError, CookieArgs, SessionConfig};
+/// use axum_session_store::{ConfigError, SessionConfig};
+/// use axum_session_store::cookie::CookieArgs;
 /// use time::Duration;
 ///
 /// # std::env::set_var("SESSION_SECRET", "an example secret, at least 32 bytes long");
@@ -56,7 +51,7 @@ impl SessionConfig {
 ///     .fallback_keys(["a former secret, still accepted!!"])
 ///     .cookie_name("__Host-session")
 ///     .session_max_age(Duration::days(14))
-///     .cookie_args(CookieArgs { max_age: Some(Duration::days(14)), ..CookieArgs::default() })
+///     .cookie_args(CookieArgs::default().max_age(Duration::days(14)))
 ///     .build()?;
 /// assert_eq!(config.cookie_name(), "__Host-session");
 ///
@@ -76,8 +71,8 @@ pub struct SessionConfigBuilder {
     session_max_age: Option<Duration>,
     cookie_args: CookieArgs,
     cookie_args_by_session: HashMap<String, CookieArgs>,
-    backends: Vec<(String, Arc<dyn SessionBackend>)>,
-    default_backend: Option<String>,
+    default_storage: Option<Storage>,
+    storage_by_session: Vec<(&'static str, Storage)>,
     server_session_ttl: Option<Duration>,
     absolute_max_age: Option<Duration>,
     rolling_refresh: Option<Duration>,
@@ -161,12 +156,13 @@ impl SessionConfigBuilder {
     /// The default cookie attributes of every session.
     ///
     /// ```
-    /// use axum_session_store::{CookieArgs, SameSite, SessionConfig};
+    /// use axum_session_store::SessionConfig;
+    /// use axum_session_store::cookie::{CookieArgs, SameSite};
     ///
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder()
     ///     .secret_key(secret)
-    ///     .cookie_args(CookieArgs { same_site: SameSite::Strict, ..CookieArgs::default() })
+    ///     .cookie_args(CookieArgs::default().same_site(SameSite::Strict))
     ///     .build()?;
     /// assert_eq!(config.cookie_args().same_site, SameSite::Strict);
     /// # Ok::<(), axum_session_store::ConfigError>(())
@@ -179,13 +175,14 @@ impl SessionConfigBuilder {
     /// Cookie attributes for the session `name` alone, in place of the defaults.
     ///
     /// ```
-    /// use axum_session_store::{CookieArgs, SessionConfig};
+    /// use axum_session_store::SessionConfig;
+    /// use axum_session_store::cookie::CookieArgs;
     ///
     /// # let secret = "an example secret, at least 32 bytes long";
     /// // A session the page's JavaScript may read; the others stay HttpOnly.
     /// let config = SessionConfig::builder()
     ///     .secret_key(secret)
-    ///     .session_cookie_args("ui", CookieArgs { http_only: false, ..CookieArgs::default() })
+    ///     .session_cookie_args("ui", CookieArgs::default().http_only(false))
     ///     .build()?;
     /// assert!(!config.cookie_args_for("ui").http_only);
     /// # Ok::<(), axum_session_store::ConfigError>(())
@@ -195,74 +192,74 @@ impl SessionConfigBuilder {
         self
     }
 
-    /// Registers a server-side backend under `name`, for sessions whose
-    /// [`BACKEND`](crate::SessionName::BACKEND) is that name. `"memory"` is registered by
-    /// default and may be replaced; `"securecookie"` is reserved.
+    /// Where the default session (`Session` without a name) keeps its data: a signed cookie
+    /// unless set. A built-in backend converts into a [`Storage`] as it is; see
+    /// [`Storage`] for cookies and backends of your own.
     ///
     /// ```
-    /// use axum_session_store::{MemoryBackend, SessionConfig, SessionName};
+    /// use axum_session_store::backend::MemoryBackend;
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let sessions = MemoryBackend::new(); // clones share the records
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .default_backend(sessions.clone())
+    ///     .build()?;
+    /// assert!(sessions.is_empty());
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    #[doc(alias = "backends")]
+    pub fn default_backend(mut self, storage: impl Into<Storage>) -> Self {
+        self.default_storage = Some(storage.into());
+        self
+    }
+
+    /// Where the session `N` keeps its data: a signed cookie unless set (webapp2's
+    /// `get_session(name, backend=...)`, decided once). For [`DefaultSession`](crate::DefaultSession), the same as
+    /// [`default_backend`](Self::default_backend).
+    ///
+    /// The choice is a value: no session can name a backend that was never given. Two
+    /// sessions of one name fail [`build`](Self::build).
+    ///
+    /// ```
+    /// use axum_session_store::backend::{MemoryBackend, Storage};
+    /// use axum_session_store::{ConfigError, SessionConfig, SessionName};
     ///
     /// struct Cart;
     /// impl SessionName for Cart {
     ///     const NAME: &'static str = "cart";
-    ///     const BACKEND: &'static str = "carts";
     /// }
     ///
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder()
     ///     .secret_key(secret)
-    ///     .backend("carts", MemoryBackend::new())
+    ///     .session_backend::<Cart>(MemoryBackend::new())
     ///     .build()?;
-    /// assert!(config.server_backend("carts").is_some());
-    /// # Ok::<(), axum_session_store::ConfigError>(())
-    /// ```
-    pub fn backend(mut self, name: impl Into<String>, backend: impl SessionBackend) -> Self {
-        self.backends.push((name.into(), Arc::new(backend)));
-        self
-    }
-
-    /// Like [`backend`](Self::backend), for a backend already shared behind an `Arc`.
     ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use axum_session_store::{spawn_cleanup, MemoryBackend, SessionConfig};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let secret = "an example secret, at least 32 bytes long";
-    /// let backend = Arc::new(MemoryBackend::new());
-    /// let config = SessionConfig::builder()
+    /// let twice = SessionConfig::builder()
     ///     .secret_key(secret)
-    ///     .shared_backend("sessions", backend.clone())
-    ///     .default_backend("sessions")
-    ///     .build()?;
-    /// // The same backend, shared with the cleanup task.
-    /// let _cleanup = spawn_cleanup(backend, time::Duration::minutes(5))?;
-    /// # Ok(()) }
+    ///     .session_backend::<Cart>(MemoryBackend::new())
+    ///     .session_backend::<Cart>(Storage::private_cookie())
+    ///     .build();
+    /// assert!(matches!(twice, Err(ConfigError::DuplicateSession { .. })));
+    /// # Ok::<(), ConfigError>(())
     /// ```
-    pub fn shared_backend(
-        mut self,
-        name: impl Into<String>,
-        backend: Arc<dyn SessionBackend>,
-    ) -> Self {
-        self.backends.push((name.into(), backend));
-        self
-    }
-
-    /// The backend of the default session (`Session` without a name). Default
-    /// `"securecookie"`; name a registered server-side backend to keep the default session's
-    /// data on the server.
     ///
-    /// ```
-    /// use axum_session_store::SessionConfig;
+    /// A backend named by a string, as before 0.1, is a compile error, not a 500 on the first
+    /// request that uses it:
     ///
-    /// # let secret = "an example secret, at least 32 bytes long";
-    /// let config = SessionConfig::builder().secret_key(secret).default_backend(axum_session_store::MEMORY).build()?;
-    /// assert_eq!(config.default_backend(), "memory");
-    /// assert!(SessionConfig::builder().secret_key(secret).default_backend("nowhere").build().is_err());
-    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```compile_fail
+    /// # use axum_session_store::{SessionConfig, SessionName};
+    /// # struct Cart;
+    /// # impl SessionName for Cart { const NAME: &'static str = "cart"; }
+    /// let config = SessionConfig::builder().session_backend::<Cart>("reddis");
     /// ```
-    pub fn default_backend(mut self, name: impl Into<String>) -> Self {
-        self.default_backend = Some(name.into());
+    pub fn session_backend<N: SessionName>(mut self, storage: impl Into<Storage>) -> Self {
+        if name::is_default::<N>() {
+            return self.default_backend(storage);
+        }
+        self.storage_by_session.push((N::NAME, storage.into()));
         self
     }
 
@@ -329,7 +326,7 @@ impl SessionConfigBuilder {
     }
 
     /// How many `;`-separated pairs of a request's `Cookie` headers are read (default
-    /// [`DEFAULT_MAX_COOKIE_PAIRS`](crate::DEFAULT_MAX_COOKIE_PAIRS), 512); later ones are ignored, so a forged header of
+    /// [`DEFAULT_MAX_COOKIE_PAIRS`](crate::SessionConfig::DEFAULT_MAX_COOKIE_PAIRS), 512); later ones are ignored, so a forged header of
     /// thousands of cookies costs no more than this many. Browsers keep at most about 180
     /// cookies per domain; raise it only if your pages set more cookies than that.
     ///
@@ -349,7 +346,7 @@ impl SessionConfigBuilder {
     }
 
     /// How many sessions one request may open (default
-    /// [`DEFAULT_MAX_SESSIONS_PER_REQUEST`](crate::DEFAULT_MAX_SESSIONS_PER_REQUEST), 8); beyond it, opening another is
+    /// [`DEFAULT_MAX_SESSIONS_PER_REQUEST`](crate::SessionConfig::DEFAULT_MAX_SESSIONS_PER_REQUEST), 8); beyond it, opening another is
     /// [`SessionError::TooManySessions`](crate::SessionError::TooManySessions). Every session a
     /// request opens may set a cookie: the limit keeps a handler that names sessions at run
     /// time from planting hundreds of them.
@@ -371,7 +368,7 @@ impl SessionConfigBuilder {
     }
 
     /// How many flash messages a session keeps waiting to be shown (default
-    /// [`DEFAULT_MAX_FLASHES`](crate::DEFAULT_MAX_FLASHES), 32): adding one more drops the
+    /// [`DEFAULT_MAX_FLASHES`](crate::SessionConfig::DEFAULT_MAX_FLASHES), 32): adding one more drops the
     /// oldest. A form that flashes an error and redirects, replayed by a bot that never follows
     /// the redirect, would otherwise grow the session without end.
     ///
@@ -388,7 +385,7 @@ impl SessionConfigBuilder {
     }
 
     /// The most bytes a server-side record may hold, as JSON (default
-    /// [`DEFAULT_MAX_RECORD_BYTES`](crate::DEFAULT_MAX_RECORD_BYTES), 256 KiB). A save that
+    /// [`DEFAULT_MAX_RECORD_BYTES`](crate::SessionConfig::DEFAULT_MAX_RECORD_BYTES), 256 KiB). A save that
     /// would make a record larger fails with
     /// [`SessionError::RecordTooLarge`](crate::SessionError::RecordTooLarge) and writes
     /// nothing: the record is never truncated. Cookie sessions have the browsers' 4096 bytes.
@@ -420,8 +417,68 @@ impl SessionConfigBuilder {
     /// assert!(matches!(missing, Err(ConfigError::MissingSecretKey)));
     /// ```
     pub fn build(self) -> Result<SessionConfig, ConfigError> {
-        let secret = self.secret_key.ok_or(ConfigError::MissingSecretKey)?;
-        check_secrets(&secret, &self.fallback_keys)?;
+        let secret = self
+            .secret_key
+            .as_deref()
+            .ok_or(ConfigError::MissingSecretKey)?;
+        check_secrets(secret, &self.fallback_keys)?;
+        self.check_durations()?;
+        self.check_limits()?;
+        let cookie_name = self
+            .cookie_name
+            .clone()
+            .unwrap_or_else(|| DEFAULT_COOKIE_NAME.to_owned());
+        self.check_cookie_args(&cookie_name)?;
+        let codecs = Codecs::derive(secret, &self.fallback_keys);
+        let keepers = self.keepers(&cookie_name, &codecs)?;
+        let signed_cookie = (
+            Keeper::new(&Storage::signed_cookie().kind, &codecs),
+            Storage::signed_cookie().label(),
+        );
+        let server_session_ttl = self
+            .server_session_ttl
+            .unwrap_or(DEFAULT_SERVER_SESSION_TTL);
+        let expiry = ExpiryPolicy {
+            absolute_max_age: self.absolute_max_age,
+            rolling_refresh: self.rolling_refresh,
+        };
+        let limits = SizeLimits {
+            max_flashes: self.max_flashes.unwrap_or(DEFAULT_MAX_FLASHES),
+            max_record_bytes: self.max_record_bytes.unwrap_or(DEFAULT_MAX_RECORD_BYTES),
+        };
+        let settings = |args| {
+            Arc::new(SessionSettings::new(
+                CookieAttributes::new(args),
+                self.session_max_age,
+                server_session_ttl,
+                expiry,
+                limits,
+            ))
+        };
+        Ok(SessionConfig::from_settings(Settings {
+            codecs,
+            default_settings: settings(self.cookie_args.clone()),
+            settings_by_session: self
+                .cookie_args_by_session
+                .iter()
+                .map(|(name, args)| (name.clone(), settings(args.clone())))
+                .collect(),
+            cookie_name,
+            session_max_age: self.session_max_age,
+            keepers,
+            signed_cookie,
+            server_session_ttl,
+            expiry,
+            max_cookie_pairs: self.max_cookie_pairs.unwrap_or(DEFAULT_MAX_COOKIE_PAIRS),
+            max_sessions_per_request: self
+                .max_sessions_per_request
+                .unwrap_or(DEFAULT_MAX_SESSIONS_PER_REQUEST),
+            rejection_log: RejectionLog::default(),
+        }))
+    }
+
+    /// Refuses a lifetime of zero or less.
+    fn check_durations(&self) -> Result<(), ConfigError> {
         for (setting, value) in [
             ("session_max_age", self.session_max_age),
             ("server_session_ttl", self.server_session_ttl),
@@ -432,6 +489,11 @@ impl SessionConfigBuilder {
                 return Err(ConfigError::NonPositiveDuration { setting, value });
             }
         }
+        Ok(())
+    }
+
+    /// Refuses a limit of zero.
+    fn check_limits(&self) -> Result<(), ConfigError> {
         for (setting, value) in [
             ("max_cookie_pairs", self.max_cookie_pairs),
             ("max_sessions_per_request", self.max_sessions_per_request),
@@ -442,101 +504,54 @@ impl SessionConfigBuilder {
                 return Err(ConfigError::ZeroLimit { setting });
             }
         }
-        let cookie_name = self
-            .cookie_name
-            .unwrap_or_else(|| DEFAULT_COOKIE_NAME.to_owned());
+        Ok(())
+    }
+
+    /// Checks the default cookie attributes, and each session's own, against the cookie rules
+    /// of its name.
+    fn check_cookie_args(&self, cookie_name: &str) -> Result<(), ConfigError> {
         // The defaults serve every session without its own attributes: check them under the
         // default session's name, unless that session has attributes of its own.
-        let name_for_defaults = if self.cookie_args_by_session.contains_key(&cookie_name) {
+        let name_for_defaults = if self.cookie_args_by_session.contains_key(cookie_name) {
             DEFAULT_COOKIE_NAME
         } else {
-            &cookie_name
+            cookie_name
         };
         self.cookie_args.validate(name_for_defaults)?;
         for (name, args) in &self.cookie_args_by_session {
             args.validate(name)?;
         }
+        Ok(())
+    }
 
-        let serializer = Arc::new(SecureCookieSerializer::new(KeyRing::new(
-            &secret,
-            &self.fallback_keys,
-            SIGNING_PURPOSE,
-        )));
-        let id_serializer = Arc::new(SecureCookieSerializer::new(KeyRing::new(
-            &secret,
-            &self.fallback_keys,
-            ID_COOKIE_PURPOSE,
-        )));
-        let private_serializer =
-            Arc::new(PrivateCookieSerializer::new(&secret, &self.fallback_keys));
-        let mut keepers = BTreeMap::from([
-            (SECURE_COOKIE.to_owned(), Keeper::Cookie(serializer.clone())),
-            (
-                PRIVATE_COOKIE.to_owned(),
-                Keeper::Cookie(private_serializer.clone()),
-            ),
-        ]);
-        let server = |backend| Keeper::Server {
-            backend,
-            ids: id_serializer.clone(),
-        };
-        keepers.insert(MEMORY.to_owned(), server(Arc::new(MemoryBackend::new())));
-        for (name, backend) in self.backends {
-            if name == SECURE_COOKIE || name == PRIVATE_COOKIE || name.is_empty() {
-                return Err(ConfigError::ReservedBackendName { name });
+    /// The keeper of each session given a storage of its own, by name (the default session's
+    /// under `cookie_name`), refusing a name given twice and a name no cookie can have.
+    fn keepers(
+        &self,
+        cookie_name: &str,
+        codecs: &Codecs,
+    ) -> Result<HashMap<String, (Keeper, Arc<str>)>, ConfigError> {
+        let default = self
+            .default_storage
+            .iter()
+            .map(|storage| (cookie_name, storage));
+        let named = self
+            .storage_by_session
+            .iter()
+            .map(|(name, storage)| (*name, storage));
+        let mut keepers = HashMap::new();
+        for (name, storage) in default.chain(named) {
+            if !self.cookie_args_by_session.contains_key(name) && name != cookie_name {
+                self.cookie_args.validate(name)?;
             }
-            keepers.insert(name, server(batched(backend)));
+            let keeper = (Keeper::new(&storage.kind, codecs), storage.label());
+            if keepers.insert(name.to_owned(), keeper).is_some() {
+                return Err(ConfigError::DuplicateSession {
+                    name: name.to_owned(),
+                });
+            }
         }
-        let default_backend = self
-            .default_backend
-            .unwrap_or_else(|| SECURE_COOKIE.to_owned());
-        if !keepers.contains_key(&default_backend) {
-            return Err(ConfigError::UnknownDefaultBackend {
-                name: default_backend,
-            });
-        }
-
-        let server_session_ttl = self
-            .server_session_ttl
-            .unwrap_or(DEFAULT_SERVER_SESSION_TTL);
-        let expiry = ExpiryPolicy {
-            absolute_max_age: self.absolute_max_age,
-            rolling_refresh: self.rolling_refresh,
-        };
-        let settings = |args| {
-            Arc::new(SessionSettings::new(
-                CookieAttributes::new(args),
-                self.session_max_age,
-                server_session_ttl,
-                expiry,
-                SizeLimits {
-                    max_flashes: self.max_flashes.unwrap_or(DEFAULT_MAX_FLASHES),
-                    max_record_bytes: self.max_record_bytes.unwrap_or(DEFAULT_MAX_RECORD_BYTES),
-                },
-            ))
-        };
-        Ok(SessionConfig::from_settings(Settings {
-            serializer,
-            id_serializer,
-            private_serializer,
-            default_settings: settings(self.cookie_args),
-            settings_by_session: self
-                .cookie_args_by_session
-                .into_iter()
-                .map(|(name, args)| (name, settings(args)))
-                .collect(),
-            cookie_name,
-            session_max_age: self.session_max_age,
-            keepers,
-            default_backend,
-            server_session_ttl,
-            expiry,
-            max_cookie_pairs: self.max_cookie_pairs.unwrap_or(DEFAULT_MAX_COOKIE_PAIRS),
-            max_sessions_per_request: self
-                .max_sessions_per_request
-                .unwrap_or(DEFAULT_MAX_SESSIONS_PER_REQUEST),
-            rejection_log: RejectionLog::default(),
-        }))
+        Ok(keepers)
     }
 }
 
@@ -573,8 +588,8 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("session_max_age", &self.session_max_age)
             .field("cookie_args", &self.cookie_args)
             .field("cookie_args_by_session", &self.cookie_args_by_session)
-            .field("backends", &self.backends)
-            .field("default_backend", &self.default_backend)
+            .field("default_backend", &self.default_storage)
+            .field("session_backends", &self.storage_by_session)
             .field("server_session_ttl", &self.server_session_ttl)
             .field("absolute_max_age", &self.absolute_max_age)
             .field("rolling_refresh", &self.rolling_refresh)

@@ -18,7 +18,7 @@ use axum::response::Response;
 ///
 /// ```
 /// use axum::response::{IntoResponse, Redirect};
-/// use axum_session_store::Conflict;
+/// use axum_session_store::session::Conflict;
 ///
 /// fn answer(conflict: Conflict) -> axum::response::Response {
 ///     // The other click of a double-clicked login won: the browser is logged in by now.
@@ -46,7 +46,7 @@ impl Conflict {
     /// The name of the session that changed (its cookie name).
     ///
     /// ```
-    /// # use axum_session_store::Conflict;
+    /// # use axum_session_store::session::Conflict;
     /// fn is_login_session(conflict: &Conflict) -> bool {
     ///     conflict.session() == "session"
     /// }
@@ -58,7 +58,7 @@ impl Conflict {
     /// The method of the request that lost the race.
     ///
     /// ```
-    /// # use axum_session_store::Conflict;
+    /// # use axum_session_store::session::Conflict;
     /// fn was_a_form_post(conflict: &Conflict) -> bool {
     ///     conflict.method() == axum::http::Method::POST
     /// }
@@ -70,7 +70,7 @@ impl Conflict {
     /// The URI of the request that lost the race, as the layer received it.
     ///
     /// ```
-    /// # use axum_session_store::Conflict;
+    /// # use axum_session_store::session::Conflict;
     /// fn path(conflict: &Conflict) -> &str {
     ///     conflict.uri().path()
     /// }

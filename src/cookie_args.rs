@@ -4,7 +4,7 @@
 use axum_extra::extract::cookie::SameSite;
 use time::Duration;
 
-use crate::error::ConfigError;
+use crate::config_error::ConfigError;
 
 /// The longest cookie name accepted.
 const MAX_NAME_LEN: usize = 256;
@@ -12,21 +12,20 @@ const MAX_NAME_LEN: usize = 256;
 /// The attributes of a session cookie, webapp2's `cookie_args`.
 ///
 /// The defaults are safer than webapp2's: `secure` and `http_only` are on, and `same_site` is
-/// `Lax`. Fields are public; change the ones you need and keep the rest:
+/// `Lax`. Change the ones you need and keep the rest; the fields can be read:
 ///
 /// ```
-/// use axum_session_store::{CookieArgs, SameSite};
+/// use axum_session_store::cookie::{CookieArgs, SameSite};
 /// use time::Duration;
 ///
-/// let args = CookieArgs {
-///     max_age: Some(Duration::days(30)),
-///     same_site: SameSite::Strict,
-///     ..CookieArgs::default()
-/// };
+/// let args = CookieArgs::default()
+///     .max_age(Duration::days(30))
+///     .same_site(SameSite::Strict);
 /// assert!(args.secure && args.http_only);
 /// assert_eq!(args.path, "/");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CookieArgs {
     /// `Max-Age`: how long the browser keeps the cookie. `None` (default): until the browser
     /// closes.
@@ -57,6 +56,48 @@ impl Default for CookieArgs {
 }
 
 impl CookieArgs {
+    /// These attributes with `Max-Age` set: the browser keeps the cookie that long.
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = Some(max_age);
+        self
+    }
+
+    /// These attributes with `Domain` set: the cookie is sent to `domain` and its subdomains.
+    #[must_use]
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// These attributes with `Path` set.
+    #[must_use]
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// These attributes with `Secure` on or off (off only for plain-HTTP development).
+    #[must_use]
+    pub fn secure(mut self, secure: bool) -> Self {
+        self.secure = secure;
+        self
+    }
+
+    /// These attributes with `HttpOnly` on or off (off lets JavaScript read the cookie).
+    #[must_use]
+    pub fn http_only(mut self, http_only: bool) -> Self {
+        self.http_only = http_only;
+        self
+    }
+
+    /// These attributes with `SameSite` set.
+    #[must_use]
+    pub fn same_site(mut self, same_site: SameSite) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
     /// Checks these attributes for the cookie `name`: the name itself, the `__Host-` and
     /// `__Secure-` prefix rules (prefixes matched case-insensitively, as browsers do), and
     /// `SameSite=None` without `Secure`.

@@ -17,20 +17,21 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::config::SessionConfig;
-use crate::csrf::{CSRF_FORM_FIELD, CSRF_HEADER};
+use crate::csrf_handle::{FORM_FIELD, HEADER};
 use crate::csrf_origin::{self, ForeignOrigin};
 use crate::name::{DefaultSession, SessionName};
-use crate::store::{SessionStore, LAYER_PENDING, NO_LAYER};
+use crate::saver::Saver;
+use crate::store::SessionStore;
 
 /// The largest form body the layer reads to find the token, unless
 /// [`max_form_bytes`](CsrfLayer::max_form_bytes) says otherwise: 1 MiB.
-pub const DEFAULT_MAX_FORM_BYTES: usize = 1024 * 1024;
+pub(crate) const DEFAULT_MAX_FORM_BYTES: usize = 1024 * 1024;
 
 /// CSRF protection for every route it wraps: a request of an unsafe method (anything but
 /// `GET`, `HEAD`, `OPTIONS` and `TRACE`) must carry a CSRF token of session `N` (default: the
 /// default session), in the header `X-CSRF-Token`, or for an `application/x-www-form-urlencoded`
 /// body in the field `csrf_token`; otherwise it is answered `403 Forbidden` and the handler never
-/// runs. Tokens come from [`CsrfToken`](crate::CsrfToken) or
+/// runs. Tokens come from [`CsrfToken`](crate::csrf::CsrfToken) or
 /// [`Session::csrf_token`](crate::Session::csrf_token); they are compared in constant time, and
 /// one from another session (or from before `regenerate_id()`) fails.
 ///
@@ -56,7 +57,8 @@ pub const DEFAULT_MAX_FORM_BYTES: usize = 1024 * 1024;
 ///
 /// ```
 /// use axum::{routing::get, Router};
-/// use axum_session_store::{CsrfLayer, CsrfToken, SessionConfig};
+/// use axum_session_store::SessionConfig;
+/// use axum_session_store::csrf::{CsrfLayer, CsrfToken};
 ///
 /// async fn form(csrf: CsrfToken) -> String {
 ///     format!(r#"<form method="post"><input type="hidden" name="csrf_token" value="{csrf}"></form>"#)
@@ -80,11 +82,16 @@ pub struct CsrfLayer<N = DefaultSession> {
 }
 
 impl CsrfLayer {
+    /// The most bytes of a form body the layer reads to find its token unless
+    /// [`max_form_bytes`](Self::max_form_bytes) says otherwise: 1 MiB.
+    pub const DEFAULT_MAX_FORM_BYTES: usize = DEFAULT_MAX_FORM_BYTES;
+
     /// The layer, checking tokens of the default session of `config`.
     ///
     /// ```
     /// use axum::{routing::post, Router};
-    /// use axum_session_store::{CsrfLayer, SessionConfig};
+    /// use axum_session_store::SessionConfig;
+    /// use axum_session_store::csrf::CsrfLayer;
     ///
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder().secret_key(secret).build()?;
@@ -103,7 +110,8 @@ impl<N> CsrfLayer<N> {
     /// The layer, checking tokens of session `N` of `config` (`CsrfLayer::<Admin>::for_session`).
     ///
     /// ```
-    /// use axum_session_store::{CsrfLayer, SessionConfig, SessionName};
+    /// use axum_session_store::{SessionConfig, SessionName};
+    /// use axum_session_store::csrf::CsrfLayer;
     ///
     /// struct Admin;
     /// impl SessionName for Admin {
@@ -125,10 +133,11 @@ impl<N> CsrfLayer<N> {
     }
 
     /// Reads form bodies of at most `bytes` bytes to find the token (default
-    /// [`DEFAULT_MAX_FORM_BYTES`]); a larger form without the header is `413 Payload Too Large`.
+    /// [`DEFAULT_MAX_FORM_BYTES`](Self::DEFAULT_MAX_FORM_BYTES)); a larger form without the header is `413 Payload Too Large`.
     ///
     /// ```
-    /// use axum_session_store::{CsrfLayer, SessionConfig};
+    /// use axum_session_store::SessionConfig;
+    /// use axum_session_store::csrf::CsrfLayer;
     ///
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder().secret_key(secret).build()?;
@@ -148,7 +157,8 @@ impl<N> CsrfLayer<N> {
     /// front-end at `https://app.example.com`. They still need a valid token.
     ///
     /// ```
-    /// use axum_session_store::{CsrfLayer, SessionConfig};
+    /// use axum_session_store::SessionConfig;
+    /// use axum_session_store::csrf::CsrfLayer;
     ///
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder().secret_key(secret).build()?;
@@ -271,7 +281,7 @@ fn is_form(content_type: &str) -> bool {
 fn form_token(body: &[u8]) -> Option<String> {
     body.split(|&b| b == b'&').find_map(|pair| {
         let value = pair
-            .strip_prefix(CSRF_FORM_FIELD.as_bytes())?
+            .strip_prefix(FORM_FIELD.as_bytes())?
             .strip_prefix(b"=")?;
         std::str::from_utf8(value).ok().map(str::to_owned)
     })
@@ -311,7 +321,7 @@ where
                 Some(store) => store.clone(),
                 None => {
                     let store =
-                        SessionStore::new(layer.config.clone(), request.headers(), NO_LAYER);
+                        SessionStore::new(layer.config.clone(), request.headers(), Saver::Guard);
                     request.extensions_mut().insert(store.clone());
                     store
                 }
@@ -325,7 +335,7 @@ where
                 // other click of a double-clicked login). A conflict, which the session layer
                 // answers as it answers any other.
                 let conflict = session.refuse_as_conflict();
-                return Ok(if store.layer_state() == LAYER_PENDING {
+                return Ok(if store.saver() == Saver::LayerPending {
                     // The session layer's answer replaces this one.
                     StatusCode::CONFLICT.into_response()
                 } else {
@@ -334,7 +344,7 @@ where
             }
             let header = request
                 .headers()
-                .get(CSRF_HEADER)
+                .get(HEADER)
                 .and_then(|value| value.to_str().ok())
                 .map(str::to_owned);
             let is_form = request

@@ -13,9 +13,9 @@ use subtle::ConstantTimeEq;
 const SECRET_LEN: usize = 32;
 
 /// A fresh secret, in its stored form.
-pub(crate) fn new_secret() -> Result<String, getrandom::Error> {
+pub(crate) fn new_secret() -> Result<String, std::io::Error> {
     let mut secret = [0u8; SECRET_LEN];
-    getrandom::fill(&mut secret)?;
+    crate::id::fill_random(&mut secret)?;
     Ok(URL_SAFE_NO_PAD.encode(secret))
 }
 
@@ -34,10 +34,10 @@ pub(crate) fn is_secret(stored: &str) -> bool {
     secret_bytes(stored).is_some()
 }
 
-pub(crate) fn mask(stored: &str) -> Result<String, getrandom::Error> {
+pub(crate) fn mask(stored: &str) -> Result<String, std::io::Error> {
     let secret = secret_bytes(stored).unwrap_or_default();
     let mut token = [0u8; 2 * SECRET_LEN];
-    getrandom::fill(&mut token[..SECRET_LEN])?;
+    crate::id::fill_random(&mut token[..SECRET_LEN])?;
     for i in 0..SECRET_LEN {
         token[SECRET_LEN + i] = token[i] ^ secret[i];
     }

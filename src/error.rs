@@ -1,171 +1,23 @@
-//! The crate's two error types: [`ConfigError`] at build time, [`SessionError`] at request time.
+//! [`SessionError`]: what goes wrong at request time, in three kinds (a conflict, a backend
+//! failure, a caller's mistake).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use time::Duration;
 
+use crate::config_error::ConfigError;
 use crate::rejection_log::RejectionLog;
 
-/// A mistake in the session configuration, found by [`SessionConfigBuilder::build`].
+/// An error while using or saving a session: one of three kinds, each with its status.
 ///
-/// Each message names the setting and says how to fix it.
-///
-/// [`SessionConfigBuilder::build`]: crate::SessionConfigBuilder::build
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// No `secret_key` was given.
-    #[error(
-        "secret_key is missing: set it with SessionConfig::builder().secret_key(...) to at least \
-         32 random bytes kept out of the source code (generate one with `openssl rand -base64 48`)"
-    )]
-    MissingSecretKey,
-    /// The `secret_key` is shorter than 32 bytes.
-    #[error(
-        "secret_key is {len} bytes, fewer than the 32 required: use at least 32 random bytes \
-         (generate one with `openssl rand -base64 48`)"
-    )]
-    SecretKeyTooShort {
-        /// The length that was given.
-        len: usize,
-    },
-    /// The `secret_key` is long enough but made of too few distinct bytes to be random.
-    #[error(
-        "secret_key has only {distinct} distinct bytes: a secret repeated from a few characters \
-         can be guessed whatever its length; use at least 32 random bytes (generate one with \
-         `openssl rand -base64 48`)"
-    )]
-    SecretKeyTooSimple {
-        /// How many distinct bytes it holds.
-        distinct: usize,
-    },
-    /// One of the `fallback_keys` is shorter than 32 bytes.
-    #[error(
-        "fallback_keys[{index}] is {len} bytes, fewer than the 32 required: a fallback key is a \
-         former secret_key and must be as long as one"
-    )]
-    FallbackKeyTooShort {
-        /// Position of the key in `fallback_keys`.
-        index: usize,
-        /// The length that was given.
-        len: usize,
-    },
-    /// One of the `fallback_keys` is made of too few distinct bytes to be random.
-    #[error(
-        "fallback_keys[{index}] has only {distinct} distinct bytes: a fallback key is a former \
-         secret_key and must be as random as one (generate secrets with `openssl rand -base64 48`)"
-    )]
-    FallbackKeyTooSimple {
-        /// Position of the key in `fallback_keys`.
-        index: usize,
-        /// How many distinct bytes it holds.
-        distinct: usize,
-    },
-    /// A session or cookie name that is not a valid cookie name.
-    #[error(
-        "cookie name {name:?} is not valid: use 1 to 256 letters, digits or the characters \
-         !#$%&'*+-.^_`|~"
-    )]
-    InvalidCookieName {
-        /// The name that was given.
-        name: String,
-    },
-    /// A `__Host-` cookie without `secure`.
-    #[error("cookie {name:?}: the __Host- prefix requires cookie_args.secure = true")]
-    HostPrefixNeedsSecure {
-        /// The cookie name.
-        name: String,
-    },
-    /// A `__Host-` cookie whose path is not `/`.
-    #[error("cookie {name:?}: the __Host- prefix requires cookie_args.path = \"/\"")]
-    HostPrefixNeedsRootPath {
-        /// The cookie name.
-        name: String,
-    },
-    /// A `__Host-` cookie with a domain.
-    #[error("cookie {name:?}: the __Host- prefix forbids a domain: set cookie_args.domain = None")]
-    HostPrefixForbidsDomain {
-        /// The cookie name.
-        name: String,
-    },
-    /// A `__Secure-` cookie without `secure`.
-    #[error("cookie {name:?}: the __Secure- prefix requires cookie_args.secure = true")]
-    SecurePrefixNeedsSecure {
-        /// The cookie name.
-        name: String,
-    },
-    /// `SameSite=None` without `secure`, which browsers reject.
-    #[error(
-        "cookie {name:?}: cookie_args.same_site = SameSite::None requires cookie_args.secure = \
-         true (browsers drop such cookies); use SameSite::Lax or enable secure"
-    )]
-    SameSiteNoneNeedsSecure {
-        /// The cookie name.
-        name: String,
-    },
-    /// A path that does not start with `/` or holds characters a cookie attribute cannot.
-    #[error(
-        "cookie {name:?}: cookie_args.path {path:?} must start with '/' and hold only printable \
-         ASCII without ';'"
-    )]
-    InvalidPath {
-        /// The cookie name.
-        name: String,
-        /// The path that was given.
-        path: String,
-    },
-    /// A domain that holds characters a cookie attribute cannot.
-    #[error(
-        "cookie {name:?}: cookie_args.domain {domain:?} must be an ASCII host name (punycode \
-         for international names), without ';' or spaces"
-    )]
-    InvalidDomain {
-        /// The cookie name.
-        name: String,
-        /// The domain that was given.
-        domain: String,
-    },
-    /// A backend registered under a reserved or empty name.
-    #[error(
-        "backend name {name:?} is reserved for a cookie backend (or empty): register \
-         server-side backends under another name"
-    )]
-    ReservedBackendName {
-        /// The name that was given.
-        name: String,
-    },
-    /// `default_backend` names a backend that is not registered.
-    #[error(
-        "default_backend {name:?} is not registered: register it with \
-         SessionConfig::builder().backend({name:?}, ...) or pick \"securecookie\" or \"memory\""
-    )]
-    UnknownDefaultBackend {
-        /// The name that was given.
-        name: String,
-    },
-    /// A count setting that is zero, which would turn its feature off entirely.
-    #[error("{setting} is 0: it must be at least 1 (or left unset for its default)")]
-    ZeroLimit {
-        /// The setting, such as `max_cookie_pairs`.
-        setting: &'static str,
-    },
-    /// A duration setting that is zero or negative.
-    #[error("{setting} is {value}: it must be positive (or left unset)")]
-    NonPositiveDuration {
-        /// The setting, such as `session_max_age`.
-        setting: &'static str,
-        /// The value that was given.
-        value: Duration,
-    },
-}
-
-/// An error while using or saving a session.
+/// | kind | test | variants | status |
+/// | --- | --- | --- | --- |
+/// | a client conflict: the session was deleted or moved under the request | [`is_conflict`](Self::is_conflict) | `SessionGone` | `409 Conflict` |
+/// | a backend failure: retry later | [`is_backend`](Self::is_backend) | `Backend`, `NoFreshId`, `Random` | `503 Service Unavailable` when the backend timed out, else `500` |
+/// | a caller's mistake: a programming error, whose message names the fix | neither | every other | `500 Internal Server Error` |
 ///
 /// It implements [`IntoResponse`]: returned from a handler (or as the rejection of an
-/// extractor) it logs the details with `tracing` and answers `500 Internal Server Error` (`503
-/// Service Unavailable` for a backend that did not answer in time, see
-/// [`BackendError::is_timeout`](crate::BackendError::is_timeout)) with a short body that reveals
-/// nothing about the session.
+/// extractor) it logs the details with `tracing` and answers [`status`](Self::status) with a
+/// short body that reveals nothing about the session.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionError {
@@ -201,7 +53,7 @@ pub enum SessionError {
         source: serde_json::Error,
     },
     /// A handler tried to write a key that the crate keeps in the session for itself (such as
-    /// [`CREATED_KEY`](crate::CREATED_KEY)); the session is left unchanged.
+    /// [`CREATED_KEY`](crate::session::CREATED_KEY)); the session is left unchanged.
     #[error(
         "session {session:?}: the key {key:?} is reserved by axum-session-store; store the value \
          under another key"
@@ -212,7 +64,7 @@ pub enum SessionError {
         /// The reserved key.
         key: String,
     },
-    /// A value nests deeper than [`MAX_VALUE_DEPTH`](crate::MAX_VALUE_DEPTH): it could be saved
+    /// A value nests deeper than [`MAX_VALUE_DEPTH`](crate::session::MAX_VALUE_DEPTH): it could be saved
     /// but never read back, so the save is refused.
     #[error(
         "session {session:?}: the value under key {key:?} nests deeper than {} levels; it could \
@@ -257,17 +109,6 @@ pub enum SessionError {
     InvalidHeader {
         /// The session name.
         session: String,
-    },
-    /// The session asks for a backend that the config does not have.
-    #[error(
-        "session {session:?} uses backend {backend:?}, which is not registered: add it with \
-         SessionConfig::builder().backend({backend:?}, ...)"
-    )]
-    UnknownBackend {
-        /// The session name.
-        session: String,
-        /// The backend name.
-        backend: String,
     },
     /// A server-side session was used where no session layer awaits its backend: on a route
     /// without the layer, in a middleware outside it, or changed after the layer saved.
@@ -342,7 +183,7 @@ pub enum SessionError {
         backend: String,
     },
     /// A user id given to [`Session::set_user_id`](crate::Session::set_user_id) is empty or
-    /// longer than [`MAX_USER_ID_LEN`](crate::MAX_USER_ID_LEN) bytes.
+    /// longer than [`MAX_USER_ID_LEN`](crate::session::MAX_USER_ID_LEN) bytes.
     #[error(
         "session {session:?}: a user id must be 1 to {} bytes long, not {len}; use the user's \
          primary key rather than a name",
@@ -361,7 +202,7 @@ pub enum SessionError {
         session: String,
         /// The generator's error.
         #[source]
-        source: getrandom::Error,
+        source: std::io::Error,
     },
     /// A session name or its cookie settings chosen at run time are not valid.
     #[error(transparent)]
@@ -383,6 +224,30 @@ impl SessionError {
     /// ```
     pub fn is_conflict(&self) -> bool {
         matches!(self, Self::SessionGone { .. })
+    }
+
+    /// Whether the server's storage failed (a backend's error or timeout, no fresh id, the OS
+    /// random generator): not the caller's mistake, and a later try may succeed. An error that
+    /// is neither this nor a [conflict](Self::is_conflict) is a caller's mistake.
+    ///
+    /// ```
+    /// use axum_session_store::{BackendError, SessionError};
+    ///
+    /// let failed = SessionError::Backend {
+    ///     session: "session".into(),
+    ///     backend: "redis".into(),
+    ///     action: "load the session",
+    ///     source: BackendError::msg("connection refused"),
+    /// };
+    /// assert!(failed.is_backend() && !failed.is_conflict());
+    /// let mistake = SessionError::InvalidUserId { session: "session".into(), len: 0 };
+    /// assert!(!mistake.is_backend() && !mistake.is_conflict());
+    /// ```
+    pub fn is_backend(&self) -> bool {
+        matches!(
+            self,
+            Self::Backend { .. } | Self::NoFreshId { .. } | Self::Random { .. }
+        )
     }
 
     /// The status this error answers with: `409 Conflict` for a [conflict](Self::is_conflict)

@@ -15,7 +15,7 @@ use time::{Duration, OffsetDateTime};
 /// the session, so it holds on later requests too.
 ///
 /// ```
-/// use axum_session_store::Expiry;
+/// use axum_session_store::session::Expiry;
 /// use time::{Duration, OffsetDateTime};
 ///
 /// let remember_me = Expiry::OnInactivity(Duration::days(30));

@@ -7,12 +7,13 @@ use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
 use crate::config::SessionConfig;
-use crate::csrf::CsrfToken;
+use crate::csrf_handle::CsrfToken;
 use crate::error::SessionError;
-use crate::flash::Flash;
+use crate::flash_handle::Flash;
 use crate::name::SessionName;
-use crate::session::Session;
-use crate::store::{SessionStore, NO_LAYER};
+use crate::saver::Saver;
+use crate::session_handle::Session;
+use crate::store::SessionStore;
 
 impl<S> FromRequestParts<S> for SessionStore
 where
@@ -25,7 +26,7 @@ where
         if let Some(store) = parts.extensions.get::<SessionStore>() {
             return Ok(store.clone());
         }
-        let store = SessionStore::new(SessionConfig::from_ref(state), &parts.headers, NO_LAYER);
+        let store = SessionStore::new(SessionConfig::from_ref(state), &parts.headers, Saver::Guard);
         parts.extensions.insert(store.clone());
         Ok(store)
     }

@@ -14,7 +14,7 @@ pub const FLASH_KEY: &str = "_flash";
 /// It serializes as its lowercase name (`"info"`), so templates can use it as a CSS class.
 ///
 /// ```
-/// use axum_session_store::Level;
+/// use axum_session_store::flash::Level;
 ///
 /// assert_eq!(Level::from("warning"), Level::Warning);
 /// assert_eq!(Level::from("notice").as_str(), "notice");
@@ -39,7 +39,7 @@ impl Level {
     /// The level's name.
     ///
     /// ```
-    /// use axum_session_store::Level;
+    /// use axum_session_store::flash::Level;
     ///
     /// assert_eq!(Level::Warning.as_str(), "warning");
     /// assert_eq!(Level::from("notice").as_str(), "notice");
@@ -99,9 +99,9 @@ impl<'de> Deserialize<'de> for Level {
 /// One flash message, as a template sees it: `{"message": ..., "level": "info"}`.
 ///
 /// ```
-/// use axum_session_store::{FlashMessage, Level};
+/// use axum_session_store::flash::{FlashMessage, Level};
 ///
-/// let message = FlashMessage { message: "Saved".into(), level: Some(Level::Success) };
+/// let message = FlashMessage::new("Saved", Some(Level::Success));
 /// assert_eq!(
 ///     serde_json::to_string(&message)?,
 ///     r#"{"message":"Saved","level":"success"}"#
@@ -111,6 +111,7 @@ impl<'de> Deserialize<'de> for Level {
 /// # Ok::<(), serde_json::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FlashMessage {
     /// The message: usually a string, any JSON value allowed.
     pub message: Value,
@@ -129,12 +130,27 @@ impl fmt::Display for FlashMessage {
 }
 
 impl FlashMessage {
+    /// The message `message`, at `level` if one is given.
+    ///
+    /// ```
+    /// use axum_session_store::flash::{FlashMessage, Level};
+    ///
+    /// let message = FlashMessage::new("Saved", Some(Level::Success));
+    /// assert_eq!(message.to_string(), "Saved");
+    /// ```
+    pub fn new(message: impl Into<Value>, level: Option<Level>) -> Self {
+        Self {
+            message: message.into(),
+            level,
+        }
+    }
+
     /// The message when it is a string.
     ///
     /// ```
-    /// use axum_session_store::FlashMessage;
+    /// use axum_session_store::flash::FlashMessage;
     ///
-    /// let message = FlashMessage { message: "Saved".into(), level: None };
+    /// let message = FlashMessage::new("Saved", None);
     /// assert_eq!(message.text(), Some("Saved"));
     /// ```
     pub fn text(&self) -> Option<&str> {
@@ -144,11 +160,11 @@ impl FlashMessage {
     /// The level's name, or `default` when the message has none: a CSS class for templates.
     ///
     /// ```
-    /// use axum_session_store::{FlashMessage, Level};
+    /// use axum_session_store::flash::{FlashMessage, Level};
     ///
-    /// let plain = FlashMessage { message: "Hi".into(), level: None };
+    /// let plain = FlashMessage::new("Hi", None);
     /// assert_eq!(plain.level_or("info"), "info");
-    /// let warning = FlashMessage { message: "Careful".into(), level: Some(Level::Warning) };
+    /// let warning = FlashMessage::new("Careful", Some(Level::Warning));
     /// assert_eq!(warning.level_or("info"), "warning");
     /// ```
     pub fn level_or<'a>(&'a self, default: &'a str) -> &'a str {

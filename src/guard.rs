@@ -9,8 +9,8 @@
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 
 use crate::error::SessionError;
-use crate::flash::Flash;
-use crate::session::Session;
+use crate::flash_handle::Flash;
+use crate::session_handle::Session;
 use crate::store::SessionStore;
 
 impl IntoResponseParts for SessionStore {

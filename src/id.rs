@@ -9,7 +9,7 @@ use base64::Engine;
 const ID_BYTES: usize = 24;
 
 /// Length of an id in characters: 24 bytes of unpadded base64.
-pub const SESSION_ID_LEN: usize = 32;
+pub(crate) const SESSION_ID_LEN: usize = 32;
 
 /// The id of a server-side session record.
 ///
@@ -26,12 +26,15 @@ pub const SESSION_ID_LEN: usize = 32;
 /// assert_eq!(SessionId::parse(id.as_str()), Some(id.clone()));
 /// assert_eq!(SessionId::parse("../../etc/passwd"), None);
 /// assert_eq!(format!("{id:?}"), "SessionId(..)");
-/// # Ok::<(), getrandom::Error>(())
+/// # Ok::<(), std::io::Error>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SessionId([u8; SESSION_ID_LEN]);
 
 impl SessionId {
+    /// How many characters an id has: 32, of the URL-safe base64 alphabet (192 random bits).
+    pub const LEN: usize = SESSION_ID_LEN;
+
     /// A new random id.
     ///
     /// # Errors
@@ -42,11 +45,11 @@ impl SessionId {
     ///
     /// let (a, b) = (SessionId::generate()?, SessionId::generate()?);
     /// assert_ne!(a, b);
-    /// # Ok::<(), getrandom::Error>(())
+    /// # Ok::<(), std::io::Error>(())
     /// ```
-    pub fn generate() -> Result<Self, getrandom::Error> {
+    pub fn generate() -> Result<Self, std::io::Error> {
         let mut bytes = [0u8; ID_BYTES];
-        getrandom::fill(&mut bytes)?;
+        fill_random(&mut bytes)?;
         let mut id = [0u8; SESSION_ID_LEN];
         // 24 bytes are exactly 32 base64 characters: the buffer always fits.
         let _ = URL_SAFE_NO_PAD.encode_slice(bytes, &mut id);
@@ -61,7 +64,7 @@ impl SessionId {
     /// let id = SessionId::generate()?;
     /// assert_eq!(SessionId::parse(id.as_str()), Some(id));
     /// assert_eq!(SessionId::parse("too short"), None);
-    /// # Ok::<(), getrandom::Error>(())
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn parse(value: &str) -> Option<Self> {
         let id: [u8; SESSION_ID_LEN] = value.as_bytes().try_into().ok()?;
@@ -76,8 +79,8 @@ impl SessionId {
     /// use axum_session_store::SessionId;
     ///
     /// let id = SessionId::generate()?;
-    /// assert_eq!(id.as_str().len(), axum_session_store::SESSION_ID_LEN);
-    /// # Ok::<(), getrandom::Error>(())
+    /// assert_eq!(id.as_str().len(), SessionId::LEN);
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn as_str(&self) -> &str {
         // Only URL-safe base64 characters ever get in: always ASCII.
@@ -89,4 +92,10 @@ impl fmt::Debug for SessionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("SessionId(..)")
     }
+}
+
+/// Fills `bytes` from the operating system's random generator: an I/O error when it fails (it
+/// essentially never does).
+pub(crate) fn fill_random(bytes: &mut [u8]) -> Result<(), std::io::Error> {
+    getrandom::fill(bytes).map_err(std::io::Error::other)
 }

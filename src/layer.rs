@@ -13,7 +13,8 @@ use tower_service::Service;
 use crate::config::SessionConfig;
 use crate::conflict::{Conflict, ConflictHandler};
 use crate::error::SessionError;
-use crate::store::{SessionStore, LAYER_PENDING};
+use crate::saver::Saver;
+use crate::store::SessionStore;
 
 impl SessionConfig {
     /// The layer that loads and saves sessions around every handler, awaiting server-side
@@ -66,12 +67,12 @@ impl SessionConfig {
 ///
 /// ```
 /// use axum::{routing::get, Router};
+/// use axum_session_store::backend::MemoryBackend;
 /// use axum_session_store::{Session, SessionConfig, SessionName};
 ///
 /// struct Cart;
 /// impl SessionName for Cart {
 ///     const NAME: &'static str = "cart";
-///     const BACKEND: &'static str = "memory";
 /// }
 ///
 /// async fn add(cart: Session<Cart>) -> String {
@@ -82,7 +83,10 @@ impl SessionConfig {
 ///
 /// # fn main() -> Result<(), axum_session_store::ConfigError> {
 /// # let secret = "an example secret, at least 32 bytes long";
-/// let config = SessionConfig::builder().secret_key(secret).build()?;
+/// let config = SessionConfig::builder()
+///     .secret_key(secret)
+///     .session_backend::<Cart>(MemoryBackend::new())
+///     .build()?;
 /// let app: Router = Router::new()
 ///     .route("/add", get(add))
 ///     .layer(config.layer())
@@ -201,7 +205,7 @@ where
             Some(_) => return Box::pin(inner.call(request)),
             None => {
                 let store =
-                    SessionStore::new(self.config.clone(), request.headers(), LAYER_PENDING);
+                    SessionStore::new(self.config.clone(), request.headers(), Saver::LayerPending);
                 request.extensions_mut().insert(store.clone());
                 store
             }

@@ -56,6 +56,7 @@
 
 // Leaves.
 mod cache_headers;
+mod config_error;
 mod csrf_origin;
 mod csrf_token;
 mod expiry;
@@ -68,7 +69,7 @@ mod rejection_log;
 mod request_cookies;
 mod reserved;
 // Storage.
-mod backend;
+pub mod backend;
 mod codec;
 mod cookie_args;
 mod error;
@@ -80,6 +81,7 @@ mod keeper;
 mod profile;
 // State.
 mod session_data;
+mod session_flags;
 mod session_meta;
 mod session_state;
 // Writing.
@@ -88,12 +90,13 @@ mod set_cookie;
 // Server-side sessions.
 mod server;
 // The request.
+mod saver;
 mod saving;
 mod store;
 // Handles.
-mod csrf;
-mod flash;
-mod session;
+mod csrf_handle;
+mod flash_handle;
+mod session_handle;
 mod users;
 // Axum glue.
 mod conflict;
@@ -108,50 +111,56 @@ mod layer;
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
 pub mod test_util;
 
-pub use axum_extra::extract::cookie::SameSite;
-#[cfg(feature = "mysql")]
-pub use backend::MySqlBackend;
-#[cfg(feature = "postgres")]
-pub use backend::PostgresBackend;
-#[cfg(feature = "redis")]
-pub use backend::RedisBackend;
-#[cfg(feature = "sqlite")]
-pub use backend::SqliteBackend;
-pub use backend::{
-    spawn_cleanup, ApplyItem, BackendError, BoxFuture, Changes, MemoryBackend, Record, Regenerated,
-    SessionBackend, WhenFull, DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS, MEMORY, PRIVATE_COOKIE,
-    SECURE_COOKIE,
-};
-pub use codec::{
-    PrivateCookieSerializer, SealError, SecureCookieSerializer, VerifiedCookie, VerifyError,
-    MAX_CLOCK_SKEW, MAX_COOKIE_VALUE_LEN,
-};
-pub use config::{SessionConfig, DEFAULT_MAX_SESSIONS_PER_REQUEST, DEFAULT_SERVER_SESSION_TTL};
+pub use backend::error::BackendError;
+pub use backend::session_backend::SessionBackend;
+pub use config::SessionConfig;
 pub use config_builder::SessionConfigBuilder;
-pub use conflict::Conflict;
-pub use cookie_args::CookieArgs;
-pub use csrf::{CsrfToken, CSRF_FORM_FIELD, CSRF_HEADER};
-pub use csrf_layer::{CsrfLayer, CsrfService, DEFAULT_MAX_FORM_BYTES};
+pub use config_error::ConfigError;
+pub use error::SessionError;
+pub use flash_handle::Flash;
+pub use id::SessionId;
+pub use layer::SessionLayer;
+pub use name::{DefaultSession, SessionName};
+pub use session_handle::Session;
+pub use store::SessionStore;
+
+/// Cookie attributes, and the limits of a cookie's value.
+pub mod cookie {
+    pub use crate::codec::MAX_COOKIE_VALUE_LEN;
+    pub use crate::cookie_args::CookieArgs;
+    pub use axum_extra::extract::cookie::SameSite;
+}
+
+/// Cross-site request forgery protection: the token a form carries, and the layer that checks it.
+pub mod csrf {
+    pub use crate::csrf_handle::{CsrfToken, FORM_FIELD, HEADER};
+    pub use crate::csrf_layer::{CsrfLayer, CsrfService};
+}
+
+/// Flash messages: what [`Flash`] adds and templates read.
+pub mod flash {
+    pub use crate::flash_message::{FlashMessage, Level, FLASH_KEY};
+}
+
+/// What a session is made of besides its values: its lifetime, its reserved keys and limits,
+/// the marker of sessions named at run time, and what a conflict handler is told.
+pub mod session {
+    pub use crate::conflict::Conflict;
+    pub use crate::expiry::Expiry;
+    pub use crate::layer::SessionService;
+    pub use crate::name::RuntimeName;
+    pub use crate::nesting::MAX_VALUE_DEPTH;
+    pub use crate::reserved::{CREATED_KEY, MAX_USER_ID_LEN};
+}
+
 /// The deadpool-redis this crate is built against (0.23), to make pools of the matching version.
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use deadpool_redis;
-pub use error::{ConfigError, SessionError};
-pub use expiry::Expiry;
-pub use flash::Flash;
-pub use flash_message::{FlashMessage, Level, FLASH_KEY};
-pub use id::{SessionId, SESSION_ID_LEN};
-pub use layer::{SessionLayer, SessionService};
 /// The minijinja this crate is built against (2.x), so that `Flash` and your templates agree.
 #[cfg(feature = "minijinja")]
 #[cfg_attr(docsrs, doc(cfg(feature = "minijinja")))]
 pub use minijinja;
-pub use name::{DefaultSession, RuntimeName, SessionName, DEFAULT_COOKIE_NAME};
-pub use nesting::MAX_VALUE_DEPTH;
-pub use profile::{DEFAULT_MAX_FLASHES, DEFAULT_MAX_RECORD_BYTES};
-pub use request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
-pub use reserved::{CREATED_KEY, MAX_USER_ID_LEN};
-pub use session::Session;
 /// The sqlx this crate is built against (0.8), to make pools of the matching version:
 /// `axum_session_store::sqlx::PgPool` is the pool `PostgresBackend::new` takes.
 #[cfg(feature = "sqlx")]
@@ -160,7 +169,6 @@ pub use session::Session;
     doc(cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql")))
 )]
 pub use sqlx;
-pub use store::SessionStore;
 
 /// The README's code blocks, compiled as doctests so they stay true.
 #[cfg(all(doctest, feature = "redis"))]

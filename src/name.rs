@@ -2,12 +2,13 @@
 
 use std::any::TypeId;
 
-use crate::backend::SECURE_COOKIE;
-
 /// The default cookie name of the default session.
-pub const DEFAULT_COOKIE_NAME: &str = "session";
+pub(crate) const DEFAULT_COOKIE_NAME: &str = "session";
 
-/// Names a session and its backend at the type level, for `Session<N>` and `Flash<N>`.
+/// Names a session at the type level, for `Session<N>` and `Flash<N>`. Where it keeps its data
+/// is the config's to say
+/// ([`SessionConfigBuilder::session_backend`](crate::SessionConfigBuilder::session_backend)): a
+/// signed cookie unless given another.
 ///
 /// ```
 /// use axum_session_store::{Session, SessionName};
@@ -27,12 +28,10 @@ pub const DEFAULT_COOKIE_NAME: &str = "session";
 pub trait SessionName: Send + Sync + 'static {
     /// The session's name, which is also its cookie's name.
     const NAME: &'static str;
-    /// The name of the backend that keeps the session's data. Default: the signed cookie.
-    const BACKEND: &'static str = SECURE_COOKIE;
 }
 
 /// The default session: its cookie name is the configured `cookie_name` (default `"session"`),
-/// its backend the configured `default_backend` (default the signed cookie).
+/// its storage the configured `default_backend` (default a signed cookie).
 /// `Session` alone means `Session<DefaultSession>`.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct DefaultSession;

@@ -46,12 +46,12 @@ pub(crate) struct SizeLimits {
 /// How many flash messages a session keeps waiting to be shown, unless
 /// [`SessionConfigBuilder::max_flashes`](crate::SessionConfigBuilder::max_flashes) says
 /// otherwise: adding one more drops the oldest.
-pub const DEFAULT_MAX_FLASHES: usize = 32;
+pub(crate) const DEFAULT_MAX_FLASHES: usize = 32;
 
 /// The most bytes a server-side record may hold as JSON, unless
 /// [`SessionConfigBuilder::max_record_bytes`](crate::SessionConfigBuilder::max_record_bytes)
 /// says otherwise: 256 KiB.
-pub const DEFAULT_MAX_RECORD_BYTES: usize = 256 * 1024;
+pub(crate) const DEFAULT_MAX_RECORD_BYTES: usize = 256 * 1024;
 
 impl Default for SizeLimits {
     fn default() -> Self {
@@ -89,10 +89,10 @@ impl SessionSettings {
 /// settings.
 #[derive(Debug)]
 pub(crate) struct SessionProfile {
-    /// The session's name followed by its backend's name, in one allocation.
-    names: String,
-    /// Where the session's name ends in `names`.
-    name_len: usize,
+    /// The session's name, which is its cookie's name.
+    name: String,
+    /// What logs and errors call its backend.
+    backend_name: Arc<str>,
     keeper: Keeper,
     settings: Arc<SessionSettings>,
 }
@@ -100,16 +100,13 @@ pub(crate) struct SessionProfile {
 impl SessionProfile {
     pub(crate) fn new(
         name: &str,
-        backend_name: &str,
+        backend_name: Arc<str>,
         keeper: Keeper,
         settings: Arc<SessionSettings>,
     ) -> Self {
-        let mut names = String::with_capacity(name.len() + backend_name.len());
-        names.push_str(name);
-        names.push_str(backend_name);
         Self {
-            names,
-            name_len: name.len(),
+            name: name.to_owned(),
+            backend_name,
             keeper,
             settings,
         }
@@ -117,12 +114,12 @@ impl SessionProfile {
 
     /// The session's name, which is its cookie's name.
     pub(crate) fn name(&self) -> &str {
-        &self.names[..self.name_len]
+        &self.name
     }
 
     /// The name of the backend that keeps it.
     pub(crate) fn backend_name(&self) -> &str {
-        &self.names[self.name_len..]
+        &self.backend_name
     }
 
     /// The profile with `max_age` in place of the configured max age, for this request only

@@ -11,7 +11,7 @@ use axum::http::HeaderMap;
 ///
 /// Browsers keep at most about 180 cookies per domain and send only those whose domain and path
 /// match, so a real request carries far fewer; the cap bounds what a forged header can cost.
-pub const DEFAULT_MAX_COOKIE_PAIRS: usize = 512;
+pub(crate) const DEFAULT_MAX_COOKIE_PAIRS: usize = 512;
 
 /// Name-value pairs of the request's cookies.
 ///

@@ -11,10 +11,11 @@ use crate::cache_headers;
 use crate::cookie_session;
 use crate::error::SessionError;
 use crate::keeper::Keeper;
+use crate::saver::Saver;
 use crate::server;
 use crate::session_state::SessionState;
 use crate::set_cookie::{set_cookie_header, CookieWrite};
-use crate::store::{SessionStore, LAYER_DONE, LAYER_PENDING, NO_LAYER};
+use crate::store::SessionStore;
 
 /// One save of a request's sessions: the `Set-Cookie` headers it built and the sessions it
 /// covers.
@@ -105,7 +106,7 @@ impl SessionStore {
     /// # let config = SessionConfig::builder().secret_key(secret).build()?;
     /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     /// let store = SessionStore::from_request_parts(&mut parts, &config).await?;
-    /// let session = store.get_session("session", "securecookie").await?;
+    /// let session = store.get_session("session").await?;
     /// session.insert("a", 1)?;
     /// let mut headers = axum::http::HeaderMap::new();
     /// store.save_sessions(&mut headers)?;
@@ -120,7 +121,7 @@ impl SessionStore {
     /// response's status, which the guard cannot); else every cookie session, and an error for
     /// a server-side session changed after the layer saved (only the layer awaits backends).
     pub(crate) fn save_as_guard(&self, headers: &mut HeaderMap) -> Result<(), SessionError> {
-        if self.layer_state() == LAYER_PENDING {
+        if self.saver() == Saver::LayerPending {
             return Ok(());
         }
         self.save_now(headers, true)
@@ -130,7 +131,7 @@ impl SessionStore {
     /// in a middleware outside the layer): true when this layer is now the one to save it,
     /// false when another layer already is.
     pub(crate) fn adopt(&self) -> bool {
-        self.move_layer_state(NO_LAYER, LAYER_PENDING)
+        self.advance_saver(Saver::Guard, Saver::LayerPending)
     }
 
     /// The layer's save, once the handler answered: every session that needs it, server-side
@@ -146,7 +147,7 @@ impl SessionStore {
         } else {
             self.save_with_backends(response.headers_mut()).await
         };
-        self.move_layer_state(LAYER_PENDING, LAYER_DONE);
+        self.advance_saver(Saver::LayerPending, Saver::LayerDone);
         saved
     }
 
@@ -177,7 +178,7 @@ impl SessionStore {
         for state in (0..).map_while(|i| self.session_at(i)) {
             built = match state.profile().keeper() {
                 Keeper::Cookie(codec) => save.cookie_session(self, &state, codec.as_ref()),
-                Keeper::Server { backend, ids } => {
+                Keeper::Server { backend, ids, .. } => {
                     match server::save(&state, backend.as_ref(), ids, self.now()).await {
                         Ok(write) => save.written(&state, write, self),
                         Err(error) => Err(error),

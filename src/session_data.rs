@@ -10,6 +10,7 @@ use crate::expiry::{Creation, Expiry, ExpiryPolicy, Limits, Verdict};
 use crate::flash_message::{self, FlashMessage, Level, FLASH_KEY};
 use crate::id::SessionId;
 use crate::reserved::CREATED_KEY;
+use crate::session_flags::{Flag, Flags};
 use crate::session_meta::SessionMeta;
 
 /// One session's values for one request, and its state: new or loaded, modified or not, what to
@@ -22,30 +23,18 @@ pub(crate) struct SessionData {
     values: Map<String, Value>,
     /// Where it came from.
     origin: Origin,
-    /// A mutating call happened since the session was loaded or last saved.
-    modified: bool,
-    /// `invalidate()` was called: the client's copy must be removed.
-    invalidated: bool,
-    /// The incoming cookie verified with a fallback key: sign it again with the primary one.
-    needs_resign: bool,
+    /// What is pending: a change, a removal, a new id, a new signature, a refresh, a conflict.
+    flags: Flags,
     /// Server-side sessions: the id of the record the request loaded (or last saved).
     id: Option<SessionId>,
-    /// Server-side sessions: `regenerate_id()` was called.
-    regenerate: bool,
     /// Server-side sessions: the keys changed since loading, for a partial save.
     changes: ChangeLog,
     /// When the session was created, tracked when an absolute lifetime is set.
     creation: Option<Creation>,
-    /// A rolling refresh is due: save the session although it is unmodified.
-    needs_refresh: bool,
     /// What it holds for the crate: its own lifetime, its CSRF secret, its user.
     meta: SessionMeta,
-    /// `meta` changed since the session was loaded or last saved.
-    meta_changed: bool,
     /// Flash messages for this response only (Rails' `flash.now`): never stored.
     flash_now: Vec<FlashMessage>,
-    /// The request was refused because its record was lost: saving it is a conflict.
-    conflicted: bool,
 }
 
 /// Where a session of the request came from.
@@ -95,12 +84,12 @@ impl SessionData {
     /// Marks the request refused because its record was lost (a token of that session could
     /// not be checked): its save reports the conflict, and writes nothing.
     pub(crate) fn mark_conflicted(&mut self) {
-        self.conflicted = true;
+        self.flags.set(Flag::Conflicted, true);
     }
 
     /// Whether [`mark_conflicted`](Self::mark_conflicted) was called.
     pub(crate) fn is_conflicted(&self) -> bool {
-        self.conflicted
+        self.flags.has(Flag::Conflicted)
     }
 
     /// Whether all the session would store is what its cookie can hold for a visitor: its CSRF
@@ -154,9 +143,13 @@ impl SessionData {
             Verdict::Live { creation, refresh } => Self {
                 origin: Origin::Loaded,
                 values: verified.data,
-                needs_resign: verified.signed_with_fallback,
+                flags: {
+                    let mut flags = Flags::default();
+                    flags.set(Flag::NeedsResign, verified.signed_with_fallback);
+                    flags.set(Flag::NeedsRefresh, refresh);
+                    flags
+                },
                 creation,
-                needs_refresh: refresh,
                 // Only records track their changes: a cookie is always written whole.
                 changes: if id.is_some() {
                     ChangeLog::tracking()
@@ -182,12 +175,14 @@ impl SessionData {
 
     /// True when a mutating call happened since the session was loaded or last saved.
     pub(crate) fn is_modified(&self) -> bool {
-        self.modified
+        self.flags.has(Flag::Modified)
     }
 
     /// Whether the response must carry something for this session.
     pub(crate) fn needs_save(&self) -> bool {
-        self.modified || self.needs_resign || self.needs_refresh
+        self.flags.has(Flag::Modified)
+            || self.flags.has(Flag::NeedsResign)
+            || self.flags.has(Flag::NeedsRefresh)
     }
 
     /// Nothing is left worth keeping (no value, no CSRF secret, no user): a save deletes the
@@ -203,28 +198,25 @@ impl SessionData {
 
     /// The metadata changed since the session was loaded or last saved: a save writes it.
     pub(crate) fn meta_changed(&self) -> bool {
-        self.meta_changed
+        self.flags.has(Flag::MetaChanged)
     }
 
     /// Gives the session a lifetime of its own (`None`: the config's again).
     pub(crate) fn set_expiry(&mut self, expiry: Option<Expiry>) {
         self.meta.expiry = expiry;
-        self.meta_changed = true;
-        self.modified = true;
+        self.flags.raise(&[Flag::MetaChanged, Flag::Modified]);
     }
 
     /// Sets the CSRF secret.
     pub(crate) fn set_csrf_secret(&mut self, secret: String) {
         self.meta.csrf_secret = Some(secret);
-        self.meta_changed = true;
-        self.modified = true;
+        self.flags.raise(&[Flag::MetaChanged, Flag::Modified]);
     }
 
     /// Ties the session to a user.
     pub(crate) fn set_user_id(&mut self, user_id: String) {
         self.meta.user_id = Some(user_id);
-        self.meta_changed = true;
-        self.modified = true;
+        self.flags.raise(&[Flag::MetaChanged, Flag::Modified]);
     }
 
     /// The id of its record, for a server-side session that has one.
@@ -234,22 +226,22 @@ impl SessionData {
 
     /// `invalidate()` was called since the last save.
     pub(crate) fn is_invalidated(&self) -> bool {
-        self.invalidated
+        self.flags.has(Flag::Invalidated)
     }
 
     /// `regenerate_id()` was called since the last save.
     pub(crate) fn wants_new_id(&self) -> bool {
-        self.regenerate
+        self.flags.has(Flag::Regenerate)
     }
 
     /// Its cookie verified with a fallback key, and has not been signed again yet.
     pub(crate) fn needs_resign(&self) -> bool {
-        self.needs_resign
+        self.flags.has(Flag::NeedsResign)
     }
 
     /// A rolling refresh is due.
     pub(crate) fn needs_refresh(&self) -> bool {
-        self.needs_refresh
+        self.flags.has(Flag::NeedsRefresh)
     }
 
     /// When it was created, if tracked.
@@ -265,7 +257,7 @@ impl SessionData {
     /// Stores `value` under `key`; replacing a value keeps the stored key (no allocation).
     pub(crate) fn insert(&mut self, key: &str, value: Value) {
         self.changes.set(key);
-        self.modified = true;
+        self.flags.set(Flag::Modified, true);
         match self.values.get_mut(key) {
             Some(slot) => *slot = value,
             None => {
@@ -279,7 +271,7 @@ impl SessionData {
         let removed = self.values.remove(key);
         if removed.is_some() {
             self.changes.remove(key);
-            self.modified = true;
+            self.flags.set(Flag::Modified, true);
         }
         removed
     }
@@ -288,26 +280,25 @@ impl SessionData {
     pub(crate) fn clear(&mut self) {
         self.values.clear();
         self.changes.clear();
-        self.modified = true;
+        self.flags.set(Flag::Modified, true);
     }
 
     /// Ends the session: every key goes, with its lifetime, CSRF secret and user; the client's
     /// copy is to be removed, and what comes after is a new session with a lifetime of its own.
     pub(crate) fn invalidate(&mut self) {
         self.clear();
-        self.invalidated = true;
+        self.flags.set(Flag::Invalidated, true);
         self.creation = None;
         self.meta = SessionMeta::default();
-        self.meta_changed = true;
+        self.flags.set(Flag::MetaChanged, true);
     }
 
     /// Asks for a new id at the next save (a cookie session is simply written again); the CSRF
     /// secret goes with the old id, so tokens handed out before stop working.
     pub(crate) fn regenerate_id(&mut self) {
-        self.regenerate = true;
-        self.modified = true;
+        self.flags.raise(&[Flag::Regenerate, Flag::Modified]);
         if self.meta.csrf_secret.take().is_some() {
-            self.meta_changed = true;
+            self.flags.set(Flag::MetaChanged, true);
         }
     }
 
@@ -315,7 +306,7 @@ impl SessionData {
     pub(crate) fn add_flash(&mut self, message: Value, level: Option<Level>, max: usize) {
         flash_message::push(&mut self.values, message, level, max);
         self.changes.set(FLASH_KEY);
-        self.modified = true;
+        self.flags.set(Flag::Modified, true);
     }
 
     /// Adds a flash message for this response only: it is never stored.
@@ -348,7 +339,7 @@ impl SessionData {
     /// removal), with `creation` stored in it, and later changes are sent as changes.
     pub(crate) fn saved_to_record(&mut self, id: Option<SessionId>, creation: Option<Creation>) {
         self.id = id;
-        self.invalidated = false;
+        self.flags.set(Flag::Invalidated, false);
         self.creation = creation;
         self.changes = ChangeLog::tracking();
     }
@@ -356,11 +347,13 @@ impl SessionData {
     /// The save this session was part of went out whole: a second save of the same request
     /// writes nothing, and a creation time that was written counts as stored.
     pub(crate) fn mark_saved(&mut self) {
-        self.modified = false;
-        self.needs_resign = false;
-        self.regenerate = false;
-        self.needs_refresh = false;
-        self.meta_changed = false;
+        self.flags.clear(&[
+            Flag::Modified,
+            Flag::NeedsResign,
+            Flag::Regenerate,
+            Flag::NeedsRefresh,
+            Flag::MetaChanged,
+        ]);
         self.changes.reset();
         if let Some(creation) = &mut self.creation {
             creation.stored = true;

@@ -2,14 +2,13 @@
 //! session of the request is opened (resolved once, then loaded from its cookie or record).
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use crate::backend::SECURE_COOKIE;
 use crate::config::SessionConfig;
 use crate::cookie_session;
 use crate::error::SessionError;
@@ -17,16 +16,10 @@ use crate::keeper::Keeper;
 use crate::profile::SessionProfile;
 use crate::request_cookies::RequestCookies;
 use crate::reserved;
+use crate::saver::{Saver, SharedSaver};
 use crate::server;
 use crate::session_data::SessionData;
 use crate::session_state::SessionState;
-
-/// No `SessionLayer` saves the store: only a returned guard (or `save_sessions`) does.
-pub(crate) const NO_LAYER: u8 = 0;
-/// A `SessionLayer` will save the store after the handler, seeing the response's status.
-pub(crate) const LAYER_PENDING: u8 = 1;
-/// The layer has saved the store (or skipped it): what changes later, a guard saves.
-pub(crate) const LAYER_DONE: u8 = 2;
 
 /// The sessions of one request, webapp2's `SessionStore(request)`.
 ///
@@ -67,7 +60,7 @@ pub(crate) const LAYER_DONE: u8 = 2;
 ///         .find(|known| **known == experiment)
 ///         .ok_or(StatusCode::NOT_FOUND)?;
 ///     let session = store
-///         .get_session(&format!("exp-{name}"), "securecookie")
+///         .get_session(&format!("exp-{name}"))
 ///         .await
 ///         .map_err(|_| StatusCode::INTERNAL_SERVER_ERROR)?;
 ///     let visits: u32 = session.get("visits").ok().flatten().unwrap_or(0) + 1;
@@ -96,7 +89,7 @@ struct Inner {
     now: OffsetDateTime,
     /// Whether a `SessionLayer` saves this store, and whether it has yet: one of [`NO_LAYER`],
     /// [`LAYER_PENDING`], [`LAYER_DONE`].
-    layer: AtomicU8,
+    saver: SharedSaver,
     /// Sessions in first-use order.
     sessions: Mutex<Vec<Arc<SessionState>>>,
     /// Unsaved changes at the end are expected: a save failed (and said so where it happened),
@@ -105,16 +98,15 @@ struct Inner {
 }
 
 impl SessionStore {
-    /// A store for the request whose headers are given; `layer` is [`LAYER_PENDING`] when a
-    /// `SessionLayer` will save it, else [`NO_LAYER`].
-    pub(crate) fn new(config: SessionConfig, headers: &HeaderMap, layer: u8) -> Self {
+    /// A store for the request whose headers are given, saved by `saver`.
+    pub(crate) fn new(config: SessionConfig, headers: &HeaderMap, saver: Saver) -> Self {
         let cookies = RequestCookies::from_headers(headers, config.max_cookie_pairs());
         Self {
             inner: Arc::new(Inner {
                 config,
                 cookies,
                 now: OffsetDateTime::now_utc(),
-                layer: AtomicU8::new(layer),
+                saver: SharedSaver::new(saver),
                 sessions: Mutex::new(Vec::new()),
                 unsaved_is_expected: AtomicBool::new(false),
             }),
@@ -161,7 +153,7 @@ impl SessionStore {
         let value = self.inner.cookies.get(name)?;
         let config = &self.inner.config;
         config
-            .serializer()
+            .signer()
             .deserialize_at(name, value, config.max_age_for(name), self.inner.now)
             .ok()
             .map(|verified| verified.data)
@@ -207,7 +199,7 @@ impl SessionStore {
         let state = match self.find(name) {
             Some(state) => state,
             None => {
-                let profile = self.open(name, SECURE_COOKIE)?;
+                let profile = self.open(name, SessionConfig::resolve_signed_cookie)?;
                 let data = match profile.keeper() {
                     Keeper::Cookie(codec) => self.load_cookie_session(&profile, codec.as_ref()),
                     Keeper::Server { .. } => SessionData::new_empty(),
@@ -228,25 +220,24 @@ impl SessionStore {
     pub(crate) async fn session_state(
         &self,
         name: &str,
-        backend_name: &str,
         max_age: Option<Duration>,
     ) -> Result<Arc<SessionState>, SessionError> {
         if let Some(existing) = self.find(name) {
             return Ok(existing);
         }
-        let mut profile = self.open(name, backend_name)?;
+        let mut profile = self.open(name, SessionConfig::resolve)?;
         if let Some(max_age) = max_age {
             profile = profile.with_max_age(max_age);
         }
         let data = match profile.keeper() {
             Keeper::Cookie(codec) => self.load_cookie_session(&profile, codec.as_ref()),
-            Keeper::Server { .. } if self.layer_state() != LAYER_PENDING => {
+            Keeper::Server { .. } if self.saver() != Saver::LayerPending => {
                 return Err(SessionError::LayerMissing {
                     session: name.to_owned(),
-                    backend: backend_name.to_owned(),
+                    backend: profile.backend_name().to_owned(),
                 });
             }
-            Keeper::Server { backend, ids } => {
+            Keeper::Server { backend, ids, .. } => {
                 server::load(
                     &profile,
                     backend.as_ref(),
@@ -263,9 +254,13 @@ impl SessionStore {
 
     /// Resolves a session the request has not used yet, refusing it when the request has
     /// opened as many as the config allows.
-    fn open(&self, name: &str, backend_name: &str) -> Result<SessionProfile, SessionError> {
+    fn open(
+        &self,
+        name: &str,
+        resolve: impl FnOnce(&SessionConfig, &str) -> Result<SessionProfile, SessionError>,
+    ) -> Result<SessionProfile, SessionError> {
         let config = &self.inner.config;
-        let profile = config.resolve(name, backend_name)?;
+        let profile = resolve(config, name)?;
         let limit = config.max_sessions_per_request();
         if self.lock_sessions().len() >= limit {
             return Err(SessionError::TooManySessions {
@@ -324,17 +319,14 @@ impl SessionStore {
         self.inner.now
     }
 
-    /// Who saves the store: [`NO_LAYER`], [`LAYER_PENDING`] or [`LAYER_DONE`].
-    pub(crate) fn layer_state(&self) -> u8 {
-        self.inner.layer.load(Ordering::Acquire)
+    /// Who saves the store now.
+    pub(crate) fn saver(&self) -> Saver {
+        self.inner.saver.get()
     }
 
-    /// Moves the layer state from `from` to `to`; false when it was not `from`.
-    pub(crate) fn move_layer_state(&self, from: u8, to: u8) -> bool {
-        self.inner
-            .layer
-            .compare_exchange(from, to, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+    /// Hands the saving from `from` to `to`; false when it was not `from`'s.
+    pub(crate) fn advance_saver(&self, from: Saver, to: Saver) -> bool {
+        self.inner.saver.advance(from, to)
     }
 
     /// Unsaved changes at the end of the request are expected (and were reported): no warning.

@@ -3,16 +3,19 @@
 
 use std::sync::Arc;
 
+use crate::backend::erased::{DynBackend, DynUserIndex};
 use crate::backend::error::BackendError;
-use crate::backend::SessionBackend;
 use crate::error::SessionError;
 use crate::id::SessionId;
 use crate::keeper::Keeper;
 use crate::reserved::{MAX_USER_ID_LEN, USER_KEY};
-use crate::session::Session;
+use crate::session_handle::Session;
 
 /// A server-side session's backend, and the user the session is tied to.
-type BackendAndUser = (Arc<dyn SessionBackend>, String);
+type BackendAndUser = (Arc<dyn DynBackend>, String);
+
+/// A server-side session's index of sessions by user, and the user the session is tied to.
+type IndexAndUser = (Arc<dyn DynUserIndex>, String);
 
 impl<N> Session<N> {
     /// Ties this server-side session to the user `user_id` at login, and gives it a new id
@@ -21,7 +24,7 @@ impl<N> Session<N> {
     /// ([`user_sessions`](Self::user_sessions)) and revoked
     /// ([`revoke_session`](Self::revoke_session),
     /// [`revoke_other_sessions`](Self::revoke_other_sessions), or the backend's
-    /// [`revoke_user_sessions`](SessionBackend::revoke_user_sessions) from anywhere, after a
+    /// [`revoke_user_sessions`](crate::backend::UserIndex::revoke_user_sessions) from anywhere, after a
     /// password change say). The user id is compared byte for byte (`"alice "` is not
     /// `"alice"`). It is stored in the session under a reserved key; it marks the session
     /// modified, and [`invalidate`](Self::invalidate) unties it.
@@ -33,7 +36,8 @@ impl<N> Session<N> {
     ///
     /// ```
     /// use axum::{routing::post, Router};
-    /// use axum_session_store::{Session, SessionConfig, SessionError, MEMORY};
+    /// use axum_session_store::backend::MemoryBackend;
+    /// use axum_session_store::{Session, SessionConfig, SessionError};
     ///
     /// async fn login(session: Session) -> Result<Session, SessionError> {
     ///     session.regenerate_id();
@@ -46,7 +50,7 @@ impl<N> Session<N> {
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder()
     ///     .secret_key(secret)
-    ///     .default_backend(MEMORY)
+    ///     .default_backend(MemoryBackend::new())
     ///     .build()?;
     /// let app: Router = Router::new()
     ///     .route("/login", post(login))
@@ -128,13 +132,14 @@ impl<N> Session<N> {
     /// }
     /// ```
     pub async fn user_sessions(&self) -> Result<Vec<SessionId>, SessionError> {
-        let Some((backend, user_id)) = self.backend_and_user()? else {
+        let action = "list the user's sessions";
+        let Some((index, user_id)) = self.index_and_user(action)? else {
             return Ok(Vec::new());
         };
-        backend
+        index
             .user_sessions(&user_id)
             .await
-            .map_err(|source| self.backend_failed("list the user's sessions", source))
+            .map_err(|source| self.backend_failed(action, source))
     }
 
     /// Ends every other session of this session's user, atomically, and returns how many
@@ -147,7 +152,8 @@ impl<N> Session<N> {
     ///
     /// ```
     /// use axum::{routing::post, Router};
-    /// use axum_session_store::{Session, SessionConfig, SessionError, MEMORY};
+    /// use axum_session_store::backend::MemoryBackend;
+    /// use axum_session_store::{Session, SessionConfig, SessionError};
     ///
     /// async fn sign_out_elsewhere(session: Session) -> Result<String, SessionError> {
     ///     let ended = session.revoke_other_sessions().await?;
@@ -158,7 +164,7 @@ impl<N> Session<N> {
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder()
     ///     .secret_key(secret)
-    ///     .default_backend(MEMORY)
+    ///     .default_backend(MemoryBackend::new())
     ///     .build()?;
     /// let app: Router = Router::new()
     ///     .route("/sign-out-elsewhere", post(sign_out_elsewhere))
@@ -167,14 +173,15 @@ impl<N> Session<N> {
     /// # Ok(()) }
     /// ```
     pub async fn revoke_other_sessions(&self) -> Result<u64, SessionError> {
-        let Some((backend, user_id)) = self.backend_and_user()? else {
+        let action = "revoke the user's other sessions";
+        let Some((index, user_id)) = self.index_and_user(action)? else {
             return Ok(0);
         };
         let current = self.id();
-        backend
+        index
             .revoke_user_sessions(&user_id, current.as_ref())
             .await
-            .map_err(|source| self.backend_failed("revoke the user's other sessions", source))
+            .map_err(|source| self.backend_failed(action, source))
     }
 
     /// Ends the session `id` if it is one of this session's user's ("log out this device" on
@@ -191,7 +198,8 @@ impl<N> Session<N> {
     ///
     /// ```
     /// use axum::{extract::Path, routing::post, Router};
-    /// use axum_session_store::{Session, SessionConfig, SessionError, SessionId, MEMORY};
+    /// use axum_session_store::backend::MemoryBackend;
+    /// use axum_session_store::{Session, SessionConfig, SessionError, SessionId};
     ///
     /// async fn log_out_device(session: Session, Path(id): Path<String>) -> Result<String, SessionError> {
     ///     let Some(id) = SessionId::parse(&id) else { return Ok("no such device".into()) };
@@ -200,7 +208,7 @@ impl<N> Session<N> {
     ///
     /// # fn main() -> Result<(), axum_session_store::ConfigError> {
     /// # let secret = "an example secret, at least 32 bytes long";
-    /// let config = SessionConfig::builder().secret_key(secret).default_backend(MEMORY).build()?;
+    /// let config = SessionConfig::builder().secret_key(secret).default_backend(MemoryBackend::new()).build()?;
     /// let app: Router = Router::new()
     ///     .route("/devices/{id}/logout", post(log_out_device))
     ///     .layer(config.layer())
@@ -236,7 +244,7 @@ impl<N> Session<N> {
     }
 
     /// The session's server-side backend, or the error that says a cookie session has none.
-    fn server_backend(&self) -> Result<Arc<dyn SessionBackend>, SessionError> {
+    fn server_backend(&self) -> Result<Arc<dyn DynBackend>, SessionError> {
         let profile = self.state.profile();
         match profile.keeper() {
             Keeper::Server { backend, .. } => Ok(backend.clone()),
@@ -247,11 +255,30 @@ impl<N> Session<N> {
         }
     }
 
-    /// The session's server-side backend and its user.
     /// The backend of this server-side session and its user, if it is tied to one.
     fn backend_and_user(&self) -> Result<Option<BackendAndUser>, SessionError> {
         let backend = self.server_backend()?;
         Ok(self.user_id().map(|user_id| (backend, user_id)))
+    }
+
+    /// The user index of this server-side session's backend and its user, if it is tied to
+    /// one; the error that says `action` needs an index the backend does not keep.
+    fn index_and_user(&self, action: &'static str) -> Result<Option<IndexAndUser>, SessionError> {
+        self.server_backend()?;
+        let Some(user_id) = self.user_id() else {
+            return Ok(None);
+        };
+        match self.state.profile().keeper() {
+            Keeper::Server {
+                index: Some(index), ..
+            } => Ok(Some((index.clone(), user_id))),
+            _ => Err(self.backend_failed(
+                action,
+                BackendError::unsupported(
+                    "listing or revoking a user's sessions (it was registered without a UserIndex)",
+                ),
+            )),
+        }
     }
 
     fn backend_failed(&self, action: &'static str, source: BackendError) -> SessionError {

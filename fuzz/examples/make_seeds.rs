@@ -30,7 +30,7 @@ fn id_cookie(config: &SessionConfig, name: &str, data: &Value) -> String {
 fn sealed(config: &SessionConfig, name: &str, data: &Value) -> String {
     config
         .private_serializer()
-        .seal_at(name, data, instant(SEED_TIME))
+        .serialize_at(name, data, instant(SEED_TIME))
         .expect("sealable")
 }
 

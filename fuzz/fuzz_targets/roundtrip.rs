@@ -7,7 +7,8 @@
 #![no_main]
 
 use arbitrary::{Arbitrary, Unstructured};
-use axum_session_store::{VerifyError, MAX_COOKIE_VALUE_LEN};
+use axum_session_store::cookie::MAX_COOKIE_VALUE_LEN;
+use axum_session_store::test_util::VerifyError;
 use axum_session_store_fuzz::{
     instant, instant_after_1970, through_json, Object, CONFIG, MAX_DEPTH, OLD_CONFIG, SEED_TIME,
 };
@@ -64,11 +65,11 @@ fuzz_target!(|data: &[u8]| {
     let sealed_at = instant(made_at);
     let sealed = maker
         .private_serializer()
-        .seal_at(&name, &data, sealed_at)
+        .serialize_at(&name, &data, sealed_at)
         .expect("sealable");
     let opened = CONFIG
         .private_serializer()
-        .open_at(&name, &sealed, None, sealed_at);
+        .deserialize_at(&name, &sealed, None, sealed_at);
     if sealed.len() > MAX_COOKIE_VALUE_LEN {
         assert_eq!(opened, Err(VerifyError::TooLong { len: sealed.len() }));
     } else {

@@ -36,7 +36,7 @@ fuzz_target!(|input: Input| {
         .expect("serializable");
     let sealed = maker
         .private_serializer()
-        .seal_at(name, &data, sealed_at)
+        .serialize_at(name, &data, sealed_at)
         .expect("sealable");
 
     let mut mutations = vec![input.first.clone()];
@@ -56,7 +56,7 @@ fuzz_target!(|input: Input| {
             );
             let opened = CONFIG
                 .private_serializer()
-                .open_at(name, &changed, max_age, now);
+                .deserialize_at(name, &changed, max_age, now);
             assert!(
                 opened.is_err(),
                 "{changed:?} (from {original:?}) opened: {opened:?}"

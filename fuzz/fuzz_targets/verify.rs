@@ -7,7 +7,7 @@
 
 #![no_main]
 
-use axum_session_store::VerifiedCookie;
+use axum_session_store::test_util::VerifiedCookie;
 use axum_session_store_fuzz::{instant, through_json, CONFIG, SEED_TIME};
 use libfuzzer_sys::fuzz_target;
 use time::Duration;
@@ -36,15 +36,15 @@ fuzz_target!(|data: &[u8]| {
             let reread = signer.deserialize_at(&name, &again, max_age, now);
             check_same(&verified, reread);
             assert!(
-                sealer.open_at(&name, &value, max_age, now).is_err(),
+                sealer.deserialize_at(&name, &value, max_age, now).is_err(),
                 "signed and sealed"
             );
         }
-        if let Ok(opened) = sealer.open_at(&name, &value, max_age, now) {
+        if let Ok(opened) = sealer.deserialize_at(&name, &value, max_age, now) {
             let again = sealer
-                .seal_at(&name, &opened.data, opened.signed_at)
+                .serialize_at(&name, &opened.data, opened.signed_at)
                 .expect("sealable");
-            let reread = sealer.open_at(&name, &again, max_age, now);
+            let reread = sealer.deserialize_at(&name, &again, max_age, now);
             check_same(&opened, reread);
         }
     }
@@ -52,7 +52,7 @@ fuzz_target!(|data: &[u8]| {
 
 fn check_same(
     accepted: &VerifiedCookie,
-    reread: Result<VerifiedCookie, axum_session_store::VerifyError>,
+    reread: Result<VerifiedCookie, axum_session_store::test_util::VerifyError>,
 ) {
     let reread = reread.expect("made again from accepted data, it verifies");
     assert_eq!(reread.data, through_json(&accepted.data));

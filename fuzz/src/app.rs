@@ -9,7 +9,8 @@ use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
-use axum_session_store::{Flash, MemoryBackend, Session, SessionConfig, SessionName, SessionStore};
+use axum_session_store::backend::{MemoryBackend, Storage};
+use axum_session_store::{Flash, Session, SessionConfig, SessionName, SessionStore};
 use tower::ServiceExt;
 
 use crate::{CONFIG, OLD_SECRET, SECRET};
@@ -18,14 +19,12 @@ use crate::{CONFIG, OLD_SECRET, SECRET};
 pub struct Cart;
 impl SessionName for Cart {
     const NAME: &'static str = "cart";
-    const BACKEND: &'static str = "privatecookie";
 }
 
 /// A server-side session: the cookie `mem` holds a signed id of a record in memory.
 pub struct Mem;
 impl SessionName for Mem {
     const NAME: &'static str = "mem";
-    const BACKEND: &'static str = "memory";
 }
 
 /// The header that tells `/flash/add` how many flash messages to add.
@@ -115,7 +114,8 @@ pub fn layered_app() -> Router {
     let config = SessionConfig::builder()
         .secret_key(SECRET)
         .fallback_keys([OLD_SECRET])
-        .backend("memory", MemoryBackend::new())
+        .session_backend::<Cart>(Storage::private_cookie())
+        .session_backend::<Mem>(MemoryBackend::new())
         .build()
         .expect("a valid config");
     Router::new()
@@ -170,7 +170,9 @@ pub fn send(app: Router, request: Request<Body>) -> Vec<HeaderValue> {
             continue;
         }
         let read = match name {
-            "cart" => config.private_serializer().open_at(name, value, None, now),
+            "cart" => config
+                .private_serializer()
+                .deserialize_at(name, value, None, now),
             // A server-side session's id cookie, under the id cookies' own key.
             "mem" => config
                 .id_serializer()

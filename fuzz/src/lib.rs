@@ -7,7 +7,8 @@ pub mod app;
 use std::sync::LazyLock;
 
 use arbitrary::Arbitrary;
-use axum_session_store::{SessionConfig, MAX_COOKIE_VALUE_LEN};
+use axum_session_store::cookie::MAX_COOKIE_VALUE_LEN;
+use axum_session_store::SessionConfig;
 use serde_json::{Map, Number, Value};
 use time::OffsetDateTime;
 
@@ -22,6 +23,7 @@ pub static CONFIG: LazyLock<SessionConfig> = LazyLock::new(|| {
     SessionConfig::builder()
         .secret_key(SECRET)
         .fallback_keys([OLD_SECRET])
+        .session_backend::<app::Cart>(axum_session_store::backend::Storage::private_cookie())
         .build()
         .expect("a valid config")
 });

@@ -12,15 +12,16 @@ use serde_json::{Map, Value};
 /// keys of one session both keep their change.
 ///
 /// ```
-/// use axum_session_store::Changes;
-/// use serde_json::{json, Map};
+/// use axum_session_store::backend::Changes;
+/// use serde_json::json;
 ///
-/// let mut record: Map<String, serde_json::Value> = json!({"a": 1, "b": 2}).as_object().unwrap().clone();
-/// let changes = Changes { removed: vec!["a".into()], set: vec![("c".into(), json!(3))], ..Changes::default() };
+/// let mut record = json!({"a": 1, "b": 2}).as_object().unwrap().clone();
+/// let changes = Changes::new().remove("a").set("c", 3);
 /// changes.apply_to(&mut record);
 /// assert_eq!(serde_json::Value::Object(record), json!({"b": 2, "c": 3}));
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Changes {
     /// Every key stored before this request was removed.
     pub cleared: bool,
@@ -31,16 +32,52 @@ pub struct Changes {
 }
 
 impl Changes {
+    /// No change.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// These changes, then every key removed: a cleared record, with nothing removed or set.
+    #[must_use]
+    pub fn clear(self) -> Self {
+        Self {
+            cleared: true,
+            removed: Vec::new(),
+            set: Vec::new(),
+        }
+    }
+
+    /// These changes, then `key` removed.
+    #[must_use]
+    pub fn remove(mut self, key: impl Into<String>) -> Self {
+        let key = key.into();
+        self.set.retain(|(set, _)| *set != key);
+        if !self.removed.contains(&key) {
+            self.removed.push(key);
+        }
+        self
+    }
+
+    /// These changes, then `key` set to `value`.
+    #[must_use]
+    pub fn set(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        let key = key.into();
+        self.removed.retain(|removed| *removed != key);
+        self.set.retain(|(set, _)| *set != key);
+        self.set.push((key, value.into()));
+        self
+    }
+
     /// Applies the changes to a record held in memory.
     ///
     /// ```
-    /// use axum_session_store::Changes;
+    /// use axum_session_store::backend::Changes;
     /// use serde_json::json;
     ///
     /// let mut record = json!({"a": 1, "b": 2}).as_object().unwrap().clone();
-    /// let changes = Changes { removed: vec!["a".into()], set: vec![("c".into(), json!(3))], ..Changes::default() };
+    /// let changes = Changes::new().clear().set("c", 3);
     /// changes.apply_to(&mut record);
-    /// assert_eq!(serde_json::Value::Object(record), json!({"b": 2, "c": 3}));
+    /// assert_eq!(serde_json::Value::Object(record), json!({"c": 3}));
     /// ```
     pub fn apply_to(&self, record: &mut Map<String, Value>) {
         if self.cleared {
@@ -62,10 +99,10 @@ impl Changes {
     /// Whether applying the changes would do nothing.
     ///
     /// ```
-    /// use axum_session_store::Changes;
+    /// use axum_session_store::backend::Changes;
     ///
-    /// assert!(Changes::default().is_empty());
-    /// assert!(!Changes { cleared: true, ..Changes::default() }.is_empty());
+    /// assert!(Changes::new().is_empty());
+    /// assert!(!Changes::new().clear().is_empty());
     /// ```
     pub fn is_empty(&self) -> bool {
         !self.cleared && self.removed.is_empty() && self.set.is_empty()

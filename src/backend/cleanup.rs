@@ -1,20 +1,27 @@
-//! A background task that deletes expired records at an interval.
+//! [`DeleteExpired`], and a background task that calls it at an interval.
 
-use std::sync::Arc;
+use std::future::Future;
 
 use time::Duration;
 use tokio::task::JoinHandle;
 
+use super::error::BackendError;
 use super::session_backend::SessionBackend;
-use crate::error::ConfigError;
+use crate::config_error::ConfigError;
+
+/// A backend whose expired records stay until deleted: expired records never load, but take
+/// room. [`spawn_cleanup`] calls it at an interval.
+///
+/// The SQL backends need it; Redis expires its records by itself, and the memory backend
+/// deletes them on its own writes (its `delete_expired` sweeps at once).
+pub trait DeleteExpired: SessionBackend {
+    /// Deletes every expired record and returns how many went.
+    fn delete_expired(&self) -> impl Future<Output = Result<u64, BackendError>> + Send;
+}
 
 /// Spawns a task on the current Tokio runtime that calls
-/// [`delete_expired`](SessionBackend::delete_expired) every `interval`, logging failures and
+/// [`delete_expired`](DeleteExpired::delete_expired) every `interval`, logging failures and
 /// carrying on. Abort the returned handle to stop it.
-///
-/// The SQL backends need it (or a job of your own) to delete expired rows, which never load but
-/// take room; Redis expires its records by itself, and the memory backend deletes them on its
-/// own writes.
 ///
 /// # Errors
 /// [`ConfigError::NonPositiveDuration`] when `interval` is zero or negative.
@@ -23,20 +30,19 @@ use crate::error::ConfigError;
 /// When called outside a Tokio runtime, as [`tokio::spawn`] does.
 ///
 /// ```
-/// use std::sync::Arc;
-/// use axum_session_store::{spawn_cleanup, MemoryBackend};
+/// use axum_session_store::backend::{spawn_cleanup, MemoryBackend};
 /// use time::Duration;
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let backend = Arc::new(MemoryBackend::new());
+/// let backend = MemoryBackend::new(); // clones share the records
 /// let cleanup = spawn_cleanup(backend.clone(), Duration::minutes(5))?;
 /// // ... register `backend` and serve ...
 /// cleanup.abort();
 /// assert!(spawn_cleanup(backend, Duration::ZERO).is_err());
 /// # Ok(()) }
 /// ```
-pub fn spawn_cleanup(
-    backend: Arc<dyn SessionBackend>,
+pub fn spawn_cleanup<B: DeleteExpired>(
+    backend: B,
     interval: Duration,
 ) -> Result<JoinHandle<()>, ConfigError> {
     let period = std::time::Duration::try_from(interval)
@@ -61,4 +67,10 @@ pub fn spawn_cleanup(
             }
         }
     }))
+}
+
+impl<B: DeleteExpired> DeleteExpired for std::sync::Arc<B> {
+    fn delete_expired(&self) -> impl Future<Output = Result<u64, BackendError>> + Send {
+        (**self).delete_expired()
+    }
 }

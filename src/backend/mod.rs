@@ -1,35 +1,41 @@
-//! Where session data lives: in the cookie itself, or on a server under an id.
-//!
-//! Server-side backends implement [`SessionBackend`]; the built-in ones do so exactly as a
-//! user's own would.
+//! Where session data lives on a server, and how a session is given its place: the
+//! [`Storage`] a config assigns, the optional capabilities a backend may add to
+//! [`SessionBackend`](crate::SessionBackend) ([`Batching`], [`UserIndex`], [`DeleteExpired`]),
+//! and the built-in backends, which implement them exactly as a user's own would.
 
 mod batch;
+mod batching;
 mod changes;
 mod cleanup;
+pub(crate) mod erased;
 pub(crate) mod error;
 mod memory;
-mod names;
 #[cfg(feature = "redis")]
 mod redis;
-mod session_backend;
+pub(crate) mod session_backend;
 #[cfg(feature = "sqlx")]
 mod sql;
+mod storage;
 #[cfg(any(feature = "redis", feature = "sqlx"))]
 mod timeout;
+mod user_index;
 
-pub(crate) use batch::batched;
+pub use batch::Batched;
+pub use batching::{ApplyItem, BatchLimits, Batching};
 pub(crate) use changes::ChangeLog;
 pub use changes::Changes;
-pub use cleanup::spawn_cleanup;
-pub use error::BackendError;
-pub use memory::{MemoryBackend, WhenFull, DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS};
-pub use names::{MEMORY, PRIVATE_COOKIE, SECURE_COOKIE};
+pub use cleanup::{spawn_cleanup, DeleteExpired};
+pub(crate) use error::BackendError;
+pub use memory::{MemoryBackend, WhenFull};
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;
-pub use session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
+pub use session_backend::{Record, Regenerated};
 #[cfg(feature = "mysql")]
 pub use sql::MySqlBackend;
 #[cfg(feature = "postgres")]
 pub use sql::PostgresBackend;
 #[cfg(feature = "sqlite")]
 pub use sql::SqliteBackend;
+pub use storage::Storage;
+pub(crate) use storage::StorageKind;
+pub use user_index::UserIndex;

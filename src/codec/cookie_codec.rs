@@ -76,6 +76,6 @@ impl CookieCodec for PrivateCookieSerializer {
         max_age: Option<Duration>,
         now: OffsetDateTime,
     ) -> Result<VerifiedCookie, VerifyError> {
-        self.open_at(name, value, max_age, now)
+        self.deserialize_at(name, value, max_age, now)
     }
 }

@@ -1,6 +1,8 @@
 //! Cookie codecs: the signed format (webapp2's `payload|timestamp|signature`) and the sealed
 //! (encrypted) one, with the checks they share. The codecs know nothing of sessions, backends
 //! or HTTP.
+// Without `test-util`, the codecs are the crate's own: nothing outside reaches them.
+#![cfg_attr(not(feature = "test-util"), allow(unreachable_pub))]
 
 mod cookie_codec;
 mod json;
@@ -10,6 +12,8 @@ mod verified;
 
 pub(crate) use cookie_codec::CookieCodec;
 pub(crate) use json::to_json;
-pub use private::{PrivateCookieSerializer, SealError};
+pub use private::PrivateCookieSerializer;
 pub use signed::SecureCookieSerializer;
-pub use verified::{VerifiedCookie, VerifyError, MAX_CLOCK_SKEW, MAX_COOKIE_VALUE_LEN};
+#[cfg(feature = "test-util")]
+pub use verified::MAX_CLOCK_SKEW;
+pub use verified::{VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};

@@ -9,10 +9,13 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use chacha20poly1305::aead::AeadInPlace;
 use chacha20poly1305::{Key, KeyInit, Tag, XChaCha20Poly1305, XNonce};
+#[cfg(any(test, feature = "test-util"))]
 use serde::Serialize;
+#[cfg(any(test, feature = "test-util"))]
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
+#[cfg(any(test, feature = "test-util"))]
 use super::json::to_json;
 use super::verified::{check_age, VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};
 use crate::key::{derive_bytes, SEALING_PURPOSE};
@@ -36,33 +39,18 @@ const TAG_LEN: usize = 16;
 /// let config = SessionConfig::builder().secret_key(secret).build()?;
 /// let sealer = config.private_serializer();
 ///
-/// let a = sealer.seal("session", &json!({ "user": "ada" }))?;
-/// let b = sealer.seal("session", &json!({ "user": "ada" }))?;
+/// let a = sealer.serialize("session", &json!({ "user": "ada" }))?;
+/// let b = sealer.serialize("session", &json!({ "user": "ada" }))?;
 /// assert_ne!(a, b);
 /// assert!(!a.contains("ada"));
-/// assert_eq!(sealer.open("session", &a, None)?["user"], "ada");
-/// assert!(sealer.open("other", &a, None).is_err());
+/// assert_eq!(sealer.deserialize("session", &a, None)?["user"], "ada");
+/// assert!(sealer.deserialize("other", &a, None).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct PrivateCookieSerializer {
     primary: XChaCha20Poly1305,
     fallbacks: Vec<XChaCha20Poly1305>,
-}
-
-/// Why a value could not be sealed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum SealError {
-    /// The value cannot be serialized as JSON.
-    #[error("the value cannot be serialized as JSON")]
-    Json(#[from] serde_json::Error),
-    /// The operating system's random generator failed to give a nonce.
-    #[error("the OS random generator failed: {0}")]
-    Random(getrandom::Error),
-    /// The cipher refused the input (it is far too long).
-    #[error("the value is too long to encrypt")]
-    TooLong,
 }
 
 /// The length of the sealed value of `json_len` bytes of JSON.
@@ -82,10 +70,11 @@ impl PrivateCookieSerializer {
         }
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Seals `value` for the cookie `name`, timestamped now.
     ///
     /// # Errors
-    /// [`SealError`] when `value` is not serializable or no nonce could be drawn.
+    /// An I/O error when `value` is not serializable or no nonce could be drawn.
     ///
     /// ```
     /// use axum_session_store::SessionConfig;
@@ -93,18 +82,23 @@ impl PrivateCookieSerializer {
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder().secret_key(secret).build()?;
     /// let sealer = config.private_serializer();
-    /// let sealed = sealer.seal("vault", &serde_json::json!({"card": "4242"}))?;
+    /// let sealed = sealer.serialize("vault", &serde_json::json!({"card": "4242"}))?;
     /// assert!(!sealed.contains("4242"), "encrypted, not only signed");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn seal<T: Serialize + ?Sized>(&self, name: &str, value: &T) -> Result<String, SealError> {
-        self.seal_at(name, value, OffsetDateTime::now_utc())
+    pub fn serialize<T: Serialize + ?Sized>(
+        &self,
+        name: &str,
+        value: &T,
+    ) -> Result<String, std::io::Error> {
+        self.serialize_at(name, value, OffsetDateTime::now_utc())
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Seals `value` for the cookie `name` with the given timestamp (for tests and tools).
     ///
     /// # Errors
-    /// [`SealError`] when `value` is not serializable or no nonce could be drawn.
+    /// An I/O error when `value` is not serializable or no nonce could be drawn.
     ///
     /// ```
     /// use axum_session_store::SessionConfig;
@@ -113,16 +107,16 @@ impl PrivateCookieSerializer {
     /// let config = SessionConfig::builder().secret_key(secret).build()?;
     /// let sealer = config.private_serializer();
     /// let now = time::OffsetDateTime::now_utc();
-    /// let sealed = sealer.seal_at("vault", &serde_json::json!({"a": 1}), now)?;
-    /// assert_eq!(sealer.open_at("vault", &sealed, None, now)?.data["a"], 1);
+    /// let sealed = sealer.serialize_at("vault", &serde_json::json!({"a": 1}), now)?;
+    /// assert_eq!(sealer.deserialize_at("vault", &sealed, None, now)?.data["a"], 1);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn seal_at<T: Serialize + ?Sized>(
+    pub fn serialize_at<T: Serialize + ?Sized>(
         &self,
         name: &str,
         value: &T,
         sealed_at: OffsetDateTime,
-    ) -> Result<String, SealError> {
+    ) -> Result<String, std::io::Error> {
         let json = to_json(value)?;
         let mut out = String::with_capacity(sealed_len(json.len()));
         self.write_sealed(name, &json, sealed_at, &mut out)?;
@@ -136,9 +130,9 @@ impl PrivateCookieSerializer {
         json: &[u8],
         sealed_at: OffsetDateTime,
         out: &mut String,
-    ) -> Result<(), SealError> {
+    ) -> Result<(), std::io::Error> {
         let mut nonce = [0u8; NONCE_LEN];
-        getrandom::fill(&mut nonce).map_err(SealError::Random)?;
+        crate::id::fill_random(&mut nonce)?;
         let mut buffer = Vec::with_capacity(NONCE_LEN + TIMESTAMP_LEN + json.len() + TAG_LEN);
         buffer.extend_from_slice(&nonce);
         buffer.extend_from_slice(&sealed_at.unix_timestamp().to_be_bytes());
@@ -150,12 +144,18 @@ impl PrivateCookieSerializer {
                 name.as_bytes(),
                 &mut buffer[NONCE_LEN..],
             )
-            .map_err(|_| SealError::TooLong)?;
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    "the value is too long to encrypt",
+                )
+            })?;
         buffer.extend_from_slice(&tag);
         URL_SAFE_NO_PAD.encode_string(buffer, out);
         Ok(())
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Opens a value of the cookie `name` and returns its data.
     ///
     /// # Errors
@@ -167,18 +167,18 @@ impl PrivateCookieSerializer {
     /// # let secret = "an example secret, at least 32 bytes long";
     /// let config = SessionConfig::builder().secret_key(secret).build()?;
     /// let sealer = config.private_serializer();
-    /// let sealed = sealer.seal("vault", &serde_json::json!({"a": 1}))?;
-    /// assert_eq!(sealer.open("vault", &sealed, None)?["a"], 1);
-    /// assert!(sealer.open("vault", "tampered", None).is_err());
+    /// let sealed = sealer.serialize("vault", &serde_json::json!({"a": 1}))?;
+    /// assert_eq!(sealer.deserialize("vault", &sealed, None)?["a"], 1);
+    /// assert!(sealer.deserialize("vault", "tampered", None).is_err());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn open(
+    pub fn deserialize(
         &self,
         name: &str,
         value: &str,
         max_age: Option<Duration>,
     ) -> Result<Map<String, Value>, VerifyError> {
-        self.open_at(name, value, max_age, OffsetDateTime::now_utc())
+        self.deserialize_at(name, value, max_age, OffsetDateTime::now_utc())
             .map(|opened| opened.data)
     }
 
@@ -195,11 +195,11 @@ impl PrivateCookieSerializer {
     /// let config = SessionConfig::builder().secret_key(secret).build()?;
     /// let sealer = config.private_serializer();
     /// let now = time::OffsetDateTime::now_utc();
-    /// let sealed = sealer.seal_at("vault", &serde_json::json!({}), now - time::Duration::days(2))?;
-    /// assert!(sealer.open_at("vault", &sealed, Some(time::Duration::days(1)), now).is_err(), "too old");
+    /// let sealed = sealer.serialize_at("vault", &serde_json::json!({}), now - time::Duration::days(2))?;
+    /// assert!(sealer.deserialize_at("vault", &sealed, Some(time::Duration::days(1)), now).is_err(), "too old");
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn open_at(
+    pub fn deserialize_at(
         &self,
         name: &str,
         value: &str,
@@ -259,17 +259,17 @@ mod tests {
     fn seals_differ_and_hide_the_plaintext() {
         let s = PrivateCookieSerializer::new(&[1; 32], &[]);
         let a = s
-            .seal_at("n", &json!({"secret": "hunter2"}), at(5))
+            .serialize_at("n", &json!({"secret": "hunter2"}), at(5))
             .unwrap();
         let b = s
-            .seal_at("n", &json!({"secret": "hunter2"}), at(5))
+            .serialize_at("n", &json!({"secret": "hunter2"}), at(5))
             .unwrap();
         assert_ne!(a, b);
         for value in [&a, &b] {
             let raw = URL_SAFE_NO_PAD.decode(value).unwrap();
             assert!(!raw.windows(7).any(|w| w == b"hunter2"));
             assert_eq!(
-                s.open_at("n", value, None, at(5)).unwrap().data["secret"],
+                s.deserialize_at("n", value, None, at(5)).unwrap().data["secret"],
                 "hunter2"
             );
         }
@@ -279,7 +279,7 @@ mod tests {
     fn predicted_length_is_exact() {
         let s = PrivateCookieSerializer::new(&[1; 32], &[]);
         for text in ["", "a", "ab", &"x".repeat(500)] {
-            let value = s.seal_at("n", &json!({ "t": text }), at(5)).unwrap();
+            let value = s.serialize_at("n", &json!({ "t": text }), at(5)).unwrap();
             let json_len = serde_json::to_vec(&json!({ "t": text })).unwrap().len();
             assert_eq!(value.len(), sealed_len(json_len), "{text:?}");
         }
@@ -288,7 +288,7 @@ mod tests {
     #[test]
     fn every_bit_flip_is_rejected() {
         let s = PrivateCookieSerializer::new(&[1; 32], &[]);
-        let value = s.seal_at("n", &json!({"a": 1}), at(5)).unwrap();
+        let value = s.serialize_at("n", &json!({"a": 1}), at(5)).unwrap();
         let raw = URL_SAFE_NO_PAD.decode(&value).unwrap();
         for i in 0..raw.len() {
             for bit in 0..8 {
@@ -296,7 +296,7 @@ mod tests {
                 changed[i] ^= 1 << bit;
                 let changed = URL_SAFE_NO_PAD.encode(changed);
                 assert_eq!(
-                    s.open_at("n", &changed, None, at(5)),
+                    s.deserialize_at("n", &changed, None, at(5)),
                     Err(VerifyError::BadSignature)
                 );
             }
@@ -307,16 +307,16 @@ mod tests {
     fn keys_are_not_shared_with_signing_and_rotate() {
         let old = PrivateCookieSerializer::new(&[1; 32], &[]);
         let rotated = PrivateCookieSerializer::new(&[2; 32], &[vec![1; 32]]);
-        let value = old.seal_at("n", &json!({}), at(5)).unwrap();
+        let value = old.serialize_at("n", &json!({}), at(5)).unwrap();
         assert!(
             rotated
-                .open_at("n", &value, None, at(5))
+                .deserialize_at("n", &value, None, at(5))
                 .unwrap()
                 .signed_with_fallback
         );
         let without = PrivateCookieSerializer::new(&[2; 32], &[]);
         assert_eq!(
-            without.open_at("n", &value, None, at(5)),
+            without.deserialize_at("n", &value, None, at(5)),
             Err(VerifyError::BadSignature)
         );
         assert_ne!(
@@ -328,16 +328,16 @@ mod tests {
     #[test]
     fn expiry_is_checked_inside_the_seal() {
         let s = PrivateCookieSerializer::new(&[1; 32], &[]);
-        let value = s.seal_at("n", &json!({}), at(1000)).unwrap();
+        let value = s.serialize_at("n", &json!({}), at(1000)).unwrap();
         assert!(s
-            .open_at("n", &value, Some(Duration::seconds(10)), at(1010))
+            .deserialize_at("n", &value, Some(Duration::seconds(10)), at(1010))
             .is_ok());
         assert!(matches!(
-            s.open_at("n", &value, Some(Duration::seconds(10)), at(1011)),
+            s.deserialize_at("n", &value, Some(Duration::seconds(10)), at(1011)),
             Err(VerifyError::Expired { .. })
         ));
         assert!(matches!(
-            s.open_at("n", &value, None, at(900)),
+            s.deserialize_at("n", &value, None, at(900)),
             Err(VerifyError::FromTheFuture { .. })
         ));
     }

@@ -10,10 +10,13 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::Mac;
+#[cfg(any(test, feature = "test-util"))]
 use serde::Serialize;
+#[cfg(any(test, feature = "test-util"))]
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
+#[cfg(any(test, feature = "test-util"))]
 use super::json::to_json;
 use super::verified::{check_age, VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};
 use crate::key::{DerivedKey, KeyRing};
@@ -65,10 +68,11 @@ impl SecureCookieSerializer {
         Self { keys }
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Signs `value` for the cookie `name`, timestamped now.
     ///
     /// # Errors
-    /// The error of `serde_json` when `value` cannot be serialized as JSON.
+    /// An I/O error (of kind `InvalidData`) when `value` cannot be serialized as JSON.
     ///
     /// ```
     /// use axum_session_store::SessionConfig;
@@ -84,14 +88,15 @@ impl SecureCookieSerializer {
         &self,
         name: &str,
         value: &T,
-    ) -> Result<String, serde_json::Error> {
+    ) -> Result<String, std::io::Error> {
         self.serialize_at(name, value, OffsetDateTime::now_utc())
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Signs `value` for the cookie `name` with the given timestamp (for tests and tools).
     ///
     /// # Errors
-    /// The error of `serde_json` when `value` cannot be serialized as JSON.
+    /// An I/O error (of kind `InvalidData`) when `value` cannot be serialized as JSON.
     ///
     /// ```
     /// use axum_session_store::SessionConfig;
@@ -109,11 +114,12 @@ impl SecureCookieSerializer {
         name: &str,
         value: &T,
         signed_at: OffsetDateTime,
-    ) -> Result<String, serde_json::Error> {
+    ) -> Result<String, std::io::Error> {
         let json = to_json(value)?;
         Ok(self.sign_json(name, &json, signed_at.unix_timestamp()))
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Signs already-encoded JSON bytes.
     pub(crate) fn sign_json(&self, name: &str, json: &[u8], timestamp: i64) -> String {
         let mut out = String::with_capacity(signed_len(json.len(), timestamp));
@@ -135,6 +141,7 @@ impl SecureCookieSerializer {
         URL_SAFE_NO_PAD.encode_string(tag, out);
     }
 
+    #[cfg(any(test, feature = "test-util"))]
     /// Verifies a value of the cookie `name` and returns its data.
     ///
     /// `max_age`, when given, refuses values signed longer ago than that.

@@ -4,7 +4,7 @@ use time::OffsetDateTime;
 
 use super::id_cookie;
 use super::save::backend_error;
-use crate::backend::SessionBackend;
+use crate::backend::erased::DynBackend;
 use crate::codec::{SecureCookieSerializer, VerifiedCookie};
 use crate::error::SessionError;
 use crate::profile::SessionProfile;
@@ -19,7 +19,7 @@ use crate::session_data::SessionData;
 /// [`SessionError::Backend`] when the backend fails to load the record.
 pub(crate) async fn load(
     profile: &SessionProfile,
-    backend: &dyn SessionBackend,
+    backend: &dyn DynBackend,
     ids: &SecureCookieSerializer,
     value: Option<&str>,
     now: OffsetDateTime,

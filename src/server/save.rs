@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 
 use super::id_cookie;
 use super::plan::{plan, IdCookieWrite, Plan};
-use crate::backend::{BackendError, Regenerated, SessionBackend};
+use crate::backend::erased::DynBackend;
+use crate::backend::{BackendError, Regenerated};
 use crate::codec::SecureCookieSerializer;
 use crate::error::SessionError;
 use crate::expiry::{record_ttl_of, Expiry};
@@ -36,7 +37,7 @@ const ID_KEY: &str = "_sid";
 /// [`SessionError::NoFreshId`].
 pub(crate) async fn save<'s>(
     state: &SessionState,
-    backend: &dyn SessionBackend,
+    backend: &dyn DynBackend,
     ids: &'s SecureCookieSerializer,
     now: OffsetDateTime,
 ) -> Result<Option<CookieWrite<'s>>, SessionError> {

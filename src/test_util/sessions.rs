@@ -11,47 +11,55 @@ use serde_json::{Map, Value};
 use super::jar::CookieJar;
 use crate::config::SessionConfig;
 use crate::error::SessionError;
-use crate::store::{SessionStore, LAYER_PENDING};
+use crate::saver::Saver;
+use crate::store::SessionStore;
 
-/// The cookie (`name=value`) of the session `name`, kept by `backend`, holding `values`: what a
-/// browser would send after a request that stored them. For a cookie backend the values are
+/// The cookie (`name=value`) of the session `name`, kept where the config keeps it, holding
+/// `values`: what a browser would send after a request that stored them. For a cookie the values are
 /// signed (or sealed) into it; for a server-side one the record is created in the backend and
 /// the cookie holds its id. Put it in a `Cookie` header, or in a [`CookieJar`].
 ///
 /// # Errors
-/// As a request's save would fail: an unknown backend, a reserved key, a cookie too large, a
-/// backend that fails.
+/// As a request's save would fail: a reserved key, a cookie too large, a backend that fails.
 ///
 /// ```
+/// use axum_session_store::backend::MemoryBackend;
 /// use axum_session_store::test_util::{read_session, session_cookie, CookieJar};
-/// use axum_session_store::{SessionConfig, MEMORY, SECURE_COOKIE};
+/// use axum_session_store::{SessionConfig, SessionName};
 /// use serde_json::json;
+///
+/// struct Cart;
+/// impl SessionName for Cart {
+///     const NAME: &'static str = "cart";
+/// }
 ///
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let secret = "an example secret, at least 32 bytes long";
-/// let config = SessionConfig::builder().secret_key(secret).build()?;
-/// let cookie = session_cookie(&config, "session", SECURE_COOKIE, [("user", "ada")]).await?;
+/// let config = SessionConfig::builder()
+///     .secret_key(secret)
+///     .session_backend::<Cart>(MemoryBackend::new())
+///     .build()?;
+/// let cookie = session_cookie(&config, "session", [("user", "ada")]).await?;
 /// assert!(cookie.starts_with("session="));
 ///
 /// // Server-side: the record is in the memory backend, the cookie holds its id.
 /// let mut jar = CookieJar::new();
-/// jar.store(&session_cookie(&config, "cart", MEMORY, [("items", json!([1, 2]))]).await?);
-/// let cart = read_session(&config, &jar, "cart", MEMORY).await?;
+/// jar.store(&session_cookie(&config, "cart", [("items", json!([1, 2]))]).await?);
+/// let cart = read_session(&config, &jar, "cart").await?;
 /// assert_eq!(cart.unwrap()["items"], json!([1, 2]));
 /// # Ok(()) }
 /// ```
 pub async fn session_cookie<K, V>(
     config: &SessionConfig,
     name: &str,
-    backend: &str,
     values: impl IntoIterator<Item = (K, V)>,
 ) -> Result<String, SessionError>
 where
     K: AsRef<str>,
     V: Serialize,
 {
-    let store = SessionStore::new(config.clone(), &HeaderMap::new(), LAYER_PENDING);
-    let session = store.get_session(name, backend).await?;
+    let store = SessionStore::new(config.clone(), &HeaderMap::new(), Saver::LayerPending);
+    let session = store.get_session(name).await?;
     for (key, value) in values {
         session.insert(key, value)?;
     }
@@ -72,19 +80,19 @@ where
         })
 }
 
-/// The values of the session `name`, kept by `backend`, that `jar` carries (after
+/// The values of the session `name` that `jar` carries (after
 /// [`CookieJar::store_response`], the session a response set), read as a request would read
 /// them: `None` when the jar has no valid cookie for it, or its record is gone. The keys the
 /// crate keeps for itself are left out, as [`Session::keys`](crate::Session::keys) leaves
 /// them out.
 ///
 /// # Errors
-/// As a request's load would fail: an unknown backend, a backend that fails.
+/// As a request's load would fail: a backend that fails.
 ///
 /// ```
 /// use axum::{routing::get, Router};
 /// use axum_session_store::test_util::{read_session, CookieJar};
-/// use axum_session_store::{Session, SessionConfig, SessionError, SECURE_COOKIE};
+/// use axum_session_store::{Session, SessionConfig, SessionError};
 /// use tower::ServiceExt;
 ///
 /// async fn login(session: Session) -> Result<Session, SessionError> {
@@ -100,7 +108,7 @@ where
 ///
 /// let mut jar = CookieJar::new();
 /// jar.store_response(response.headers());
-/// let session = read_session(&config, &jar, "session", SECURE_COOKIE).await?;
+/// let session = read_session(&config, &jar, "session").await?;
 /// assert_eq!(session.unwrap()["user"], "ada");
 /// # Ok(()) }
 /// ```
@@ -108,7 +116,6 @@ pub async fn read_session(
     config: &SessionConfig,
     jar: &CookieJar,
     name: &str,
-    backend: &str,
 ) -> Result<Option<Map<String, Value>>, SessionError> {
     let mut headers = HeaderMap::new();
     if let Some(value) = jar.get(name) {
@@ -119,8 +126,8 @@ pub async fn read_session(
         })?;
         headers.insert(COOKIE, cookie);
     }
-    let store = SessionStore::new(config.clone(), &headers, LAYER_PENDING);
-    let session = store.get_session(name, backend).await?;
+    let store = SessionStore::new(config.clone(), &headers, Saver::LayerPending);
+    let session = store.get_session(name).await?;
     // Reading saves nothing, whatever a rolling refresh would do in a request.
     store.expect_unsaved();
     if session.is_new() {

@@ -7,7 +7,8 @@
 use crate::common;
 use crate::{backend_suite, sql_suite};
 
-use axum_session_store::MySqlBackend;
+use axum_session_store::backend::MySqlBackend;
+use axum_session_store::backend::UserIndex;
 use common::servers::{self, Fixture};
 use common::sql::Setup;
 

@@ -6,7 +6,9 @@
 use crate::common;
 use crate::{backend_suite, sql_suite};
 
-use axum_session_store::{ApplyItem, Changes, PostgresBackend, SessionBackend};
+use axum_session_store::backend::Batching;
+use axum_session_store::backend::{ApplyItem, Changes, PostgresBackend};
+use axum_session_store::SessionBackend;
 use common::servers::{self, Fixture};
 use common::sql::{new_id, record, Setup, HOUR};
 use serde_json::json;
@@ -75,10 +77,7 @@ async fn nul_characters_are_an_error_not_corruption() {
         .create(&id, &record(json!({"a": 1})), HOUR)
         .await
         .unwrap());
-    let changes = Changes {
-        removed: vec!["x\u{0}".into()],
-        ..Changes::default()
-    };
+    let changes = Changes::new().remove("x\u{0}");
     assert!(backend.apply(&id, &changes, HOUR).await.is_err());
     assert_eq!(
         backend.load(&id).await.unwrap(),
@@ -100,26 +99,11 @@ async fn a_value_the_database_refuses_fails_only_its_own_save_in_a_batch() {
             .await
             .unwrap());
     }
-    let set = |key: &str, n: i64| Changes {
-        set: vec![(key.to_owned(), json!(n))],
-        ..Changes::default()
-    };
+    let set = |key: &str, n: i64| Changes::new().set(key.to_owned(), json!(n));
     let items = [
-        ApplyItem {
-            id: ids[0].clone(),
-            changes: set("n", 1),
-            ttl: HOUR,
-        },
-        ApplyItem {
-            id: ids[1].clone(),
-            changes: set("x\u{0}", 2),
-            ttl: HOUR,
-        },
-        ApplyItem {
-            id: ids[2].clone(),
-            changes: set("n", 3),
-            ttl: HOUR,
-        },
+        ApplyItem::new(ids[0].clone(), set("n", 1), HOUR),
+        ApplyItem::new(ids[1].clone(), set("x\u{0}", 2), HOUR),
+        ApplyItem::new(ids[2].clone(), set("n", 3), HOUR),
     ];
     let applied = backend.apply_many(&items).await;
     assert!(matches!(applied[0], Ok(true)), "{applied:?}");
@@ -156,14 +140,7 @@ async fn a_failed_batch_statement_fails_every_operation_in_it() {
         .unwrap();
     let items: Vec<ApplyItem> = ids
         .iter()
-        .map(|id| ApplyItem {
-            id: id.clone(),
-            changes: Changes {
-                set: vec![("n".to_owned(), json!(1))],
-                ..Changes::default()
-            },
-            ttl: HOUR,
-        })
+        .map(|id| ApplyItem::new(id.clone(), Changes::new().set("n", json!(1)), HOUR))
         .collect();
     let applied = backend.apply_many(&items).await;
     let loaded = backend.load_many(&ids).await;
@@ -201,6 +178,6 @@ async fn a_value_too_deep_for_the_database_fails_only_its_own_save_in_a_batch() 
     let options = options.options([("max_stack_depth", "100kB")]);
     let pool = common::sql::pool::<sqlx::Postgres>(options).await;
     let backend = PostgresBackend::with_table(pool, &setup.table).unwrap();
-    let accepted = axum_session_store::MAX_VALUE_DEPTH;
+    let accepted = axum_session_store::session::MAX_VALUE_DEPTH;
     common::sql::a_too_deep_save_fails_alone(&backend, accepted, 1000).await;
 }

@@ -12,7 +12,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use axum_session_store::{Changes, Record, RedisBackend, SessionBackend, SessionConfig, SessionId};
+use axum_session_store::backend::UserIndex;
+use axum_session_store::backend::{Changes, Record, RedisBackend};
+use axum_session_store::{SessionBackend, SessionConfig, SessionId};
 use common::private_redis::PrivateRedis;
 use common::servers::{self, Fixture};
 use common::{app, dumped, get_with_cookie, Client, Logs};
@@ -153,11 +155,7 @@ async fn apply_on_a_missing_record_creates_nothing_and_create_never_overwrites()
     let id = SessionId::generate().unwrap();
     let key = parts.key(id.as_str());
     let mut conn = inspect().await;
-    let changes = Changes {
-        cleared: true,
-        removed: vec!["x".into()],
-        set: vec![("a".into(), json!(1))],
-    };
+    let changes = Changes::new().clear().remove("x").set("a", json!(1));
 
     assert!(!backend.apply(&id, &changes, ttl).await.unwrap());
     let exists: bool = conn.exists(&key).await.unwrap();
@@ -173,11 +171,10 @@ async fn apply_on_a_missing_record_creates_nothing_and_create_never_overwrites()
     let record: Record = json!({"a": 1, "b": 2, "c": 3}).as_object().unwrap().clone();
     let id2 = SessionId::generate().unwrap();
     assert!(backend.create(&id2, &record, ttl).await.unwrap());
-    let changes = Changes {
-        cleared: true,
-        removed: vec!["zz".into()],
-        set: vec![("d".into(), json!({"e": [true]}))],
-    };
+    let changes = Changes::new()
+        .clear()
+        .remove("zz")
+        .set("d", json!({"e": [true]}));
     assert!(backend.apply(&id2, &changes, ttl).await.unwrap());
     assert_eq!(
         backend
@@ -191,7 +188,6 @@ async fn apply_on_a_missing_record_creates_nothing_and_create_never_overwrites()
     backend.delete(&id2).await.unwrap();
     assert!(!backend.apply(&id2, &changes, ttl).await.unwrap());
     assert_eq!(backend.load(&id2).await.unwrap(), None);
-    assert_eq!(backend.delete_expired().await.unwrap(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -206,19 +202,13 @@ async fn many_keys_in_one_write() {
     let record: Record = (0..1000).map(|i| (format!("k{i}"), json!(i))).collect();
     assert!(backend.create(&id, &record, ttl).await.unwrap());
     assert_eq!(backend.load(&id).await.unwrap().unwrap().len(), 1000);
-    let changes = Changes {
-        cleared: false,
-        removed: (0..700).map(|i| format!("k{i}")).collect(),
-        set: (1000..1600).map(|i| (format!("k{i}"), json!(i))).collect(),
-    };
+    let removed = (0..700).fold(Changes::new(), |changes, i| changes.remove(format!("k{i}")));
+    let changes = (1000..1600).fold(removed, |changes, i| changes.set(format!("k{i}"), json!(i)));
     assert!(backend.apply(&id, &changes, ttl).await.unwrap());
     let mut expected = record.clone();
     changes.apply_to(&mut expected);
     assert_eq!(backend.load(&id).await.unwrap(), Some(expected));
-    let changes = Changes {
-        cleared: true,
-        ..Changes::default()
-    };
+    let changes = Changes::new().clear();
     assert!(backend.apply(&id, &changes, ttl).await.unwrap());
     assert_eq!(backend.load(&id).await.unwrap(), Some(Record::new()));
 }
@@ -362,7 +352,7 @@ async fn outage_answers_500_and_the_pool_recovers() {
         .zip(["failed to load the session", "failed to create the session"])
     {
         assert!(
-            line.contains(r#"backend "under-test""#) && line.contains(action),
+            line.contains(r#"backend "Batched<Counting<Shared>>""#) && line.contains(action),
             "{line}"
         );
         assert!(line.contains("Redis"), "names the Redis failure: {line}");
@@ -390,10 +380,7 @@ async fn scripts_run_by_sha_after_the_first_call() {
     };
     let backend = RedisBackend::new(fast_failing_pool(server.url()));
     let ttl = Duration::minutes(1);
-    let changes = Changes {
-        set: vec![("a".into(), json!(2))],
-        ..Changes::default()
-    };
+    let changes = Changes::new().set("a", json!(2));
     for _ in 0..3 {
         let id = SessionId::generate().unwrap();
         assert!(backend.create(&id, &Record::new(), ttl).await.unwrap());
@@ -470,10 +457,7 @@ async fn the_user_index_expires_with_its_records() {
     assert_eq!(members, vec![parts.key(long.as_str())]);
 
     // The last one goes: so does the index.
-    let changes = Changes {
-        cleared: true,
-        ..Changes::default()
-    };
+    let changes = Changes::new().clear();
     assert!(backend
         .apply(&long, &changes, Duration::minutes(10))
         .await
@@ -491,8 +475,10 @@ async fn a_write_no_replica_acknowledged_is_refused() {
         return;
     };
     // Deletes the test's keys when the test ends, however it ends.
-    let _cleanup =
-        Fixture::with_cleanup(Arc::new(axum_session_store::MemoryBackend::new()), cleanup);
+    let _cleanup = Fixture::with_cleanup(
+        Arc::new(axum_session_store::backend::MemoryBackend::new()),
+        cleanup,
+    );
     let backend = backend.wait_for_replicas(1, Duration::milliseconds(50));
     let record: Record = serde_json::from_value(json!({"a": 1})).unwrap();
     let id = SessionId::generate().unwrap();
@@ -593,10 +579,7 @@ async fn the_user_index_holds_no_more_ids_than_live_sessions() {
         .create(&kept, &record, Duration::milliseconds(200))
         .await
         .unwrap());
-    let touch = Changes {
-        set: vec![("n".to_owned(), json!(1))],
-        ..Changes::default()
-    };
+    let touch = Changes::new().set("n".to_owned(), json!(1));
     assert!(backend.apply(&kept, &touch, Duration::HOUR).await.unwrap());
     live += 1;
     tokio::time::sleep(StdDuration::from_millis(300)).await;

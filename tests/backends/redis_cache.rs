@@ -10,7 +10,8 @@ use crate::common;
 use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use axum_session_store::{Changes, RedisBackend, SessionBackend, SessionId};
+use axum_session_store::backend::{Changes, RedisBackend};
+use axum_session_store::{SessionBackend, SessionId};
 use common::blackhole::BlackholeProxy;
 use common::private_redis::PrivateRedis;
 use common::servers::{self, Fixture};
@@ -118,10 +119,7 @@ async fn a_cached_load_costs_no_command_and_another_servers_writes_reach_it() {
     }
     assert_eq!(servers.hgetalls().await - before, 0, "no load read Redis");
 
-    let set = Changes {
-        set: vec![("n".to_owned(), json!(2))],
-        ..Changes::default()
-    };
+    let set = Changes::new().set("n".to_owned(), json!(2));
     assert!(servers
         .other
         .apply(&id, &set, Duration::HOUR)
@@ -142,10 +140,7 @@ async fn this_servers_own_writes_are_seen_by_its_next_load_at_once() {
     };
     let id = servers.record().await;
     servers.cached.load(&id).await.unwrap();
-    let set = Changes {
-        set: vec![("n".to_owned(), json!(3))],
-        ..Changes::default()
-    };
+    let set = Changes::new().set("n".to_owned(), json!(3));
     assert!(servers
         .cached
         .apply(&id, &set, Duration::HOUR)
@@ -210,10 +205,7 @@ async fn a_dropped_cache_connection_flushes_the_cache() {
         .await
         .unwrap();
     // Written while the cache has no connection to hear of it.
-    let set = Changes {
-        set: vec![("n".to_owned(), json!(4))],
-        ..Changes::default()
-    };
+    let set = Changes::new().set("n".to_owned(), json!(4));
     assert!(servers
         .other
         .apply(&id, &set, Duration::HOUR)

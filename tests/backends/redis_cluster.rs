@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
-use axum_session_store::{Changes, Record, RedisBackend, SessionBackend, SessionId};
+use axum_session_store::backend::UserIndex;
+use axum_session_store::backend::{Changes, Record, RedisBackend};
+use axum_session_store::{SessionBackend, SessionId};
 use serde_json::json;
 use time::Duration;
 
@@ -125,10 +127,7 @@ async fn a_half_migrated_slot_under_concurrent_requests_fails_none() {
             for round in 0..60 {
                 let id = &ids[(task + round) % ids.len()];
                 if round % 2 == 1 {
-                    let changes = Changes {
-                        set: vec![(format!("task{task}"), json!(round))],
-                        ..Changes::default()
-                    };
+                    let changes = Changes::new().set(format!("task{task}"), json!(round));
                     match backend.apply(id, &changes, Duration::HOUR).await {
                         Ok(true) => {}
                         Ok(false) => failures.push(format!("{id:?}: gone on apply")),

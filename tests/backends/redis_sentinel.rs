@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use axum_session_store::RedisBackend;
+use axum_session_store::backend::RedisBackend;
 use deadpool_redis::sentinel::{Config, SentinelServerType};
 use deadpool_redis::Runtime;
 

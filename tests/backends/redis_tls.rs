@@ -6,7 +6,8 @@
 use std::path::Path;
 use std::process::Command;
 
-use axum_session_store::{RedisBackend, SessionConfig};
+use axum_session_store::backend::RedisBackend;
+use axum_session_store::SessionConfig;
 use deadpool_redis::redis::{self, TlsCertificates};
 use deadpool_redis::{Manager, Pool, Runtime};
 
@@ -108,8 +109,7 @@ fn pool(url: &str, root_cert: Option<Vec<u8>>) -> Pool {
 fn config_on(pool: Pool) -> SessionConfig {
     SessionConfig::builder()
         .secret_key(SECRET)
-        .backend("redis", RedisBackend::new(pool).key_prefix("tls-test:"))
-        .default_backend("redis")
+        .default_backend(RedisBackend::new(pool).key_prefix("tls-test:"))
         .build()
         .unwrap()
 }

@@ -9,7 +9,8 @@ use crate::sql_suite;
 
 use std::str::FromStr;
 
-use axum_session_store::{Changes, SessionBackend, SqliteBackend};
+use axum_session_store::backend::{Changes, SqliteBackend};
+use axum_session_store::SessionBackend;
 use common::servers::{self, Fixture};
 use common::sql::{self, apply_and_check, new_id, record, Setup, HOUR};
 use serde_json::json;
@@ -73,14 +74,8 @@ async fn keys_with_nul_are_kept_but_cannot_be_changed() {
     assert!(backend.create(&id, &stored, HOUR).await.unwrap());
     assert_eq!(backend.load(&id).await.unwrap().as_ref(), Some(&stored));
     for changes in [
-        Changes {
-            set: vec![("a\u{0}b".into(), json!(5))],
-            ..Changes::default()
-        },
-        Changes {
-            removed: vec!["\u{0}".into()],
-            ..Changes::default()
-        },
+        Changes::new().set("a\u{0}b", json!(5)),
+        Changes::new().remove("\u{0}"),
     ] {
         let error = backend.apply(&id, &changes, HOUR).await.unwrap_err();
         assert!(error.to_string().contains("U+0000"), "{error}");
@@ -92,22 +87,9 @@ async fn keys_with_nul_are_kept_but_cannot_be_changed() {
         backend,
         &id,
         &mut expected,
-        Changes {
-            removed: vec!["a".into()],
-            set: vec![("".into(), json!("x\u{0}y"))],
-            ..Changes::default()
-        },
+        Changes::new().remove("a").set("", json!("x\u{0}y")),
     )
     .await;
-    apply_and_check(
-        backend,
-        &id,
-        &mut expected,
-        Changes {
-            cleared: true,
-            ..Changes::default()
-        },
-    )
-    .await;
+    apply_and_check(backend, &id, &mut expected, Changes::new().clear()).await;
     assert!(expected.is_empty());
 }

@@ -3,9 +3,10 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use axum_session_store::{
-    ApplyItem, BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend, SessionId,
+use axum_session_store::backend::{
+    ApplyItem, BatchLimits, Batching, Changes, Record, Regenerated, UserIndex,
 };
+use axum_session_store::{BackendError, SessionBackend, SessionId};
 use time::Duration;
 
 #[derive(Debug, Default)]
@@ -47,14 +48,15 @@ impl Calls {
     }
 }
 
+/// `inner`, counting the calls it receives.
 #[derive(Debug)]
-pub struct Counting {
-    inner: Arc<dyn SessionBackend>,
+pub struct Counting<B> {
+    inner: B,
     pub calls: Arc<Calls>,
 }
 
-impl Counting {
-    pub fn new(inner: Arc<dyn SessionBackend>) -> (Self, Arc<Calls>) {
+impl<B> Counting<B> {
+    pub fn new(inner: B) -> (Self, Arc<Calls>) {
         let calls = Arc::new(Calls::default());
         (
             Self {
@@ -66,97 +68,81 @@ impl Counting {
     }
 }
 
-impl SessionBackend for Counting {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+impl<B: SessionBackend> SessionBackend for Counting<B> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
         self.calls.load.fetch_add(1, Ordering::SeqCst);
-        self.inner.load(id)
+        self.inner.load(id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        id: &'a SessionId,
-        record: &'a Record,
+    async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+    ) -> Result<bool, BackendError> {
         self.calls.create.fetch_add(1, Ordering::SeqCst);
-        self.inner.create(id, record, ttl)
+        self.inner.create(id, record, ttl).await
     }
 
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
+    async fn apply(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+    ) -> Result<bool, BackendError> {
         self.calls.apply.fetch_add(1, Ordering::SeqCst);
-        self.inner.apply(id, changes, ttl)
+        self.inner.apply(id, changes, ttl).await
     }
 
-    fn regenerate<'a>(
-        &'a self,
-        old: &'a SessionId,
-        new: &'a SessionId,
-        changes: &'a Changes,
+    async fn regenerate(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+    ) -> Result<Regenerated, BackendError> {
         self.calls.regenerate.fetch_add(1, Ordering::SeqCst);
-        self.inner.regenerate(old, new, changes, ttl)
+        self.inner.regenerate(old, new, changes, ttl).await
     }
 
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
+    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
         self.calls.delete.fetch_add(1, Ordering::SeqCst);
-        self.inner.delete(id)
+        self.inner.delete(id).await
     }
+}
 
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        self.inner.delete_expired()
-    }
-
-    fn max_batch_size(&self) -> usize {
-        self.inner.max_batch_size()
-    }
-
-    fn max_batches_in_flight(&self) -> usize {
-        self.inner.max_batches_in_flight()
-    }
-
-    fn load_many<'a>(
-        &'a self,
-        ids: &'a [SessionId],
-    ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
+impl<B: Batching> Batching for Counting<B> {
+    async fn load_many(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
         self.calls.load.fetch_add(ids.len(), Ordering::SeqCst);
         self.calls
             .largest_load_batch
             .fetch_max(ids.len(), Ordering::SeqCst);
-        self.inner.load_many(ids)
+        self.inner.load_many(ids).await
     }
 
-    fn apply_many<'a>(
-        &'a self,
-        items: &'a [ApplyItem],
-    ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
+    async fn apply_many(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
         self.calls.apply.fetch_add(items.len(), Ordering::SeqCst);
         self.calls
             .largest_apply_batch
             .fetch_max(items.len(), Ordering::SeqCst);
-        self.inner.apply_many(items)
+        self.inner.apply_many(items).await
     }
 
-    fn user_sessions<'a>(
-        &'a self,
-        user_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
-        self.inner.user_sessions(user_id)
+    fn batch_limits(&self) -> BatchLimits {
+        self.inner.batch_limits()
+    }
+}
+
+impl<B: UserIndex> UserIndex for Counting<B> {
+    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
+        self.inner.user_sessions(user_id).await
     }
 
-    fn revoke_user_sessions<'a>(
-        &'a self,
-        user_id: &'a str,
-        except: Option<&'a SessionId>,
-    ) -> BoxFuture<'a, Result<u64, BackendError>> {
-        self.inner.revoke_user_sessions(user_id, except)
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&SessionId>,
+    ) -> Result<u64, BackendError> {
+        self.inner.revoke_user_sessions(user_id, except).await
     }
 }

@@ -9,6 +9,7 @@ pub mod private_redis;
 pub mod redis_cluster;
 pub mod redis_sentinel;
 pub mod servers;
+pub mod shared;
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub mod sql;
 pub mod suite;
@@ -17,6 +18,7 @@ use axum::body::Body;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{Request, StatusCode};
 use axum::Router;
+use axum_session_store::backend::Storage;
 use axum_session_store::test_util::CookieJar;
 use axum_session_store::SessionConfig;
 use http_body_util::BodyExt;
@@ -28,13 +30,26 @@ pub fn config() -> SessionConfig {
     SessionConfig::builder().secret_key(SECRET).build().unwrap()
 }
 
-/// A config whose default session is kept by the registered backend `backend`.
-pub fn config_on(backend: &str) -> SessionConfig {
+/// A config whose default session is kept in `storage`.
+pub fn config_on(storage: impl Into<Storage>) -> SessionConfig {
     SessionConfig::builder()
         .secret_key(SECRET)
-        .default_backend(backend)
+        .default_backend(storage)
         .build()
         .unwrap()
+}
+
+/// Each kind of storage, with what messages call it: a signed cookie, an encrypted one, and
+/// memory on the server.
+pub fn storages() -> [(&'static str, Storage); 3] {
+    [
+        ("securecookie", Storage::signed_cookie()),
+        ("privatecookie", Storage::private_cookie()),
+        (
+            "memory",
+            axum_session_store::backend::MemoryBackend::new().into(),
+        ),
+    ]
 }
 
 /// A response, read whole.
@@ -140,7 +155,8 @@ pub mod app {
     use axum::routing::get;
     use axum::Extension;
     use axum::Router;
-    use axum_session_store::{Expiry, Flash, Session, SessionConfig, SessionError, SessionName};
+    use axum_session_store::session::Expiry;
+    use axum_session_store::{Flash, Session, SessionConfig, SessionError, SessionName};
     use serde_json::{json, Value};
     use tokio::sync::Notify;
 

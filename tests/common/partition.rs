@@ -2,10 +2,9 @@
 //! the backend's timeout, and requests work again once the partition heals.
 
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
 use std::time::{Duration as StdDuration, Instant};
 
-use axum_session_store::SessionBackend;
+use axum_session_store::backend::{Batching, UserIndex};
 use serde_json::json;
 
 use super::blackhole::BlackholeProxy;
@@ -66,7 +65,7 @@ async fn answers(client: &mut Client, uri: &str, status: u16, phase: &str) -> su
 /// request succeeds again, the session as it was. `settled` tells when the backend has
 /// nothing in flight (its connections idle), so that the partition starts between requests.
 pub async fn answers_503_in_time_and_heals(
-    backend: Arc<dyn SessionBackend>,
+    backend: impl Batching + UserIndex,
     proxy: &BlackholeProxy,
     settled: impl Fn() -> bool,
 ) {

@@ -5,9 +5,13 @@
 //! `SESSION_TESTS_REQUIRE_SERVERS=1` (set by `.ci/run`), which makes them fail instead.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+
 use std::sync::Arc;
 
-use axum_session_store::SessionBackend;
+use axum_session_store::backend::{Batching, DeleteExpired, UserIndex};
+use axum_session_store::BackendError;
+
+use super::shared::Shared;
 
 pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
@@ -51,19 +55,27 @@ pub fn unique_name(prefix: &str) -> String {
 /// A backend under test, and what removes its traces (tables, keys) when the test ends, even
 /// after a failed assertion.
 pub struct Fixture {
-    pub backend: Arc<dyn SessionBackend>,
+    pub backend: Shared,
     cleanup: Option<Box<dyn FnOnce() + Send>>,
     /// Loads may be served from a local cache, without a call that could join a batch: how
     /// many loads go out together then depends on timing, so batching is not asserted.
     pub caches_loads: bool,
+    /// The backend's `delete_expired`, when it has one.
+    pub delete_expired: Option<Sweep>,
 }
 
+/// A backend's [`DeleteExpired::delete_expired`], called from a test.
+pub type Sweep = Arc<dyn Fn() -> BoxFuture<'static, Result<u64, BackendError>> + Send + Sync>;
+
+type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 impl Fixture {
-    pub fn new(backend: Arc<dyn SessionBackend>) -> Self {
+    pub fn new(backend: impl Batching + UserIndex) -> Self {
         Self {
-            backend,
+            backend: Shared::new(backend),
             cleanup: None,
             caches_loads: false,
+            delete_expired: None,
         }
     }
 
@@ -73,15 +85,25 @@ impl Fixture {
         self
     }
 
+    /// This fixture's backend deletes expired records when asked, as `backend` does.
+    pub fn deleting_expired(mut self, backend: impl DeleteExpired + Clone) -> Self {
+        self.delete_expired = Some(Arc::new(move || {
+            let backend = backend.clone();
+            Box::pin(async move { backend.delete_expired().await })
+        }));
+        self
+    }
+
     /// `cleanup` runs on drop, on its own thread and runtime, so it may block on async work.
     pub fn with_cleanup(
-        backend: Arc<dyn SessionBackend>,
+        backend: impl Batching + UserIndex,
         cleanup: impl FnOnce() + Send + 'static,
     ) -> Self {
         Self {
-            backend,
+            backend: Shared::new(backend),
             cleanup: Some(Box::new(cleanup)),
             caches_loads: false,
+            delete_expired: None,
         }
     }
 }
@@ -110,7 +132,7 @@ pub fn block_on<F: std::future::Future>(work: F) -> F::Output {
 pub async fn shared_redis(
     label: &str,
 ) -> Option<(
-    axum_session_store::RedisBackend,
+    axum_session_store::backend::RedisBackend,
     String,
     impl FnOnce() + Send + 'static,
 )> {
@@ -131,7 +153,7 @@ pub async fn shared_redis(
         return None;
     }
     let prefix = format!("{}:", unique_name(label));
-    let backend = axum_session_store::RedisBackend::new(pool).key_prefix(prefix.clone());
+    let backend = axum_session_store::backend::RedisBackend::new(pool).key_prefix(prefix.clone());
     let pattern = format!("{prefix}*");
     let cleanup = move || {
         if let Err(error) = block_on(delete_redis_keys(url, pattern)) {

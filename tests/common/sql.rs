@@ -10,12 +10,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 #[cfg(feature = "mysql")]
-use axum_session_store::MySqlBackend;
+use axum_session_store::backend::MySqlBackend;
 #[cfg(feature = "postgres")]
-use axum_session_store::PostgresBackend;
+use axum_session_store::backend::PostgresBackend;
 #[cfg(feature = "sqlite")]
-use axum_session_store::SqliteBackend;
-use axum_session_store::{BackendError, Changes, Record, SessionBackend, SessionId};
+use axum_session_store::backend::SqliteBackend;
+use axum_session_store::backend::{Batching, Changes, DeleteExpired, Record, UserIndex};
+use axum_session_store::{BackendError, SessionBackend, SessionId};
 use serde_json::{json, Value};
 use sqlx::pool::PoolOptions;
 use sqlx::{Connection, Database, Pool};
@@ -48,7 +49,7 @@ pub enum Nul {
 }
 
 /// One of the sqlx backends, as these tests drive it.
-pub trait SqlBackend: SessionBackend + Clone + fmt::Debug + 'static {
+pub trait SqlBackend: Batching + UserIndex + DeleteExpired + Clone + fmt::Debug + 'static {
     type Db: Database;
     /// The type's name, as its `Debug` output starts.
     const NAME: &'static str;
@@ -143,7 +144,8 @@ impl<B: SqlBackend> Setup<B> {
         cleanup: impl FnOnce() + Send + 'static,
     ) -> Self {
         let backend = Arc::new(B::with_table(pool.clone(), &table).unwrap());
-        let fixture = Fixture::with_cleanup(backend.clone(), cleanup);
+        let fixture =
+            Fixture::with_cleanup(backend.clone(), cleanup).deleting_expired(backend.clone());
         backend.migrate().await.unwrap();
         Self {
             backend,
@@ -312,10 +314,7 @@ pub fn invalid_table_names_are_refused<B: SqlBackend>() {
 
 pub async fn apply_on_a_missing_or_expired_record_creates_nothing<B: SqlBackend>(setup: &Setup<B>) {
     let backend = &setup.backend;
-    let changes = Changes {
-        set: vec![("a".into(), json!(1))],
-        ..Changes::default()
-    };
+    let changes = Changes::new().set("a", json!(1));
     let missing = new_id();
     assert!(!backend.apply(&missing, &changes, HOUR).await.unwrap());
     assert_eq!(backend.load(&missing).await.unwrap(), None);
@@ -438,11 +437,7 @@ pub async fn a_value_too_deep_for_the_database_fails_only_its_own_save<B: SqlBac
 
 /// [`a_value_too_deep_for_the_database_fails_only_its_own_save`] on `backend`, whose database
 /// takes values nested `accepted` deep but not `refused` deep.
-pub async fn a_too_deep_save_fails_alone(
-    backend: &dyn SessionBackend,
-    accepted: usize,
-    refused: usize,
-) {
+pub async fn a_too_deep_save_fails_alone(backend: &impl Batching, accepted: usize, refused: usize) {
     let ids: Vec<SessionId> = (0..4).map(|_| new_id()).collect();
     for id in &ids {
         assert!(backend
@@ -450,10 +445,7 @@ pub async fn a_too_deep_save_fails_alone(
             .await
             .unwrap());
     }
-    let set = |value: Value| Changes {
-        set: vec![("v".into(), value)],
-        ..Changes::default()
-    };
+    let set = |value: Value| Changes::new().set("v", value);
     // The deepest it takes. (SQLite cannot change such a record again: with the object
     // around it, it nests one level deeper than SQLite reads.)
     assert!(backend
@@ -461,13 +453,11 @@ pub async fn a_too_deep_save_fails_alone(
         .await
         .unwrap());
     let values = [json!("a"), nested(refused), json!("b")];
-    let items: Vec<axum_session_store::ApplyItem> = values
+    let items: Vec<axum_session_store::backend::ApplyItem> = values
         .into_iter()
         .zip(&ids[1..])
-        .map(|(value, id)| axum_session_store::ApplyItem {
-            id: id.clone(),
-            changes: set(value),
-            ttl: HOUR,
+        .map(|(value, id)| {
+            axum_session_store::backend::ApplyItem::new(id.clone(), set(value), HOUR)
         })
         .collect();
     let results = backend.apply_many(&items).await;
@@ -546,7 +536,7 @@ fn awkward(nul: Nul) -> (Vec<String>, Vec<Value>) {
 
 /// Applies `changes` through the backend and to `expected`, and checks they agree.
 pub async fn apply_and_check(
-    backend: &dyn SessionBackend,
+    backend: &impl SessionBackend,
     id: &SessionId,
     expected: &mut Record,
     changes: Changes,
@@ -570,12 +560,10 @@ pub async fn awkward_keys_and_values_survive_apply<B: SqlBackend>(setup: &Setup<
         .iter()
         .cloned()
         .zip(values.iter().cycle().cloned())
-        .collect();
-    let changes = Changes {
-        set,
-        ..Changes::default()
-    };
-    apply_and_check(backend, &id, &mut expected, changes).await;
+        .fold(Changes::new(), |changes, (key, value)| {
+            changes.set(key, value)
+        });
+    apply_and_check(backend, &id, &mut expected, set).await;
 
     // Remove half, set the other half to new values, add fresh awkward keys.
     let (remove, keep) = keys.split_at(keys.len() / 2);
@@ -583,32 +571,23 @@ pub async fn awkward_keys_and_values_survive_apply<B: SqlBackend>(setup: &Setup<
         .iter()
         .cloned()
         .zip(values.iter().rev().cycle().cloned())
-        .chain(keys.iter().map(|k| (format!("{k}2"), json!({ k: [k] }))))
-        .collect();
-    let changes = Changes {
-        removed: remove.to_vec(),
-        set,
-        ..Changes::default()
-    };
+        .chain(keys.iter().map(|k| (format!("{k}2"), json!({ k: [k] }))));
+    let removed = remove
+        .iter()
+        .fold(Changes::new(), |changes, key| changes.remove(key.clone()));
+    let changes = set.fold(removed, |changes, (key, value)| changes.set(key, value));
     apply_and_check(backend, &id, &mut expected, changes).await;
 
     // Removing keys that are not there changes nothing.
-    let changes = Changes {
-        removed: vec!["absent".into(), "".into()],
-        ..Changes::default()
-    };
+    let changes = Changes::new().remove("absent").remove("");
     apply_and_check(backend, &id, &mut expected, changes).await;
 
     if B::NUL == Nul::Anywhere {
         // Keys that differ only after a U+0000 stay apart.
-        let changes = Changes {
-            removed: vec!["x\u{0}y".into()],
-            set: vec![
-                ("x\u{0}z".into(), json!("z")),
-                ("\u{0}".into(), json!("nul")),
-            ],
-            ..Changes::default()
-        };
+        let changes = Changes::new()
+            .remove("x\u{0}y")
+            .set("x\u{0}z", json!("z"))
+            .set("\u{0}", json!("nul"));
         apply_and_check(backend, &id, &mut expected, changes).await;
         assert_eq!(
             (expected.get("x\u{0}y"), expected.contains_key("x")),
@@ -617,35 +596,20 @@ pub async fn awkward_keys_and_values_survive_apply<B: SqlBackend>(setup: &Setup<
     }
 
     // Many keys at once.
-    let set = (0..200).map(|i| (format!("k.{i}"), json!(i))).collect();
-    apply_and_check(
-        backend,
-        &id,
-        &mut expected,
-        Changes {
-            set,
-            ..Changes::default()
-        },
-    )
-    .await;
-    let removed = (0..150).map(|i| format!("k.{i}")).collect();
-    apply_and_check(
-        backend,
-        &id,
-        &mut expected,
-        Changes {
-            removed,
-            ..Changes::default()
-        },
-    )
-    .await;
+    let set = (0..200).fold(Changes::new(), |changes, i| {
+        changes.set(format!("k.{i}"), json!(i))
+    });
+    apply_and_check(backend, &id, &mut expected, set).await;
+    let removed = (0..150).fold(Changes::new(), |changes, i| {
+        changes.remove(format!("k.{i}"))
+    });
+    apply_and_check(backend, &id, &mut expected, removed).await;
 
     // Clear, then set.
-    let changes = Changes {
-        cleared: true,
-        removed: vec![],
-        set: vec![("".into(), json!(false)), ("\"".into(), json!(null))],
-    };
+    let changes = Changes::new()
+        .clear()
+        .set("", json!(false))
+        .set("\"", json!(null));
     apply_and_check(backend, &id, &mut expected, changes).await;
     assert_eq!(expected, record(json!({"": false, "\"": null})));
 }

@@ -7,7 +7,8 @@
 
 use std::time::Duration;
 
-use axum_session_store::{RedisBackend, SessionConfig};
+use axum_session_store::backend::RedisBackend;
+use axum_session_store::SessionConfig;
 use deadpool_redis::Runtime;
 
 use crate::common::redis_cluster::{command, wait_until, RedisCluster};
@@ -24,11 +25,7 @@ const OPERATION_TIMEOUT: time::Duration = time::Duration::seconds(2);
 const REPLICA_WAIT: time::Duration = time::Duration::seconds(1);
 
 fn config_on(backend: RedisBackend) -> SessionConfig {
-    builder()
-        .backend("redis", backend)
-        .default_backend("redis")
-        .build()
-        .unwrap()
+    builder().default_backend(backend).build().unwrap()
 }
 
 /// A cluster and a backend on it whose every key carries the hash tag `{tag}`, so that all the

@@ -208,7 +208,7 @@ impl Drop for OwnPostgres {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "reliability: long-running; .ci/run runs them"]
 async fn postgres_restart_during_load_loses_no_acknowledged_write() {
-    use axum_session_store::PostgresBackend;
+    use axum_session_store::backend::PostgresBackend;
     use sqlx::postgres::PgPoolOptions;
 
     let Some(mut server) = tokio::task::block_in_place(OwnPostgres::start) else {
@@ -231,10 +231,6 @@ async fn postgres_restart_during_load_loses_no_acknowledged_write() {
     }
     let backend = PostgresBackend::new(pool);
     backend.migrate().await.unwrap();
-    let config = builder()
-        .backend("postgres", backend)
-        .default_backend("postgres")
-        .build()
-        .unwrap();
+    let config = builder().default_backend(backend).build().unwrap();
     restart_under_load("PostgreSQL restart", "PostgreSQL", config, &mut server).await;
 }

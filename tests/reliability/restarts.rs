@@ -445,7 +445,7 @@ impl Restartable for PrivateRedis {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "reliability: long-running; .ci/run runs them"]
 async fn redis_restart_during_load_loses_no_acknowledged_write() {
-    use axum_session_store::RedisBackend;
+    use axum_session_store::backend::RedisBackend;
     use deadpool_redis::{PoolConfig, Runtime, Timeouts};
 
     let Some(mut server) = PrivateRedis::start(true) else {
@@ -467,8 +467,7 @@ async fn redis_restart_during_load_loses_no_acknowledged_write() {
     .create_pool(Some(Runtime::Tokio1))
     .unwrap();
     let config = builder()
-        .backend("redis", RedisBackend::new(pool))
-        .default_backend("redis")
+        .default_backend(RedisBackend::new(pool))
         .build()
         .unwrap();
     restart_under_load("Redis restart", "Redis", config, &mut server).await;

@@ -1,13 +1,11 @@
 //! The backends the reliability tests load: cookie sessions, memory, and each server-side
 //! backend on the shared servers under a unique key prefix or table.
 
-use std::sync::Arc;
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 use std::time::Duration;
 
-use axum_session_store::{
-    SessionBackend, SessionConfig, SessionConfigBuilder, MEMORY, PRIVATE_COOKIE,
-};
+use axum_session_store::backend::{Batching, MemoryBackend, Storage, UserIndex};
+use axum_session_store::{SessionConfig, SessionConfigBuilder};
 
 use crate::common::{
     self,
@@ -25,16 +23,13 @@ pub(crate) fn builder() -> SessionConfigBuilder {
 }
 
 /// A config whose default session is kept by `backend`, with `cleanup` to run at the end.
-fn server_target(
-    backend: Arc<dyn SessionBackend>,
-    cleanup: impl FnOnce() + Send + 'static,
-) -> Target {
+fn server_target<B>(backend: B, cleanup: impl FnOnce() + Send + 'static) -> Target
+where
+    B: Batching + UserIndex + Clone,
+    Storage: From<B>,
+{
     let fixture = Fixture::with_cleanup(backend.clone(), cleanup);
-    let config = builder()
-        .shared_backend("server", backend)
-        .default_backend("server")
-        .build()
-        .unwrap();
+    let config = builder().default_backend(backend).build().unwrap();
     Target {
         config,
         _cleanup: Some(fixture),
@@ -44,14 +39,14 @@ fn server_target(
 /// The backend `name`, ready; `None` after a "skipped:" line when its server is unreachable
 /// (a failure instead under `SESSION_TESTS_REQUIRE_SERVERS=1`) or its feature is off.
 pub(crate) async fn target(name: &str) -> Option<Target> {
-    let cookie_or_memory = |backend: &str| Target {
-        config: builder().default_backend(backend).build().unwrap(),
+    let cookie_or_memory = |storage: Storage| Target {
+        config: builder().default_backend(storage).build().unwrap(),
         _cleanup: None,
     };
     match name {
-        "signed cookie" => Some(cookie_or_memory("securecookie")),
-        "private cookie" => Some(cookie_or_memory(PRIVATE_COOKIE)),
-        "memory" => Some(cookie_or_memory(MEMORY)),
+        "signed cookie" => Some(cookie_or_memory(Storage::signed_cookie())),
+        "private cookie" => Some(cookie_or_memory(Storage::private_cookie())),
+        "memory" => Some(cookie_or_memory(MemoryBackend::new().into())),
         #[cfg(feature = "redis")]
         "Redis" => shared::redis().await,
         #[cfg(feature = "postgres")]
@@ -75,11 +70,11 @@ pub(crate) async fn target(name: &str) -> Option<Target> {
 /// The backends on the shared servers, under unique key prefixes and tables.
 mod shared {
     #[cfg(feature = "mysql")]
-    use axum_session_store::MySqlBackend;
+    use axum_session_store::backend::MySqlBackend;
     #[cfg(feature = "postgres")]
-    use axum_session_store::PostgresBackend;
+    use axum_session_store::backend::PostgresBackend;
     #[cfg(feature = "sqlite")]
-    use axum_session_store::SqliteBackend;
+    use axum_session_store::backend::SqliteBackend;
 
     use super::*;
     use crate::common::servers;
@@ -87,7 +82,7 @@ mod shared {
     #[cfg(feature = "redis")]
     pub(super) async fn redis() -> Option<Target> {
         let (backend, _, cleanup) = servers::shared_redis("reliability").await?;
-        Some(server_target(Arc::new(backend), cleanup))
+        Some(server_target(backend, cleanup))
     }
 
     #[cfg(feature = "postgres")]
@@ -106,7 +101,7 @@ mod shared {
             }
         };
         let table = servers::unique_name("reliability");
-        let backend = Arc::new(PostgresBackend::with_table(pool, &table).unwrap());
+        let backend = PostgresBackend::with_table(pool, &table).unwrap();
         let target = server_target(backend.clone(), move || {
             servers::block_on(async {
                 let mut connection = sqlx::PgConnection::connect(&servers::postgres_url())
@@ -137,7 +132,7 @@ mod shared {
             .connect_with(options)
             .await
             .unwrap();
-        let backend = Arc::new(SqliteBackend::new(pool));
+        let backend = SqliteBackend::new(pool);
         let target = server_target(backend.clone(), move || {
             std::fs::remove_dir_all(&dir).unwrap();
         });
@@ -161,7 +156,7 @@ mod shared {
             }
         };
         let table = servers::unique_name("reliability");
-        let backend = Arc::new(MySqlBackend::with_table(pool, &table).unwrap());
+        let backend = MySqlBackend::with_table(pool, &table).unwrap();
         let target = server_target(backend.clone(), move || {
             servers::block_on(async {
                 let mut connection = sqlx::MySqlConnection::connect(&servers::mysql_url())

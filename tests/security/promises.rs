@@ -5,7 +5,9 @@ use crate::common;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use axum_session_store::{MemoryBackend, SessionConfig, SessionId, VerifyError};
+use axum_session_store::backend::{MemoryBackend, Storage};
+use axum_session_store::test_util::VerifyError;
+use axum_session_store::{SessionConfig, SessionId};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::counting::Counting;
@@ -29,8 +31,7 @@ async fn ids_of_the_wrong_shape_never_reach_a_backend() {
     let (counting, calls) = Counting::new(Arc::new(MemoryBackend::new()));
     let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .backend("server", counting)
-        .default_backend("server")
+        .default_backend(Storage::with_user_index(counting))
         .build()
         .unwrap();
     let router = app::layered(config.clone());
@@ -63,8 +64,8 @@ async fn ids_of_the_wrong_shape_never_reach_a_backend() {
 
 #[tokio::test]
 async fn default_cookies_are_http_only_secure_same_site_lax_path_root_and_host_only() {
-    for backend in ["securecookie", "privatecookie", "memory"] {
-        let config = common::config_on(backend);
+    for (backend, storage) in common::storages() {
+        let config = common::config_on(storage);
         let reply = Client::new(app::layered(config)).get("/set?a=1").await;
         let header = reply.set_cookie_header("session").unwrap();
         let attributes: Vec<&str> = header.split("; ").skip(1).collect();
@@ -101,7 +102,7 @@ fn nothing_is_deserialized_before_it_is_authenticated() {
     assert_eq!(
         config
             .private_serializer()
-            .open_at("session", &junk, None, now),
+            .deserialize_at("session", &junk, None, now),
         Err(VerifyError::BadSignature)
     );
 }
@@ -139,12 +140,12 @@ async fn json_nested_deeper_than_serde_json_allows_is_refused_without_a_crash() 
     );
     let sealed = config
         .private_serializer()
-        .seal_at("session", &deep, now)
+        .serialize_at("session", &deep, now)
         .unwrap();
     assert_eq!(
         config
             .private_serializer()
-            .open_at("session", &sealed, None, now),
+            .deserialize_at("session", &sealed, None, now),
         Err(VerifyError::BadPayload)
     );
     let reply = get_with_cookie(&app::router(config), "/dump", &format!("session={signed}")).await;
@@ -157,11 +158,10 @@ async fn json_nested_deeper_than_serde_json_allows_is_refused_without_a_crash() 
 #[tokio::test]
 async fn logs_never_carry_a_session_id_or_data() {
     let (logs, _guard) = Logs::capture();
-    let backend = Arc::new(MemoryBackend::new());
+    let backend = MemoryBackend::new();
     let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .shared_backend("memory", backend.clone())
-        .default_backend("memory")
+        .default_backend(backend.clone())
         .build()
         .unwrap();
     let router = app::layered(config.clone());

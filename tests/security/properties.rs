@@ -17,7 +17,10 @@ use axum::body::Body;
 use axum::http::header::COOKIE;
 use axum::http::{HeaderValue, Request, StatusCode};
 use axum::Router;
-use axum_session_store::{SessionConfig, VerifyError, MAX_CLOCK_SKEW, MAX_COOKIE_VALUE_LEN};
+use axum_session_store::backend::Storage;
+use axum_session_store::cookie::MAX_COOKIE_VALUE_LEN;
+use axum_session_store::test_util::{VerifyError, MAX_CLOCK_SKEW};
+use axum_session_store::SessionConfig;
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -31,7 +34,7 @@ static SIGNED: LazyLock<SessionConfig> = LazyLock::new(common::config);
 static PRIVATE: LazyLock<SessionConfig> = LazyLock::new(|| {
     SessionConfig::builder()
         .secret_key(common::SECRET)
-        .default_backend("privatecookie")
+        .default_backend(Storage::private_cookie())
         .build()
         .unwrap()
 });
@@ -192,7 +195,7 @@ fn accepted_by_either(config: &SessionConfig, name: &str, value: &str, now: i64)
                 .is_ok();
             accepted |= config
                 .private_serializer()
-                .open_at(name, value, max_age, now)
+                .deserialize_at(name, value, max_age, now)
                 .is_ok();
         }
     }
@@ -231,8 +234,8 @@ proptest! {
         timestamp in 0..=MAX_TIMESTAMP,
     ) {
         let sealer = SIGNED.private_serializer();
-        let value = sealer.seal_at(&name, &data, at(timestamp)).unwrap();
-        let opened = sealer.open_at(&name, &value, None, at(timestamp));
+        let value = sealer.serialize_at(&name, &data, at(timestamp)).unwrap();
+        let opened = sealer.deserialize_at(&name, &value, None, at(timestamp));
         if value.len() > MAX_COOKIE_VALUE_LEN {
             prop_assert_eq!(opened, Err(VerifyError::TooLong { len: value.len() }));
         } else {
@@ -265,13 +268,13 @@ proptest! {
         };
         let data = Map::from_iter([("k".to_owned(), Value::from(1))]);
         let signed = SIGNED.serializer().serialize_at("n", &data, at(timestamp)).unwrap();
-        let sealed = SIGNED.private_serializer().seal_at("n", &data, at(timestamp)).unwrap();
+        let sealed = SIGNED.private_serializer().serialize_at("n", &data, at(timestamp)).unwrap();
         prop_assert_eq!(
             SIGNED.serializer().deserialize_at("n", &signed, max_age, now).map(|v| v.signed_at),
             expected.clone()
         );
         prop_assert_eq!(
-            SIGNED.private_serializer().open_at("n", &sealed, max_age, now).map(|v| v.signed_at),
+            SIGNED.private_serializer().deserialize_at("n", &sealed, max_age, now).map(|v| v.signed_at),
             expected
         );
     }
@@ -303,14 +306,14 @@ proptest! {
         mutations in vec(mutation(), 1..8),
     ) {
         let now = OffsetDateTime::now_utc();
-        let value = SIGNED.private_serializer().seal_at(&name, &data, now).unwrap();
+        let value = SIGNED.private_serializer().serialize_at(&name, &data, now).unwrap();
         for mutation in &mutations {
             let changed = mutation.apply(&value);
             if changed == value {
                 continue;
             }
             for max_age in [None, Some(Duration::days(1))] {
-                let result = SIGNED.private_serializer().open_at(&name, &changed, max_age, now);
+                let result = SIGNED.private_serializer().deserialize_at(&name, &changed, max_age, now);
                 prop_assert!(result.is_err(), "{:?} of {:?} gave {:?}: {:?}", mutation, value, changed, result);
             }
         }
@@ -329,12 +332,12 @@ proptest! {
     fn two_seals_of_the_same_data_differ(name in name(), data in json_object()) {
         let now = OffsetDateTime::now_utc();
         let sealer = SIGNED.private_serializer();
-        let first = sealer.seal_at(&name, &data, now).unwrap();
-        let second = sealer.seal_at(&name, &data, now).unwrap();
+        let first = sealer.serialize_at(&name, &data, now).unwrap();
+        let second = sealer.serialize_at(&name, &data, now).unwrap();
         prop_assert_ne!(&first, &second);
         if first.len() <= MAX_COOKIE_VALUE_LEN {
             for value in [&first, &second] {
-                prop_assert_eq!(&sealer.open_at(&name, value, None, now).unwrap().data, &data);
+                prop_assert_eq!(&sealer.deserialize_at(&name, value, None, now).unwrap().data, &data);
             }
         }
     }
@@ -348,7 +351,7 @@ proptest! {
     ) {
         let now = OffsetDateTime::now_utc();
         let signed = SIGNED.serializer().serialize_at(&name, &data, now).unwrap();
-        let sealed = SIGNED.private_serializer().seal_at(&name, &data, now).unwrap();
+        let sealed = SIGNED.private_serializer().serialize_at(&name, &data, now).unwrap();
         prop_assume!(signed.len() <= MAX_COOKIE_VALUE_LEN && sealed.len() <= MAX_COOKIE_VALUE_LEN);
         if other != name {
             prop_assert_eq!(
@@ -356,18 +359,18 @@ proptest! {
                 Err(VerifyError::BadSignature)
             );
             prop_assert_eq!(
-                SIGNED.private_serializer().open_at(&other, &sealed, None, now),
+                SIGNED.private_serializer().deserialize_at(&other, &sealed, None, now),
                 Err(VerifyError::BadSignature)
             );
         }
-        prop_assert!(SIGNED.private_serializer().open_at(&name, &signed, None, now).is_err());
+        prop_assert!(SIGNED.private_serializer().deserialize_at(&name, &signed, None, now).is_err());
         prop_assert!(SIGNED.serializer().deserialize_at(&name, &sealed, None, now).is_err());
         prop_assert_eq!(
             STRANGER.serializer().deserialize_at(&name, &signed, None, now),
             Err(VerifyError::BadSignature)
         );
         prop_assert_eq!(
-            STRANGER.private_serializer().open_at(&name, &sealed, None, now),
+            STRANGER.private_serializer().deserialize_at(&name, &sealed, None, now),
             Err(VerifyError::BadSignature)
         );
     }
@@ -538,7 +541,7 @@ proptest! {
                     CookieValue::Made { for_name, codec, data, quoted, mutation } => {
                         let made = match codec {
                             Codec::Signed => SIGNED.serializer().serialize_at(for_name, data, now).unwrap(),
-                            Codec::Sealed => SIGNED.private_serializer().seal_at(for_name, data, now).unwrap(),
+                            Codec::Sealed => SIGNED.private_serializer().serialize_at(for_name, data, now).unwrap(),
                         };
                         let changed = mutation.as_ref().map_or_else(|| made.clone(), |m| m.apply(&made));
                         // What a header cannot carry, or would split: controls, `;`, quotes.

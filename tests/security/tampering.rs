@@ -103,10 +103,9 @@ async fn expired_cookies_are_rejected_by_the_server() {
 async fn cookie_max_age_bounds_the_session_when_session_max_age_is_unset() {
     let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .cookie_args(axum_session_store::CookieArgs {
-            max_age: Some(Duration::minutes(10)),
-            ..Default::default()
-        })
+        .cookie_args(
+            axum_session_store::cookie::CookieArgs::default().max_age(Duration::minutes(10)),
+        )
         .build()
         .unwrap();
     let router = app::router(config.clone());

@@ -10,9 +10,9 @@ use axum::http::Request;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use axum::Router;
-use axum_session_store::{
-    Flash, Session, SessionConfig, SessionError, SessionId, DEFAULT_MAX_FLASHES,
-};
+use axum_session_store::backend::MemoryBackend;
+use axum_session_store::SessionBackend;
+use axum_session_store::{Flash, Session, SessionConfig, SessionError, SessionId};
 use common::Client;
 use serde_json::json;
 
@@ -20,14 +20,16 @@ fn memory_config(
     tweak: impl FnOnce(
         axum_session_store::SessionConfigBuilder,
     ) -> axum_session_store::SessionConfigBuilder,
-) -> SessionConfig {
-    tweak(
+) -> (SessionConfig, MemoryBackend) {
+    let memory = MemoryBackend::new();
+    let config = tweak(
         SessionConfig::builder()
             .secret_key(common::SECRET)
-            .default_backend("memory"),
+            .default_backend(memory.clone()),
     )
     .build()
-    .unwrap()
+    .unwrap();
+    (config, memory)
 }
 
 /// The quickstart's login on a bad form: flash an error and redirect.
@@ -49,12 +51,11 @@ async fn count_flashes(flash: Flash) -> String {
 
 /// The record of the client's session, read from the memory backend.
 async fn record_of(
-    config: &SessionConfig,
+    (config, memory): &(SessionConfig, MemoryBackend),
     client: &Client,
 ) -> serde_json::Map<String, serde_json::Value> {
     let sid = common::session_id_in(config, "session", &client.cookie("session")).unwrap();
-    let backend = config.server_backend("memory").unwrap();
-    backend
+    memory
         .load(&SessionId::parse(&sid).unwrap())
         .await
         .unwrap()
@@ -66,7 +67,8 @@ async fn record_of(
 /// else in a record that stays small; the time per request stays flat.
 #[tokio::test]
 async fn a_replayed_form_that_flashes_keeps_the_session_bounded() {
-    let config = memory_config(|b| b);
+    let memory = memory_config(|b| b);
+    let config = memory.0.clone();
     let router = Router::new()
         .route("/login", post(bad_login))
         .route("/login-at-length", post(bad_login_at_length))
@@ -98,14 +100,14 @@ async fn a_replayed_form_that_flashes_keeps_the_session_bounded() {
             "{path}: held in the cookie: {in_cookie}"
         );
         if !in_cookie {
-            let record = record_of(&config, &bot).await;
+            let record = record_of(&memory, &bot).await;
             let size = serde_json::to_string(&record).unwrap().len();
             assert!(size < 5_000, "{path}: the record stays small: {size} bytes");
         }
         let pending = bot.get("/").await.body;
         assert_eq!(
             pending,
-            DEFAULT_MAX_FLASHES.to_string(),
+            SessionConfig::DEFAULT_MAX_FLASHES.to_string(),
             "{path}: the newest are kept"
         );
         eprintln!("{path}: time per request, per thousand requests: {timings:?}");
@@ -114,7 +116,8 @@ async fn a_replayed_form_that_flashes_keeps_the_session_bounded() {
 
 #[tokio::test]
 async fn max_flashes_is_configurable() {
-    let config = memory_config(|b| b.max_flashes(2));
+    let memory = memory_config(|b| b.max_flashes(2));
+    let config = memory.0.clone();
     let router = Router::new()
         .route("/login", post(bad_login))
         .route(
@@ -138,7 +141,8 @@ async fn a_record_over_its_byte_limit_fails_its_save_and_writes_nothing() {
         session.insert("blob", body)?;
         Ok(session)
     }
-    let config = memory_config(|b| b.max_record_bytes(1_000));
+    let memory = memory_config(|b| b.max_record_bytes(1_000));
+    let config = memory.0.clone();
     let router = Router::new()
         .route("/store", post(store))
         .layer(config.layer())
@@ -168,7 +172,7 @@ async fn a_record_over_its_byte_limit_fails_its_save_and_writes_nothing() {
         logs.text()
     );
     assert_eq!(
-        record_of(&config, &client).await["blob"],
+        record_of(&memory, &client).await["blob"],
         json!("x".repeat(100)),
         "the record is left as it was, never truncated"
     );

@@ -6,7 +6,9 @@ use axum::http::header::{CONTENT_TYPE, COOKIE};
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::{Form, Router};
-use axum_session_store::{CsrfLayer, CsrfToken, Session, SessionConfig};
+use axum_session_store::backend::MemoryBackend;
+use axum_session_store::csrf::{CsrfLayer, CsrfToken};
+use axum_session_store::{Session, SessionConfig};
 use serde::Deserialize;
 
 use crate::common::{self, send, Client, Reply};
@@ -161,7 +163,7 @@ async fn a_token_replayed_from_another_session_is_refused() {
 async fn the_secret_rotates_with_regenerate_id() {
     let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .default_backend("memory")
+        .default_backend(MemoryBackend::new())
         .build()
         .unwrap();
     let router = router(config);
@@ -362,7 +364,7 @@ async fn an_anonymous_secret_moves_into_the_record_when_the_session_is_saved() {
     }
     let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .default_backend("memory")
+        .default_backend(MemoryBackend::new())
         .build()
         .unwrap();
     let router = Router::new()

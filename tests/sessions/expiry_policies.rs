@@ -7,9 +7,8 @@ use crate::common;
 use std::sync::Arc;
 
 use axum::Router;
-use axum_session_store::{
-    MemoryBackend, SessionBackend, SessionConfig, SessionConfigBuilder, SessionId,
-};
+use axum_session_store::backend::{MemoryBackend, Storage};
+use axum_session_store::{SessionBackend, SessionConfig, SessionConfigBuilder, SessionId};
 use common::counting::Counting;
 use common::{app, dumped, get_with_cookie};
 use serde_json::json;
@@ -208,8 +207,7 @@ fn server_config(
     let config = tweak(
         SessionConfig::builder()
             .secret_key(common::SECRET)
-            .backend("server", counting)
-            .default_backend("server"),
+            .default_backend(Storage::with_user_index(counting)),
     )
     .build()
     .unwrap();
@@ -445,10 +443,7 @@ async fn a_record_without_creation_time_gets_one_on_its_next_save() {
 #[tokio::test]
 async fn a_cookie_session_chooses_its_own_lifetime() {
     let config = cookie_config(|b| {
-        b.cookie_args(axum_session_store::CookieArgs {
-            max_age: Some(Duration::hours(1)),
-            ..axum_session_store::CookieArgs::default()
-        })
+        b.cookie_args(axum_session_store::cookie::CookieArgs::default().max_age(Duration::hours(1)))
     });
     let router = app::router(config.clone());
     let mut client = common::Client::new(router.clone());
@@ -500,7 +495,7 @@ async fn get_session_takes_a_max_age_per_call() {
         axum::extract::Path(minutes): axum::extract::Path<i64>,
     ) -> Result<String, SessionError> {
         let session = store
-            .get_session_with_max_age("session", "securecookie", Duration::minutes(minutes))
+            .get_session_with_max_age("session", Duration::minutes(minutes))
             .await?;
         Ok(session.is_new().to_string())
     }

@@ -4,7 +4,8 @@
 
 use axum::routing::get;
 use axum::Router;
-use axum_session_store::{Flash, Level, SessionConfig};
+use axum_session_store::flash::Level;
+use axum_session_store::{Flash, SessionConfig};
 use minijinja::{context, Environment, Value};
 
 use crate::common::{Client, SECRET};

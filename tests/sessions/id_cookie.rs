@@ -7,7 +7,9 @@ use crate::common;
 
 use std::sync::Arc;
 
-use axum_session_store::{CookieArgs, MemoryBackend, SessionConfig, SessionConfigBuilder};
+use axum_session_store::backend::MemoryBackend;
+use axum_session_store::cookie::CookieArgs;
+use axum_session_store::{SessionConfig, SessionConfigBuilder};
 use common::servers::Fixture;
 use common::suite::config_with;
 use common::{app, Client, SECRET};
@@ -46,12 +48,8 @@ async fn a_new_id_is_always_sent() {
 
 #[tokio::test]
 async fn a_sliding_max_age_resends_the_cookie() {
-    let cookie_max_age = |b: SessionConfigBuilder| {
-        b.cookie_args(CookieArgs {
-            max_age: Some(Duration::days(1)),
-            ..CookieArgs::default()
-        })
-    };
+    let cookie_max_age =
+        |b: SessionConfigBuilder| b.cookie_args(CookieArgs::default().max_age(Duration::days(1)));
     assert_eq!(changes_send_cookie(cookie_max_age).await, [true, true]);
     let session_max_age = |b: SessionConfigBuilder| b.session_max_age(Duration::days(1));
     assert_eq!(changes_send_cookie(session_max_age).await, [true, true]);

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
+use axum_session_store::backend::{Changes, MemoryBackend, Record, Regenerated, Storage};
 use axum_session_store::{
-    BackendError, BoxFuture, Changes, MemoryBackend, Record, Session, SessionBackend,
-    SessionConfig, SessionError, SessionId, SessionLayer, SessionName,
+    BackendError, Session, SessionBackend, SessionConfig, SessionError, SessionId, SessionLayer,
+    SessionName,
 };
 use common::{app, dumped, Client, Logs};
 use serde_json::json;
@@ -19,7 +20,15 @@ use time::Duration;
 struct Cart;
 impl SessionName for Cart {
     const NAME: &'static str = "cart";
-    const BACKEND: &'static str = "memory";
+}
+
+/// The default config, with `Cart` kept in memory.
+fn cart_config() -> SessionConfig {
+    SessionConfig::builder()
+        .secret_key(common::SECRET)
+        .session_backend::<Cart>(MemoryBackend::new())
+        .build()
+        .unwrap()
 }
 
 async fn add_to_cart(cart: Session<Cart>) -> Result<Session<Cart>, SessionError> {
@@ -32,7 +41,7 @@ async fn a_server_session_without_the_layer_is_a_500_whose_log_names_the_fix() {
     let (logs, _guard) = Logs::capture();
     let router = Router::new()
         .route("/", get(add_to_cart))
-        .with_state(common::config());
+        .with_state(cart_config());
     let reply = Client::new(router).get("/").await;
     assert_eq!(
         (reply.status.as_u16(), reply.body.as_str()),
@@ -78,7 +87,7 @@ async fn with_the_layer_a_returned_guard_still_writes_one_cookie() {
 
 #[tokio::test]
 async fn nested_layers_save_once() {
-    let config = common::config();
+    let config = cart_config();
     let router = Router::new()
         .route("/", get(add_to_cart))
         .layer(config.layer())
@@ -94,33 +103,26 @@ async fn nested_layers_save_once() {
 struct FailingWrites(MemoryBackend);
 
 impl SessionBackend for FailingWrites {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        self.0.load(id)
+    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
+        self.0.load(id).await
     }
-    fn create<'a>(
-        &'a self,
-        _: &'a SessionId,
-        _: &'a Record,
+    async fn create(&self, _: &SessionId, _: &Record, _: Duration) -> Result<bool, BackendError> {
+        Err(BackendError::msg("disk full"))
+    }
+    async fn apply(&self, _: &SessionId, _: &Changes, _: Duration) -> Result<bool, BackendError> {
+        Err(BackendError::msg("disk full"))
+    }
+    async fn regenerate(
+        &self,
+        _: &SessionId,
+        _: &SessionId,
+        _: &Changes,
         _: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async { Err(BackendError::msg("disk full")) })
+    ) -> Result<Regenerated, BackendError> {
+        Err(BackendError::msg("disk full"))
     }
-    fn apply<'a>(
-        &'a self,
-        _: &'a SessionId,
-        _: &'a Changes,
-        _: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async { Err(BackendError::msg("disk full")) })
-    }
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        self.0.delete(id)
-    }
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        self.0.delete_expired()
+    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
+        self.0.delete(id).await
     }
 }
 
@@ -129,7 +131,6 @@ async fn a_failed_save_is_a_500_without_any_cookie_even_those_already_written() 
     struct Failing;
     impl SessionName for Failing {
         const NAME: &'static str = "failing";
-        const BACKEND: &'static str = "failing";
     }
     async fn handler(
         cookie: Session,
@@ -141,7 +142,7 @@ async fn a_failed_save_is_a_500_without_any_cookie_even_those_already_written() 
     }
     let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .backend("failing", FailingWrites::default())
+        .session_backend::<Failing>(Storage::server(FailingWrites::default()))
         .build()
         .unwrap();
     let (logs, _guard) = Logs::capture();
@@ -158,7 +159,7 @@ async fn a_failed_save_is_a_500_without_any_cookie_even_those_already_written() 
     let errors = logs.lines_with("ERROR");
     assert_eq!(errors.len(), 1, "{}", logs.text());
     assert!(
-        errors[0].contains(r#"backend "failing" failed to create the session"#),
+        errors[0].contains(r#"backend "FailingWrites" failed to create the session"#),
         "{}",
         errors[0]
     );
@@ -173,17 +174,19 @@ async fn a_failed_save_is_a_500_without_any_cookie_even_those_already_written() 
 /// another tab would) while the request runs, then changes the session; the client after
 /// `/start`, and the record's id.
 async fn deleted_under_the_request(
-    config: SessionConfig,
+    (config, backend): (SessionConfig, MemoryBackend),
     layer: SessionLayer,
 ) -> (Client, SessionConfig, SessionId) {
-    async fn logged_out_elsewhere(session: Session) -> Result<Session, SessionError> {
-        // Another request (a logout in another tab) deletes the record meanwhile.
-        let backend = session.store().config().server_backend("memory").unwrap();
-        let id = SessionId::parse(session.get::<String>("id")?.as_deref().unwrap()).unwrap();
-        backend.delete(&id).await.unwrap();
-        session.insert("late", true)?;
-        Ok(session)
-    }
+    let logged_out_elsewhere = {
+        let backend = backend.clone();
+        move |session: Session| async move {
+            // Another request (a logout in another tab) deletes the record meanwhile.
+            let id = SessionId::parse(session.get::<String>("id")?.as_deref().unwrap()).unwrap();
+            backend.delete(&id).await.unwrap();
+            session.insert("late", true)?;
+            Ok::<_, SessionError>(session)
+        }
+    };
     async fn remember_id(session: Session) -> Result<Session, SessionError> {
         session.insert("id", "placeholder")?;
         Ok(session)
@@ -202,11 +205,7 @@ async fn deleted_under_the_request(
     // Store the real id in the record so the handler can delete it.
     let sid = common::session_id_in(&config, "session", &client.cookie("session")).unwrap();
     let id = SessionId::parse(&sid).unwrap();
-    let backend = config.server_backend("memory").unwrap();
-    let changes = Changes {
-        set: vec![("id".into(), json!(sid))],
-        ..Changes::default()
-    };
+    let changes = Changes::new().set("id", json!(sid));
     assert!(backend
         .apply(&id, &changes, Duration::minutes(1))
         .await
@@ -214,18 +213,22 @@ async fn deleted_under_the_request(
     (client, config, id)
 }
 
-fn memory_config() -> SessionConfig {
-    SessionConfig::builder()
+/// A config whose default session is kept in memory, and the memory.
+fn memory_config() -> (SessionConfig, MemoryBackend) {
+    let backend = MemoryBackend::new();
+    let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .default_backend("memory")
+        .default_backend(backend.clone())
         .build()
-        .unwrap()
+        .unwrap();
+    (config, backend)
 }
 
 #[tokio::test]
 async fn a_record_deleted_while_the_request_ran_is_a_409_and_not_brought_back() {
-    let config = memory_config();
-    let (mut client, config, id) = deleted_under_the_request(config.clone(), config.layer()).await;
+    let (config, backend) = memory_config();
+    let layer = config.layer();
+    let (mut client, _, id) = deleted_under_the_request((config, backend.clone()), layer).await;
     let (logs, _capture) = Logs::capture();
     let reply = client.get("/race").await;
     assert_eq!(reply.status, 409, "a client conflict, not a server failure");
@@ -238,7 +241,6 @@ async fn a_record_deleted_while_the_request_ran_is_a_409_and_not_brought_back() 
         "a conflict is not logged as an error: {:?}",
         logs.lines_with("ERROR")
     );
-    let backend = config.server_backend("memory").unwrap();
     assert!(backend.load(&id).await.unwrap().is_none(), "not re-created");
     assert_eq!(client.get("/dump").await.body, "[]");
 }
@@ -246,7 +248,7 @@ async fn a_record_deleted_while_the_request_ran_is_a_409_and_not_brought_back() 
 #[tokio::test]
 async fn on_conflict_answers_a_session_changed_under_the_request_without_a_cookie() {
     let seen = Arc::new(std::sync::Mutex::new(None));
-    let config = memory_config();
+    let (config, backend) = memory_config();
     let layer = config.layer().on_conflict({
         let seen = seen.clone();
         move |conflict| {
@@ -263,7 +265,7 @@ async fn on_conflict_answers_a_session_changed_under_the_request_without_a_cooki
                 .into_response()
         }
     });
-    let (mut client, _, _) = deleted_under_the_request(config, layer).await;
+    let (mut client, _, _) = deleted_under_the_request((config, backend), layer).await;
     let reply = client.get("/race").await;
     assert_eq!(reply.status, 303);
     assert!(reply.set_cookies.is_empty(), "{reply:?}");
@@ -279,11 +281,10 @@ async fn on_conflict_answers_a_session_changed_under_the_request_without_a_cooki
 
 #[tokio::test]
 async fn spawn_cleanup_deletes_expired_records_on_its_interval() {
-    let backend = Arc::new(MemoryBackend::new());
+    let backend = MemoryBackend::new();
     let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .shared_backend("memory", backend.clone())
-        .default_backend("memory")
+        .default_backend(backend.clone())
         .server_session_ttl(Duration::milliseconds(200))
         .build()
         .unwrap();
@@ -291,7 +292,8 @@ async fn spawn_cleanup_deletes_expired_records_on_its_interval() {
     client.get("/set?a=1").await;
     assert_eq!(backend.len(), 1);
     let task =
-        axum_session_store::spawn_cleanup(backend.clone(), Duration::milliseconds(100)).unwrap();
+        axum_session_store::backend::spawn_cleanup(backend.clone(), Duration::milliseconds(100))
+            .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     task.abort();
     assert!(backend.is_empty());
@@ -317,10 +319,10 @@ async fn a_5xx_response_saves_nothing() {
         let _ = cart.insert("item", 1);
         StatusCode::SERVICE_UNAVAILABLE
     }
-    let (counting, calls) = common::counting::Counting::new(Arc::new(MemoryBackend::new()));
+    let (counting, calls) = common::counting::Counting::new(MemoryBackend::new());
     let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .backend("memory", counting)
+        .session_backend::<Cart>(Storage::with_user_index(counting))
         .build()
         .unwrap();
     let router = Router::new()
@@ -415,7 +417,7 @@ async fn the_layer_adopts_a_store_made_by_middleware_outside_it() {
         cart.insert("items", items)?;
         Ok(format!("{} {items}", session.get_value("visits").unwrap()))
     }
-    let config = common::config();
+    let config = cart_config();
     let router = Router::new()
         .route("/", get(handler))
         .layer(config.layer())
@@ -438,7 +440,7 @@ async fn a_server_session_in_middleware_outside_the_layer_names_the_fix() {
     async fn auth(_cart: Session<Cart>, request: Request, next: Next) -> Response {
         next.run(request).await
     }
-    let config = common::config();
+    let config = cart_config();
     let router = Router::new()
         .route("/", get(|| async { "ok" }))
         .layer(config.layer())
@@ -483,48 +485,42 @@ impl Colliding {
 }
 
 impl SessionBackend for Colliding {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        self.inner.load(id)
+    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
+        self.inner.load(id).await
     }
-    fn create<'a>(
-        &'a self,
-        id: &'a SessionId,
-        record: &'a Record,
+    async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+    ) -> Result<bool, BackendError> {
         if self.collide() {
-            return Box::pin(async { Ok(false) });
+            return Ok(false);
         }
-        self.inner.create(id, record, ttl)
+        self.inner.create(id, record, ttl).await
     }
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
+    async fn apply(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        self.inner.apply(id, changes, ttl)
+    ) -> Result<bool, BackendError> {
+        self.inner.apply(id, changes, ttl).await
     }
-    fn regenerate<'a>(
-        &'a self,
-        old: &'a SessionId,
-        new: &'a SessionId,
-        changes: &'a Changes,
+    async fn regenerate(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<axum_session_store::Regenerated, BackendError>> {
+    ) -> Result<Regenerated, BackendError> {
         if self.collide() {
-            return Box::pin(async { Ok(axum_session_store::Regenerated::Taken) });
+            return Ok(Regenerated::Taken);
         }
-        self.inner.regenerate(old, new, changes, ttl)
+        self.inner.regenerate(old, new, changes, ttl).await
     }
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        self.inner.delete(id)
-    }
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        self.inner.delete_expired()
+    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
+        self.inner.delete(id).await
     }
 }
 
@@ -532,8 +528,7 @@ fn colliding_router(collisions: usize) -> (Router, Arc<Colliding>) {
     let backend = Arc::new(Colliding::new(collisions));
     let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .shared_backend("colliding", backend.clone())
-        .default_backend("colliding")
+        .default_backend(Storage::server(backend.clone()))
         .build()
         .unwrap();
     (app::layered(config), backend)

@@ -2,6 +2,7 @@
 
 use crate::common;
 
+use axum_session_store::backend::Storage;
 use axum_session_store::SessionConfig;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -12,7 +13,7 @@ fn config_with(secret: &str, fallbacks: &[&str]) -> SessionConfig {
     SessionConfig::builder()
         .secret_key(secret)
         .fallback_keys(fallbacks.iter().copied())
-        .default_backend("privatecookie")
+        .default_backend(Storage::private_cookie())
         .build()
         .unwrap()
 }
@@ -95,7 +96,7 @@ async fn a_value_moved_to_another_cookie_or_backend_is_rejected() {
     // The cookie name is the associated data: moved, it does not open.
     assert!(config
         .private_serializer()
-        .open("other", &sealed, None)
+        .deserialize("other", &sealed, None)
         .is_err());
     // A signed value (same secret) is not a sealed one, and the other way round.
     let signed = config
@@ -134,20 +135,21 @@ async fn keys_rotate_like_signed_cookies() {
 /// exceed the limit is refused at save with the size, never sent.
 #[tokio::test]
 async fn the_sealed_length_limit() {
-    use axum_session_store::{VerifyError, MAX_COOKIE_VALUE_LEN};
+    use axum_session_store::cookie::MAX_COOKIE_VALUE_LEN;
+    use axum_session_store::test_util::VerifyError;
     let config = config_with(SECRET, &[]);
     let sealer = config.private_serializer();
     let now = time::OffsetDateTime::now_utc();
     let over = "A".repeat(MAX_COOKIE_VALUE_LEN + 1);
     assert_eq!(
-        sealer.open_at("session", &over, None, now),
+        sealer.deserialize_at("session", &over, None, now),
         Err(VerifyError::TooLong {
             len: MAX_COOKIE_VALUE_LEN + 1
         })
     );
     let at_limit = "A".repeat(MAX_COOKIE_VALUE_LEN);
     assert_eq!(
-        sealer.open_at("session", &at_limit, None, now),
+        sealer.deserialize_at("session", &at_limit, None, now),
         Err(VerifyError::BadSignature)
     );
 

@@ -5,8 +5,11 @@ use crate::common;
 
 use axum::routing::get;
 use axum::Router;
+use axum_session_store::backend::MemoryBackend;
+use axum_session_store::backend::Storage;
+use axum_session_store::cookie::CookieArgs;
 use axum_session_store::{
-    CookieArgs, DefaultSession, Flash, Session, SessionConfig, SessionError, SessionName,
+    ConfigError, DefaultSession, Flash, Session, SessionConfig, SessionError, SessionName,
     SessionStore,
 };
 use common::{app, dumped, get_with_cookie, Client, Logs};
@@ -17,26 +20,11 @@ impl SessionName for Cart {
     const NAME: &'static str = "cart";
 }
 
-struct Nowhere;
-impl SessionName for Nowhere {
-    const NAME: &'static str = "nowhere";
-    const BACKEND: &'static str = "not-registered";
-}
-
 fn config_with_cart_args() -> SessionConfig {
     SessionConfig::builder()
         .secret_key(common::SECRET)
-        .cookie_args(CookieArgs {
-            domain: Some("example.com".into()),
-            ..CookieArgs::default()
-        })
-        .session_cookie_args(
-            "cart",
-            CookieArgs {
-                path: "/shop".into(),
-                ..CookieArgs::default()
-            },
-        )
+        .cookie_args(CookieArgs::default().domain("example.com"))
+        .session_cookie_args("cart", CookieArgs::default().path("/shop"))
         .build()
         .unwrap()
 }
@@ -45,10 +33,7 @@ async fn three_sessions(store: SessionStore) -> Result<SessionStore, SessionErro
     // First use: cart, then the run-time named one, then the default session. (Extracting a
     // `Session<N>` counts as its first use: extractors run before the handler body.)
     store.session::<Cart>().await?.insert("items", [1, 2])?;
-    store
-        .get_session("prefs", "securecookie")
-        .await?
-        .insert("theme", "dark")?;
+    store.get_session("prefs").await?.insert("theme", "dark")?;
     store
         .session::<DefaultSession>()
         .await?
@@ -57,7 +42,7 @@ async fn three_sessions(store: SessionStore) -> Result<SessionStore, SessionErro
 }
 
 async fn read_three(cart: Session<Cart>, store: SessionStore, session: Session) -> String {
-    let prefs = store.get_session("prefs", "securecookie").await.unwrap();
+    let prefs = store.get_session("prefs").await.unwrap();
     json!({
         "cart": cart.get_value("items"),
         "prefs": prefs.get_value("theme"),
@@ -119,11 +104,7 @@ async fn returning_two_guards_writes_each_cookie_once() {
 async fn invalidate_expires_the_cookie_with_the_same_path_and_domain() {
     let config = SessionConfig::builder()
         .secret_key(common::SECRET)
-        .cookie_args(CookieArgs {
-            domain: Some("example.com".into()),
-            path: "/app".into(),
-            ..CookieArgs::default()
-        })
+        .cookie_args(CookieArgs::default().domain("example.com").path("/app"))
         .build()
         .unwrap();
     let mut client = Client::new(app::router(config));
@@ -164,35 +145,42 @@ async fn keys_set_after_invalidate_start_a_new_session() {
     );
 }
 
+/// A backend is chosen by value, so none can be misspelt (a string does not compile, see the
+/// `compile_fail` example of `SessionConfigBuilder::session_backend`); what is left to get
+/// wrong, two backends for one session, fails at `build()`, not on a request.
 #[tokio::test]
-async fn an_unregistered_backend_is_a_500_that_names_the_fix() {
-    async fn handler(_session: Session<Nowhere>) -> &'static str {
-        "unreachable"
-    }
-    let (logs, _guard) = Logs::capture();
-    let router = Router::new()
-        .route("/", get(handler))
-        .with_state(common::config());
-    let reply = Client::new(router).get("/").await;
+async fn a_session_given_two_backends_fails_at_build_naming_it() {
+    let twice = SessionConfig::builder()
+        .secret_key(common::SECRET)
+        .session_backend::<Cart>(MemoryBackend::new())
+        .session_backend::<Cart>(Storage::private_cookie())
+        .build()
+        .unwrap_err();
     assert_eq!(
-        (reply.status.as_u16(), reply.body.as_str()),
-        (500, "Internal Server Error")
+        twice,
+        ConfigError::DuplicateSession {
+            name: "cart".into()
+        }
     );
-    let errors = logs.lines_with("ERROR");
-    assert_eq!(errors.len(), 1, "{}", logs.text());
     assert!(
-        errors[0].contains(r#"backend("not-registered", ...)"#),
-        "{}",
-        errors[0]
+        twice.to_string().contains("was given a backend twice"),
+        "{twice}"
+    );
+    let default_twice = SessionConfig::builder()
+        .secret_key(common::SECRET)
+        .default_backend(MemoryBackend::new())
+        .session_backend::<DefaultSession>(Storage::signed_cookie())
+        .build();
+    assert!(
+        default_twice.is_ok(),
+        "the later default replaces the earlier"
     );
 }
 
 #[tokio::test]
 async fn an_invalid_run_time_name_is_a_500() {
     async fn handler(store: SessionStore) -> Result<&'static str, SessionError> {
-        let _session = store
-            .get_session("no spaces allowed", "securecookie")
-            .await?;
+        let _session = store.get_session("no spaces allowed").await?;
         Ok("unreachable")
     }
     let router = Router::new()
@@ -255,13 +243,13 @@ async fn a_modified_session_that_is_never_returned_is_not_saved_and_is_logged() 
 #[tokio::test]
 async fn a_value_too_deep_to_read_back_is_refused_at_save() {
     async fn deep(session: Session) -> Result<Session, SessionError> {
-        let nested =
-            (0..=axum_session_store::MAX_VALUE_DEPTH).fold(json!(1), |inner, _| json!([inner]));
+        let nested = (0..=axum_session_store::session::MAX_VALUE_DEPTH)
+            .fold(json!(1), |inner, _| json!([inner]));
         session.insert("tree", nested)?;
         Ok(session)
     }
-    for backend in ["securecookie", "privatecookie", "memory"] {
-        let config = common::config_on(backend);
+    for (backend, storage) in common::storages() {
+        let config = common::config_on(storage);
         let (logs, _guard) = Logs::capture();
         let router = Router::new()
             .route("/", get(deep))
@@ -324,10 +312,7 @@ async fn a_request_opens_at_most_the_configured_number_of_sessions() {
         axum::extract::Path(count): axum::extract::Path<usize>,
     ) -> Result<SessionStore, SessionError> {
         for i in 0..count {
-            store
-                .get_session(&format!("s{i}"), "securecookie")
-                .await?
-                .insert("n", i)?;
+            store.get_session(&format!("s{i}")).await?.insert("n", i)?;
         }
         Ok(store)
     }

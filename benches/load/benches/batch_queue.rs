@@ -1,10 +1,10 @@
 //! The batching queue under a burst: N saves that all arrive while one is in flight, either of
 //! N distinct sessions or all of one session (one cookie, many concurrent requests).
 //!
-//! `cargo bench -p axum-session-store-load --bench batch_queue`. The saves go through the
-//! batching the config wraps around a backend that batches (`max_batch_size` 64, as the built-in
-//! ones), reached with `SessionConfig::server_backend`; the backend itself does no work (each
-//! call yields once, so the burst queues behind the first save). Saves of one session go out
+//! `cargo bench -p axum-session-store-load --bench batch_queue`. The saves go through
+//! [`Batched`], the batching the built-in backends are registered with (64 to a call), around a
+//! backend that does no work (each call yields once, so the burst queues behind the first
+//! save). Saves of one session go out
 //! one per batch, so `one-session/N` makes N calls where `distinct/N` makes N/64: what it costs
 //! beyond that is the queue's own. Criterion prints the throughput in saves per second. (The
 //! backend lets the whole burst of one session wait: by default 256 may.)
@@ -14,10 +14,10 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum_session_store::{
-    ApplyItem, BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend,
-    SessionConfig, SessionId,
+use axum_session_store::backend::{
+    ApplyItem, BatchLimits, Batched, Batching, Changes, Record, Regenerated,
 };
+use axum_session_store::{BackendError, SessionBackend, SessionId};
 use criterion::{BenchmarkId, Criterion, Throughput};
 
 const BURSTS: [usize; 3] = [2_000, 4_000, 8_000];
@@ -38,69 +38,61 @@ impl Yielding {
 }
 
 impl SessionBackend for Yielding {
-    fn load<'a>(&'a self, _: &'a SessionId) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        Box::pin(async { Ok(None) })
+    async fn load(&self, _: &SessionId) -> Result<Option<Record>, BackendError> {
+        Ok(None)
     }
 
-    fn create<'a>(
-        &'a self,
-        _: &'a SessionId,
-        _: &'a Record,
+    async fn create(
+        &self,
+        _: &SessionId,
+        _: &Record,
         _: time::Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async { Ok(true) })
+    ) -> Result<bool, BackendError> {
+        Ok(true)
     }
 
-    fn apply<'a>(
-        &'a self,
-        _: &'a SessionId,
-        _: &'a Changes,
+    async fn apply(
+        &self,
+        _: &SessionId,
+        _: &Changes,
         _: time::Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move { self.applied(1).await.remove(0) })
+    ) -> Result<bool, BackendError> {
+        self.applied(1).await.remove(0)
     }
 
-    fn regenerate<'a>(
-        &'a self,
-        _: &'a SessionId,
-        _: &'a SessionId,
-        _: &'a Changes,
+    async fn regenerate(
+        &self,
+        _: &SessionId,
+        _: &SessionId,
+        _: &Changes,
         _: time::Duration,
-    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
-        Box::pin(async { Ok(Regenerated::Moved) })
+    ) -> Result<Regenerated, BackendError> {
+        Ok(Regenerated::Moved)
     }
 
-    fn delete<'a>(&'a self, _: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async { Ok(()) })
+    async fn delete(&self, _: &SessionId) -> Result<(), BackendError> {
+        Ok(())
+    }
+}
+
+impl Batching for Yielding {
+    async fn load_many(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
+        vec![Ok(None); ids.len()]
     }
 
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        Box::pin(async { Ok(0) })
-    }
-
-    fn max_batch_size(&self) -> usize {
-        64
+    async fn apply_many(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
+        self.applied(items.len()).await
     }
 
     /// The whole burst may wait, even of one session (256 by default).
-    fn max_queue_len_per_session(&self) -> usize {
-        BURSTS[BURSTS.len() - 1]
-    }
-
-    fn apply_many<'a>(
-        &'a self,
-        items: &'a [ApplyItem],
-    ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
-        Box::pin(self.applied(items.len()))
+    fn batch_limits(&self) -> BatchLimits {
+        BatchLimits::default().max_queue_per_session(BURSTS[BURSTS.len() - 1])
     }
 }
 
 /// `burst` saves started at once, of the sessions `ids` in turn, until all are answered.
-async fn burst(backend: &Arc<dyn SessionBackend>, ids: &[SessionId], burst: usize) {
-    let changes = Changes {
-        set: vec![("n".to_owned(), 1.into())],
-        ..Changes::default()
-    };
+async fn burst(backend: &Arc<Batched<Yielding>>, ids: &[SessionId], burst: usize) {
+    let changes = Changes::new().set("n", 1);
     let tasks: Vec<_> = (0..burst)
         .map(|n| {
             let (backend, id, changes) =
@@ -118,12 +110,7 @@ fn batch_queue(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
-    let config = SessionConfig::builder()
-        .secret_key("benchmark secret of at least thirty-two bytes")
-        .backend("yielding", Yielding::default())
-        .build()
-        .expect("valid config");
-    let backend = config.server_backend("yielding").expect("a server backend");
+    let backend = Arc::new(Batched::new(Yielding::default()));
     for (label, sessions) in [("distinct", None), ("one-session", Some(1))] {
         let mut group = c.benchmark_group(format!("batch-queue/{label}"));
         for saves in BURSTS {

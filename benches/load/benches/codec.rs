@@ -33,7 +33,7 @@ fn codec(c: &mut Criterion) {
     let id_cookie = signer
         .serialize_at(name, &id_session, now)
         .expect("serializable");
-    let sealed = sealer.seal_at(name, &session, now).expect("sealable");
+    let sealed = sealer.serialize_at(name, &session, now).expect("sealable");
     let json_len = serde_json::to_vec(&session).expect("serializable").len();
     // The bytes the signature covers: `name|payload|timestamp`.
     let message = format!(
@@ -126,17 +126,17 @@ fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("private-cookie");
     group.throughput(Throughput::Bytes(json_len as u64));
     group.bench_function("seal_at", |b| {
-        b.iter(|| sealer.seal_at(name, black_box(&session), now))
+        b.iter(|| sealer.serialize_at(name, black_box(&session), now))
     });
     group.bench_function("open_at", |b| {
-        b.iter(|| sealer.open_at(name, black_box(&sealed), None, now))
+        b.iter(|| sealer.deserialize_at(name, black_box(&sealed), None, now))
     });
     group.bench_function("seal_at+open_at", |b| {
         b.iter(|| {
             let value = sealer
-                .seal_at(name, black_box(&session), now)
+                .serialize_at(name, black_box(&session), now)
                 .expect("sealable");
-            sealer.open_at(name, &value, None, now)
+            sealer.deserialize_at(name, &value, None, now)
         })
     });
     group.finish();

@@ -4,9 +4,10 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
-use axum_session_store::{
-    ApplyItem, BackendError, BoxFuture, Changes, Record, Regenerated, SessionBackend, SessionId,
+use axum_session_store::backend::{
+    ApplyItem, BatchLimits, Batched, Batching, Changes, Record, Regenerated, Storage, UserIndex,
 };
+use axum_session_store::{BackendError, SessionBackend, SessionId};
 use time::Duration;
 
 /// Calls and operations of one kind.
@@ -50,89 +51,96 @@ impl BatchSizes {
     }
 }
 
-/// `inner`, counting the calls its loads and saves arrive in.
+/// `inner`, counting the calls its loads and saves arrive in; registered as the built-in
+/// backends are ([`Observed::storage`]).
 #[derive(Debug)]
-pub struct Observed {
-    inner: Arc<dyn SessionBackend>,
+pub struct Observed<B> {
+    inner: B,
     sizes: Arc<BatchSizes>,
 }
 
-impl Observed {
-    pub fn new(inner: impl SessionBackend, sizes: Arc<BatchSizes>) -> Self {
-        Self {
-            inner: Arc::new(inner),
-            sizes,
+impl<B: Batching + UserIndex> Observed<B> {
+    pub fn new(inner: B, sizes: Arc<BatchSizes>) -> Self {
+        Self { inner, sizes }
+    }
+
+    /// As a config keeps it: batched (when the backend takes more than one operation a call),
+    /// with its user index.
+    pub fn storage(self) -> Storage {
+        if self.inner.batch_limits().batch() > 1 {
+            Storage::with_user_index(Batched::new(self))
+        } else {
+            Storage::with_user_index(self)
         }
     }
 }
 
-impl SessionBackend for Observed {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+impl<B: SessionBackend> SessionBackend for Observed<B> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
         self.sizes.loads.add(1);
-        self.inner.load(id)
+        self.inner.load(id).await
     }
 
-    fn create<'a>(
-        &'a self,
-        id: &'a SessionId,
-        record: &'a Record,
+    async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        self.inner.create(id, record, ttl)
+    ) -> Result<bool, BackendError> {
+        self.inner.create(id, record, ttl).await
     }
 
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
+    async fn apply(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+    ) -> Result<bool, BackendError> {
         self.sizes.saves.add(1);
-        self.inner.apply(id, changes, ttl)
+        self.inner.apply(id, changes, ttl).await
     }
 
-    fn regenerate<'a>(
-        &'a self,
-        old: &'a SessionId,
-        new: &'a SessionId,
-        changes: &'a Changes,
+    async fn regenerate(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
-        self.inner.regenerate(old, new, changes, ttl)
+    ) -> Result<Regenerated, BackendError> {
+        self.inner.regenerate(old, new, changes, ttl).await
     }
 
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        self.inner.delete(id)
+    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
+        self.inner.delete(id).await
     }
+}
 
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        self.inner.delete_expired()
-    }
-
-    fn max_batch_size(&self) -> usize {
-        self.inner.max_batch_size()
-    }
-
-    fn max_batches_in_flight(&self) -> usize {
-        self.inner.max_batches_in_flight()
-    }
-
-    fn load_many<'a>(
-        &'a self,
-        ids: &'a [SessionId],
-    ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
+impl<B: Batching> Batching for Observed<B> {
+    async fn load_many(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
         self.sizes.loads.add(ids.len());
-        self.inner.load_many(ids)
+        self.inner.load_many(ids).await
     }
 
-    fn apply_many<'a>(
-        &'a self,
-        items: &'a [ApplyItem],
-    ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
+    async fn apply_many(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
         self.sizes.saves.add(items.len());
-        self.inner.apply_many(items)
+        self.inner.apply_many(items).await
+    }
+
+    fn batch_limits(&self) -> BatchLimits {
+        self.inner.batch_limits()
+    }
+}
+
+impl<B: UserIndex> UserIndex for Observed<B> {
+    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
+        self.inner.user_sessions(user_id).await
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&SessionId>,
+    ) -> Result<u64, BackendError> {
+        self.inner.revoke_user_sessions(user_id, except).await
     }
 }

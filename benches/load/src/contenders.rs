@@ -11,9 +11,9 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
 use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
-use axum_session_store::{
-    PostgresBackend, RedisBackend, Session, SessionBackend, SessionConfig, SessionError,
-};
+use axum_session_store::backend::MemoryBackend;
+use axum_session_store::backend::{Batching, PostgresBackend, RedisBackend, UserIndex};
+use axum_session_store::{Session, SessionConfig, SessionError};
 use deadpool_redis::redis;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
@@ -315,7 +315,7 @@ pub async fn prepare(
         Contender::OursMemory => {
             let config = SessionConfig::builder()
                 .secret_key(SECRET)
-                .default_backend("memory")
+                .default_backend(MemoryBackend::new())
                 .build()
                 .map_err(|e| e.to_string())?;
             Ok(nothing(ours_server(config)))
@@ -342,12 +342,11 @@ pub async fn prepare(
 }
 
 /// Our router with `backend` (observed for its batch sizes) as the default session's.
-fn ours_on(backend: impl SessionBackend) -> Result<(Router, Arc<BatchSizes>), String> {
+fn ours_on(backend: impl Batching + UserIndex) -> Result<(Router, Arc<BatchSizes>), String> {
     let batches = Arc::new(BatchSizes::default());
     let config = SessionConfig::builder()
         .secret_key(SECRET)
-        .backend("server", Observed::new(backend, batches.clone()))
-        .default_backend("server")
+        .default_backend(Observed::new(backend, batches.clone()).storage())
         .build()
         .map_err(|e| e.to_string())?;
     Ok((ours_server(config), batches))
@@ -379,7 +378,8 @@ async fn ours_redis(
     let prefix = format!("{name}:");
     let mut backend = RedisBackend::new(pool.clone()).key_prefix(prefix.clone());
     if let Some(max) = options.max_batch {
-        backend = backend.max_batch(max);
+        let limits = backend.batch_limits().max_batch(max);
+        backend = backend.with_batch_limits(limits);
     }
     if options.cache {
         backend = backend
@@ -417,7 +417,8 @@ async fn ours_postgres(
     let pool = pg_pool(servers).await?;
     let mut backend = PostgresBackend::with_table(pool.clone(), name).map_err(|e| e.to_string())?;
     if let Some(max) = max_batch {
-        backend = backend.max_batch(max);
+        let limits = backend.batch_limits().max_batch(max);
+        backend = backend.with_batch_limits(limits);
     }
     backend
         .migrate()

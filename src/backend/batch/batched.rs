@@ -5,41 +5,80 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use super::queue::{Batcher, Operation, Settings};
+use super::queue::{Batcher, Operation};
+use crate::backend::batching::{ApplyItem, BatchLimits, Batching};
 use crate::backend::changes::Changes;
+use crate::backend::cleanup::DeleteExpired;
+use crate::backend::erased::{BoxFuture, DynBatching};
 use crate::backend::error::BackendError;
-use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
+use crate::backend::session_backend::{Record, Regenerated, SessionBackend};
+use crate::backend::user_index::UserIndex;
 use crate::id::SessionId;
 
-/// `backend`, batching its loads and saves when it takes more than one per call
-/// ([`SessionBackend::max_batch_size`]); else `backend` itself.
-pub(crate) fn batched(backend: Arc<dyn SessionBackend>) -> Arc<dyn SessionBackend> {
-    let settings = Settings::of(&*backend);
-    if settings.max_batch <= 1 {
-        return backend;
-    }
-    Arc::new(Batched::new(backend, settings))
-}
-
-impl Batched {
-    pub(super) fn new(backend: Arc<dyn SessionBackend>, settings: Settings) -> Self {
-        Self {
-            loads: Arc::new(Batcher::new(backend.clone(), settings)),
-            applies: Arc::new(Batcher::new(backend.clone(), settings)),
-            backend,
-        }
-    }
-}
-
-/// Loads and saves go through their batchers; every other operation goes straight to the
-/// backend.
-pub(super) struct Batched {
-    backend: Arc<dyn SessionBackend>,
+/// A [`Batching`] backend that batches: its loads, and its saves, go out together when it is
+/// busy, within its [`BatchLimits`]; every other operation goes straight to it.
+///
+/// The built-in server backends are registered this way; wrap a batching backend of your own
+/// in it before you register it. Clones share the queues.
+///
+/// ```
+/// use axum_session_store::backend::{Batched, MemoryBackend, Storage};
+/// use axum_session_store::SessionConfig;
+///
+/// # let secret = "an example secret, at least 32 bytes long";
+/// let backend = Batched::new(MemoryBackend::new());
+/// let config = SessionConfig::builder()
+///     .secret_key(secret)
+///     .default_backend(Storage::with_user_index(backend))
+///     .build()?;
+/// # Ok::<(), axum_session_store::ConfigError>(())
+/// ```
+pub struct Batched<B> {
+    backend: Arc<B>,
     pub(super) loads: Arc<Batcher<Load>>,
     pub(super) applies: Arc<Batcher<Apply>>,
 }
 
-/// [`SessionBackend::load`], batched as [`SessionBackend::load_many`].
+impl<B: Batching> Batched<B> {
+    /// `backend`, batched within its [`batch_limits`](Batching::batch_limits).
+    pub fn new(backend: B) -> Self {
+        let limits = backend.batch_limits();
+        Self::with_limits(backend, limits)
+    }
+
+    /// `backend`, batched within `limits`.
+    pub(crate) fn with_limits(backend: B, limits: BatchLimits) -> Self {
+        let backend = Arc::new(backend);
+        let queued: Arc<dyn DynBatching> = backend.clone();
+        Self {
+            loads: Arc::new(Batcher::new(queued.clone(), limits)),
+            applies: Arc::new(Batcher::new(queued, limits)),
+            backend,
+        }
+    }
+
+    /// The backend itself, to call it without the queues.
+    pub fn get_ref(&self) -> &B {
+        &self.backend
+    }
+
+    /// The limits the queues were made with.
+    pub fn limits(&self) -> BatchLimits {
+        self.backend.batch_limits()
+    }
+}
+
+impl<B> Clone for Batched<B> {
+    fn clone(&self) -> Self {
+        Self {
+            backend: self.backend.clone(),
+            loads: self.loads.clone(),
+            applies: self.applies.clone(),
+        }
+    }
+}
+
+/// [`SessionBackend::load`], batched as [`Batching::load_many`].
 pub(super) struct Load;
 
 impl Operation for Load {
@@ -52,12 +91,12 @@ impl Operation for Load {
         item
     }
 
-    fn one<'a>(backend: &'a dyn SessionBackend, id: &'a SessionId) -> BoxFuture<'a, Self::Output> {
+    fn one<'a>(backend: &'a dyn DynBatching, id: &'a SessionId) -> BoxFuture<'a, Self::Output> {
         backend.load(id)
     }
 
     fn many<'a>(
-        backend: &'a dyn SessionBackend,
+        backend: &'a dyn DynBatching,
         ids: &'a [SessionId],
     ) -> BoxFuture<'a, Vec<Self::Output>> {
         backend.load_many(ids)
@@ -68,7 +107,7 @@ impl Operation for Load {
     }
 }
 
-/// [`SessionBackend::apply`], batched as [`SessionBackend::apply_many`].
+/// [`SessionBackend::apply`], batched as [`Batching::apply_many`].
 pub(super) struct Apply;
 
 impl Operation for Apply {
@@ -81,15 +120,12 @@ impl Operation for Apply {
         &item.id
     }
 
-    fn one<'a>(
-        backend: &'a dyn SessionBackend,
-        item: &'a ApplyItem,
-    ) -> BoxFuture<'a, Self::Output> {
+    fn one<'a>(backend: &'a dyn DynBatching, item: &'a ApplyItem) -> BoxFuture<'a, Self::Output> {
         backend.apply(&item.id, &item.changes, item.ttl)
     }
 
     fn many<'a>(
-        backend: &'a dyn SessionBackend,
+        backend: &'a dyn DynBatching,
         items: &'a [ApplyItem],
     ) -> BoxFuture<'a, Vec<Self::Output>> {
         backend.apply_many(items)
@@ -100,107 +136,71 @@ impl Operation for Apply {
     }
 }
 
-impl fmt::Debug for Batched {
+impl<B: fmt::Debug> fmt::Debug for Batched<B> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The backend's own description: batching is how it is driven, not what it is.
-        self.backend.fmt(f)
+        f.debug_tuple("Batched").field(&self.backend).finish()
     }
 }
 
-impl SessionBackend for Batched {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        Box::pin(self.loads.run(id, || id.clone(), || self.backend.load(id)))
+impl<B: Batching> SessionBackend for Batched<B> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
+        self.loads
+            .run(id, || id.clone(), || self.backend.load(id))
+            .await
     }
 
-    fn create<'a>(
-        &'a self,
-        id: &'a SessionId,
-        record: &'a Record,
+    async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        self.backend.create(id, record, ttl)
+    ) -> Result<bool, BackendError> {
+        self.backend.create(id, record, ttl).await
     }
 
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
+    async fn apply(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        let item = move || ApplyItem {
-            id: id.clone(),
-            changes: changes.clone(),
-            ttl,
-        };
-        Box::pin(
-            self.applies
-                .run(id, item, move || self.backend.apply(id, changes, ttl)),
-        )
+    ) -> Result<bool, BackendError> {
+        let item = move || ApplyItem::new(id.clone(), changes.clone(), ttl);
+        self.applies
+            .run(id, item, move || self.backend.apply(id, changes, ttl))
+            .await
     }
 
-    fn regenerate<'a>(
-        &'a self,
-        old: &'a SessionId,
-        new: &'a SessionId,
-        changes: &'a Changes,
+    async fn regenerate(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
-        self.backend.regenerate(old, new, changes, ttl)
+    ) -> Result<Regenerated, BackendError> {
+        self.backend.regenerate(old, new, changes, ttl).await
     }
 
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        self.backend.delete(id)
+    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
+        self.backend.delete(id).await
+    }
+}
+
+impl<B: Batching + UserIndex> UserIndex for Batched<B> {
+    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
+        self.backend.user_sessions(user_id).await
     }
 
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        self.backend.delete_expired()
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&SessionId>,
+    ) -> Result<u64, BackendError> {
+        self.backend.revoke_user_sessions(user_id, except).await
     }
+}
 
-    fn max_batch_size(&self) -> usize {
-        self.backend.max_batch_size()
-    }
-
-    fn max_batches_in_flight(&self) -> usize {
-        self.backend.max_batches_in_flight()
-    }
-
-    fn max_queue_len(&self) -> usize {
-        self.backend.max_queue_len()
-    }
-
-    fn max_queue_len_per_session(&self) -> usize {
-        self.backend.max_queue_len_per_session()
-    }
-
-    fn load_many<'a>(
-        &'a self,
-        ids: &'a [SessionId],
-    ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
-        self.backend.load_many(ids)
-    }
-
-    fn apply_many<'a>(
-        &'a self,
-        items: &'a [ApplyItem],
-    ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
-        self.backend.apply_many(items)
-    }
-
-    fn user_sessions<'a>(
-        &'a self,
-        user_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
-        self.backend.user_sessions(user_id)
-    }
-
-    fn revoke_user_sessions<'a>(
-        &'a self,
-        user_id: &'a str,
-        except: Option<&'a SessionId>,
-    ) -> BoxFuture<'a, Result<u64, BackendError>> {
-        self.backend.revoke_user_sessions(user_id, except)
+impl<B: Batching + DeleteExpired> DeleteExpired for Batched<B> {
+    async fn delete_expired(&self) -> Result<u64, BackendError> {
+        self.backend.delete_expired().await
     }
 }

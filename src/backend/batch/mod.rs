@@ -7,11 +7,7 @@
 mod batched;
 mod queue;
 
-pub(crate) use batched::batched;
-#[cfg(test)]
-use batched::Batched;
-#[cfg(test)]
-use queue::Settings;
+pub use batched::Batched;
 
 #[cfg(test)]
 mod tests;

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::oneshot;
 
+use crate::backend::batching::BatchLimits;
+use crate::backend::erased::{BoxFuture, DynBatching};
 use crate::backend::error::BackendError;
-use crate::backend::session_backend::{BoxFuture, SessionBackend};
 use crate::id::SessionId;
 
 /// One kind of operation that can go out in batches: how to send one, how to send many.
@@ -31,14 +32,11 @@ pub(super) trait Operation: Send + Sync + 'static {
     fn id(item: &Self::Item) -> &SessionId;
 
     /// Sends one item on its own.
-    fn one<'a>(
-        backend: &'a dyn SessionBackend,
-        item: &'a Self::Item,
-    ) -> BoxFuture<'a, Self::Output>;
+    fn one<'a>(backend: &'a dyn DynBatching, item: &'a Self::Item) -> BoxFuture<'a, Self::Output>;
 
     /// Sends `items` as one batch: one output per item, in order.
     fn many<'a>(
-        backend: &'a dyn SessionBackend,
+        backend: &'a dyn DynBatching,
         items: &'a [Self::Item],
     ) -> BoxFuture<'a, Vec<Self::Output>>;
 
@@ -46,48 +44,13 @@ pub(super) trait Operation: Send + Sync + 'static {
     fn failed(error: BackendError) -> Self::Output;
 }
 
-/// How a backend's operations are queued, as it says ([`SessionBackend::max_batch_size`] and
-/// the methods after it), each at least 1.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Settings {
-    /// The most items one call carries.
-    pub(super) max_batch: usize,
-    /// The most calls in flight at once.
-    pub(super) max_in_flight: usize,
-    /// The most items waiting, over every session.
-    pub(super) max_queue_len: usize,
-    /// The most items of one session waiting.
-    pub(super) max_queue_len_per_session: usize,
-}
-
-impl Settings {
-    /// What `backend` asks for.
-    pub(super) fn of(backend: &dyn SessionBackend) -> Self {
-        Self {
-            max_batch: backend.max_batch_size(),
-            max_in_flight: backend.max_batches_in_flight(),
-            max_queue_len: backend.max_queue_len(),
-            max_queue_len_per_session: backend.max_queue_len_per_session(),
-        }
-    }
-
-    fn at_least_one(self) -> Self {
-        Self {
-            max_batch: self.max_batch.max(1),
-            max_in_flight: self.max_in_flight.max(1),
-            max_queue_len: self.max_queue_len.max(1),
-            max_queue_len_per_session: self.max_queue_len_per_session.max(1),
-        }
-    }
-}
-
 /// The queue of one operation on one backend: at most `max_in_flight` calls of it are in
 /// flight; an item that arrives when all are busy waits, and goes out with the next call, up
 /// to `max_batch` items at a time; an item that would make more wait than `max_queue_len` (or,
 /// of its session, `max_queue_len_per_session`) fails at once.
 pub(super) struct Batcher<O: Operation> {
-    backend: Arc<dyn SessionBackend>,
-    settings: Settings,
+    backend: Arc<dyn DynBatching>,
+    limits: BatchLimits,
     queue: Mutex<Queue<O>>,
 }
 
@@ -118,10 +81,10 @@ struct Waiting<O: Operation> {
 }
 
 impl<O: Operation> Batcher<O> {
-    pub(super) fn new(backend: Arc<dyn SessionBackend>, settings: Settings) -> Self {
+    pub(super) fn new(backend: Arc<dyn DynBatching>, limits: BatchLimits) -> Self {
         Self {
             backend,
-            settings: settings.at_least_one(),
+            limits,
             queue: Mutex::new(Queue {
                 in_flight: 0,
                 waiting: 0,
@@ -146,7 +109,7 @@ impl<O: Operation> Batcher<O> {
         let answer = {
             let mut queue = self.lock();
             // An item of an id that has one in flight or waiting waits too, behind it.
-            let free = queue.in_flight < self.settings.max_in_flight
+            let free = queue.in_flight < self.limits.in_flight()
                 && !(O::ONE_PER_ID && queue.lines.contains_key(id));
             if free {
                 queue.in_flight += 1;
@@ -190,29 +153,25 @@ impl<O: Operation> Batcher<O> {
     /// Whether one more item of `id` may wait: an error that says which bound it would pass,
     /// and how to raise it, when not.
     fn check_room(&self, queue: &Queue<O>, id: &SessionId) -> Result<(), BackendError> {
-        let Settings {
-            max_queue_len,
-            max_queue_len_per_session,
-            ..
-        } = self.settings;
+        let (max_queue_len, max_queue_len_per_session) =
+            (self.limits.queue(), self.limits.queue_per_session());
         let name = O::NAME;
         if queue.waiting >= max_queue_len {
             return Err(BackendError::msg(format!(
                 "the queue of {name} waiting for this backend is full ({max_queue_len} wait, the \
-                 most SessionBackend::max_queue_len allows): the backend is not keeping up; add \
-                 capacity, or raise the bound with the backend's `.max_queue(n)` (a backend of \
-                 your own overrides `max_queue_len`)"
+                 most its BatchLimits allow): the backend is not keeping up; add capacity, or \
+                 raise the bound with the backend's `.max_queue(n)` (a backend of your own: \
+                 `BatchLimits::max_queue` in `Batching::batch_limits`)"
             )));
         }
         let of_session = queue.lines.get(id).map_or(0, |line| line.waiting.len());
         if of_session >= max_queue_len_per_session {
             return Err(BackendError::msg(format!(
                 "the queue of {name} waiting for this backend is full for this session \
-                 ({max_queue_len_per_session} of its {name} wait, the most \
-                 SessionBackend::max_queue_len_per_session allows): one client sends many \
-                 concurrent requests with one session; raise the bound with the backend's \
-                 `.max_queue_per_session(n)` (a backend of your own overrides \
-                 `max_queue_len_per_session`)"
+                 ({max_queue_len_per_session} of its {name} wait, the most its BatchLimits \
+                 allow): one client sends many concurrent requests with one session; raise the \
+                 bound with the backend's `.max_queue_per_session(n)` (a backend of your own: \
+                 `BatchLimits::max_queue_per_session`)"
             )));
         }
         Ok(())
@@ -232,7 +191,7 @@ impl<O: Operation> Batcher<O> {
     /// Starts a draining task when items may go and a call is free: on a task of its own, so
     /// that no request waits for other requests' batches.
     fn drain_waiting(self: &Arc<Self>, queue: &mut Queue<O>) {
-        if queue.ready.is_empty() || queue.in_flight >= self.settings.max_in_flight {
+        if queue.ready.is_empty() || queue.in_flight >= self.limits.in_flight() {
             return;
         }
         match tokio::runtime::Handle::try_current() {
@@ -250,7 +209,7 @@ impl<O: Operation> Batcher<O> {
         loop {
             let batch = {
                 let mut queue = self.lock();
-                let batch = queue.take(self.settings.max_batch);
+                let batch = queue.take(self.limits.batch());
                 if batch.is_empty() {
                     queue.in_flight -= 1;
                     return;

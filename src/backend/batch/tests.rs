@@ -8,10 +8,11 @@ use serde_json::json;
 use time::Duration;
 use tokio::sync::Semaphore;
 
-use super::{Batched, Settings};
+use super::Batched;
+use crate::backend::batching::{ApplyItem, BatchLimits, Batching};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
-use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, Regenerated, SessionBackend};
+use crate::backend::session_backend::{Record, Regenerated, SessionBackend};
 use crate::id::SessionId;
 
 /// Which call a backend received, with the ids it carried.
@@ -76,93 +77,61 @@ impl Recording {
 }
 
 impl SessionBackend for Recording {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        Box::pin(async move {
-            self.pass(Call::One(id.clone())).await;
-            Ok(self.records.lock().unwrap().get(id).cloned())
-        })
+    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
+        self.pass(Call::One(id.clone())).await;
+        Ok(self.records.lock().unwrap().get(id).cloned())
     }
 
-    fn create<'a>(
-        &'a self,
-        _: &'a SessionId,
-        _: &'a Record,
-        _: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async { Ok(true) })
+    async fn create(&self, _: &SessionId, _: &Record, _: Duration) -> Result<bool, BackendError> {
+        Ok(true)
     }
 
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
+    async fn apply(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            self.pass(Call::One(id.clone())).await;
-            Ok(self.applied(&ApplyItem {
-                id: id.clone(),
-                changes: changes.clone(),
-                ttl,
-            }))
-        })
+    ) -> Result<bool, BackendError> {
+        self.pass(Call::One(id.clone())).await;
+        Ok(self.applied(&ApplyItem::new(id.clone(), changes.clone(), ttl)))
     }
 
-    fn regenerate<'a>(
-        &'a self,
-        _: &'a SessionId,
-        _: &'a SessionId,
-        _: &'a Changes,
+    async fn regenerate(
+        &self,
+        _: &SessionId,
+        _: &SessionId,
+        _: &Changes,
         _: Duration,
-    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
-        Box::pin(async { Ok(Regenerated::Moved) })
+    ) -> Result<Regenerated, BackendError> {
+        Ok(Regenerated::Moved)
     }
 
-    fn delete<'a>(&'a self, _: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async { Ok(()) })
+    async fn delete(&self, _: &SessionId) -> Result<(), BackendError> {
+        Ok(())
+    }
+}
+
+impl Batching for Recording {
+    async fn load_many(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
+        self.pass(Call::Many(ids.to_vec())).await;
+        let records = self.records.lock().unwrap();
+        ids.iter().map(|id| Ok(records.get(id).cloned())).collect()
     }
 
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        Box::pin(async { Ok(0) })
-    }
-
-    fn max_batch_size(&self) -> usize {
-        4
-    }
-
-    fn load_many<'a>(
-        &'a self,
-        ids: &'a [SessionId],
-    ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
-        Box::pin(async move {
-            self.pass(Call::Many(ids.to_vec())).await;
-            let records = self.records.lock().unwrap();
-            ids.iter().map(|id| Ok(records.get(id).cloned())).collect()
-        })
-    }
-
-    fn apply_many<'a>(
-        &'a self,
-        items: &'a [ApplyItem],
-    ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
-        Box::pin(async move {
-            self.pass(Call::Many(
-                items.iter().map(|item| item.id.clone()).collect(),
-            ))
-            .await;
-            assert!(
-                !self.panic_many.load(Ordering::SeqCst),
-                "the backend panicked"
-            );
-            if self.fail_many.load(Ordering::SeqCst) {
-                let error = BackendError::msg("the connection dropped");
-                return items.iter().map(|_| Err(error.clone())).collect();
-            }
-            items.iter().map(|item| Ok(self.applied(item))).collect()
-        })
+    async fn apply_many(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
+        self.pass(Call::Many(
+            items.iter().map(|item| item.id.clone()).collect(),
+        ))
+        .await;
+        assert!(
+            !self.panic_many.load(Ordering::SeqCst),
+            "the backend panicked"
+        );
+        if self.fail_many.load(Ordering::SeqCst) {
+            let error = BackendError::msg("the connection dropped");
+            return items.iter().map(|_| Err(error.clone())).collect();
+        }
+        items.iter().map(|item| Ok(self.applied(item))).collect()
     }
 }
 
@@ -171,10 +140,7 @@ fn ids(n: usize) -> Vec<SessionId> {
 }
 
 fn set(key: &str) -> Changes {
-    Changes {
-        set: vec![(key.to_owned(), json!(true))],
-        ..Changes::default()
-    }
+    Changes::new().set(key, json!(true))
 }
 
 /// Lets the spawned tasks run until they wait (the runtime has one thread).
@@ -186,20 +152,17 @@ async fn settle() {
 
 /// A batched `backend`, and one load held in flight (the first call takes the gate's only
 /// permit only once the test adds one).
-fn batched(backend: &Arc<Recording>) -> Arc<Batched> {
-    with(backend, settings(1))
+fn batched(backend: &Arc<Recording>) -> Arc<Batched<Arc<Recording>>> {
+    with(backend, limits(1))
 }
 
-/// The settings of `Recording`: batches of 4, `in_flight` calls at once, the default bounds.
-fn settings(in_flight: usize) -> Settings {
-    Settings {
-        max_in_flight: in_flight,
-        ..Settings::of(&Recording::default())
-    }
+/// Batches of 4, `in_flight` calls at once, the default bounds.
+fn limits(in_flight: usize) -> BatchLimits {
+    BatchLimits::default().max_batch(4).max_in_flight(in_flight)
 }
 
-fn with(backend: &Arc<Recording>, settings: Settings) -> Arc<Batched> {
-    Arc::new(Batched::new(backend.clone(), settings))
+fn with(backend: &Arc<Recording>, limits: BatchLimits) -> Arc<Batched<Arc<Recording>>> {
+    Arc::new(Batched::with_limits(backend.clone(), limits))
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -393,7 +356,7 @@ async fn futures_results(
 #[tokio::test(flavor = "current_thread")]
 async fn with_two_calls_allowed_a_second_goes_at_once_but_never_a_second_save_of_one_session() {
     let backend = Arc::new(Recording::default());
-    let batched = with(&backend, settings(2));
+    let batched = with(&backend, limits(2));
     let ids = ids(3);
     let loads: Vec<_> = ids
         .iter()
@@ -436,14 +399,7 @@ async fn with_two_calls_allowed_a_second_goes_at_once_but_never_a_second_save_of
 #[tokio::test(flavor = "current_thread")]
 async fn beyond_its_bounds_a_save_fails_at_once_saying_which_bound_to_raise() {
     let backend = Arc::new(Recording::default());
-    let batched = with(
-        &backend,
-        Settings {
-            max_queue_len: 3,
-            max_queue_len_per_session: 2,
-            ..settings(1)
-        },
-    );
+    let batched = with(&backend, limits(1).max_queue(3).max_queue_per_session(2));
     let [a, b, c] = [(); 3].map(|()| SessionId::generate().unwrap());
     let save = |id: &SessionId, key: &'static str| {
         let (batched, id) = (batched.clone(), id.clone());
@@ -497,13 +453,7 @@ async fn beyond_its_bounds_a_save_fails_at_once_saying_which_bound_to_raise() {
 #[tokio::test(flavor = "current_thread")]
 async fn loads_have_their_own_bound() {
     let backend = Arc::new(Recording::default());
-    let batched = with(
-        &backend,
-        Settings {
-            max_queue_len: 1,
-            ..settings(1)
-        },
-    );
+    let batched = with(&backend, limits(1).max_queue(1));
     let ids = ids(3);
     let tasks: Vec<_> = ids[..2]
         .iter()
@@ -525,13 +475,7 @@ async fn loads_have_their_own_bound() {
 async fn a_burst_of_saves_of_one_session_goes_out_one_per_call_the_last_one_last() {
     const SAVES: usize = 1_000;
     let backend = Arc::new(Recording::default());
-    let batched = with(
-        &backend,
-        Settings {
-            max_queue_len_per_session: SAVES,
-            ..settings(1)
-        },
-    );
+    let batched = with(&backend, limits(1).max_queue_per_session(SAVES));
     let [a, b] = [(); 2].map(|()| SessionId::generate().unwrap());
     let tasks: Vec<_> = (0..SAVES)
         .map(|n| {

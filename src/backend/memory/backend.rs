@@ -1,24 +1,19 @@
 //! [`MemoryBackend`]: session records in this process's memory, bounded in count and bytes.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use time::Duration;
 use tokio::time::Instant;
 
 use super::size::{record_size, size_with};
 use super::store::{expiry, Store};
+use crate::backend::batching::{ApplyItem, BatchLimits, Batching};
 use crate::backend::changes::Changes;
+use crate::backend::cleanup::DeleteExpired;
 use crate::backend::error::BackendError;
-use crate::backend::session_backend::{BoxFuture, Record, Regenerated, SessionBackend};
+use crate::backend::session_backend::{Record, Regenerated, SessionBackend};
+use crate::backend::user_index::UserIndex;
 use crate::id::SessionId;
-
-/// How many records a [`MemoryBackend`] holds unless [`max_records`](MemoryBackend::max_records)
-/// says otherwise.
-pub const DEFAULT_MAX_RECORDS: usize = 100_000;
-
-/// How many bytes of session data a [`MemoryBackend`] holds unless
-/// [`max_bytes`](MemoryBackend::max_bytes) says otherwise: 64 MiB.
-pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 /// How many expired records each write deletes, at most, on its way: enough to keep up with
 /// any rate of creation, small enough that no single request pays for a mass expiry.
@@ -40,18 +35,20 @@ pub enum WhenFull {
 
 /// Session records in this process's memory, behind one lock, bounded in count and bytes.
 ///
-/// Registered by default under the name `"memory"`. Good for development, tests and single
-/// processes; records are lost on restart and not shared between processes.
+/// Good for development, tests and single processes; records are lost on restart and not
+/// shared between processes. Clones share the records.
 ///
-/// It holds at most [`DEFAULT_MAX_RECORDS`] records and [`DEFAULT_MAX_BYTES`] of keys and
+/// It holds at most [`DEFAULT_MAX_RECORDS`](Self::DEFAULT_MAX_RECORDS) records and
+/// [`DEFAULT_MAX_BYTES`](Self::DEFAULT_MAX_BYTES) of keys and
 /// values (their JSON text) unless told otherwise; a record that does not fit is refused with
 /// an error, or makes room for itself, as [`WhenFull`] says. Expired records never load, and
 /// every write deletes a few of them on its way (the ones whose time is up first), so memory is
-/// given back without [`spawn_cleanup`](crate::spawn_cleanup); a full store deletes every
+/// given back without [`spawn_cleanup`](crate::backend::spawn_cleanup); a full store deletes every
 /// expired record before it refuses anything.
 ///
 /// ```
-/// use axum_session_store::{MemoryBackend, SessionConfig, WhenFull};
+/// use axum_session_store::backend::{MemoryBackend, WhenFull};
+/// use axum_session_store::SessionConfig;
 ///
 /// # let secret = "an example secret, at least 32 bytes long";
 /// let backend = MemoryBackend::new()
@@ -60,13 +57,13 @@ pub enum WhenFull {
 ///     .when_full(WhenFull::EvictSoonestToExpire);
 /// let config = SessionConfig::builder()
 ///     .secret_key(secret)
-///     .backend("memory", backend) // replaces the default one
+///     .default_backend(backend)
 ///     .build()?;
 /// # Ok::<(), axum_session_store::ConfigError>(())
 /// ```
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct MemoryBackend {
-    store: Mutex<Store>,
+    store: Arc<Mutex<Store>>,
     max_records: usize,
     max_bytes: usize,
     when_full: WhenFull,
@@ -75,20 +72,27 @@ pub struct MemoryBackend {
 impl Default for MemoryBackend {
     fn default() -> Self {
         Self {
-            store: Mutex::default(),
-            max_records: DEFAULT_MAX_RECORDS,
-            max_bytes: DEFAULT_MAX_BYTES,
+            store: Arc::default(),
+            max_records: Self::DEFAULT_MAX_RECORDS,
+            max_bytes: Self::DEFAULT_MAX_BYTES,
             when_full: WhenFull::default(),
         }
     }
 }
 
 impl MemoryBackend {
-    /// An empty store with the default limits ([`DEFAULT_MAX_RECORDS`], [`DEFAULT_MAX_BYTES`],
+    /// How many records it holds unless [`max_records`](Self::max_records) says otherwise.
+    pub const DEFAULT_MAX_RECORDS: usize = 100_000;
+
+    /// How many bytes of session data it holds unless [`max_bytes`](Self::max_bytes) says
+    /// otherwise: 64 MiB.
+    pub const DEFAULT_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+    /// An empty store with the default limits ([`DEFAULT_MAX_RECORDS`](Self::DEFAULT_MAX_RECORDS), [`DEFAULT_MAX_BYTES`](Self::DEFAULT_MAX_BYTES),
     /// [`WhenFull::Refuse`]).
     ///
     /// ```
-    /// use axum_session_store::MemoryBackend;
+    /// use axum_session_store::backend::MemoryBackend;
     ///
     /// let backend = MemoryBackend::new();
     /// assert!(backend.is_empty());
@@ -100,7 +104,7 @@ impl MemoryBackend {
     /// Holds at most `records` records (0 refuses every record).
     ///
     /// ```
-    /// use axum_session_store::MemoryBackend;
+    /// use axum_session_store::backend::MemoryBackend;
     ///
     /// let backend = MemoryBackend::new().max_records(10_000);
     /// ```
@@ -114,7 +118,7 @@ impl MemoryBackend {
     /// its value's JSON text, plus 128 bytes per record.
     ///
     /// ```
-    /// use axum_session_store::MemoryBackend;
+    /// use axum_session_store::backend::MemoryBackend;
     ///
     /// let backend = MemoryBackend::new().max_bytes(16 * 1024 * 1024);
     /// ```
@@ -127,7 +131,7 @@ impl MemoryBackend {
     /// What to do with a record that does not fit: refuse it (the default) or evict others.
     ///
     /// ```
-    /// use axum_session_store::{MemoryBackend, WhenFull};
+    /// use axum_session_store::backend::{MemoryBackend, WhenFull};
     ///
     /// // A cache rather than a store: make room by evicting the session closest to expiry.
     /// let backend = MemoryBackend::new().when_full(WhenFull::EvictSoonestToExpire);
@@ -141,7 +145,8 @@ impl MemoryBackend {
     /// The number of records held, expired ones included until they are deleted.
     ///
     /// ```
-    /// use axum_session_store::{MemoryBackend, SessionBackend, SessionId};
+    /// use axum_session_store::backend::MemoryBackend;
+    /// use axum_session_store::{SessionBackend, SessionId};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let backend = MemoryBackend::new();
@@ -157,7 +162,8 @@ impl MemoryBackend {
     /// Whether no record is held.
     ///
     /// ```
-    /// use axum_session_store::{MemoryBackend, SessionBackend, SessionId};
+    /// use axum_session_store::backend::MemoryBackend;
+    /// use axum_session_store::{SessionBackend, SessionId};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let backend = MemoryBackend::new();
@@ -173,7 +179,8 @@ impl MemoryBackend {
     /// The bytes of session data held, as [`max_bytes`](Self::max_bytes) counts them.
     ///
     /// ```
-    /// use axum_session_store::{MemoryBackend, SessionBackend, SessionId};
+    /// use axum_session_store::backend::MemoryBackend;
+    /// use axum_session_store::{SessionBackend, SessionId};
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let backend = MemoryBackend::new();
@@ -260,109 +267,115 @@ impl MemoryBackend {
 }
 
 impl SessionBackend for MemoryBackend {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
+    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
         let now = Instant::now();
-        let record = self.store().live(id, now).map(|entry| entry.record.clone());
-        Box::pin(async move { Ok(record) })
+        Ok(self.store().live(id, now).map(|entry| entry.record.clone()))
     }
 
-    fn create<'a>(
-        &'a self,
-        id: &'a SessionId,
-        record: &'a Record,
+    async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+    ) -> Result<bool, BackendError> {
         let (mut store, now) = self.store_for_write();
-        let created = if store.live(id, now).is_some() {
-            Ok(false)
-        } else {
-            // An expired record under this id goes first, and frees its room.
-            store.remove(id);
-            let size = record_size(record);
-            self.make_room(&mut store, size, 0, now, None).map(|()| {
-                store.insert(id.clone(), record.clone(), size, expiry(now, ttl));
-                true
-            })
-        };
-        drop(store);
-        Box::pin(async move { created })
+        if store.live(id, now).is_some() {
+            return Ok(false);
+        }
+        // An expired record under this id goes first, and frees its room.
+        store.remove(id);
+        let size = record_size(record);
+        self.make_room(&mut store, size, 0, now, None)?;
+        store.insert(id.clone(), record.clone(), size, expiry(now, ttl));
+        Ok(true)
     }
 
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
+    async fn apply(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
+    ) -> Result<bool, BackendError> {
         let (mut store, now) = self.store_for_write();
-        let applied = self
-            .take_changed(&mut store, id, changes, now)
-            .map(|changed| {
-                changed
-                    .map(|(record, size)| store.insert(id.clone(), record, size, expiry(now, ttl)))
-                    .is_some()
-            });
-        drop(store);
-        Box::pin(async move { applied })
+        let changed = self.take_changed(&mut store, id, changes, now)?;
+        Ok(changed
+            .map(|(record, size)| store.insert(id.clone(), record, size, expiry(now, ttl)))
+            .is_some())
     }
 
-    fn regenerate<'a>(
-        &'a self,
-        old: &'a SessionId,
-        new: &'a SessionId,
-        changes: &'a Changes,
+    async fn regenerate(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
+    ) -> Result<Regenerated, BackendError> {
         let (mut store, now) = self.store_for_write();
         // One lock for the whole move: no other operation sees it half done.
-        let moved = if store.live(new, now).is_some() {
-            Ok(Regenerated::Taken)
-        } else {
-            // The old record's room is given back as the new one takes its place.
-            self.take_changed(&mut store, old, changes, now)
-                .map(|changed| match changed {
-                    None => Regenerated::Gone,
-                    Some((record, size)) => {
-                        store.insert(new.clone(), record, size, expiry(now, ttl));
-                        Regenerated::Moved
-                    }
-                })
-        };
-        drop(store);
-        Box::pin(async move { moved })
+        if store.live(new, now).is_some() {
+            return Ok(Regenerated::Taken);
+        }
+        // The old record's room is given back as the new one takes its place.
+        Ok(match self.take_changed(&mut store, old, changes, now)? {
+            None => Regenerated::Gone,
+            Some((record, size)) => {
+                store.insert(new.clone(), record, size, expiry(now, ttl));
+                Regenerated::Moved
+            }
+        })
     }
 
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
+    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
         self.store().remove(id);
-        Box::pin(async { Ok(()) })
+        Ok(())
+    }
+}
+
+/// Every record under one lock: a batch is as cheap as its operations. There is no round trip
+/// to save, so it takes one operation a call: wrapped in [`Batched`](crate::backend::Batched),
+/// every operation still goes out at once.
+impl Batching for MemoryBackend {
+    async fn load_many(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
+        let now = Instant::now();
+        let store = self.store();
+        ids.iter()
+            .map(|id| Ok(store.live(id, now).map(|entry| entry.record.clone())))
+            .collect()
     }
 
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
+    async fn apply_many(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
+        let mut applied = Vec::with_capacity(items.len());
+        for item in items {
+            applied.push(self.apply(&item.id, &item.changes, item.ttl).await);
+        }
+        applied
+    }
+
+    fn batch_limits(&self) -> BatchLimits {
+        BatchLimits::default().max_batch(1)
+    }
+}
+
+impl DeleteExpired for MemoryBackend {
+    async fn delete_expired(&self) -> Result<u64, BackendError> {
         let now = Instant::now();
         let mut store = self.store();
         let before = store.records.len();
         store.sweep(now, usize::MAX);
-        let deleted = (before - store.records.len()) as u64;
-        drop(store);
-        Box::pin(async move { Ok(deleted) })
+        Ok((before - store.records.len()) as u64)
+    }
+}
+
+impl UserIndex for MemoryBackend {
+    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
+        Ok(self.store().ids_of_user(user_id, Instant::now()))
     }
 
-    fn user_sessions<'a>(
-        &'a self,
-        user_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
-        let ids = self.store().ids_of_user(user_id, Instant::now());
-        Box::pin(async move { Ok(ids) })
-    }
-
-    fn revoke_user_sessions<'a>(
-        &'a self,
-        user_id: &'a str,
-        except: Option<&'a SessionId>,
-    ) -> BoxFuture<'a, Result<u64, BackendError>> {
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&SessionId>,
+    ) -> Result<u64, BackendError> {
         // One lock for the whole revocation: no session of the user is created or saved meanwhile.
         let mut store = self.store();
         let mut revoked = 0;
@@ -372,8 +385,7 @@ impl SessionBackend for MemoryBackend {
                 revoked += 1;
             }
         }
-        drop(store);
-        Box::pin(async move { Ok(revoked) })
+        Ok(revoked)
     }
 }
 

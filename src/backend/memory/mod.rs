@@ -5,4 +5,4 @@ mod backend;
 mod size;
 mod store;
 
-pub use backend::{MemoryBackend, WhenFull, DEFAULT_MAX_BYTES, DEFAULT_MAX_RECORDS};
+pub use backend::{MemoryBackend, WhenFull};

@@ -13,20 +13,16 @@ use super::fields::{
     change_args, create_args, delete_args, parse_record, record_fields, ttl_millis,
 };
 use super::scripts::{APPLY, CREATE, DELETE, FILL, LIST_USER, MOVE, REVOKE_USER, TAKE};
+use crate::backend::batching::{ApplyItem, BatchLimits, Batching};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
-use crate::backend::session_backend::{
-    ApplyItem, BoxFuture, Record, Regenerated, SessionBackend, WaitingBounds,
-};
+use crate::backend::session_backend::{Record, Regenerated, SessionBackend};
 use crate::backend::timeout::positive_std;
+use crate::backend::user_index::UserIndex;
 use crate::id::SessionId;
 
 /// The key prefix used unless [`RedisBackend::key_prefix`] sets another.
 const DEFAULT_PREFIX: &str = "session:";
-
-/// How many loads, or saves, one pipeline carries unless [`RedisBackend::max_batch`] says
-/// otherwise.
-const DEFAULT_MAX_BATCH: usize = 64;
 
 /// How many pipelines of loads (and of saves) may be in flight at once.
 const PIPELINES_IN_FLIGHT: usize = 4;
@@ -44,8 +40,8 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 /// Each session is one Redis hash under `{prefix}{id}` (the prefix defaults to `"session:"`):
 /// every session key is a field `d:<key>` holding the value's JSON text, and a field `m` holds
 /// the record's creation time (Unix seconds), so that an empty session still exists. Redis
-/// expires the hash itself after the record's TTL, so
-/// [`delete_expired`](SessionBackend::delete_expired) has nothing to do.
+/// expires the hash itself after the record's TTL: it needs no
+/// [`DeleteExpired`](crate::backend::DeleteExpired).
 ///
 /// Every operation is one round trip; creating, changing, deleting and moving a record to a new
 /// id run as Lua scripts, atomically. Requests share one multiplexed connection taken
@@ -57,12 +53,15 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 /// `{prefix}user:{user id}`, scored by the record's expiry time, which the scripts keep up to
 /// date (a deleted, moved or cleared record leaves it in the same script; an expired one at the
 /// user's next write) and which expires with the last of its sessions:
-/// [`user_sessions`](SessionBackend::user_sessions) and
-/// [`revoke_user_sessions`](SessionBackend::revoke_user_sessions) read it, in one script each,
+/// [`user_sessions`](UserIndex::user_sessions) and
+/// [`revoke_user_sessions`](UserIndex::revoke_user_sessions) read it, in one script each,
 /// whose work is one step per live session of the user (plus the expired ones they drop, each
 /// once).
 /// On a Redis Cluster every operation touches exactly one key, so that no command spans hash
 /// slots (see [`RedisBackend::cluster`]), and there is no user index.
+///
+/// Registered, it is [`Batched`](crate::backend::Batched) (see
+/// [`with_batch_limits`](Self::with_batch_limits)) and keeps its [`UserIndex`].
 ///
 /// Needs the cargo feature `redis`. For TLS, enable `redis-tls-rustls` (rustls, with the
 /// system's root certificates) or `redis-tls-native-tls` (OpenSSL on Linux) and use a
@@ -71,7 +70,8 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 /// connection info with `deadpool_redis::Manager::new`.
 ///
 /// ```
-/// use axum_session_store::{RedisBackend, SessionConfig};
+/// use axum_session_store::backend::RedisBackend;
+/// use axum_session_store::SessionConfig;
 /// use axum_session_store::deadpool_redis::{Config, Runtime};
 ///
 /// // Making the pool does not connect yet: the first request does.
@@ -79,8 +79,7 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 /// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder()
 ///     .secret_key(secret)
-///     .backend("redis", RedisBackend::new(pool).key_prefix("myapp:session:"))
-///     .default_backend("redis")
+///     .default_backend(RedisBackend::new(pool).key_prefix("myapp:session:"))
 ///     .build()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -91,10 +90,8 @@ pub struct RedisBackend {
     prefix: String,
     /// `{prefix}user:` on a single server; empty (no user index) on a Cluster.
     pub(super) index_prefix: String,
-    /// The most loads or saves one pipeline carries.
-    max_batch: usize,
-    /// How many operations may wait for a batch.
-    waiting: WaitingBounds,
+    /// How loads and saves are queued.
+    limits: BatchLimits,
     /// Records kept in this process, when asked for.
     pub(super) cache: Option<Arc<LocalCache>>,
 }
@@ -103,7 +100,7 @@ impl RedisBackend {
     /// A backend on a single Redis server (or a primary behind a proxy), through `pool`.
     ///
     /// ```
-    /// use axum_session_store::RedisBackend;
+    /// use axum_session_store::backend::RedisBackend;
     /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
@@ -122,7 +119,7 @@ impl RedisBackend {
     /// [`BackendError::is_unsupported`].
     ///
     /// ```
-    /// use axum_session_store::RedisBackend;
+    /// use axum_session_store::backend::RedisBackend;
     /// use axum_session_store::deadpool_redis::cluster::Config;
     /// use axum_session_store::deadpool_redis::Runtime;
     ///
@@ -142,7 +139,7 @@ impl RedisBackend {
     /// for what a failover can lose.
     ///
     /// ```
-    /// use axum_session_store::RedisBackend;
+    /// use axum_session_store::backend::RedisBackend;
     /// use axum_session_store::deadpool_redis::sentinel::{Config, SentinelServerType};
     /// use axum_session_store::deadpool_redis::Runtime;
     ///
@@ -163,7 +160,7 @@ impl RedisBackend {
     /// less is taken as 1 ms.
     ///
     /// ```
-    /// use axum_session_store::RedisBackend;
+    /// use axum_session_store::backend::RedisBackend;
     /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
@@ -189,7 +186,7 @@ impl RedisBackend {
     /// failed save may still have been applied on the master.
     ///
     /// ```
-    /// use axum_session_store::RedisBackend;
+    /// use axum_session_store::backend::RedisBackend;
     /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
@@ -210,8 +207,7 @@ impl RedisBackend {
             connection: SharedConnection::new(pool),
             prefix: String::new(),
             index_prefix: String::new(),
-            max_batch: DEFAULT_MAX_BATCH,
-            waiting: WaitingBounds::default(),
+            limits: BatchLimits::default().max_in_flight(PIPELINES_IN_FLIGHT),
             cache: None,
         };
         backend.key_prefix(DEFAULT_PREFIX)
@@ -222,7 +218,7 @@ impl RedisBackend {
     /// applications, or keep two configs' sessions apart.
     ///
     /// ```
-    /// use axum_session_store::RedisBackend;
+    /// use axum_session_store::backend::RedisBackend;
     /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
@@ -240,67 +236,27 @@ impl RedisBackend {
         self
     }
 
-    /// Sends at most `max` loads, or `max` saves, in one pipeline (64 unless set); 1 sends
-    /// each on its own. On a Cluster, where one pipeline cannot span hash slots, each goes on
-    /// its own whatever this says.
-    ///
-    /// While four pipelines of loads (or of saves) are in flight, the loads (saves) that other
-    /// requests start meanwhile wait, then go out together as one pipeline when one is done,
-    /// each request getting its own result; with
-    /// [`wait_for_replicas`](Self::wait_for_replicas), one `WAIT` confirms the whole batch.
-    /// Otherwise an operation goes out at once. See [`SessionBackend::max_batch_size`].
+    /// Queues loads and saves within `limits`: 64 to a pipeline and four pipelines in
+    /// flight unless set. While four pipelines of loads (or of saves) are in flight, the loads
+    /// (saves) that other requests start meanwhile wait, then go out together as one pipeline
+    /// when one is done, each request getting its own result; with
+    /// [`wait_for_replicas`](Self::wait_for_replicas), one `WAIT` confirms the whole batch. On
+    /// a Cluster, where one pipeline cannot span hash slots, each goes on its own whatever
+    /// this says.
     ///
     /// ```
-    /// use axum_session_store::{RedisBackend, SessionBackend};
+    /// use axum_session_store::backend::{BatchLimits, Batching, RedisBackend};
     /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
-    /// let backend = RedisBackend::new(pool).max_batch(16);
-    /// assert_eq!(backend.max_batch_size(), 16);
+    /// let backend = RedisBackend::new(pool)
+    ///     .with_batch_limits(BatchLimits::default().max_batch(16).max_in_flight(4));
+    /// assert_eq!(backend.batch_limits().batch(), 16);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     #[must_use]
-    pub fn max_batch(mut self, max: usize) -> Self {
-        self.max_batch = max.max(1);
-        self
-    }
-
-    /// Lets at most `max` loads, or `max` saves, wait for a batch at once, over every session
-    /// (65,536 unless set); one more fails at once with an error that says the queue is full.
-    /// See [`SessionBackend::max_queue_len`].
-    ///
-    /// ```
-    /// use axum_session_store::{RedisBackend, SessionBackend};
-    /// use axum_session_store::deadpool_redis::{Config, Runtime};
-    ///
-    /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
-    /// let backend = RedisBackend::new(pool).max_queue(100_000);
-    /// assert_eq!(backend.max_queue_len(), 100_000);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn max_queue(mut self, max: usize) -> Self {
-        self.waiting.total = max.max(1);
-        self
-    }
-
-    /// Lets at most `max` loads, or `max` saves, of one session wait for a batch at once (256
-    /// unless set): its saves go out one per batch, so a client sending many concurrent
-    /// requests with one cookie makes them wait behind each other. One more fails at once.
-    /// See [`SessionBackend::max_queue_len_per_session`].
-    ///
-    /// ```
-    /// use axum_session_store::{RedisBackend, SessionBackend};
-    /// use axum_session_store::deadpool_redis::{Config, Runtime};
-    ///
-    /// let pool = Config::from_url("redis://127.0.0.1:6379").create_pool(Some(Runtime::Tokio1))?;
-    /// let backend = RedisBackend::new(pool).max_queue_per_session(1_000);
-    /// assert_eq!(backend.max_queue_len_per_session(), 1_000);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    #[must_use]
-    pub fn max_queue_per_session(mut self, max: usize) -> Self {
-        self.waiting.per_session = max.max(1);
+    pub fn with_batch_limits(mut self, limits: BatchLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -334,7 +290,7 @@ impl RedisBackend {
     /// where one connection does not see every write of the keys it reads.
     ///
     /// ```
-    /// use axum_session_store::RedisBackend;
+    /// use axum_session_store::backend::RedisBackend;
     /// use axum_session_store::deadpool_redis::{Config, Runtime};
     ///
     /// let url = "redis://127.0.0.1:6379";
@@ -424,6 +380,21 @@ impl RedisBackend {
     }
 
     /// Drops the cached `keys` once this process wrote them.
+    /// The record `id`, read with one `HGETALL`, without the cache.
+    pub(super) async fn load_one(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
+        let mut cmd = redis::cmd("HGETALL");
+        cmd.arg(self.key(id));
+        let fields: Vec<(Vec<u8>, Vec<u8>)> = self
+            .connection
+            .query(&cmd, "loading the session record from Redis")
+            .await?;
+        if fields.is_empty() {
+            // The marker field makes every record a non-empty hash.
+            return Ok(None);
+        }
+        parse_record(fields).map(Some)
+    }
+
     pub(super) fn written(&self, keys: &[&str]) {
         if let Some(cache) = &self.cache {
             for key in keys {
@@ -465,77 +436,58 @@ impl fmt::Debug for RedisBackend {
 }
 
 impl SessionBackend for RedisBackend {
-    fn load<'a>(
-        &'a self,
-        id: &'a SessionId,
-    ) -> BoxFuture<'a, Result<Option<Record>, BackendError>> {
-        Box::pin(async move {
-            if self.cache.is_some() {
-                // The batch load knows the cache: one path for both.
-                return self
-                    .load_batch(std::slice::from_ref(id))
-                    .await
-                    .pop()
-                    .unwrap_or_else(|| {
-                        Err(BackendError::msg(
-                            "loading the session record from Redis: no reply",
-                        ))
-                    });
-            }
-            let mut cmd = redis::cmd("HGETALL");
-            cmd.arg(self.key(id));
-            let fields: Vec<(Vec<u8>, Vec<u8>)> = self
-                .connection
-                .query(&cmd, "loading the session record from Redis")
-                .await?;
-            if fields.is_empty() {
-                // The marker field makes every record a non-empty hash.
-                return Ok(None);
-            }
-            parse_record(fields).map(Some)
-        })
-    }
-
-    fn create<'a>(
-        &'a self,
-        id: &'a SessionId,
-        record: &'a Record,
-        ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let fields = record_fields(record)?;
-            let args = create_args(ttl, &self.index_prefix, fields.into_iter());
-            self.connection
-                .eval(
-                    &CREATE,
-                    &[&self.key(id)],
-                    &args,
-                    "creating the session record in Redis",
-                )
+    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
+        if self.cache.is_some() {
+            // The batch load knows the cache: one path for both.
+            return self
+                .load_batch(std::slice::from_ref(id))
                 .await
-        })
+                .pop()
+                .unwrap_or_else(|| {
+                    Err(BackendError::msg(
+                        "loading the session record from Redis: no reply",
+                    ))
+                });
+        }
+        self.load_one(id).await
     }
 
-    fn apply<'a>(
-        &'a self,
-        id: &'a SessionId,
-        changes: &'a Changes,
+    async fn create(
+        &self,
+        id: &SessionId,
+        record: &Record,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<bool, BackendError>> {
-        Box::pin(async move {
-            let key = self.key(id);
-            let applied = self
-                .connection
-                .eval(
-                    &APPLY,
-                    &[&key],
-                    &change_args(changes, ttl, &self.index_prefix)?,
-                    "applying changes to the session record in Redis",
-                )
-                .await;
-            self.written(&[&key]);
-            applied
-        })
+    ) -> Result<bool, BackendError> {
+        let fields = record_fields(record)?;
+        let args = create_args(ttl, &self.index_prefix, fields.into_iter());
+        self.connection
+            .eval(
+                &CREATE,
+                &[&self.key(id)],
+                &args,
+                "creating the session record in Redis",
+            )
+            .await
+    }
+
+    async fn apply(
+        &self,
+        id: &SessionId,
+        changes: &Changes,
+        ttl: Duration,
+    ) -> Result<bool, BackendError> {
+        let key = self.key(id);
+        let applied = self
+            .connection
+            .eval(
+                &APPLY,
+                &[&key],
+                &change_args(changes, ttl, &self.index_prefix)?,
+                "applying changes to the session record in Redis",
+            )
+            .await;
+        self.written(&[&key]);
+        applied
     }
 
     /// On a single server (or Sentinel's master), one script moves the record, atomically: a
@@ -548,125 +500,96 @@ impl SessionBackend for RedisBackend {
     /// was not there); the third fills `new` with what it took. If the third fails (the
     /// connection drops), the session is lost and the request fails: a user is logged out, and
     /// no deleted session ever comes back.
-    fn regenerate<'a>(
-        &'a self,
-        old: &'a SessionId,
-        new: &'a SessionId,
-        changes: &'a Changes,
+    async fn regenerate(
+        &self,
+        old: &SessionId,
+        new: &SessionId,
+        changes: &Changes,
         ttl: Duration,
-    ) -> BoxFuture<'a, Result<Regenerated, BackendError>> {
-        Box::pin(async move {
-            let args = change_args(changes, ttl, &self.index_prefix)?;
-            let (old, new) = (self.key(old), self.key(new));
-            let moved = self.move_record(&old, &new, &args, ttl).await;
-            self.written(&[&old, &new]);
-            moved
-        })
+    ) -> Result<Regenerated, BackendError> {
+        let args = change_args(changes, ttl, &self.index_prefix)?;
+        let (old, new) = (self.key(old), self.key(new));
+        let moved = self.move_record(&old, &new, &args, ttl).await;
+        self.written(&[&old, &new]);
+        moved
     }
 
-    fn delete<'a>(&'a self, id: &'a SessionId) -> BoxFuture<'a, Result<(), BackendError>> {
-        Box::pin(async move {
-            let key = self.key(id);
-            let deleted = self
-                .connection
-                .eval::<()>(
-                    &DELETE,
-                    &[&key],
-                    &delete_args(&self.index_prefix),
-                    "deleting the session record from Redis",
-                )
-                .await;
-            self.written(&[&key]);
-            deleted
-        })
+    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
+        let key = self.key(id);
+        let deleted = self
+            .connection
+            .eval::<()>(
+                &DELETE,
+                &[&key],
+                &delete_args(&self.index_prefix),
+                "deleting the session record from Redis",
+            )
+            .await;
+        self.written(&[&key]);
+        deleted
+    }
+}
+
+/// Commands pipeline on the shared connection: a few batches in flight keep it busy. A Cluster
+/// sends each operation on its own (one pipeline cannot span hash slots).
+impl Batching for RedisBackend {
+    async fn load_many(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
+        self.load_batch(ids).await
     }
 
-    fn delete_expired(&self) -> BoxFuture<'_, Result<u64, BackendError>> {
-        // Redis expires the records by itself.
-        Box::pin(async { Ok(0) })
+    async fn apply_many(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
+        self.apply_batch(items).await
     }
 
-    fn max_batch_size(&self) -> usize {
+    fn batch_limits(&self) -> BatchLimits {
         if self.connection.pool.is_single_node() {
-            self.max_batch
+            self.limits
         } else {
-            1
+            self.limits.max_batch(1)
         }
     }
+}
 
-    /// Commands pipeline on the shared connection: a few batches in flight keep it busy.
-    fn max_batches_in_flight(&self) -> usize {
-        PIPELINES_IN_FLIGHT
+impl UserIndex for RedisBackend {
+    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
+        let index = self.index_key(user_id, "listing a user's sessions")?;
+        let keys: Vec<String> = self
+            .connection
+            .eval_read(
+                &LIST_USER,
+                &[&index],
+                &[user_id.as_bytes().to_vec()],
+                "listing a user's sessions in Redis",
+            )
+            .await?;
+        let mut ids: Vec<SessionId> = keys
+            .iter()
+            .filter_map(|key| SessionId::parse(key.strip_prefix(&self.prefix)?))
+            .collect();
+        ids.sort();
+        Ok(ids)
     }
 
-    fn max_queue_len(&self) -> usize {
-        self.waiting.total
-    }
-
-    fn max_queue_len_per_session(&self) -> usize {
-        self.waiting.per_session
-    }
-
-    fn load_many<'a>(
-        &'a self,
-        ids: &'a [SessionId],
-    ) -> BoxFuture<'a, Vec<Result<Option<Record>, BackendError>>> {
-        Box::pin(self.load_batch(ids))
-    }
-
-    fn apply_many<'a>(
-        &'a self,
-        items: &'a [ApplyItem],
-    ) -> BoxFuture<'a, Vec<Result<bool, BackendError>>> {
-        Box::pin(self.apply_batch(items))
-    }
-
-    fn user_sessions<'a>(
-        &'a self,
-        user_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
-        Box::pin(async move {
-            let index = self.index_key(user_id, "listing a user's sessions")?;
-            let keys: Vec<String> = self
-                .connection
-                .eval_read(
-                    &LIST_USER,
-                    &[&index],
-                    &[user_id.as_bytes().to_vec()],
-                    "listing a user's sessions in Redis",
-                )
-                .await?;
-            let mut ids: Vec<SessionId> = keys
-                .iter()
-                .filter_map(|key| SessionId::parse(key.strip_prefix(&self.prefix)?))
-                .collect();
-            ids.sort();
-            Ok(ids)
-        })
-    }
-
-    fn revoke_user_sessions<'a>(
-        &'a self,
-        user_id: &'a str,
-        except: Option<&'a SessionId>,
-    ) -> BoxFuture<'a, Result<u64, BackendError>> {
-        Box::pin(async move {
-            let index = self.index_key(user_id, "revoking a user's sessions")?;
-            let keep = except.map(|id| self.key(id)).unwrap_or_default();
-            let revoked = self
-                .connection
-                .eval(
-                    &REVOKE_USER,
-                    &[&index],
-                    &[user_id.as_bytes().to_vec(), keep.into_bytes()],
-                    "revoking a user's sessions in Redis",
-                )
-                .await;
-            // Which records went is not known here: none of the cache is trusted.
-            if let Some(cache) = &self.cache {
-                cache.flush();
-            }
-            revoked
-        })
+    async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&SessionId>,
+    ) -> Result<u64, BackendError> {
+        let index = self.index_key(user_id, "revoking a user's sessions")?;
+        let keep = except.map(|id| self.key(id)).unwrap_or_default();
+        let revoked = self
+            .connection
+            .eval(
+                &REVOKE_USER,
+                &[&index],
+                &[user_id.as_bytes().to_vec(), keep.into_bytes()],
+                "revoking a user's sessions in Redis",
+            )
+            .await;
+        // Which records went is not known here: none of the cache is trusted.
+        if let Some(cache) = &self.cache {
+            cache.flush();
+        }
+        revoked
     }
 }

@@ -7,8 +7,9 @@ use super::backend::RedisBackend;
 use super::connection::{invocation, is_noscript};
 use super::fields::{change_args, parse_record};
 use super::scripts::APPLY;
+use crate::backend::batching::ApplyItem;
 use crate::backend::error::{unanswered, BackendError};
-use crate::backend::session_backend::{ApplyItem, Record, SessionBackend};
+use crate::backend::session_backend::{Record, SessionBackend};
 use crate::id::SessionId;
 
 const LOADING: &str = "loading session records from Redis";
@@ -26,7 +27,7 @@ fn reply<T: redis::FromRedisValue>(
 }
 
 impl RedisBackend {
-    /// [`SessionBackend::load_many`]: the cached records, and one `HGETALL` per other id, in
+    /// [`Batching::load_many`](crate::backend::Batching::load_many): the cached records, and one `HGETALL` per other id, in
     /// one pipeline (on a Cluster, where a pipeline cannot span slots, one after another).
     pub(super) async fn load_batch(
         &self,
@@ -35,7 +36,7 @@ impl RedisBackend {
         if !self.connection.pool.is_single_node() {
             let mut loaded = Vec::with_capacity(ids.len());
             for id in ids {
-                loaded.push(self.load(id).await);
+                loaded.push(self.load_one(id).await);
             }
             return loaded;
         }
@@ -77,7 +78,7 @@ impl RedisBackend {
             .collect()
     }
 
-    /// [`SessionBackend::apply_many`]: the `APPLY` script by its SHA1 for each item, in one
+    /// [`Batching::apply_many`](crate::backend::Batching::apply_many): the `APPLY` script by its SHA1 for each item, in one
     /// pipeline. Items the server did not know the script for (the first batch after it
     /// restarted) go again on their own, which loads it. On a Cluster, one after another.
     pub(super) async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {

@@ -10,9 +10,10 @@ use time::Duration;
 use super::clock::expiry;
 use super::json_edit::{JsonDialect, JsonEdit};
 use super::table::{decode_record, Driver, Table};
+use crate::backend::batching::ApplyItem;
 use crate::backend::changes::Changes;
 use crate::backend::error::{unanswered, BackendError};
-use crate::backend::session_backend::{ApplyItem, Record};
+use crate::backend::session_backend::Record;
 use crate::id::SessionId;
 
 /// Why the transaction of a batch of saves failed.

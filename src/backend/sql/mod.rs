@@ -1,5 +1,5 @@
 //! Session records in SQL tables through sqlx: what the backends share (names, the clock, the
-//! table and its queries, the `SessionBackend` impl, the JSON edit of SQLite and MySQL), and
+//! table and its queries, the backend traits, implemented once (`table_backend`), the JSON edit of SQLite and MySQL), and
 //! one file per database.
 // With the `sqlx` feature but no driver, nothing here is used.
 #![cfg_attr(
@@ -7,8 +7,6 @@
     allow(dead_code, unused_imports)
 )]
 
-#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
-mod backend_macro;
 #[cfg(any(feature = "sqlite", feature = "mysql"))]
 mod batch;
 mod clock;
@@ -31,6 +29,8 @@ mod postgres_json;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod table;
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+mod table_backend;
 
 #[cfg(feature = "mysql")]
 pub use mysql::MySqlBackend;

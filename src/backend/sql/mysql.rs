@@ -1,19 +1,21 @@
 //! [`MySqlBackend`]: session records in a MySQL or MariaDB table.
 
+use std::fmt;
+
 use sqlx::{MySql, MySqlPool};
 use time::Duration;
 
-use super::backend_macro::table_backend;
 use super::clock::Clock;
 use super::json_edit::JsonDialect;
 use super::mysql_migrate;
 use super::names::TableName;
-use super::table::{Statements, Table, DEFAULT_MAX_BATCH};
+use super::table::{Statements, Table};
+use super::table_backend::TableBackend;
+use crate::backend::batching::{ApplyItem, BatchLimits};
 use crate::backend::changes::Changes;
+use crate::backend::erased::BoxFuture;
 use crate::backend::error::BackendError;
-#[cfg(doc)]
-use crate::backend::session_backend::SessionBackend;
-use crate::backend::session_backend::{ApplyItem, BoxFuture, Record, WaitingBounds};
+use crate::backend::session_backend::Record;
 use crate::id::SessionId;
 
 const DATABASE: &str = "MySQL";
@@ -43,19 +45,20 @@ const DIALECT: JsonDialect = JsonDialect {
 /// `VARBINARY`, indexed: user ids match byte for byte, trailing spaces and case included) that
 /// finds the sessions of one user; [`migrate`](Self::migrate) creates it. `data` is text rather than
 /// MySQL's `JSON` type so that both servers read and write it the same way.
-/// [`apply`](SessionBackend::apply) changes only the keys a request touched, with
+/// [`apply`](crate::SessionBackend::apply) changes only the keys a request touched, with
 /// `JSON_REMOVE`/`JSON_SET` in one `UPDATE`, so concurrent requests on one session keep each
 /// other's keys. Each removed key nests one `JSON_REMOVE` call (MariaDB mishandles several
 /// paths in one call), so a request removing more than a few hundred keys at once can exceed
 /// MariaDB's default `thread_stack` and fail with an error.
 ///
-/// Expired rows never load; [`delete_expired`](SessionBackend::delete_expired) (or
-/// [`spawn_cleanup`](crate::spawn_cleanup)) deletes them. A fresh id that happens to match an
-/// expired row not yet deleted is refused by [`create`](SessionBackend::create), and the
+/// Expired rows never load; [`delete_expired`](crate::backend::DeleteExpired::delete_expired) (or
+/// [`spawn_cleanup`](crate::backend::spawn_cleanup)) deletes them. A fresh id that happens to match an
+/// expired row not yet deleted is refused by [`create`](crate::SessionBackend::create), and the
 /// caller tries another id.
 ///
 /// ```no_run
-/// use axum_session_store::{MySqlBackend, SessionConfig};
+/// use axum_session_store::backend::MySqlBackend;
+/// use axum_session_store::SessionConfig;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use axum_session_store::sqlx;
@@ -65,8 +68,7 @@ const DIALECT: JsonDialect = JsonDialect {
 /// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder()
 ///     .secret_key(secret)
-///     .backend("mysql", backend)
-///     .default_backend("mysql")
+///     .default_backend(backend)
 ///     .build()?;
 /// # Ok(()) }
 /// ```
@@ -76,10 +78,8 @@ pub struct MySqlBackend {
     table: Table<MySql>,
     /// The start of the query that loads a batch, up to its list of ids.
     select_in: String,
-    /// The most loads or saves one batch carries.
-    max_batch: usize,
-    /// How many operations may wait for a batch.
-    waiting: WaitingBounds,
+    /// How loads and saves are batched.
+    limits: BatchLimits,
 }
 
 /// The SQL text of each operation but `apply`, made once per table.
@@ -132,7 +132,7 @@ impl MySqlBackend {
     /// A backend on the table `sessions`.
     ///
     /// ```no_run
-    /// use axum_session_store::MySqlBackend;
+    /// use axum_session_store::backend::MySqlBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use axum_session_store::sqlx;
@@ -151,7 +151,7 @@ impl MySqlBackend {
     /// or underscore.
     ///
     /// ```no_run
-    /// use axum_session_store::MySqlBackend;
+    /// use axum_session_store::backend::MySqlBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use axum_session_store::sqlx;
@@ -174,33 +174,26 @@ impl MySqlBackend {
         Self {
             table,
             select_in,
-            max_batch: DEFAULT_MAX_BATCH,
-            waiting: WaitingBounds::default(),
+            limits: BatchLimits::default(),
         }
     }
 
-    /// Sends at most `max` loads, or `max` saves, in one batch (64 unless set); 1 sends each
-    /// on its own.
-    ///
-    /// While a load (or a save) is running, the loads (saves) that other requests start
-    /// meanwhile wait for it, then go out together: many sessions read with one
-    /// `SELECT ... WHERE id IN (...)`, many saved in one transaction of their `UPDATE`s, so one commit (one `fsync`) for all, each request getting its own
-    /// result. When nothing is running, an operation goes out at once. See
-    /// [`SessionBackend::max_batch_size`].
+    /// Queues loads and saves within `limits`: 64 to a statement, one statement in flight
+    /// (a group commit) unless set. While a load (or a save) is in flight, the loads (saves)
+    /// that other requests start meanwhile wait, then go out together as one statement when it
+    /// is done, each request getting its own result; otherwise an operation goes out at once.
     ///
     /// ```no_run
-    /// use axum_session_store::{MySqlBackend, SessionBackend};
+    /// use axum_session_store::backend::{BatchLimits, Batching, MySqlBackend};
     ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use axum_session_store::sqlx;
-    /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
-    /// let backend = MySqlBackend::new(pool).max_batch(16);
-    /// assert_eq!(backend.max_batch_size(), 16);
-    /// # Ok(()) }
+    /// # async fn run(pool: axum_session_store::sqlx::Pool<axum_session_store::sqlx::MySql>) {
+    /// let backend = MySqlBackend::new(pool).with_batch_limits(BatchLimits::default().max_batch(16));
+    /// assert_eq!(backend.batch_limits().batch(), 16);
+    /// # }
     /// ```
     #[must_use]
-    pub fn max_batch(mut self, max: usize) -> Self {
-        self.max_batch = max.max(1);
+    pub fn with_batch_limits(mut self, limits: BatchLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -213,7 +206,7 @@ impl MySqlBackend {
     /// taken as 1 ms. [`migrate`](Self::migrate) is not bounded.
     ///
     /// ```no_run
-    /// use axum_session_store::MySqlBackend;
+    /// use axum_session_store::backend::MySqlBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use axum_session_store::sqlx;
@@ -225,59 +218,6 @@ impl MySqlBackend {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.table.set_timeout(timeout);
         self
-    }
-
-    /// Lets at most `max` loads, or `max` saves, wait for a batch at once, over every session
-    /// (65,536 unless set); one more fails at once with an error that says the queue is full.
-    /// See [`SessionBackend::max_queue_len`].
-    ///
-    /// ```no_run
-    /// use axum_session_store::{MySqlBackend, SessionBackend};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use axum_session_store::sqlx;
-    /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
-    /// let backend = MySqlBackend::new(pool).max_queue(100_000);
-    /// assert_eq!(backend.max_queue_len(), 100_000);
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn max_queue(mut self, max: usize) -> Self {
-        self.waiting.total = max.max(1);
-        self
-    }
-
-    /// Lets at most `max` loads, or `max` saves, of one session wait for a batch at once (256
-    /// unless set): its saves go out one per batch, so a client sending many concurrent
-    /// requests with one cookie makes them wait behind each other. One more fails at once.
-    /// See [`SessionBackend::max_queue_len_per_session`].
-    ///
-    /// ```no_run
-    /// use axum_session_store::{MySqlBackend, SessionBackend};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use axum_session_store::sqlx;
-    /// let pool = sqlx::MySqlPool::connect("mysql://app@localhost/app").await?;
-    /// let backend = MySqlBackend::new(pool).max_queue_per_session(1_000);
-    /// assert_eq!(backend.max_queue_len_per_session(), 1_000);
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn max_queue_per_session(mut self, max: usize) -> Self {
-        self.waiting.per_session = max.max(1);
-        self
-    }
-
-    /// [`SessionBackend::load_many`].
-    async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
-        self.table.load_in(&self.select_in, ids).await
-    }
-
-    /// [`SessionBackend::apply_many`].
-    async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
-        self.table
-            .apply_json_many(items, &DIALECT, apply_statement)
-            .await
     }
 
     /// Creates the table, with its indexes, unless it exists; adds the `user_id` column (and
@@ -294,7 +234,7 @@ impl MySqlBackend {
     /// process held the lock for ten minutes.
     ///
     /// ```no_run
-    /// use axum_session_store::MySqlBackend;
+    /// use axum_session_store::backend::MySqlBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use axum_session_store::sqlx;
@@ -310,8 +250,19 @@ impl MySqlBackend {
         let migrate: BoxFuture<'_, _> = Box::pin(self.table.migrate_locked(&migration));
         migrate.await
     }
+}
 
-    /// [`SessionBackend::apply`].
+impl TableBackend for MySqlBackend {
+    type Table = Table<MySql>;
+
+    fn table(&self) -> &Table<MySql> {
+        &self.table
+    }
+
+    fn limits(&self) -> BatchLimits {
+        self.limits
+    }
+
     async fn apply_changes(
         &self,
         id: &SessionId,
@@ -323,6 +274,22 @@ impl MySqlBackend {
             .apply_json(id, changes, ttl, &DIALECT, apply_statement)
             .await
     }
+
+    async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
+        self.table.load_in(&self.select_in, ids).await
+    }
+
+    async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
+        self.table
+            .apply_json_many(items, &DIALECT, apply_statement)
+            .await
+    }
 }
 
-table_backend!(MySqlBackend);
+impl fmt::Debug for MySqlBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MySqlBackend")
+            .field("table", &self.table.name().display())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,19 +1,20 @@
 //! [`PostgresBackend`]: session records in a PostgreSQL table.
 
+use std::fmt;
+
 use sqlx::{PgPool, Postgres};
 use time::Duration;
 
-use super::backend_macro::table_backend;
 use super::clock::{ttl_millis, Clock};
 use super::names::{fnv1a, TableName, EXPIRES_INDEX, USER_INDEX};
 use super::postgres_batch::{self, BatchStatements};
 use super::postgres_json::set_json;
-use super::table::{Statements, Table, DEFAULT_MAX_BATCH};
+use super::table::{Statements, Table};
+use super::table_backend::TableBackend;
+use crate::backend::batching::{ApplyItem, BatchLimits};
 use crate::backend::changes::Changes;
 use crate::backend::error::{unanswered, BackendError};
-#[cfg(doc)]
-use crate::backend::session_backend::SessionBackend;
-use crate::backend::session_backend::{ApplyItem, Record, WaitingBounds};
+use crate::backend::session_backend::Record;
 use crate::id::SessionId;
 
 const DATABASE: &str = "PostgreSQL";
@@ -29,15 +30,16 @@ const USER_COLUMN: &str = "user_id TEXT GENERATED ALWAYS AS (data ->> '_user') S
 /// on `expires_at`, and a generated column `user_id` (`data ->> '_user'`, indexed) that finds
 /// the sessions of one user; [`migrate`](Self::migrate) creates it. Expiry uses the database's clock, so
 /// every application server agrees on it. Each operation is one prepared statement;
-/// [`apply`](SessionBackend::apply) changes only the keys a request touched, in one `UPDATE`,
+/// [`apply`](crate::SessionBackend::apply) changes only the keys a request touched, in one `UPDATE`,
 /// so concurrent requests on one session keep each other's keys.
 ///
-/// Expired rows never load; [`delete_expired`](SessionBackend::delete_expired) (or
-/// [`spawn_cleanup`](crate::spawn_cleanup)) deletes them. JSONB cannot hold the character
+/// Expired rows never load; [`delete_expired`](crate::backend::DeleteExpired::delete_expired) (or
+/// [`spawn_cleanup`](crate::backend::spawn_cleanup)) deletes them. JSONB cannot hold the character
 /// U+0000, so a key or string value containing it fails to save with an error.
 ///
 /// ```no_run
-/// use axum_session_store::{PostgresBackend, SessionConfig};
+/// use axum_session_store::backend::PostgresBackend;
+/// use axum_session_store::SessionConfig;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 /// use axum_session_store::sqlx;
@@ -47,8 +49,7 @@ const USER_COLUMN: &str = "user_id TEXT GENERATED ALWAYS AS (data ->> '_user') S
 /// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder()
 ///     .secret_key(secret)
-///     .backend("postgres", backend)
-///     .default_backend("postgres")
+///     .default_backend(backend)
 ///     .build()?;
 /// # Ok(()) }
 /// ```
@@ -60,10 +61,8 @@ pub struct PostgresBackend {
     apply: String,
     /// The statements of loads and saves in batches.
     batch: BatchStatements,
-    /// The most loads or saves one statement carries.
-    max_batch: usize,
-    /// How many operations may wait for a batch.
-    waiting: WaitingBounds,
+    /// How loads and saves are batched.
+    limits: BatchLimits,
 }
 
 /// The SQL text of each operation but `apply`, made once per table.
@@ -118,7 +117,7 @@ impl PostgresBackend {
     /// A backend on the table `sessions`.
     ///
     /// ```no_run
-    /// use axum_session_store::PostgresBackend;
+    /// use axum_session_store::backend::PostgresBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use axum_session_store::sqlx;
@@ -138,7 +137,7 @@ impl PostgresBackend {
     /// with a letter or underscore.
     ///
     /// ```no_run
-    /// use axum_session_store::PostgresBackend;
+    /// use axum_session_store::backend::PostgresBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use axum_session_store::sqlx;
@@ -160,33 +159,26 @@ impl PostgresBackend {
             table,
             apply,
             batch,
-            max_batch: DEFAULT_MAX_BATCH,
-            waiting: WaitingBounds::default(),
+            limits: BatchLimits::default(),
         }
     }
 
-    /// Sends at most `max` loads, or `max` saves, in one statement (64 unless set); 1 sends
-    /// each on its own.
-    ///
-    /// While a load (or a save) is running, the loads (saves) that other requests start
-    /// meanwhile wait for it, then go out together as one statement: many sessions read with
-    /// one `SELECT ... WHERE id = ANY($1)`, many saved with one `UPDATE ... FROM unnest(...)`
-    /// and one commit, each request getting its own result. When nothing is running, an
-    /// operation goes out at once. See [`SessionBackend::max_batch_size`].
+    /// Queues loads and saves within `limits`: 64 to a statement, one statement in flight
+    /// (a group commit) unless set. While a load (or a save) is in flight, the loads (saves)
+    /// that other requests start meanwhile wait, then go out together as one statement when it
+    /// is done, each request getting its own result; otherwise an operation goes out at once.
     ///
     /// ```no_run
-    /// use axum_session_store::{PostgresBackend, SessionBackend};
+    /// use axum_session_store::backend::{BatchLimits, Batching, PostgresBackend};
     ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use axum_session_store::sqlx;
-    /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
-    /// let backend = PostgresBackend::new(pool).max_batch(16);
-    /// assert_eq!(backend.max_batch_size(), 16);
-    /// # Ok(()) }
+    /// # async fn run(pool: axum_session_store::sqlx::Pool<axum_session_store::sqlx::Postgres>) {
+    /// let backend = PostgresBackend::new(pool).with_batch_limits(BatchLimits::default().max_batch(16));
+    /// assert_eq!(backend.batch_limits().batch(), 16);
+    /// # }
     /// ```
     #[must_use]
-    pub fn max_batch(mut self, max: usize) -> Self {
-        self.max_batch = max.max(1);
+    pub fn with_batch_limits(mut self, limits: BatchLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -199,7 +191,7 @@ impl PostgresBackend {
     /// taken as 1 ms. [`migrate`](Self::migrate) is not bounded.
     ///
     /// ```no_run
-    /// use axum_session_store::PostgresBackend;
+    /// use axum_session_store::backend::PostgresBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use axum_session_store::sqlx;
@@ -211,75 +203,6 @@ impl PostgresBackend {
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.table.set_timeout(timeout);
         self
-    }
-
-    /// Lets at most `max` loads, or `max` saves, wait for a batch at once, over every session
-    /// (65,536 unless set); one more fails at once with an error that says the queue is full.
-    /// See [`SessionBackend::max_queue_len`].
-    ///
-    /// ```no_run
-    /// use axum_session_store::{PostgresBackend, SessionBackend};
-    ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use axum_session_store::sqlx;
-    /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
-    /// let backend = PostgresBackend::new(pool).max_queue(100_000);
-    /// assert_eq!(backend.max_queue_len(), 100_000);
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn max_queue(mut self, max: usize) -> Self {
-        self.waiting.total = max.max(1);
-        self
-    }
-
-    /// Lets at most `max` loads, or `max` saves, of one session wait for a batch at once (256
-    /// unless set): its saves go out one per batch, so a client sending many concurrent
-    /// requests with one cookie makes them wait behind each other. One more fails at once.
-    /// See [`SessionBackend::max_queue_len_per_session`].
-    ///
-    /// ```no_run
-    /// use axum_session_store::{PostgresBackend, SessionBackend};
-    ///
-    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    /// use axum_session_store::sqlx;
-    /// let pool = sqlx::PgPool::connect("postgres://app@localhost/app").await?;
-    /// let backend = PostgresBackend::new(pool).max_queue_per_session(1_000);
-    /// assert_eq!(backend.max_queue_len_per_session(), 1_000);
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn max_queue_per_session(mut self, max: usize) -> Self {
-        self.waiting.per_session = max.max(1);
-        self
-    }
-
-    /// [`SessionBackend::load_many`].
-    async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
-        postgres_batch::load_many(&self.table, &self.batch, ids).await
-    }
-
-    /// [`SessionBackend::apply_many`]: one statement, but for items that must go on their
-    /// own (values holding U+0000, whose error is theirs alone), and, when the database refuses
-    /// the statement (which then changed nothing), each item on its own, so that only the one
-    /// it refuses fails.
-    async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
-        let split = postgres_batch::split(items);
-        let mut results = vec![None; items.len()];
-        postgres_batch::apply_batched(&self.table, &self.batch, items, &split, &mut results).await;
-        for (n, error) in &split.alone {
-            let item = &items[*n];
-            results[*n] = Some(match error {
-                Some(error) => Err(error.clone()),
-                None => self.apply_changes(&item.id, &item.changes, item.ttl).await,
-            });
-        }
-        for (n, item) in items.iter().enumerate() {
-            if results[n].is_none() {
-                results[n] = Some(self.apply_changes(&item.id, &item.changes, item.ttl).await);
-            }
-        }
-        unanswered(results)
     }
 
     /// Creates the table and its indexes, unless they exist, and adds the `user_id` column to
@@ -296,7 +219,7 @@ impl PostgresBackend {
     /// The database is unreachable, or refused the statements (no permission, say).
     ///
     /// ```no_run
-    /// use axum_session_store::PostgresBackend;
+    /// use axum_session_store::backend::PostgresBackend;
     ///
     /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
     /// use axum_session_store::sqlx;
@@ -342,8 +265,19 @@ impl PostgresBackend {
         );
         self.table.migrate(&ddl).await
     }
+}
 
-    /// [`SessionBackend::apply`].
+impl TableBackend for PostgresBackend {
+    type Table = Table<Postgres>;
+
+    fn table(&self) -> &Table<Postgres> {
+        &self.table
+    }
+
+    fn limits(&self) -> BatchLimits {
+        self.limits
+    }
+
     async fn apply_changes(
         &self,
         id: &SessionId,
@@ -359,6 +293,39 @@ impl PostgresBackend {
             .bind(ttl_millis(ttl));
         Ok(self.table.execute(query, None, "save a session").await? == 1)
     }
+
+    async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
+        postgres_batch::load_many(&self.table, &self.batch, ids).await
+    }
+
+    /// one statement, but for items that must go on their
+    /// own (values holding U+0000, whose error is theirs alone), and, when the database refuses
+    /// the statement (which then changed nothing), each item on its own, so that only the one
+    /// it refuses fails.
+    async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
+        let split = postgres_batch::split(items);
+        let mut results = vec![None; items.len()];
+        postgres_batch::apply_batched(&self.table, &self.batch, items, &split, &mut results).await;
+        for (n, error) in &split.alone {
+            let item = &items[*n];
+            results[*n] = Some(match error {
+                Some(error) => Err(error.clone()),
+                None => self.apply_changes(&item.id, &item.changes, item.ttl).await,
+            });
+        }
+        for (n, item) in items.iter().enumerate() {
+            if results[n].is_none() {
+                results[n] = Some(self.apply_changes(&item.id, &item.changes, item.ttl).await);
+            }
+        }
+        unanswered(results)
+    }
 }
 
-table_backend!(PostgresBackend);
+impl fmt::Debug for PostgresBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PostgresBackend")
+            .field("table", &self.table.name().display())
+            .finish_non_exhaustive()
+    }
+}

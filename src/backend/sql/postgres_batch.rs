@@ -8,8 +8,9 @@ use sqlx::Postgres;
 use super::clock::ttl_millis;
 use super::postgres_json::set_json;
 use super::table::{decode_record, Table};
+use crate::backend::batching::ApplyItem;
 use crate::backend::error::BackendError;
-use crate::backend::session_backend::{ApplyItem, Record};
+use crate::backend::session_backend::Record;
 use crate::id::SessionId;
 
 /// The statements, made once per table.

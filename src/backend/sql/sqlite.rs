@@ -1,18 +1,19 @@
 //! [`SqliteBackend`]: session records in an SQLite table.
 
+use std::fmt;
+
 use sqlx::{Sqlite, SqlitePool};
 use time::Duration;
 
-use super::backend_macro::table_backend;
 use super::clock::Clock;
 use super::json_edit::JsonDialect;
 use super::names::{TableName, EXPIRES_INDEX, USER_INDEX};
-use super::table::{Statements, Table, DEFAULT_MAX_BATCH};
+use super::table::{Statements, Table};
+use super::table_backend::TableBackend;
+use crate::backend::batching::{ApplyItem, BatchLimits};
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
-#[cfg(doc)]
-use crate::backend::session_backend::SessionBackend;
-use crate::backend::session_backend::{ApplyItem, Record, WaitingBounds};
+use crate::backend::session_backend::Record;
 use crate::id::SessionId;
 
 const DATABASE: &str = "SQLite";
@@ -37,7 +38,7 @@ const DIALECT: JsonDialect = JsonDialect {
 /// `id TEXT PRIMARY KEY, data TEXT NOT NULL, expires_at INTEGER NOT NULL` (JSON text, and
 /// Unix milliseconds from this process's clock), with an index on `expires_at`, and a generated
 /// column `user_id` (`json_extract(data, '$._user')`, indexed) that finds the sessions of one
-/// user; [`migrate`](Self::migrate) creates it. [`apply`](SessionBackend::apply) changes only the
+/// user; [`migrate`](Self::migrate) creates it. [`apply`](crate::SessionBackend::apply) changes only the
 /// keys a request touched, with `json_remove`/`json_set` in one `UPDATE`, so concurrent
 /// requests on one session keep each other's keys. It needs SQLite 3.45 or later for keys
 /// with unusual characters (sqlx's bundled SQLite is newer); a key containing U+0000 can be
@@ -48,12 +49,13 @@ const DIALECT: JsonDialect = JsonDialect {
 /// in-memory database (`sqlite::memory:`) exists per connection, so its pool must keep
 /// exactly one connection open for good.
 ///
-/// Expired rows never load; [`delete_expired`](SessionBackend::delete_expired) (or
-/// [`spawn_cleanup`](crate::spawn_cleanup)) deletes them.
+/// Expired rows never load; [`delete_expired`](crate::backend::DeleteExpired::delete_expired) (or
+/// [`spawn_cleanup`](crate::backend::spawn_cleanup)) deletes them.
 ///
 /// ```no_run
 /// use std::str::FromStr;
-/// use axum_session_store::{SessionConfig, SqliteBackend};
+/// use axum_session_store::backend::SqliteBackend;
+/// use axum_session_store::SessionConfig;
 /// use axum_session_store::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool};
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
@@ -66,8 +68,7 @@ const DIALECT: JsonDialect = JsonDialect {
 /// # let secret = "an example secret, at least 32 bytes long";
 /// let config = SessionConfig::builder()
 ///     .secret_key(secret)
-///     .backend("sqlite", backend)
-///     .default_backend("sqlite")
+///     .default_backend(backend)
 ///     .build()?;
 /// # Ok(()) }
 /// ```
@@ -77,10 +78,8 @@ pub struct SqliteBackend {
     table: Table<Sqlite>,
     /// The start of the query that loads a batch, up to its list of ids.
     select_in: String,
-    /// The most loads or saves one batch carries.
-    max_batch: usize,
-    /// How many operations may wait for a batch.
-    waiting: WaitingBounds,
+    /// How loads and saves are batched.
+    limits: BatchLimits,
 }
 
 /// The SQL text of each operation but `apply`, made once per table. Times are Unix
@@ -136,7 +135,7 @@ impl SqliteBackend {
     /// A backend on the table `sessions`.
     ///
     /// ```
-    /// use axum_session_store::SqliteBackend;
+    /// use axum_session_store::backend::SqliteBackend;
     /// use axum_session_store::sqlx::sqlite::SqlitePoolOptions;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -162,7 +161,7 @@ impl SqliteBackend {
     /// or underscore.
     ///
     /// ```
-    /// use axum_session_store::SqliteBackend;
+    /// use axum_session_store::backend::SqliteBackend;
     /// use axum_session_store::sqlx::SqlitePool;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -184,33 +183,26 @@ impl SqliteBackend {
         Self {
             table,
             select_in,
-            max_batch: DEFAULT_MAX_BATCH,
-            waiting: WaitingBounds::default(),
+            limits: BatchLimits::default(),
         }
     }
 
-    /// Sends at most `max` loads, or `max` saves, in one batch (64 unless set); 1 sends each
-    /// on its own.
+    /// Queues loads and saves within `limits`: 64 to a statement, one statement in flight
+    /// (a group commit) unless set. While a load (or a save) is in flight, the loads (saves)
+    /// that other requests start meanwhile wait, then go out together as one statement when it
+    /// is done, each request getting its own result; otherwise an operation goes out at once.
     ///
-    /// While a load (or a save) is running, the loads (saves) that other requests start
-    /// meanwhile wait for it, then go out together: many sessions read with one
-    /// `SELECT ... WHERE id IN (...)`, many saved in one transaction of their `UPDATE`s, so one commit (one `fsync`) for all, each request getting its own
-    /// result. When nothing is running, an operation goes out at once. See
-    /// [`SessionBackend::max_batch_size`].
+    /// ```no_run
+    /// use axum_session_store::backend::{BatchLimits, Batching, SqliteBackend};
     ///
-    /// ```
-    /// use axum_session_store::{SqliteBackend, SessionBackend};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use axum_session_store::sqlx;
-    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
-    /// let backend = SqliteBackend::new(pool).max_batch(16);
-    /// assert_eq!(backend.max_batch_size(), 16);
-    /// # Ok(()) }
+    /// # async fn run(pool: axum_session_store::sqlx::Pool<axum_session_store::sqlx::Sqlite>) {
+    /// let backend = SqliteBackend::new(pool).with_batch_limits(BatchLimits::default().max_batch(16));
+    /// assert_eq!(backend.batch_limits().batch(), 16);
+    /// # }
     /// ```
     #[must_use]
-    pub fn max_batch(mut self, max: usize) -> Self {
-        self.max_batch = max.max(1);
+    pub fn with_batch_limits(mut self, limits: BatchLimits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -223,7 +215,7 @@ impl SqliteBackend {
     /// taken as 1 ms. [`migrate`](Self::migrate) is not bounded.
     ///
     /// ```
-    /// use axum_session_store::SqliteBackend;
+    /// use axum_session_store::backend::SqliteBackend;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use axum_session_store::sqlx;
@@ -237,59 +229,6 @@ impl SqliteBackend {
         self
     }
 
-    /// Lets at most `max` loads, or `max` saves, wait for a batch at once, over every session
-    /// (65,536 unless set); one more fails at once with an error that says the queue is full.
-    /// See [`SessionBackend::max_queue_len`].
-    ///
-    /// ```
-    /// use axum_session_store::{SqliteBackend, SessionBackend};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use axum_session_store::sqlx;
-    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
-    /// let backend = SqliteBackend::new(pool).max_queue(100_000);
-    /// assert_eq!(backend.max_queue_len(), 100_000);
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn max_queue(mut self, max: usize) -> Self {
-        self.waiting.total = max.max(1);
-        self
-    }
-
-    /// Lets at most `max` loads, or `max` saves, of one session wait for a batch at once (256
-    /// unless set): its saves go out one per batch, so a client sending many concurrent
-    /// requests with one cookie makes them wait behind each other. One more fails at once.
-    /// See [`SessionBackend::max_queue_len_per_session`].
-    ///
-    /// ```
-    /// use axum_session_store::{SqliteBackend, SessionBackend};
-    ///
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use axum_session_store::sqlx;
-    /// let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
-    /// let backend = SqliteBackend::new(pool).max_queue_per_session(1_000);
-    /// assert_eq!(backend.max_queue_len_per_session(), 1_000);
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn max_queue_per_session(mut self, max: usize) -> Self {
-        self.waiting.per_session = max.max(1);
-        self
-    }
-
-    /// [`SessionBackend::load_many`].
-    async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
-        self.table.load_in(&self.select_in, ids).await
-    }
-
-    /// [`SessionBackend::apply_many`].
-    async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
-        self.table
-            .apply_json_many(items, &DIALECT, apply_statement)
-            .await
-    }
-
     /// Creates the table and its indexes, unless they exist, and adds the `user_id` column to
     /// a table that an older version made.
     ///
@@ -300,7 +239,7 @@ impl SqliteBackend {
     /// The database cannot be opened or written, or stays locked past the busy timeout.
     ///
     /// ```
-    /// use axum_session_store::SqliteBackend;
+    /// use axum_session_store::backend::SqliteBackend;
     /// use axum_session_store::sqlx::sqlite::SqlitePoolOptions;
     ///
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -343,8 +282,19 @@ impl SqliteBackend {
         );
         self.table.migrate(&index).await
     }
+}
 
-    /// [`SessionBackend::apply`].
+impl TableBackend for SqliteBackend {
+    type Table = Table<Sqlite>;
+
+    fn table(&self) -> &Table<Sqlite> {
+        &self.table
+    }
+
+    fn limits(&self) -> BatchLimits {
+        self.limits
+    }
+
     async fn apply_changes(
         &self,
         id: &SessionId,
@@ -355,6 +305,22 @@ impl SqliteBackend {
             .apply_json(id, changes, ttl, &DIALECT, apply_statement)
             .await
     }
+
+    async fn load_batch(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
+        self.table.load_in(&self.select_in, ids).await
+    }
+
+    async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
+        self.table
+            .apply_json_many(items, &DIALECT, apply_statement)
+            .await
+    }
 }
 
-table_backend!(SqliteBackend);
+impl fmt::Debug for SqliteBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteBackend")
+            .field("table", &self.table.name().display())
+            .finish_non_exhaustive()
+    }
+}

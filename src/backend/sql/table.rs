@@ -16,9 +16,6 @@ use crate::backend::session_backend::{Record, Regenerated};
 use crate::backend::timeout::{self, DEFAULT_TIMEOUT};
 use crate::id::SessionId;
 
-/// How many loads, or saves, one batch carries unless the backend's `max_batch` says otherwise.
-pub(super) const DEFAULT_MAX_BATCH: usize = 64;
-
 /// How many times [`Table::revoke_user_sessions`] locks a user's rows before it gives up: each
 /// pass past the second needs a user's session moved to a new id while the pass before ran.
 const MAX_REVOKE_PASSES: usize = 16;

@@ -48,7 +48,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let cookie = signer.serialize_at(name, &session, now)?;
     let id_cookie = signer.serialize_at(name, &id_session, now)?;
-    let sealed = sealer.seal_at(name, &session, now)?;
+    let sealed = sealer.serialize_at(name, &session, now)?;
     let json_len = serde_json::to_vec(&session)?.len();
     println!(
         "session JSON: {json_len} bytes; signed cookie value: {} bytes; signed id cookie value: {} \
@@ -109,14 +109,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     });
     count("private cookie: seal_at", || {
-        black_box(sealer.seal_at(name, black_box(&session), now).ok());
+        black_box(sealer.serialize_at(name, black_box(&session), now).ok());
     });
     count("private cookie: open_at", || {
-        black_box(sealer.open_at(name, black_box(&sealed), None, now).ok());
+        black_box(
+            sealer
+                .deserialize_at(name, black_box(&sealed), None, now)
+                .ok(),
+        );
     });
     count("private cookie: seal_at + open_at", || {
-        if let Ok(value) = sealer.seal_at(name, black_box(&session), now) {
-            black_box(sealer.open_at(name, &value, None, now).ok());
+        if let Ok(value) = sealer.serialize_at(name, black_box(&session), now) {
+            black_box(sealer.deserialize_at(name, &value, None, now).ok());
         }
     });
     Ok(())

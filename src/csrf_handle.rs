@@ -1,6 +1,6 @@
 //! CSRF protection from the session: each session holds a secret (made on first use, rotated
 //! by `regenerate_id()`, dropped by `invalidate()`), and every page gets a token masked afresh
-//! from it; [`CsrfLayer`](crate::CsrfLayer) refuses unsafe requests without a valid one.
+//! from it; [`CsrfLayer`](crate::csrf::CsrfLayer) refuses unsafe requests without a valid one.
 
 use std::fmt;
 
@@ -9,13 +9,13 @@ use serde::{Serialize, Serializer};
 use crate::csrf_token;
 use crate::error::SessionError;
 use crate::name::DefaultSession;
-use crate::session::Session;
+use crate::session_handle::Session;
 
 /// The form field that carries the token, for `application/x-www-form-urlencoded` posts.
-pub const CSRF_FORM_FIELD: &str = "csrf_token";
+pub const FORM_FIELD: &str = "csrf_token";
 
 /// The request header that carries the token, for scripts and other bodies.
-pub const CSRF_HEADER: &str = "x-csrf-token";
+pub const HEADER: &str = "x-csrf-token";
 
 impl<N> Session<N> {
     /// Whether this session holds a CSRF secret, so that some token can pass.
@@ -41,7 +41,7 @@ impl<N> Session<N> {
     }
 
     /// A CSRF token for this session, masked afresh on every call: put it in every form (as
-    /// the field [`CSRF_FORM_FIELD`]) or send it as the header [`CSRF_HEADER`]. The first call
+    /// the field [`FORM_FIELD`]) or send it as the header [`HEADER`]. The first call
     /// gives the session its secret, which makes it modified.
     ///
     /// # Errors
@@ -109,18 +109,19 @@ impl<N> Session<N> {
 
 /// A CSRF token of session `N` (default: the default session), as an extractor, to hand to a
 /// template: it `Display`s and serializes as the token text, and is masked afresh for every
-/// request. Pair it with [`CsrfLayer`](crate::CsrfLayer), which checks it.
+/// request. Pair it with [`CsrfLayer`](crate::csrf::CsrfLayer), which checks it.
 ///
 /// It gives the session a secret if it has none (the session is then saved): use it with the
 /// layer, or return the session from the handler.
 ///
 /// ```
 /// use axum::{response::Html, routing::get, Router};
-/// use axum_session_store::{CsrfToken, SessionConfig, CSRF_FORM_FIELD};
+/// use axum_session_store::SessionConfig;
+/// use axum_session_store::csrf::{CsrfToken, FORM_FIELD};
 ///
 /// async fn form(csrf: CsrfToken) -> Html<String> {
 ///     Html(format!(
-///         r#"<form method="post"><input type="hidden" name="{CSRF_FORM_FIELD}" value="{csrf}"><button>Go</button></form>"#
+///         r#"<form method="post"><input type="hidden" name="{FORM_FIELD}" value="{csrf}"><button>Go</button></form>"#
 ///     ))
 /// }
 ///
@@ -153,7 +154,7 @@ impl<N> CsrfToken<N> {
     /// # let config = SessionConfig::builder().secret_key(secret).build()?;
     /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
-    /// use axum_session_store::CsrfToken;
+    /// use axum_session_store::csrf::CsrfToken;
     /// let token = CsrfToken::of(session.clone())?;
     /// assert!(session.verify_csrf_token(token.as_str()));
     /// # Ok(()) }
@@ -174,7 +175,7 @@ impl<N> CsrfToken<N> {
     /// # let config = SessionConfig::builder().secret_key(secret).build()?;
     /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
-    /// use axum_session_store::CsrfToken;
+    /// use axum_session_store::csrf::CsrfToken;
     /// let token = CsrfToken::of(session)?;
     /// assert!(!token.as_str().is_empty());
     /// # Ok(()) }
@@ -194,7 +195,7 @@ impl<N> CsrfToken<N> {
     /// # let config = SessionConfig::builder().secret_key(secret).build()?;
     /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
-    /// use axum_session_store::CsrfToken;
+    /// use axum_session_store::csrf::CsrfToken;
     /// let token = CsrfToken::of(session)?;
     /// assert_eq!(token.session().name(), "session");
     /// # Ok(()) }

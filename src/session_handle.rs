@@ -12,7 +12,6 @@ use time::Duration;
 
 use crate::error::SessionError;
 use crate::expiry::Expiry;
-use crate::flash_message::{FlashMessage, Level};
 use crate::id::SessionId;
 use crate::name::{self, DefaultSession, RuntimeName, SessionName};
 use crate::reserved;
@@ -161,7 +160,7 @@ impl<N> Session<N> {
     /// - [`SessionError::Serialize`] when `value` cannot be represented as JSON (a map with
     ///   non-string keys, say);
     /// - [`SessionError::ReservedKey`] for a key the crate keeps for itself
-    ///   ([`CREATED_KEY`](crate::CREATED_KEY)).
+    ///   ([`CREATED_KEY`](crate::session::CREATED_KEY)).
     ///
     /// The session is then left unchanged.
     ///
@@ -450,7 +449,8 @@ impl<N> Session<N> {
     ///
     /// ```
     /// use axum::{routing::post, Form, Router};
-    /// use axum_session_store::{Expiry, Session, SessionConfig, SessionError};
+    /// use axum_session_store::{Session, SessionConfig, SessionError};
+    /// use axum_session_store::session::Expiry;
     /// use time::Duration;
     ///
     /// #[derive(serde::Deserialize)]
@@ -489,7 +489,7 @@ impl<N> Session<N> {
     /// # let config = SessionConfig::builder().secret_key(secret).build()?;
     /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
     /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
-    /// use axum_session_store::Expiry;
+    /// use axum_session_store::session::Expiry;
     /// assert_eq!(session.expiry(), None);
     /// session.set_expiry(Some(Expiry::OnBrowserClose));
     /// assert_eq!(session.expiry(), Some(Expiry::OnBrowserClose));
@@ -516,51 +516,6 @@ impl<N> Session<N> {
     /// ```
     pub fn id(&self) -> Option<SessionId> {
         self.state.lock().id().cloned()
-    }
-
-    /// Appends a flash message, webapp2's `add_flash(value, level)`; it is stored as
-    /// `[value, level]` in a list under `_flash`. A session keeps at most
-    /// [`max_flashes`](crate::SessionConfigBuilder::max_flashes) messages (32 by default)
-    /// waiting to be shown: beyond that, the oldest is dropped.
-    ///
-    /// ```
-    /// # use axum::extract::FromRequestParts;
-    /// # use axum_session_store::{Session, SessionConfig};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let secret = "an example secret, at least 32 bytes long";
-    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
-    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
-    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
-    /// use axum_session_store::Level;
-    /// session.add_flash("Saved.", Some(Level::Success));
-    /// assert_eq!(session.get_flashes()[0].to_string(), "Saved.");
-    /// # Ok(()) }
-    /// ```
-    pub fn add_flash(&self, message: impl Into<Value>, level: Option<Level>) {
-        let max = self.state.profile().settings().limits.max_flashes;
-        self.state.lock().add_flash(message.into(), level, max);
-    }
-
-    /// Takes the flash messages, webapp2's `get_flashes()`: returns them and removes them from
-    /// the session (an empty list when there are none, which changes nothing).
-    ///
-    /// ```
-    /// # use axum::extract::FromRequestParts;
-    /// # use axum_session_store::{Session, SessionConfig};
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// # let secret = "an example secret, at least 32 bytes long";
-    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
-    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
-    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
-    /// session.add_flash("Hello", None);
-    /// assert_eq!(session.get_flashes().len(), 1);
-    /// assert!(session.get_flashes().is_empty(), "taken once");
-    /// # Ok(()) }
-    /// ```
-    pub fn get_flashes(&self) -> Vec<FlashMessage> {
-        self.state.lock().take_flashes()
     }
 }
 
@@ -589,7 +544,7 @@ impl SessionStore {
     /// As [`get_session`](Self::get_session).
     ///
     /// ```
-    /// use axum_session_store::{SessionName, SessionStore, SessionError};
+    /// use axum_session_store::{SessionError, SessionName, SessionStore};
     ///
     /// struct Cart;
     /// impl SessionName for Cart {
@@ -604,20 +559,22 @@ impl SessionStore {
     /// ```
     pub async fn session<N: SessionName>(&self) -> Result<Session<N>, SessionError> {
         let state = if name::is_default::<N>() {
-            let config = self.config();
-            self.session_state(config.cookie_name(), config.default_backend(), None)
+            self.session_state(self.config().cookie_name(), None)
                 .await?
         } else {
-            self.session_state(N::NAME, N::BACKEND, None).await?
+            self.session_state(N::NAME, None).await?
         };
         Ok(Session::new(state, self.clone()))
     }
 
-    /// The session `name` kept by the backend `backend`, webapp2's `get_session(name, backend)`.
+    /// The session `name`, webapp2's `get_session(name)`: kept where the config says for that
+    /// name (see
+    /// [`SessionConfigBuilder::session_backend`](crate::SessionConfigBuilder::session_backend)),
+    /// a signed cookie unless it says otherwise.
     ///
     /// The first call for a name loads the session (an empty new one when the request has no
     /// valid cookie for it, or its record is gone); later calls in the same request return the
-    /// same session, whatever backend they name.
+    /// same session.
     ///
     /// # Errors
     /// - [`SessionError::Config`] when `name` is not a valid cookie name or breaks the cookie
@@ -625,26 +582,21 @@ impl SessionStore {
     /// - [`SessionError::TooManySessions`] when the request already opened
     ///   [`max_sessions_per_request`](crate::SessionConfigBuilder::max_sessions_per_request)
     ///   sessions;
-    /// - [`SessionError::UnknownBackend`] when no backend of that name is registered;
     /// - [`SessionError::LayerMissing`] for a server-side backend on a route without the layer;
     /// - [`SessionError::Backend`] when the backend fails to load the record.
     ///
     /// ```
-    /// use axum_session_store::{SessionError, SessionStore, SECURE_COOKIE};
+    /// use axum_session_store::{SessionError, SessionStore};
     ///
     /// async fn handler(store: SessionStore) -> Result<SessionStore, SessionError> {
-    ///     // webapp2: self.session_store.get_session("prefs", backend="securecookie")
-    ///     let prefs = store.get_session("prefs", SECURE_COOKIE).await?;
+    ///     // webapp2: self.session_store.get_session("prefs")
+    ///     let prefs = store.get_session("prefs").await?;
     ///     prefs.insert("theme", "dark")?;
     ///     Ok(store)
     /// }
     /// ```
-    pub async fn get_session(
-        &self,
-        name: &str,
-        backend: &str,
-    ) -> Result<Session<RuntimeName>, SessionError> {
-        let state = self.session_state(name, backend, None).await?;
+    pub async fn get_session(&self, name: &str) -> Result<Session<RuntimeName>, SessionError> {
+        let state = self.session_state(name, None).await?;
         Ok(Session::new(state, self.clone()))
     }
 
@@ -664,7 +616,7 @@ impl SessionStore {
     /// /// A short-lived session for a checkout step, whatever the config's max age.
     /// async fn step(store: SessionStore) -> Result<SessionStore, SessionError> {
     ///     let checkout = store
-    ///         .get_session_with_max_age("checkout", "securecookie", Duration::minutes(15))
+    ///         .get_session_with_max_age("checkout", Duration::minutes(15))
     ///         .await?;
     ///     checkout.insert("step", 2)?;
     ///     Ok(store)
@@ -679,10 +631,9 @@ impl SessionStore {
     pub async fn get_session_with_max_age(
         &self,
         name: &str,
-        backend: &str,
         max_age: Duration,
     ) -> Result<Session<RuntimeName>, SessionError> {
-        let state = self.session_state(name, backend, Some(max_age)).await?;
+        let state = self.session_state(name, Some(max_age)).await?;
         Ok(Session::new(state, self.clone()))
     }
 }

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use crate::flash_message::{FlashMessage, Level};
 use crate::name::DefaultSession;
-use crate::session::Session;
+use crate::session_handle::Session;
 
 /// The flash messages of session `N` (default: the default session), as an extractor.
 ///
@@ -60,7 +60,7 @@ impl<N> Flash<N> {
     /// }
     /// ```
     pub fn add(&self, message: impl Into<Value>, level: impl Into<Level>) {
-        self.session.add_flash(message, Some(level.into()));
+        Flash::queue(&self.session, message.into(), Some(level.into()));
     }
 
     /// Adds a `debug` message.
@@ -134,7 +134,7 @@ impl<N> Flash<N> {
     /// renders instead of redirecting.
     ///
     /// ```
-    /// # use axum_session_store::{Flash, Level};
+    /// # use axum_session_store::{flash::Level, Flash};
     /// async fn form_with_errors(flash: Flash) -> (Flash, String) {
     ///     flash.now("Please fix the errors below.", Level::Error);
     ///     let page = flash.take().iter().map(ToString::to_string).collect();
@@ -158,7 +158,7 @@ impl<N> Flash<N> {
     /// }
     /// ```
     pub fn take(&self) -> Vec<FlashMessage> {
-        self.session.get_flashes()
+        Flash::take_from(&self.session)
     }
 
     /// The messages [`take`](Self::take) would return, left in the session for a later page.
@@ -183,6 +183,68 @@ impl<N> Flash<N> {
     /// ```
     pub fn session(&self) -> &Session<N> {
         &self.session
+    }
+}
+
+impl Flash {
+    /// Queues a message in `session`, dropping the oldest past the session's limit.
+    fn queue<N>(session: &Session<N>, message: Value, level: Option<Level>) {
+        let max = session.state.profile().settings().limits.max_flashes;
+        session.state.lock().add_flash(message, level, max);
+    }
+
+    /// Takes the messages of `session`.
+    fn take_from<N>(session: &Session<N>) -> Vec<FlashMessage> {
+        session.state.lock().take_flashes()
+    }
+}
+
+/// webapp2's names for the flash methods, on the session itself.
+impl<N> Session<N> {
+    /// Appends a flash message, webapp2's `add_flash(value, level)`: [`Flash::add`] by its
+    /// webapp2 name. It is stored as
+    /// `[value, level]` in a list under `_flash`. A session keeps at most
+    /// [`max_flashes`](crate::SessionConfigBuilder::max_flashes) messages (32 by default)
+    /// waiting to be shown: beyond that, the oldest is dropped.
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// use axum_session_store::flash::Level;
+    /// session.add_flash("Saved.", Some(Level::Success));
+    /// assert_eq!(session.get_flashes()[0].to_string(), "Saved.");
+    /// # Ok(()) }
+    /// ```
+    #[doc(alias = "flash")]
+    pub fn add_flash(&self, message: impl Into<Value>, level: Option<Level>) {
+        Flash::queue(self, message.into(), level);
+    }
+
+    /// Takes the flash messages, webapp2's `get_flashes()`: [`Flash::take`] by its webapp2
+    /// name. Returns them and removes them from the session (an empty list when there are none, which changes nothing).
+    ///
+    /// ```
+    /// # use axum::extract::FromRequestParts;
+    /// # use axum_session_store::{Session, SessionConfig};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// # let config = SessionConfig::builder().secret_key(secret).build()?;
+    /// # let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+    /// let session: Session = Session::from_request_parts(&mut parts, &config).await?;
+    /// session.add_flash("Hello", None);
+    /// assert_eq!(session.get_flashes().len(), 1);
+    /// assert!(session.get_flashes().is_empty(), "taken once");
+    /// # Ok(()) }
+    /// ```
+    pub fn get_flashes(&self) -> Vec<FlashMessage> {
+        Flash::take_from(self)
     }
 }
 
