@@ -5,15 +5,15 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::codec::{to_json, CookieCodec};
+use crate::config::profile::SessionProfile;
+use crate::cookie::codec::{to_json, CookieCodec};
 use crate::error::SessionError;
 use crate::nesting;
-use crate::profile::SessionProfile;
 use crate::rejection_log::RejectionLog;
 use crate::reserved::CREATED_KEY;
-use crate::session_data::SessionData;
-use crate::session_meta::SessionMeta;
 use crate::set_cookie::{max_age_of, CookieWrite};
+use crate::state::data::SessionData;
+use crate::state::meta::SessionMeta;
 
 /// The session of `profile` from the request's cookie `value`, read with `codec`: an empty new
 /// session when there is none, or it is rejected (logged through `log`, without the value or

@@ -39,24 +39,28 @@
 //! Each file imports only from the files above it (CI checks that no two import each other in a
 //! circle: `python3 .ci/check-module-order.py`):
 //!
-//! | tier | files | what they hold |
+//! | tier | files and folders | what they hold |
 //! | --- | --- | --- |
-//! | leaves | `id`, `key`, `nesting`, `request_cookies`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `cache_headers`, `rejection_log` | session ids, HKDF keys, the nesting limit, the parsed `Cookie` header, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format, caching headers, rate-limited logging of rejected cookies |
-//! | storage | `backend/`, `codec/`, `error`, `cookie_args`, `name` | the `SessionBackend` trait, natural batching (`backend/batch/`) and the built-in backends, the signed and sealed cookie codecs, the error types, cookie attributes, session names |
-//! | settings | `keeper`, `profile`, `config`, `config_builder` | a registered backend ready to use, one resolved profile per session name, the built config and its builder |
-//! | state | `session_meta`, `session_data`, `session_state` | what a session keeps for the crate (its lifetime, CSRF secret, user); one session's data and its invariants; the request's shared handle to it |
+//! | leaves | `id`, `key`, `nesting`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `csrf_origin`, `cache_headers`, `rejection_log`, `config_error`, `conflict`, `json_size`, `name` | session ids, HKDF keys, the nesting limit, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format and origin check, caching headers, rate-limited logging, `ConfigError`, what a conflict handler is told, sizes of JSON, session names |
+//! | storage | `backend/`, `cookie/` (`args`, `request`, `codec/`), `error` | the `SessionBackend` trait, its optional capabilities, natural batching (`backend/batch/`) and the built-in backends; cookie attributes, the parsed `Cookie` header, the signed and sealed cookie codecs; `SessionError` |
+//! | settings | `config/` (`keeper`, `profile`, `built`, `builder`) | a session's storage ready to use, one resolved profile per session name, the built config and its builder |
+//! | state | `state/` (`meta`, `flags`, `data`, `shared`) | what a session keeps for the crate (its lifetime, CSRF secret, user); what is pending on it; one session's data and its invariants; the request's shared handle to it |
 //! | writing | `set_cookie`, `cookie_session` | the `Set-Cookie` header; loading and writing cookie sessions |
 //! | server | `server/` (`id_cookie`, `load`, `plan`, `save`) | server-side sessions: the id cookie, loading, planning a save, carrying it out |
-//! | request | `store`, `saving` | the request's registry of sessions; the one save path |
-//! | handles | `session`, `flash`, `csrf`, `users` | `Session<N>`, `Flash<N>`, `CsrfToken<N>`, the sessions of one user |
-//! | axum glue | `extract`, `guard`, `layer`, `csrf_layer`, `flash_template` | the extractors, the `IntoResponseParts` guard, `SessionLayer`, `CsrfLayer`, `Flash` as a minijinja value |
-//! | testing kit | `test_util/` (feature `test-util`) | what tests of an application need: a cookie jar |
+//! | request | `request/` (`saver`, `store`, `saving`) | who saves; the request's registry of sessions; the one save path |
+//! | handles | `handles/` (`session`, `flash`, `csrf`, `users`) | `Session<N>`, `Flash<N>` (and webapp2's flash names), `CsrfToken<N>`, the sessions of one user |
+//! | axum glue | `glue/` (`extract`, `guard`, `layer`, `csrf_layer`, `flash_template`) | the extractors, the `IntoResponseParts` guard, `SessionLayer`, `CsrfLayer`, `Flash` as a minijinja value |
+//! | testing kit | `test_util/` (feature `test-util`) | what tests of an application need: a cookie jar, sessions made and read outside a request, the backend suites, the cookie codecs |
+//!
+//! The public face is the root and the modules `backend`, `cookie`, `csrf`, `flash`, `session`
+//! and `test_util`; everything else is the crate's own.
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Leaves.
 mod cache_headers;
 mod config_error;
+mod conflict;
 mod csrf_origin;
 mod csrf_token;
 mod expiry;
@@ -66,46 +70,27 @@ mod json_size;
 mod key;
 mod nesting;
 mod rejection_log;
-mod request_cookies;
 mod reserved;
 // Storage.
 pub mod backend;
-mod codec;
-mod cookie_args;
+pub mod cookie;
 mod error;
 mod name;
 // Settings.
 mod config;
-mod config_builder;
-mod keeper;
-mod profile;
 // State.
-mod session_data;
-mod session_flags;
-mod session_meta;
-mod session_state;
+mod state;
 // Writing.
 mod cookie_session;
 mod set_cookie;
 // Server-side sessions.
 mod server;
 // The request.
-mod saver;
-mod saving;
-mod store;
+mod request;
 // Handles.
-mod csrf_handle;
-mod flash_handle;
-mod session_handle;
-mod users;
+mod handles;
 // Axum glue.
-mod conflict;
-mod csrf_layer;
-mod extract;
-#[cfg(feature = "minijinja")]
-mod flash_template;
-mod guard;
-mod layer;
+mod glue;
 // The testing kit.
 #[cfg(feature = "test-util")]
 #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
@@ -113,28 +98,21 @@ pub mod test_util;
 
 pub use backend::error::BackendError;
 pub use backend::session_backend::SessionBackend;
-pub use config::SessionConfig;
-pub use config_builder::SessionConfigBuilder;
+pub use config::builder::SessionConfigBuilder;
+pub use config::built::SessionConfig;
 pub use config_error::ConfigError;
 pub use error::SessionError;
-pub use flash_handle::Flash;
+pub use glue::layer::SessionLayer;
+pub use handles::flash::Flash;
+pub use handles::session::Session;
 pub use id::SessionId;
-pub use layer::SessionLayer;
 pub use name::{DefaultSession, SessionName};
-pub use session_handle::Session;
-pub use store::SessionStore;
-
-/// Cookie attributes, and the limits of a cookie's value.
-pub mod cookie {
-    pub use crate::codec::MAX_COOKIE_VALUE_LEN;
-    pub use crate::cookie_args::CookieArgs;
-    pub use axum_extra::extract::cookie::SameSite;
-}
+pub use request::store::SessionStore;
 
 /// Cross-site request forgery protection: the token a form carries, and the layer that checks it.
 pub mod csrf {
-    pub use crate::csrf_handle::{CsrfToken, FORM_FIELD, HEADER};
-    pub use crate::csrf_layer::{CsrfLayer, CsrfService};
+    pub use crate::glue::csrf_layer::{CsrfLayer, CsrfService};
+    pub use crate::handles::csrf::{CsrfToken, FORM_FIELD, HEADER};
 }
 
 /// Flash messages: what [`Flash`] adds and templates read.
@@ -147,7 +125,7 @@ pub mod flash {
 pub mod session {
     pub use crate::conflict::Conflict;
     pub use crate::expiry::Expiry;
-    pub use crate::layer::SessionService;
+    pub use crate::glue::layer::SessionService;
     pub use crate::name::RuntimeName;
     pub use crate::nesting::MAX_VALUE_DEPTH;
     pub use crate::reserved::{CREATED_KEY, MAX_USER_ID_LEN};

@@ -4,11 +4,11 @@
 use axum::http::HeaderValue;
 use time::OffsetDateTime;
 
-use crate::codec::{CookieCodec, MAX_COOKIE_VALUE_LEN};
-use crate::cookie_args::MaxAge;
+use crate::config::profile::SessionProfile;
+use crate::cookie::args::MaxAge;
+use crate::cookie::codec::{CookieCodec, MAX_COOKIE_VALUE_LEN};
 use crate::error::SessionError;
 use crate::expiry::Expiry;
-use crate::profile::SessionProfile;
 
 /// What saving a session writes to its cookie.
 pub(crate) enum CookieWrite<'c> {

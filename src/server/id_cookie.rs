@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 
-use crate::codec::{to_json, SecureCookieSerializer, VerifyError};
+use crate::cookie::codec::{to_json, SecureCookieSerializer, VerifyError};
 use crate::csrf_token;
 use crate::id::SessionId;
 

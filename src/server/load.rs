@@ -5,11 +5,11 @@ use time::OffsetDateTime;
 use super::id_cookie;
 use super::save::backend_error;
 use crate::backend::erased::DynBackend;
-use crate::codec::{SecureCookieSerializer, VerifiedCookie};
+use crate::config::profile::SessionProfile;
+use crate::cookie::codec::{SecureCookieSerializer, VerifiedCookie};
 use crate::error::SessionError;
-use crate::profile::SessionProfile;
 use crate::rejection_log::RejectionLog;
-use crate::session_data::SessionData;
+use crate::state::data::SessionData;
 
 /// Loads the session of `profile` from the id in its cookie `value`. A missing or rejected
 /// cookie, or an id of the wrong shape, gives a new session without asking the backend; an

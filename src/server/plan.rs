@@ -10,7 +10,7 @@ use crate::expiry::Creation;
 use crate::flash_message::FLASH_KEY;
 use crate::id::SessionId;
 use crate::reserved::CREATED_KEY;
-use crate::session_data::SessionData;
+use crate::state::data::SessionData;
 
 /// What saving one server-side session takes.
 #[derive(Debug, PartialEq)]
@@ -142,7 +142,7 @@ impl IdCookieWrite {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::VerifiedCookie;
+    use crate::cookie::codec::VerifiedCookie;
     use crate::expiry::ExpiryPolicy;
     use serde_json::json;
     use time::OffsetDateTime;

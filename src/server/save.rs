@@ -9,16 +9,16 @@ use super::id_cookie;
 use super::plan::{plan, IdCookieWrite, Plan};
 use crate::backend::erased::DynBackend;
 use crate::backend::{BackendError, Regenerated};
-use crate::codec::SecureCookieSerializer;
+use crate::config::profile::SessionProfile;
+use crate::cookie::codec::SecureCookieSerializer;
 use crate::error::SessionError;
 use crate::expiry::{record_ttl_of, Expiry};
 use crate::id::SessionId;
 use crate::json_size;
 use crate::nesting;
-use crate::profile::SessionProfile;
-use crate::session_data::SessionData;
-use crate::session_state::SessionState;
 use crate::set_cookie::{max_age_of, CookieWrite};
+use crate::state::data::SessionData;
+use crate::state::shared::SessionState;
 
 /// How many fresh ids to try before giving up on creating a record.
 const CREATE_ATTEMPTS: usize = 3;

@@ -21,6 +21,6 @@ pub use backend_suite::{backend_suite, batching_suite, user_index_suite};
 pub use jar::CookieJar;
 pub use sessions::{read_session, session_cookie};
 
-pub use crate::codec::{
+pub use crate::cookie::codec::{
     PrivateCookieSerializer, SecureCookieSerializer, VerifiedCookie, VerifyError, MAX_CLOCK_SKEW,
 };

@@ -9,10 +9,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::jar::CookieJar;
-use crate::config::SessionConfig;
+use crate::config::built::SessionConfig;
 use crate::error::SessionError;
-use crate::saver::Saver;
-use crate::store::SessionStore;
+use crate::request::saver::Saver;
+use crate::request::store::SessionStore;
 
 /// The cookie (`name=value`) of the session `name`, kept where the config keeps it, holding
 /// `values`: what a browser would send after a request that stored them. For a cookie the values are

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use crate::cookie_args::CookieAttributes;
+use crate::config::keeper::Keeper;
+use crate::cookie::args::CookieAttributes;
 use crate::expiry::ExpiryPolicy;
-use crate::keeper::Keeper;
 
 /// The settings of the sessions that share cookie attributes: every session without attributes
 /// of its own shares one, each session with its own has one.
@@ -148,7 +148,7 @@ impl SessionProfile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cookie_args::CookieArgs;
+    use crate::cookie::args::CookieArgs;
 
     fn settings(
         session_max_age: Option<Duration>,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use minijinja::value::{Enumerator, Object, ObjectRepr, Value};
 
-use crate::flash_handle::Flash;
+use crate::handles::flash::Flash;
 
 /// The messages of a [`Flash`], for a template: iterating takes them (each a map with
 /// `message` and `level`); `{% if flashes %}` and `flashes|length` only look. A page that never

@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::config::SessionConfig;
+use crate::config::built::SessionConfig;
 use crate::conflict::{Conflict, ConflictHandler};
 use crate::error::SessionError;
-use crate::saver::Saver;
-use crate::store::SessionStore;
+use crate::request::saver::Saver;
+use crate::request::store::SessionStore;
 
 impl SessionConfig {
     /// The layer that loads and saves sessions around every handler, awaiting server-side

@@ -9,9 +9,9 @@
 use axum::response::{IntoResponse, IntoResponseParts, Response, ResponseParts};
 
 use crate::error::SessionError;
-use crate::flash_handle::Flash;
-use crate::session_handle::Session;
-use crate::store::SessionStore;
+use crate::handles::flash::Flash;
+use crate::handles::session::Session;
+use crate::request::store::SessionStore;
 
 impl IntoResponseParts for SessionStore {
     type Error = SessionError;

@@ -7,14 +7,14 @@ use std::sync::Arc;
 
 use time::Duration;
 
+use crate::config::keeper::{Codecs, Keeper};
+use crate::config::profile::{SessionProfile, SessionSettings};
+use crate::cookie::args::CookieArgs;
 #[cfg(feature = "test-util")]
-use crate::codec::PrivateCookieSerializer;
-use crate::codec::SecureCookieSerializer;
-use crate::cookie_args::CookieArgs;
+use crate::cookie::codec::PrivateCookieSerializer;
+use crate::cookie::codec::SecureCookieSerializer;
 use crate::error::SessionError;
 use crate::expiry::ExpiryPolicy;
-use crate::keeper::{Codecs, Keeper};
-use crate::profile::{SessionProfile, SessionSettings};
 use crate::rejection_log::RejectionLog;
 
 /// How many sessions one request may open unless
@@ -99,17 +99,17 @@ impl SessionConfig {
 
     /// How many `name=value` pairs of a `Cookie` header are read unless
     /// [`max_cookie_pairs`](crate::SessionConfigBuilder::max_cookie_pairs) says otherwise.
-    pub const DEFAULT_MAX_COOKIE_PAIRS: usize = crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
+    pub const DEFAULT_MAX_COOKIE_PAIRS: usize = crate::cookie::request::DEFAULT_MAX_COOKIE_PAIRS;
 
     /// How many flash messages a session keeps waiting to be shown unless
     /// [`max_flashes`](crate::SessionConfigBuilder::max_flashes) says otherwise: adding one
     /// more drops the oldest.
-    pub const DEFAULT_MAX_FLASHES: usize = crate::profile::DEFAULT_MAX_FLASHES;
+    pub const DEFAULT_MAX_FLASHES: usize = crate::config::profile::DEFAULT_MAX_FLASHES;
 
     /// The most bytes a server-side record may hold as JSON unless
     /// [`max_record_bytes`](crate::SessionConfigBuilder::max_record_bytes) says otherwise:
     /// 256 KiB.
-    pub const DEFAULT_MAX_RECORD_BYTES: usize = crate::profile::DEFAULT_MAX_RECORD_BYTES;
+    pub const DEFAULT_MAX_RECORD_BYTES: usize = crate::config::profile::DEFAULT_MAX_RECORD_BYTES;
 
     /// The config of `settings`, checked by the builder.
     pub(crate) fn from_settings(settings: Settings) -> Self {

@@ -16,12 +16,12 @@ use axum::response::{IntoResponse, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::config::SessionConfig;
-use crate::csrf_handle::{FORM_FIELD, HEADER};
+use crate::config::built::SessionConfig;
 use crate::csrf_origin::{self, ForeignOrigin};
+use crate::handles::csrf::{FORM_FIELD, HEADER};
 use crate::name::{DefaultSession, SessionName};
-use crate::saver::Saver;
-use crate::store::SessionStore;
+use crate::request::saver::Saver;
+use crate::request::store::SessionStore;
 
 /// The largest form body the layer reads to find the token, unless
 /// [`max_form_bytes`](CsrfLayer::max_form_bytes) says otherwise: 1 MiB.

@@ -6,14 +6,14 @@ use std::convert::Infallible;
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::request::Parts;
 
-use crate::config::SessionConfig;
-use crate::csrf_handle::CsrfToken;
+use crate::config::built::SessionConfig;
 use crate::error::SessionError;
-use crate::flash_handle::Flash;
+use crate::handles::csrf::CsrfToken;
+use crate::handles::flash::Flash;
+use crate::handles::session::Session;
 use crate::name::SessionName;
-use crate::saver::Saver;
-use crate::session_handle::Session;
-use crate::store::SessionStore;
+use crate::request::saver::Saver;
+use crate::request::store::SessionStore;
 
 impl<S> FromRequestParts<S> for SessionStore
 where

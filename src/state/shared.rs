@@ -3,8 +3,8 @@
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::profile::SessionProfile;
-use crate::session_data::SessionData;
+use crate::config::profile::SessionProfile;
+use crate::state::data::SessionData;
 
 /// A session as the request sees it.
 #[derive(Debug)]

@@ -5,13 +5,13 @@ use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
 use crate::backend::{ChangeLog, Changes};
-use crate::codec::VerifiedCookie;
+use crate::cookie::codec::VerifiedCookie;
 use crate::expiry::{Creation, Expiry, ExpiryPolicy, Limits, Verdict};
 use crate::flash_message::{self, FlashMessage, Level, FLASH_KEY};
 use crate::id::SessionId;
 use crate::reserved::CREATED_KEY;
-use crate::session_flags::{Flag, Flags};
-use crate::session_meta::SessionMeta;
+use crate::state::flags::{Flag, Flags};
+use crate::state::meta::SessionMeta;
 
 /// One session's values for one request, and its state: new or loaded, modified or not, what to
 /// do to its cookie or record when it is saved.

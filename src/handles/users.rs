@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use crate::backend::erased::{DynBackend, DynUserIndex};
 use crate::backend::error::BackendError;
+use crate::config::keeper::Keeper;
 use crate::error::SessionError;
+use crate::handles::session::Session;
 use crate::id::SessionId;
-use crate::keeper::Keeper;
 use crate::reserved::{MAX_USER_ID_LEN, USER_KEY};
-use crate::session_handle::Session;
 
 /// A server-side session's backend, and the user the session is tied to.
 type BackendAndUser = (Arc<dyn DynBackend>, String);

@@ -9,18 +9,20 @@ use std::sync::Arc;
 use time::Duration;
 
 use crate::backend::Storage;
-use crate::config::{
+use crate::config::built::{
     SessionConfig, Settings, DEFAULT_MAX_SESSIONS_PER_REQUEST, DEFAULT_SERVER_SESSION_TTL,
 };
+use crate::config::keeper::{Codecs, Keeper};
+use crate::config::profile::{
+    SessionSettings, SizeLimits, DEFAULT_MAX_FLASHES, DEFAULT_MAX_RECORD_BYTES,
+};
 use crate::config_error::ConfigError;
-use crate::cookie_args::{CookieArgs, CookieAttributes};
+use crate::cookie::args::{CookieArgs, CookieAttributes};
+use crate::cookie::request::DEFAULT_MAX_COOKIE_PAIRS;
 use crate::expiry::ExpiryPolicy;
-use crate::keeper::{Codecs, Keeper};
 use crate::key::{distinct_bytes, MIN_DISTINCT_SECRET_BYTES, MIN_SECRET_LEN};
 use crate::name::{self, SessionName, DEFAULT_COOKIE_NAME};
-use crate::profile::{SessionSettings, SizeLimits, DEFAULT_MAX_FLASHES, DEFAULT_MAX_RECORD_BYTES};
 use crate::rejection_log::RejectionLog;
-use crate::request_cookies::DEFAULT_MAX_COOKIE_PAIRS;
 
 impl SessionConfig {
     /// Starts a config; only [`secret_key`](SessionConfigBuilder::secret_key) is required.

@@ -8,8 +8,8 @@ use serde::{Serialize, Serializer};
 
 use crate::csrf_token;
 use crate::error::SessionError;
+use crate::handles::session::Session;
 use crate::name::DefaultSession;
-use crate::session_handle::Session;
 
 /// The form field that carries the token, for `application/x-www-form-urlencoded` posts.
 pub const FORM_FIELD: &str = "csrf_token";

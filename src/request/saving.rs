@@ -8,14 +8,14 @@ use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 
 use crate::cache_headers;
+use crate::config::keeper::Keeper;
 use crate::cookie_session;
 use crate::error::SessionError;
-use crate::keeper::Keeper;
-use crate::saver::Saver;
+use crate::request::saver::Saver;
+use crate::request::store::SessionStore;
 use crate::server;
-use crate::session_state::SessionState;
 use crate::set_cookie::{set_cookie_header, CookieWrite};
-use crate::store::SessionStore;
+use crate::state::shared::SessionState;
 
 /// One save of a request's sessions: the `Set-Cookie` headers it built and the sessions it
 /// covers.
@@ -42,7 +42,7 @@ impl Save {
         &mut self,
         store: &SessionStore,
         state: &Arc<SessionState>,
-        codec: &dyn crate::codec::CookieCodec,
+        codec: &dyn crate::cookie::codec::CookieCodec,
     ) -> Result<(), SessionError> {
         let now = store.now();
         let write = cookie_session::write(state.profile(), codec, &state.lock(), now)?;

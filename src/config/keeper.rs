@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::backend::erased::{DynBackend, DynUserIndex};
 use crate::backend::StorageKind;
-use crate::codec::{CookieCodec, PrivateCookieSerializer, SecureCookieSerializer};
+use crate::cookie::codec::{CookieCodec, PrivateCookieSerializer, SecureCookieSerializer};
 use crate::key::{KeyRing, ID_COOKIE_PURPOSE, SIGNING_PURPOSE};
 
 /// A session's [`Storage`](crate::backend::Storage), ready to use: a cookie codec, or a

@@ -5,8 +5,8 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::flash_message::{FlashMessage, Level};
+use crate::handles::session::Session;
 use crate::name::DefaultSession;
-use crate::session_handle::Session;
 
 /// The flash messages of session `N` (default: the default session), as an extractor.
 ///

@@ -9,17 +9,17 @@ use axum::http::HeaderMap;
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
-use crate::config::SessionConfig;
+use crate::config::built::SessionConfig;
+use crate::config::keeper::Keeper;
+use crate::config::profile::SessionProfile;
+use crate::cookie::request::RequestCookies;
 use crate::cookie_session;
 use crate::error::SessionError;
-use crate::keeper::Keeper;
-use crate::profile::SessionProfile;
-use crate::request_cookies::RequestCookies;
+use crate::request::saver::{Saver, SharedSaver};
 use crate::reserved;
-use crate::saver::{Saver, SharedSaver};
 use crate::server;
-use crate::session_data::SessionData;
-use crate::session_state::SessionState;
+use crate::state::data::SessionData;
+use crate::state::shared::SessionState;
 
 /// The sessions of one request, webapp2's `SessionStore(request)`.
 ///
@@ -274,7 +274,7 @@ impl SessionStore {
     fn load_cookie_session(
         &self,
         profile: &SessionProfile,
-        codec: &dyn crate::codec::CookieCodec,
+        codec: &dyn crate::cookie::codec::CookieCodec,
     ) -> SessionData {
         cookie_session::load(
             profile,

@@ -14,9 +14,9 @@ use crate::error::SessionError;
 use crate::expiry::Expiry;
 use crate::id::SessionId;
 use crate::name::{self, DefaultSession, RuntimeName, SessionName};
+use crate::request::store::SessionStore;
 use crate::reserved;
-use crate::session_state::SessionState;
-use crate::store::SessionStore;
+use crate::state::shared::SessionState;
 
 /// One named session of the request: a dictionary of JSON values, and the save guard.
 ///
