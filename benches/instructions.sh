@@ -11,8 +11,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-2000}"
-cargo build --release -q -p axum-session-store-load --bin handler-cost
-bin=target/release/handler-cost
+cargo build --release -q --manifest-path benches/load/Cargo.toml --bin handler-cost
+# benches/load is a workspace of its own: it builds into benches/load/target unless
+# CARGO_TARGET_DIR says otherwise.
+bin="${CARGO_TARGET_DIR:-benches/load/target}/release/handler-cost"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 

@@ -6,7 +6,9 @@
 #      write and read workloads, one table with ratios against bare axum and the rivals.
 #
 # Usage: bash benches/run.sh [load flags]   e.g.  bash benches/run.sh --duration 5 --only ours,ts-
-# Flags go to the load binary (see `cargo run --release -p axum-session-store-load -- --help`).
+# Flags go to the load binary (see `cargo run --release --manifest-path benches/load/Cargo.toml
+# --bin load -- --help`). benches/load is a workspace of its own (own Cargo.lock, builds into
+# benches/load/target).
 # Needs Redis at REDIS_URL (default redis://127.0.0.1:6379) and PostgreSQL at POSTGRES_URL
 # (default postgres://postgres@127.0.0.1:5432/test); a contender whose server is missing is
 # reported as FAILED and the others still run.
@@ -16,10 +18,10 @@ cd "$(dirname "$0")/.."
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 echo "== codec microbenchmarks (criterion)"
-cargo bench -p axum-session-store-load --bench codec
+cargo bench --manifest-path benches/load/Cargo.toml --bench codec
 
 echo "== allocations per codec operation"
-cargo run --release -q -p axum-session-store-load --bin codec-allocs
+cargo run --release -q --manifest-path benches/load/Cargo.toml --bin codec-allocs
 
 echo "== load benchmark"
-cargo run --release -q -p axum-session-store-load --bin load -- "$@"
+cargo run --release -q --manifest-path benches/load/Cargo.toml --bin load -- "$@"

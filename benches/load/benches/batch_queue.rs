@@ -1,10 +1,10 @@
 //! The batching queue under a burst: N saves that all arrive while one is in flight, either of
 //! N distinct sessions or all of one session (one cookie, many concurrent requests).
 //!
-//! `cargo bench -p axum-session-store-load --bench batch_queue`. The saves go through
-//! [`Batched`], the batching the built-in backends are registered with (64 to a call), around a
-//! backend that does no work (each call yields once, so the burst queues behind the first
-//! save). Saves of one session go out
+//! `cargo bench --manifest-path benches/load/Cargo.toml --bench batch_queue` (benches/load is a
+//! workspace of its own). The saves go through [`Batched`], the batching the built-in backends
+//! are registered with (64 to a call), around a backend that does no work (each call yields
+//! once, so the burst queues behind the first save). Saves of one session go out
 //! one per batch, so `one-session/N` makes N calls where `distinct/N` makes N/64: what it costs
 //! beyond that is the queue's own. Criterion prints the throughput in saves per second. (The
 //! backend lets the whole burst of one session wait: by default 256 may.)

@@ -1,9 +1,11 @@
 //! Codec microbenchmarks: signing and verifying a realistic session cookie, beside the bare
 //! HMAC-SHA256 of the same bytes (the floor).
 //!
-//! `cargo bench -p axum-session-store-load --bench codec` (about a minute). Allocation counts
-//! per operation come from `cargo run --release -p axum-session-store-load --bin codec-allocs`,
-//! which runs the same operations on the same data under a counting global allocator.
+//! `cargo bench --manifest-path benches/load/Cargo.toml --bench codec` (about a minute; or
+//! `cargo bench --bench codec` in benches/load, a workspace of its own). Allocation counts per
+//! operation come from `cargo run --release --manifest-path benches/load/Cargo.toml --bin
+//! codec-allocs`, which runs the same operations on the same data under a counting global
+//! allocator.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -49,8 +51,8 @@ fn codec(c: &mut Criterion) {
         message.len()
     );
     println!(
-        "allocations per op: see `cargo run --release -p axum-session-store-load --bin \
-         codec-allocs`"
+        "allocations per op: see `cargo run --release --manifest-path benches/load/Cargo.toml \
+         --bin codec-allocs`"
     );
 
     let keyed = Hmac::<Sha256>::new_from_slice(&[0x42; 32]).expect("any key length");

@@ -2,7 +2,8 @@
 //! the way every request reads them (the store's extractor parses the header, then a lookup
 //! scans the pairs for a session's cookie).
 //!
-//! `cargo bench -p axum-session-store-load --bench cookie_header`. Criterion prints the throughput in pairs per second:
+//! `cargo bench --manifest-path benches/load/Cargo.toml --bench cookie_header` (benches/load is
+//! a workspace of its own). Criterion prints the throughput in pairs per second:
 //! with the cap raised above the largest header (`uncapped`), the time per pair stays flat,
 //! so parsing is linear in the header's size; with the default cap of 512 pairs (`default-cap`)
 //! a header costs at most what 512 pairs cost, however long it is.

@@ -8,7 +8,8 @@
 //! on a server the sizes of the backend's batches.
 //!
 //! ```text
-//! cargo run --release -p axum-session-store-load -- [--duration 10] [--warmup 2]
+//! cargo run --release --manifest-path benches/load/Cargo.toml --
+//!     [--duration 10] [--warmup 2]
 //!     [--connections 32 | --connections 1,8,32,128] [--only ours,ts-redis] [--workloads write,read]
 //!     [--rounds 1] [--max-requests 5000000] [--redis-pool 8] [--pg-pool 10] [--threads N]
 //!     [--serve CONTENDER:PORT]

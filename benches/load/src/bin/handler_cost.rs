@@ -9,7 +9,8 @@
 //! `axum-extra-signed`, `ours-cookie`, `ts-memory`, `ours-memory`.
 //!
 //! ```text
-//! cargo run --release -p axum-session-store-load --bin handler-cost -- [--requests 200000] [--only ours]
+//! cargo run --release --manifest-path benches/load/Cargo.toml --bin handler-cost --
+//!     [--requests 200000] [--only ours]
 //! ```
 //!
 //! For instruction counts, which do not depend on what else the machine is doing,
