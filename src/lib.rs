@@ -33,29 +33,30 @@
 //! let app: Router = Router::new().route("/", get(counter)).with_state(config);
 //! # Ok(()) }
 //! ```
-//!
-//! # The map of the crate
-//!
-//! Each file imports only from the files above it (CI checks that no two import each other in a
-//! circle: `python3 .ci/check-module-order.py`):
-//!
-//! | tier | files and folders | what they hold |
-//! | --- | --- | --- |
-//! | leaves | `id`, `key`, `nesting`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `csrf_origin`, `cache_headers`, `rejection_log`, `config_error`, `conflict`, `json_size`, `name` | session ids, HKDF keys, the nesting limit, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format and origin check, caching headers, rate-limited logging, `ConfigError`, what a conflict handler is told, sizes of JSON, session names |
-//! | storage | `backend/`, `cookie/` (`args`, `request`, `codec/`), `error` | the `SessionBackend` trait, its optional capabilities, natural batching (`backend/batch/`) and the built-in backends; cookie attributes, the parsed `Cookie` header, the signed and sealed cookie codecs; `SessionError` |
-//! | settings | `config/` (`keeper`, `profile`, `built`, `builder`) | a session's storage ready to use, one resolved profile per session name, the built config and its builder |
-//! | state | `state/` (`meta`, `flags`, `data`, `shared`) | what a session keeps for the crate (its lifetime, CSRF secret, user); what is pending on it; one session's data and its invariants; the request's shared handle to it |
-//! | writing | `set_cookie`, `cookie_session` | the `Set-Cookie` header; loading and writing cookie sessions |
-//! | server | `server/` (`id_cookie`, `load`, `plan`, `save`) | server-side sessions: the id cookie, loading, planning a save, carrying it out |
-//! | request | `request/` (`saver`, `store`, `saving`) | who saves; the request's registry of sessions; the one save path |
-//! | handles | `handles/` (`session`, `flash`, `csrf`, `users`) | `Session<N>`, `Flash<N>` (and webapp2's flash names), `CsrfToken<N>`, the sessions of one user |
-//! | axum glue | `glue/` (`extract`, `guard`, `layer`, `csrf_layer`, `flash_template`) | the extractors, the `IntoResponseParts` guard, `SessionLayer`, `CsrfLayer`, `Flash` as a minijinja value |
-//! | testing kit | `test_util/` (feature `test-util`) | what tests of an application need: a cookie jar, sessions made and read outside a request, the backend suites, the cookie codecs |
-//!
-//! The public face is the root and the modules `backend`, `cookie`, `csrf`, `flash`, `session`
-//! and `test_util`; everything else is the crate's own.
+
 #![warn(clippy::unwrap_used, clippy::expect_used)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+// The map of the crate (for contributors):
+//
+// Each file imports only from the files above it (CI checks that no two import each other in a
+// circle: `python3 .ci/check-module-order.py`):
+//
+// | tier | files and folders | what they hold |
+// | --- | --- | --- |
+// | leaves | `id`, `key`, `nesting`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `csrf_origin`, `cache_headers`, `rejection_log`, `config_error`, `conflict`, `json_size`, `name` | session ids, HKDF keys, the nesting limit, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format and origin check, caching headers, rate-limited logging, `ConfigError`, what a conflict handler is told, sizes of JSON, session names |
+// | storage | `backend/`, `cookie/` (`args`, `request`, `codec/`), `error` | the `SessionBackend` trait, its optional capabilities, natural batching (`backend/batch/`) and the built-in backends; cookie attributes, the parsed `Cookie` header, the signed and sealed cookie codecs; `SessionError` |
+// | settings | `config/` (`keeper`, `profile`, `built`, `builder`) | a session's storage ready to use, one resolved profile per session name, the built config and its builder |
+// | state | `state/` (`meta`, `flags`, `data`, `shared`) | what a session keeps for the crate (its lifetime, CSRF secret, user); what is pending on it; one session's data and its invariants; the request's shared handle to it |
+// | writing | `set_cookie`, `cookie_session` | the `Set-Cookie` header; loading and writing cookie sessions |
+// | server | `server/` (`id_cookie`, `load`, `plan`, `save`) | server-side sessions: the id cookie, loading, planning a save, carrying it out |
+// | request | `request/` (`saver`, `store`, `saving`) | who saves; the request's registry of sessions; the one save path |
+// | handles | `handles/` (`session`, `flash`, `csrf`, `users`) | `Session<N>`, `Flash<N>` (and webapp2's flash names), `CsrfToken<N>`, the sessions of one user |
+// | axum glue | `glue/` (`extract`, `guard`, `layer`, `csrf_layer`, `flash_template`) | the extractors, the `IntoResponseParts` guard, `SessionLayer`, `CsrfLayer`, `Flash` as a minijinja value |
+// | testing kit | `test_util/` (feature `test-util`) | what tests of an application need: a cookie jar, sessions made and read outside a request, the backend suites, the cookie codecs |
+//
+// The public face is the root and the modules `backend`, `cookie`, `csrf`, `flash`, `session`
+// and `test_util`; everything else is the crate's own.
 
 // Leaves.
 mod cache_headers;
@@ -128,7 +129,7 @@ pub mod session {
     pub use crate::glue::layer::SessionService;
     pub use crate::name::RuntimeName;
     pub use crate::nesting::MAX_VALUE_DEPTH;
-    pub use crate::reserved::{CREATED_KEY, MAX_USER_ID_LEN};
+    pub use crate::reserved::{CREATED_KEY, MAX_USER_ID_LEN, USER_KEY};
 }
 
 /// The deadpool-redis this crate is built against (0.23), to make pools of the matching version.

@@ -12,8 +12,9 @@ pub(crate) const EXPIRY_KEY: &str = "_expiry";
 /// The reserved key of a session's CSRF secret.
 pub(crate) const CSRF_KEY: &str = "_csrf";
 
-/// The reserved key of the user a server-side session belongs to.
-pub(crate) const USER_KEY: &str = "_user";
+/// The reserved key of the user a server-side session belongs to, which a
+/// [`UserIndex`](crate::backend::UserIndex) finds sessions by.
+pub const USER_KEY: &str = "_user";
 
 /// The longest user id [`Session::set_user_id`](crate::Session::set_user_id) accepts, in
 /// bytes: it fits every built-in backend's indexed column.

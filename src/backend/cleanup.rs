@@ -41,6 +41,7 @@ pub trait DeleteExpired: SessionBackend {
 /// assert!(spawn_cleanup(backend, Duration::ZERO).is_err());
 /// # Ok(()) }
 /// ```
+#[doc(alias = "continuously_delete_expired")]
 pub fn spawn_cleanup<B: DeleteExpired>(
     backend: B,
     interval: Duration,

@@ -64,8 +64,8 @@ impl BackendError {
         }
     }
 
-    /// The backend does not offer `operation` (what the optional [`SessionBackend`] methods
-    /// answer by default).
+    /// The backend does not offer `operation`: a Redis Cluster has no user index, and a
+    /// backend registered without [`UserIndex`](crate::backend::UserIndex) neither.
     ///
     /// [`SessionBackend`]: crate::SessionBackend
     ///

@@ -13,6 +13,18 @@ use crate::id::SessionId;
 /// A session's data: a JSON object.
 pub type Record = Map<String, Value>;
 
+/// `value`, a JSON object, as a record: for the crate's tests and the backend suite.
+///
+/// # Panics
+/// When `value` is not an object: a mistake in the test that wrote it.
+#[cfg(any(test, feature = "test-util"))]
+pub(crate) fn record(value: Value) -> Record {
+    match value {
+        Value::Object(map) => map,
+        other => panic!("a record is a JSON object, not {other}"),
+    }
+}
+
 /// A store of server-side session records, keyed by [`SessionId`]: the whole of what a backend
 /// author writes.
 ///
@@ -120,6 +132,8 @@ pub type Record = Map<String, Value>;
 ///     .build()?;
 /// # Ok(()) }
 /// ```
+#[doc(alias = "SessionStore")]
+#[doc(alias = "store")]
 pub trait SessionBackend: fmt::Debug + Send + Sync + 'static {
     /// The record `id`, or `None` when there is none or it has expired.
     fn load(

@@ -68,7 +68,7 @@ impl Storage {
         }
     }
 
-    /// In the cookie, encrypted (AES-256-GCM-SIV): neither readable nor changeable by the
+    /// In the cookie, encrypted (XChaCha20-Poly1305): neither readable nor changeable by the
     /// client.
     #[doc(alias = "privatecookie")]
     pub fn private_cookie() -> Self {

@@ -7,7 +7,8 @@ use super::session_backend::SessionBackend;
 use crate::id::SessionId;
 
 /// A backend that finds, and revokes, every session of one user: records that hold the user
-/// under the reserved key `_user`, set with [`Session::set_user_id`](crate::Session::set_user_id).
+/// under the reserved key [`USER_KEY`](crate::session::USER_KEY) (`"_user"`), set with
+/// [`Session::set_user_id`](crate::Session::set_user_id).
 ///
 /// Optional: a backend without it serves every session, and
 /// [`Session::user_sessions`](crate::Session::user_sessions) and the revoking methods answer

@@ -73,7 +73,7 @@ pub struct SessionConfigBuilder {
     session_max_age: Option<Duration>,
     cookie_args: CookieArgs,
     cookie_args_by_session: HashMap<String, CookieArgs>,
-    default_storage: Option<Storage>,
+    default_storage: Vec<Storage>,
     storage_by_session: Vec<(&'static str, Storage)>,
     server_session_ttl: Option<Duration>,
     absolute_max_age: Option<Duration>,
@@ -195,7 +195,9 @@ impl SessionConfigBuilder {
     }
 
     /// Where the default session (`Session` without a name) keeps its data: a signed cookie
-    /// unless set. A built-in backend converts into a [`Storage`] as it is; see
+    /// unless set. Given twice (here or through
+    /// [`session_backend::<DefaultSession>`](Self::session_backend)), it fails
+    /// [`build`](Self::build). A built-in backend converts into a [`Storage`] as it is; see
     /// [`Storage`] for cookies and backends of your own.
     ///
     /// ```
@@ -213,7 +215,7 @@ impl SessionConfigBuilder {
     /// ```
     #[doc(alias = "backends")]
     pub fn default_backend(mut self, storage: impl Into<Storage>) -> Self {
-        self.default_storage = Some(storage.into());
+        self.default_storage.push(storage.into());
         self
     }
 

@@ -177,7 +177,8 @@ impl SessionConfig {
     }
 
     /// The rolling refresh interval: when set, reading a session whose last save is at least
-    /// this old saves it again, extending its idle expiry. `None` (default): only changes do.
+    /// this old saves it again, extending its idle expiry. `None` (default): the interval is a
+    /// tenth of the session's idle lifetime.
     ///
     /// ```
     /// use axum_session_store::SessionConfig;

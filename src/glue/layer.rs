@@ -94,6 +94,7 @@ impl SessionConfig {
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
+#[doc(alias = "SessionManagerLayer")]
 pub struct SessionLayer {
     config: SessionConfig,
     on_conflict: Option<ConflictHandler>,

@@ -45,6 +45,7 @@ use crate::name::DefaultSession;
 /// # Ok(()) }
 /// ```
 #[must_use = "return the flash from the handler, or add `config.layer()`, so that changes are saved"]
+#[doc(alias = "Messages")]
 pub struct Flash<N = DefaultSession> {
     pub(crate) session: Session<N>,
 }

@@ -40,8 +40,8 @@ impl<N> Session<N> {
     /// use axum_session_store::{Session, SessionConfig, SessionError};
     ///
     /// async fn login(session: Session) -> Result<Session, SessionError> {
-    ///     session.regenerate_id();
-    ///     session.set_user_id("42")?;
+    ///     session.set_user_id("42")?; // gives the session a new id too
+    ///     assert!(session.is_modified());
     ///     assert_eq!(session.user_id().as_deref(), Some("42"));
     ///     Ok(session)
     /// }
@@ -275,7 +275,9 @@ impl<N> Session<N> {
             _ => Err(self.backend_failed(
                 action,
                 BackendError::unsupported(
-                    "listing or revoking a user's sessions (it was registered without a UserIndex)",
+                    "listing or revoking a user's sessions (it was registered without a \
+                     UserIndex: register a backend that implements UserIndex with \
+                     Storage::with_user_index)",
                 ),
             )),
         }

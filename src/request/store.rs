@@ -34,8 +34,8 @@ use crate::state::shared::SessionState;
 /// [`IntoResponseParts`](axum::response::IntoResponseParts) guard, like `Session`); the layer
 /// saves server-side sessions.
 ///
-/// `SessionStore::session` and `get_session`, which hand out [`Session`](crate::Session) handles, are defined
-/// with `Session`; saving (`save_sessions`) is defined where the save path is.
+/// [`session`](Self::session) and [`get_session`](Self::get_session) hand out
+/// [`Session`](crate::Session) handles; [`save_sessions`](Self::save_sessions) saves them all.
 ///
 /// # Example: session names chosen at run time
 ///

@@ -4,9 +4,10 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 use time::Duration;
 
+use crate::backend::session_backend::record;
 use crate::backend::{ApplyItem, Batching, Changes, Record, Regenerated, UserIndex};
 use crate::id::SessionId;
 use crate::SessionBackend;
@@ -99,14 +100,6 @@ fn described<T>(result: Result<T, crate::BackendError>) -> Result<T, String> {
         Some(source) => format!("{error}: {source}"),
         None => error.to_string(),
     })
-}
-
-/// `value`, a JSON object, as a record.
-fn record(value: Value) -> Record {
-    match value {
-        Value::Object(map) => map,
-        other => panic!("backend suite: not an object: {other}"),
-    }
 }
 
 impl<B: SessionBackend> Suite<B> {

@@ -1,8 +1,8 @@
 //! The backend behaviour suite (`common/suite.rs`) against every server-side backend, on the
 //! real servers of this machine, plus what is particular to each.
 
-#[path = "../common/mod.rs"]
-mod common;
+use session_test_support as common;
+use session_test_support::{backend_suite, backend_suite_in_one_test, sql_suite};
 
 mod memory;
 mod mysql;

@@ -24,8 +24,7 @@
     allow(dead_code, unused_imports)
 )]
 
-#[path = "../common/mod.rs"]
-mod common;
+use session_test_support as common;
 
 mod failovers;
 mod harness;

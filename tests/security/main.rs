@@ -1,8 +1,7 @@
 //! The security promises, one test each, and the attacks on them: tampering with cookies,
 //! property tests over arbitrary inputs, and constant-time tag comparison.
 
-#[path = "../common/mod.rs"]
-mod common;
+use session_test_support as common;
 
 mod constant_time;
 mod promises;

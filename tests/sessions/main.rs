@@ -1,8 +1,7 @@
 //! Session behaviour through a real `Router`: webapp2's semantics, what a save writes, the
 //! layer, expiry policies, id cookies, encrypted cookies, and configuration errors.
 
-#[path = "../common/mod.rs"]
-mod common;
+use session_test_support as common;
 
 mod bounds;
 mod config_errors;

@@ -170,10 +170,13 @@ async fn a_session_given_two_backends_fails_at_build_naming_it() {
         .secret_key(common::SECRET)
         .default_backend(MemoryBackend::new())
         .session_backend::<DefaultSession>(Storage::signed_cookie())
-        .build();
-    assert!(
-        default_twice.is_ok(),
-        "the later default replaces the earlier"
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        default_twice,
+        ConfigError::DuplicateSession {
+            name: "session".into()
+        }
     );
 }
 

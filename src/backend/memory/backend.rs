@@ -62,6 +62,7 @@ pub enum WhenFull {
 /// # Ok::<(), axum_session_store::ConfigError>(())
 /// ```
 #[derive(Clone, Debug)]
+#[doc(alias = "MemoryStore")]
 pub struct MemoryBackend {
     store: Arc<Mutex<Store>>,
     max_records: usize,
@@ -393,11 +394,8 @@ impl UserIndex for MemoryBackend {
 mod tests {
     use super::super::size::RECORD_OVERHEAD;
     use super::*;
-    use serde_json::{json, Value};
-
-    fn record(value: Value) -> Record {
-        value.as_object().cloned().unwrap_or_default()
-    }
+    use crate::backend::session_backend::record;
+    use serde_json::json;
 
     #[tokio::test]
     async fn bytes_follow_every_write() {

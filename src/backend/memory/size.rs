@@ -46,11 +46,8 @@ pub(super) fn size_with(record: &Record, size: usize, changes: &Changes) -> usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::session_backend::record;
     use serde_json::json;
-
-    fn record(value: Value) -> Record {
-        value.as_object().cloned().unwrap_or_default()
-    }
 
     #[test]
     fn sizes_after_changes_match_the_changed_record() {

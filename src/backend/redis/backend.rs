@@ -85,6 +85,7 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 /// ```
 #[derive(Clone)]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+#[doc(alias = "RedisStore")]
 pub struct RedisBackend {
     pub(super) connection: SharedConnection,
     prefix: String,

@@ -74,6 +74,7 @@ const DIALECT: JsonDialect = JsonDialect {
 /// ```
 #[derive(Clone)]
 #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+#[doc(alias = "MySqlStore")]
 pub struct MySqlBackend {
     table: Table<MySql>,
     /// The start of the query that loads a batch, up to its list of ids.

@@ -55,6 +55,7 @@ const USER_COLUMN: &str = "user_id TEXT GENERATED ALWAYS AS (data ->> '_user') S
 /// ```
 #[derive(Clone)]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+#[doc(alias = "PostgresStore")]
 pub struct PostgresBackend {
     table: Table<Postgres>,
     /// The `UPDATE` that `apply` runs.

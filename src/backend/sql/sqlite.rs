@@ -74,6 +74,7 @@ const DIALECT: JsonDialect = JsonDialect {
 /// ```
 #[derive(Clone)]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+#[doc(alias = "SqliteStore")]
 pub struct SqliteBackend {
     table: Table<Sqlite>,
     /// The start of the query that loads a batch, up to its list of ids.

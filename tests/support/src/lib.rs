@@ -1,6 +1,6 @@
-//! Test helpers: a config, and a client that carries cookies from response to request as a
-//! browser does, driving a `Router` in process.
-#![allow(dead_code, unreachable_pub)]
+//! The helpers the integration tests share: a config, a client that carries cookies from
+//! response to request as a browser does (driving a `Router` in process), the servers and
+//! fixtures of the backend tests, and the suite every server backend runs.
 
 pub mod blackhole;
 pub mod counting;
@@ -10,7 +10,6 @@ pub mod redis_cluster;
 pub mod redis_sentinel;
 pub mod servers;
 pub mod shared;
-#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub mod sql;
 pub mod suite;
 

@@ -5,21 +5,17 @@
 //! What sets the backends apart, as far as these tests are concerned, is in their
 //! [`SqlBackend`] implementations at the end of this file.
 
-use std::fmt;
-use std::future::Future;
-use std::sync::Arc;
-
-#[cfg(feature = "mysql")]
 use axum_session_store::backend::MySqlBackend;
-#[cfg(feature = "postgres")]
 use axum_session_store::backend::PostgresBackend;
-#[cfg(feature = "sqlite")]
 use axum_session_store::backend::SqliteBackend;
 use axum_session_store::backend::{Batching, Changes, DeleteExpired, Record, UserIndex};
 use axum_session_store::{BackendError, SessionBackend, SessionId};
 use serde_json::{json, Value};
 use sqlx::pool::PoolOptions;
 use sqlx::{Connection, Database, Pool};
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
 use time::Duration;
 
 use super::blackhole::BlackholeProxy;
@@ -196,12 +192,12 @@ macro_rules! sql_suite {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn migrate_twice_and_concurrently() {
             let Some(setup) = $setup().await else { return };
-            $crate::common::sql::migrate_twice_and_concurrently(&setup).await;
+            $crate::sql::migrate_twice_and_concurrently(&setup).await;
         }
 
         #[tokio::test]
         async fn invalid_table_names_are_refused() {
-            $crate::common::sql::invalid_table_names_are_refused::<$backend>();
+            $crate::sql::invalid_table_names_are_refused::<$backend>();
         }
 
         $crate::sql_suite!(@with_setup $setup;
@@ -217,7 +213,7 @@ macro_rules! sql_suite {
             #[tokio::test]
             async fn $case() {
                 let Some(setup) = $setup().await else { return };
-                $crate::common::sql::$case(&setup).await;
+                $crate::sql::$case(&setup).await;
             }
         )*
     };
@@ -678,8 +674,6 @@ macro_rules! sql_backend {
         }
     };
 }
-
-#[cfg(feature = "postgres")]
 sql_backend! {
     PostgresBackend: sqlx::Postgres,
     quote: '"',
@@ -692,8 +686,6 @@ sql_backend! {
         CREATE INDEX "{table}_expires_idx" ON "{table}" (expires_at);"#,
     lazy_pool: Pool::connect_lazy(&servers::postgres_url()).unwrap(),
 }
-
-#[cfg(feature = "sqlite")]
 sql_backend! {
     SqliteBackend: sqlx::Sqlite,
     quote: '"',
@@ -706,8 +698,6 @@ sql_backend! {
         CREATE INDEX "{table}_expires_idx" ON "{table}" (expires_at);"#,
     lazy_pool: Pool::connect_lazy("sqlite::memory:").unwrap(),
 }
-
-#[cfg(feature = "mysql")]
 sql_backend! {
     MySqlBackend: sqlx::MySql,
     quote: '`',

@@ -128,7 +128,6 @@ pub fn block_on<F: std::future::Future>(work: F) -> F::Output {
 /// A backend on the shared Redis under a fresh key prefix (`{label}_..:`), its prefix, and what
 /// deletes its keys afterwards (on a runtime of its own, so it opens its own connection);
 /// `None`, after the skip-or-fail rule, when Redis does not answer.
-#[cfg(feature = "redis")]
 pub async fn shared_redis(
     label: &str,
 ) -> Option<(
@@ -164,7 +163,6 @@ pub async fn shared_redis(
 }
 
 /// Deletes every key that matches `pattern`.
-#[cfg(feature = "redis")]
 pub async fn delete_redis_keys(
     url: String,
     pattern: String,

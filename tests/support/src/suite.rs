@@ -96,7 +96,7 @@ macro_rules! backend_suite {
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
                 let Some(fixture) = $fixture().await else { return };
-                $crate::common::suite::$case(&fixture).await;
+                $crate::suite::$case(&fixture).await;
             }
         )*
     };
@@ -119,8 +119,8 @@ macro_rules! backend_suite_in_one_test {
             let Some(fixture) = $fixture().await else { return };
             $(
                 let case = stringify!($case);
-                if !($without_users && $crate::common::suite::USER_CASES.contains(&case)) {
-                    $crate::common::suite::$case(&fixture).await;
+                if !($without_users && $crate::suite::USER_CASES.contains(&case)) {
+                    $crate::suite::$case(&fixture).await;
                 }
             )*
         }
