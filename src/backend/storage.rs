@@ -117,15 +117,10 @@ impl Storage {
         }
     }
 
-    /// A built-in backend: [`Batched`](super::Batched) when it takes more than one operation a
-    /// call, else on its own; with its index.
+    /// A built-in backend: [`Batched`](super::Batched), with its index.
     #[cfg(any(feature = "redis", feature = "sqlx"))]
     fn batched<B: super::batching::Batching + UserIndex>(backend: B, label: &str) -> Self {
-        if backend.batch_limits().batch() > 1 {
-            Self::indexed(super::batch::Batched::new(backend), label.into())
-        } else {
-            Self::indexed(backend, label.into())
-        }
+        Self::indexed(super::batch::Batched::new(backend), label.into())
     }
 
     /// What logs and errors call it.

@@ -435,10 +435,8 @@ impl SessionConfigBuilder {
         self.check_cookie_args(&cookie_name)?;
         let codecs = Codecs::derive(secret, &self.fallback_keys);
         let keepers = self.keepers(&cookie_name, &codecs)?;
-        let signed_cookie = (
-            Keeper::new(&Storage::signed_cookie().kind, &codecs),
-            Storage::signed_cookie().label(),
-        );
+        let signed = Storage::signed_cookie();
+        let signed_cookie = (Keeper::new(&signed.kind, &codecs), signed.label());
         let server_session_ttl = self
             .server_session_ttl
             .unwrap_or(DEFAULT_SERVER_SESSION_TTL);

@@ -5,12 +5,10 @@ use crate::common;
 
 use std::sync::Arc;
 
-use axum_session_store::backend::{
-    Changes, DeleteExpired, MemoryBackend, Record, Regenerated, Storage,
-};
-use axum_session_store::{BackendError, SessionBackend, SessionId};
+use axum_session_store::backend::{DeleteExpired, MemoryBackend, Storage};
+use axum_session_store::SessionBackend;
 use common::servers::Fixture;
-use time::Duration;
+use common::storage_only::StorageOnly;
 
 async fn memory() -> Option<Fixture> {
     Some(Fixture::new(Arc::new(MemoryBackend::new())))
@@ -35,49 +33,12 @@ async fn delete_expired_frees_memory() {
 
 /// A user's backend that implements only the five required methods, and none of the optional
 /// capabilities, passes the published suite and serves sessions registered as it is.
-#[derive(Debug, Default)]
-struct RequiredMethodsOnly(MemoryBackend);
-
-impl SessionBackend for RequiredMethodsOnly {
-    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
-        self.0.load(id).await
-    }
-    async fn create(
-        &self,
-        id: &SessionId,
-        record: &Record,
-        ttl: Duration,
-    ) -> Result<bool, BackendError> {
-        self.0.create(id, record, ttl).await
-    }
-    async fn apply(
-        &self,
-        id: &SessionId,
-        changes: &Changes,
-        ttl: Duration,
-    ) -> Result<bool, BackendError> {
-        self.0.apply(id, changes, ttl).await
-    }
-    async fn regenerate(
-        &self,
-        old: &SessionId,
-        new: &SessionId,
-        changes: &Changes,
-        ttl: Duration,
-    ) -> Result<Regenerated, BackendError> {
-        self.0.regenerate(old, new, changes, ttl).await
-    }
-    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
-        self.0.delete(id).await
-    }
-}
-
 #[tokio::test]
 async fn a_backend_of_the_required_methods_only_passes_the_suite_and_moves_the_data() {
-    axum_session_store::test_util::backend_suite(RequiredMethodsOnly::default()).await;
+    axum_session_store::test_util::backend_suite(StorageOnly::default()).await;
     let config = axum_session_store::SessionConfig::builder()
         .secret_key(common::SECRET)
-        .default_backend(Storage::server(RequiredMethodsOnly::default()))
+        .default_backend(Storage::server(StorageOnly::default()))
         .build()
         .unwrap();
     let mut client = common::Client::new(common::app::layered(config));

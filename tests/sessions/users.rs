@@ -5,13 +5,11 @@
 use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
-use axum_session_store::backend::{Changes, MemoryBackend, Record, Regenerated, Storage};
+use axum_session_store::backend::{MemoryBackend, Storage};
 use axum_session_store::session::MAX_USER_ID_LEN;
-use axum_session_store::{
-    BackendError, Session, SessionBackend, SessionConfig, SessionError, SessionId,
-};
-use time::Duration;
+use axum_session_store::{BackendError, Session, SessionConfig, SessionError};
 
+use crate::common::storage_only::StorageOnly;
 use crate::common::{Client, SECRET};
 
 /// What each call answered, as text: `ok …` or the error's variant and message.
@@ -134,53 +132,11 @@ async fn a_session_without_a_user_has_no_sessions_to_list_or_revoke() {
     assert_eq!(client.get("/revoke").await.body, "ok 0");
 }
 
-/// A backend of a user's own that implements only the required methods.
-#[derive(Debug)]
-struct Minimal(MemoryBackend);
-
-impl SessionBackend for Minimal {
-    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
-        self.0.load(id).await
-    }
-
-    async fn create(
-        &self,
-        id: &SessionId,
-        record: &Record,
-        ttl: Duration,
-    ) -> Result<bool, BackendError> {
-        self.0.create(id, record, ttl).await
-    }
-
-    async fn apply(
-        &self,
-        id: &SessionId,
-        changes: &Changes,
-        ttl: Duration,
-    ) -> Result<bool, BackendError> {
-        self.0.apply(id, changes, ttl).await
-    }
-
-    async fn regenerate(
-        &self,
-        old: &SessionId,
-        new: &SessionId,
-        changes: &Changes,
-        ttl: Duration,
-    ) -> Result<Regenerated, BackendError> {
-        self.0.regenerate(old, new, changes, ttl).await
-    }
-
-    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
-        self.0.delete(id).await
-    }
-}
-
 #[tokio::test]
 async fn a_backend_without_user_support_answers_unsupported() {
     let config = SessionConfig::builder()
         .secret_key(SECRET)
-        .default_backend(Storage::server(Minimal(MemoryBackend::new())))
+        .default_backend(Storage::server(StorageOnly::default()))
         .build()
         .unwrap();
     let mut client = Client::new(app(config));

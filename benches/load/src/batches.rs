@@ -64,14 +64,9 @@ impl<B: Batching + UserIndex> Observed<B> {
         Self { inner, sizes }
     }
 
-    /// As a config keeps it: batched (when the backend takes more than one operation a call),
-    /// with its user index.
+    /// As a config keeps a built-in backend: batched, with its user index.
     pub fn storage(self) -> Storage {
-        if self.inner.batch_limits().batch() > 1 {
-            Storage::with_user_index(Batched::new(self))
-        } else {
-            Storage::with_user_index(self)
-        }
+        Storage::with_user_index(Batched::new(self))
     }
 }
 

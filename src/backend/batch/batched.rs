@@ -16,7 +16,8 @@ use crate::backend::user_index::UserIndex;
 use crate::id::SessionId;
 
 /// A [`Batching`] backend that batches: its loads, and its saves, go out together when it is
-/// busy, within its [`BatchLimits`]; every other operation goes straight to it.
+/// busy, within its [`BatchLimits`]; every other operation goes straight to it, and so does
+/// every operation when the limits allow one a call (`max_batch(1)`).
 ///
 /// The built-in server backends are registered this way; wrap a batching backend of your own
 /// in it before you register it. Clones share the queues.
@@ -35,6 +36,8 @@ use crate::id::SessionId;
 /// ```
 pub struct Batched<B> {
     backend: Arc<B>,
+    /// Whether loads and saves go through the queues: more than one fits in a call.
+    queued: bool,
     pub(super) loads: Arc<Batcher<Load>>,
     pub(super) applies: Arc<Batcher<Apply>>,
 }
@@ -49,10 +52,11 @@ impl<B: Batching> Batched<B> {
     /// `backend`, batched within `limits`.
     pub(crate) fn with_limits(backend: B, limits: BatchLimits) -> Self {
         let backend = Arc::new(backend);
-        let queued: Arc<dyn DynBatching> = backend.clone();
+        let driven: Arc<dyn DynBatching> = backend.clone();
         Self {
-            loads: Arc::new(Batcher::new(queued.clone(), limits)),
-            applies: Arc::new(Batcher::new(queued, limits)),
+            loads: Arc::new(Batcher::new(driven.clone(), limits)),
+            applies: Arc::new(Batcher::new(driven, limits)),
+            queued: limits.batch() > 1,
             backend,
         }
     }
@@ -72,6 +76,7 @@ impl<B> Clone for Batched<B> {
     fn clone(&self) -> Self {
         Self {
             backend: self.backend.clone(),
+            queued: self.queued,
             loads: self.loads.clone(),
             applies: self.applies.clone(),
         }
@@ -144,6 +149,9 @@ impl<B: fmt::Debug> fmt::Debug for Batched<B> {
 
 impl<B: Batching> SessionBackend for Batched<B> {
     async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
+        if !self.queued {
+            return self.backend.load(id).await;
+        }
         self.loads
             .run(id, || id.clone(), || self.backend.load(id))
             .await
@@ -164,6 +172,9 @@ impl<B: Batching> SessionBackend for Batched<B> {
         changes: &Changes,
         ttl: Duration,
     ) -> Result<bool, BackendError> {
+        if !self.queued {
+            return self.backend.apply(id, changes, ttl).await;
+        }
         let item = move || ApplyItem::new(id.clone(), changes.clone(), ttl);
         self.applies
             .run(id, item, move || self.backend.apply(id, changes, ttl))

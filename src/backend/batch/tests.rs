@@ -175,6 +175,34 @@ async fn an_operation_goes_out_at_once_when_nothing_is_in_flight() {
     assert_eq!(backend.calls(), [Call::One(id)]);
 }
 
+/// With one operation a call there is nothing to batch: every load and save goes straight to
+/// the backend, concurrent ones included, as if it were not wrapped.
+#[tokio::test(flavor = "current_thread")]
+async fn one_operation_a_call_goes_straight_through() {
+    let backend = Arc::new(Recording::default());
+    let batched = with(&backend, limits(1).max_batch(1));
+    let ids = ids(3);
+    let tasks: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (batched, id) = (batched.clone(), id.clone());
+            tokio::spawn(async move { batched.apply(&id, &set("a"), Duration::HOUR).await })
+        })
+        .collect();
+    settle().await;
+    assert_eq!(batched.applies.waiting(), 0, "nothing queued");
+    backend.gate.add_permits(3);
+    for task in tasks {
+        assert!(task.await.unwrap().unwrap());
+    }
+    let calls = backend.calls();
+    assert_eq!(calls.len(), 3);
+    assert!(
+        calls.iter().all(|call| matches!(call, Call::One(_))),
+        "{calls:?}"
+    );
+}
+
 #[tokio::test(flavor = "current_thread")]
 async fn loads_that_arrive_while_one_is_in_flight_go_out_together_up_to_the_maximum() {
     let backend = Arc::new(Recording::default());

@@ -11,6 +11,7 @@ pub mod redis_sentinel;
 pub mod servers;
 pub mod shared;
 pub mod sql;
+pub mod storage_only;
 pub mod suite;
 
 use axum::body::Body;

@@ -132,14 +132,9 @@ impl Shared {
     }
 }
 
-/// `backend` as the config keeps a built-in one: batched when it takes more than one operation
-/// a call, with its user index.
+/// `backend` as the config keeps a built-in one: batched, with its user index.
 pub fn storage<B: Batching + UserIndex>(backend: B) -> Storage {
-    if backend.batch_limits().batch() > 1 {
-        Storage::with_user_index(Batched::new(backend))
-    } else {
-        Storage::with_user_index(backend)
-    }
+    Storage::with_user_index(Batched::new(backend))
 }
 
 impl SessionBackend for Shared {
