@@ -137,6 +137,14 @@ pub enum ConfigError {
         /// The setting, such as `max_cookie_pairs`.
         setting: &'static str,
     },
+    /// A setting whose value cannot work, such as a network prefix longer than an address.
+    #[error("{setting}: {problem}")]
+    InvalidSetting {
+        /// The setting, such as `metadata client_address`.
+        setting: &'static str,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// A duration setting that is zero or negative.
     #[error("{setting} is {value}: it must be positive (or left unset)")]
     NonPositiveDuration {

@@ -44,7 +44,7 @@
 //
 // | tier | files and folders | what they hold |
 // | --- | --- | --- |
-// | leaves | `id`, `key`, `nesting`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `csrf_origin`, `cache_headers`, `rejection_log`, `config_error`, `conflict`, `json_size`, `name` | session ids, HKDF keys, the nesting limit, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format and origin check, caching headers, rate-limited logging, `ConfigError`, what a conflict handler is told, sizes of JSON, session names |
+// | leaves | `id`, `key`, `handle`, `metadata`, `nesting`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `csrf_origin`, `cache_headers`, `rejection_log`, `config_error`, `conflict`, `json_size`, `name` | session ids, HKDF keys, session handles, what sessions record about their clients, the nesting limit, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format and origin check, caching headers, rate-limited logging, `ConfigError`, what a conflict handler is told, sizes of JSON, session names |
 // | storage | `backend/`, `cookie/` (`args`, `request`, `codec/`), `error` | the `SessionBackend` trait, its optional capabilities, natural batching (`backend/batch/`) and the built-in backends; cookie attributes, the parsed `Cookie` header, the signed and sealed cookie codecs; `SessionError` |
 // | settings | `config/` (`keeper`, `profile`, `built`, `builder`) | a session's storage ready to use, one resolved profile per session name, the built config and its builder |
 // | state | `state/` (`meta`, `flags`, `data`, `shared`) | what a session keeps for the crate (its lifetime, CSRF secret, user); what is pending on it; one session's data and its invariants; the request's shared handle to it |
@@ -66,9 +66,11 @@ mod csrf_origin;
 mod csrf_token;
 mod expiry;
 mod flash_message;
+mod handle;
 mod id;
 mod json_size;
 mod key;
+mod metadata;
 mod nesting;
 mod rejection_log;
 mod reserved;
@@ -127,9 +129,12 @@ pub mod session {
     pub use crate::conflict::Conflict;
     pub use crate::expiry::Expiry;
     pub use crate::glue::layer::SessionService;
+    pub use crate::handle::{InvalidHandle, SessionHandle};
+    pub use crate::handles::devices::Device;
+    pub use crate::metadata::{ClientAddress, Metadata, MAX_LABEL_LEN, MAX_USER_AGENT_LEN};
     pub use crate::name::RuntimeName;
     pub use crate::nesting::MAX_VALUE_DEPTH;
-    pub use crate::reserved::{CREATED_KEY, MAX_USER_ID_LEN, USER_KEY};
+    pub use crate::reserved::{CREATED_KEY, MAX_USER_ID_LEN, METADATA_KEY, USER_KEY};
 }
 
 /// The deadpool-redis this crate is built against (0.23), to make pools of the matching version.

@@ -20,8 +20,14 @@ pub const USER_KEY: &str = "_user";
 /// bytes: it fits every built-in backend's indexed column.
 pub const MAX_USER_ID_LEN: usize = 255;
 
+/// The reserved key of a session's metadata (creation and last-seen times, user agent, client
+/// address, label), when [`SessionConfigBuilder::metadata`](crate::SessionConfigBuilder::metadata)
+/// turns it on or [`Session::set_device_label`](crate::Session::set_device_label) sets a label.
+pub const METADATA_KEY: &str = "_meta";
+
 /// Every reserved key.
-pub(crate) const RESERVED_KEYS: [&str; 4] = [CREATED_KEY, EXPIRY_KEY, CSRF_KEY, USER_KEY];
+pub(crate) const RESERVED_KEYS: [&str; 5] =
+    [CREATED_KEY, EXPIRY_KEY, CSRF_KEY, USER_KEY, METADATA_KEY];
 
 /// Whether `key` is one the crate keeps in sessions for itself.
 pub(crate) fn is_reserved(key: &str) -> bool {

@@ -11,7 +11,7 @@ use super::batching::{ApplyItem, Batching};
 use super::changes::Changes;
 use super::error::BackendError;
 use super::session_backend::{Record, Regenerated, SessionBackend};
-use super::user_index::UserIndex;
+use super::user_index::{UserIndex, UserSession};
 use crate::id::SessionId;
 
 /// A boxed, sendable future: what the object-safe traits return.
@@ -122,7 +122,8 @@ pub(crate) trait DynUserIndex: Send + Sync + 'static {
     fn user_sessions<'a>(
         &'a self,
         user_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>>;
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<UserSession>, BackendError>>;
 
     fn revoke_user_sessions<'a>(
         &'a self,
@@ -135,8 +136,9 @@ impl<B: UserIndex> DynUserIndex for B {
     fn user_sessions<'a>(
         &'a self,
         user_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
-        Box::pin(UserIndex::user_sessions(self, user_id))
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<UserSession>, BackendError>> {
+        Box::pin(UserIndex::user_sessions(self, user_id, limit))
     }
 
     fn revoke_user_sessions<'a>(

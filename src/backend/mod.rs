@@ -38,4 +38,4 @@ pub use sql::PostgresBackend;
 pub use sql::SqliteBackend;
 pub use storage::Storage;
 pub(crate) use storage::StorageKind;
-pub use user_index::UserIndex;
+pub use user_index::{UserIndex, UserSession};

@@ -20,7 +20,9 @@ use crate::config_error::ConfigError;
 use crate::cookie::args::{CookieArgs, CookieAttributes};
 use crate::cookie::request::DEFAULT_MAX_COOKIE_PAIRS;
 use crate::expiry::ExpiryPolicy;
+use crate::handle::HandleKey;
 use crate::key::{distinct_bytes, MIN_DISTINCT_SECRET_BYTES, MIN_SECRET_LEN};
+use crate::metadata::{Metadata, MetadataRecorder};
 use crate::name::{self, SessionName, DEFAULT_COOKIE_NAME};
 use crate::rejection_log::RejectionLog;
 
@@ -82,6 +84,7 @@ pub struct SessionConfigBuilder {
     max_sessions_per_request: Option<usize>,
     max_flashes: Option<usize>,
     max_record_bytes: Option<usize>,
+    metadata: Option<Metadata>,
 }
 
 impl SessionConfigBuilder {
@@ -409,6 +412,32 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// Turns on session metadata for server-side sessions: creation and last-seen times, the
+    /// user agent and, if chosen, the client address, for a "where you're signed in" page
+    /// ([`Session::user_sessions`](crate::Session::user_sessions)). Off by default, when it
+    /// costs nothing.
+    ///
+    /// # Errors
+    /// `build()` fails with [`ConfigError::InvalidSetting`] for a negative last-seen interval
+    /// or a network prefix longer than the address.
+    ///
+    /// ```
+    /// use axum_session_store::session::Metadata;
+    /// use axum_session_store::{ConfigError, SessionConfig};
+    /// use time::Duration;
+    ///
+    /// let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder().secret_key(secret).metadata(Metadata::new()).build()?;
+    /// let wrong = Metadata::new().last_seen_interval(Duration::seconds(-1));
+    /// let err = SessionConfig::builder().secret_key(secret).metadata(wrong).build().unwrap_err();
+    /// assert!(matches!(err, ConfigError::InvalidSetting { .. }));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn metadata(mut self, metadata: Metadata) -> Self {
+        self.metadata = Some(metadata);
+        self
+    }
+
     /// Checks every setting and derives the signing keys.
     ///
     /// # Errors
@@ -428,6 +457,9 @@ impl SessionConfigBuilder {
         check_secrets(secret, &self.fallback_keys)?;
         self.check_durations()?;
         self.check_limits()?;
+        if let Some(Err((setting, problem))) = self.metadata.as_ref().map(Metadata::check) {
+            return Err(ConfigError::InvalidSetting { setting, problem });
+        }
         let cookie_name = self
             .cookie_name
             .clone()
@@ -476,6 +508,11 @@ impl SessionConfigBuilder {
                 .max_sessions_per_request
                 .unwrap_or(DEFAULT_MAX_SESSIONS_PER_REQUEST),
             rejection_log: RejectionLog::default(),
+            metadata: self
+                .metadata
+                .clone()
+                .map(|metadata| MetadataRecorder::new(metadata, secret)),
+            handles: HandleKey::derive(secret),
         }))
     }
 
@@ -599,6 +636,7 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("max_sessions_per_request", &self.max_sessions_per_request)
             .field("max_flashes", &self.max_flashes)
             .field("max_record_bytes", &self.max_record_bytes)
+            .field("metadata", &self.metadata)
             .finish()
     }
 }

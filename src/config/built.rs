@@ -15,6 +15,8 @@ use crate::cookie::codec::PrivateCookieSerializer;
 use crate::cookie::codec::SecureCookieSerializer;
 use crate::error::SessionError;
 use crate::expiry::ExpiryPolicy;
+use crate::handle::HandleKey;
+use crate::metadata::MetadataRecorder;
 use crate::rejection_log::RejectionLog;
 
 /// How many sessions one request may open unless
@@ -79,6 +81,10 @@ pub(crate) struct Settings {
     pub(crate) max_sessions_per_request: usize,
     /// Rejected cookies are logged through it: one warning a minute at most.
     pub(crate) rejection_log: RejectionLog,
+    /// What server-side sessions record about their clients, when metadata is on.
+    pub(crate) metadata: Option<MetadataRecorder>,
+    /// The key of session handles.
+    pub(crate) handles: HandleKey,
 }
 
 impl SessionConfig {
@@ -330,6 +336,16 @@ impl SessionConfig {
     /// Where rejected cookies are logged.
     pub(crate) fn rejection_log(&self) -> &RejectionLog {
         &self.inner.rejection_log
+    }
+
+    /// What server-side sessions record about their clients, when metadata is on.
+    pub(crate) fn metadata(&self) -> Option<&MetadataRecorder> {
+        self.inner.metadata.as_ref()
+    }
+
+    /// The key of session handles.
+    pub(crate) fn handles(&self) -> &HandleKey {
+        &self.inner.handles
     }
 
     /// The settings of the session `name`: its own, else the shared defaults.

@@ -320,8 +320,12 @@ where
             let store = match request.extensions().get::<SessionStore>() {
                 Some(store) => store.clone(),
                 None => {
-                    let store =
-                        SessionStore::new(layer.config.clone(), request.headers(), Saver::Guard);
+                    let store = SessionStore::new(
+                        layer.config.clone(),
+                        request.headers(),
+                        request.extensions(),
+                        Saver::Guard,
+                    );
                     request.extensions_mut().insert(store.clone());
                     store
                 }

@@ -26,7 +26,12 @@ where
         if let Some(store) = parts.extensions.get::<SessionStore>() {
             return Ok(store.clone());
         }
-        let store = SessionStore::new(SessionConfig::from_ref(state), &parts.headers, Saver::Guard);
+        let store = SessionStore::new(
+            SessionConfig::from_ref(state),
+            &parts.headers,
+            &parts.extensions,
+            Saver::Guard,
+        );
         parts.extensions.insert(store.clone());
         Ok(store)
     }

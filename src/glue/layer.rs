@@ -205,8 +205,12 @@ where
             // An outer session layer already manages this request.
             Some(_) => return Box::pin(inner.call(request)),
             None => {
-                let store =
-                    SessionStore::new(self.config.clone(), request.headers(), Saver::LayerPending);
+                let store = SessionStore::new(
+                    self.config.clone(),
+                    request.headers(),
+                    request.extensions(),
+                    Saver::LayerPending,
+                );
                 request.extensions_mut().insert(store.clone());
                 store
             }

@@ -2,6 +2,8 @@
 //! one user (methods of `Session`).
 
 pub(crate) mod csrf;
+pub(crate) mod devices;
 pub(crate) mod flash;
 pub(crate) mod session;
+
 mod users;

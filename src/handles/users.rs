@@ -8,11 +8,7 @@ use crate::backend::error::BackendError;
 use crate::config::keeper::Keeper;
 use crate::error::SessionError;
 use crate::handles::session::Session;
-use crate::id::SessionId;
-use crate::reserved::{MAX_USER_ID_LEN, USER_KEY};
-
-/// A server-side session's backend, and the user the session is tied to.
-type BackendAndUser = (Arc<dyn DynBackend>, String);
+use crate::reserved::MAX_USER_ID_LEN;
 
 /// A server-side session's index of sessions by user, and the user the session is tied to.
 type IndexAndUser = (Arc<dyn DynUserIndex>, String);
@@ -114,41 +110,14 @@ impl<N> Session<N> {
         self.state.lock().meta().user_id.clone()
     }
 
-    /// The ids of the live sessions of this session's user, this one included once it is
-    /// saved: for a "your devices" page. (Show [`id`](Self::id) beside them to mark the
-    /// current one.)
-    ///
-    /// A session tied to no user (an anonymous visitor) has none: an empty list.
-    ///
-    /// # Errors
-    /// [`SessionError::NotRevocable`] for a cookie session, and [`SessionError::Backend`] when
-    /// the backend fails or cannot list (a Redis Cluster: [`BackendError::is_unsupported`]).
-    ///
-    /// ```
-    /// # use axum_session_store::{Session, SessionError};
-    /// async fn devices(session: Session) -> Result<String, SessionError> {
-    ///     let ids = session.user_sessions().await?;
-    ///     Ok(format!("signed in on {} devices", ids.len()))
-    /// }
-    /// ```
-    pub async fn user_sessions(&self) -> Result<Vec<SessionId>, SessionError> {
-        let action = "list the user's sessions";
-        let Some((index, user_id)) = self.index_and_user(action)? else {
-            return Ok(Vec::new());
-        };
-        index
-            .user_sessions(&user_id)
-            .await
-            .map_err(|source| self.backend_failed(action, source))
-    }
-
     /// Ends every other session of this session's user, atomically, and returns how many
     /// ended: "sign out all other devices", which OWASP asks for after a password change.
     /// This session stays; a request of a revoked session that runs meanwhile cannot bring
     /// its session back.
     ///
     /// # Errors
-    /// As [`user_sessions`](Self::user_sessions).
+    /// [`SessionError::NotRevocable`] for a cookie session, and [`SessionError::Backend`] when
+    /// the backend fails or cannot list (a Redis Cluster: [`BackendError::is_unsupported`]).
     ///
     /// ```
     /// use axum::{routing::post, Router};
@@ -184,67 +153,8 @@ impl<N> Session<N> {
             .map_err(|source| self.backend_failed(action, source))
     }
 
-    /// Ends the session `id` if it is one of this session's user's ("log out this device" on
-    /// a devices page), and says whether it did. An id of another user's session, an unknown
-    /// or expired one, or any id when this session is tied to no user, ends nothing and
-    /// answers `false`: a devices page that passes the id from a form cannot be used to log
-    /// out someone else. The id of this session itself logs it out, as
-    /// [`invalidate`](Self::invalidate) does: its record is deleted and its cookie expired
-    /// when it is saved.
-    ///
-    /// # Errors
-    /// [`SessionError::NotRevocable`] for a cookie session, and [`SessionError::Backend`] when
-    /// the backend fails.
-    ///
-    /// ```
-    /// use axum::{extract::Path, routing::post, Router};
-    /// use axum_session_store::backend::MemoryBackend;
-    /// use axum_session_store::{Session, SessionConfig, SessionError, SessionId};
-    ///
-    /// async fn log_out_device(session: Session, Path(id): Path<String>) -> Result<String, SessionError> {
-    ///     let Some(id) = SessionId::parse(&id) else { return Ok("no such device".into()) };
-    ///     Ok(if session.revoke_session(&id).await? { "logged out" } else { "no such device" }.into())
-    /// }
-    ///
-    /// # fn main() -> Result<(), axum_session_store::ConfigError> {
-    /// # let secret = "an example secret, at least 32 bytes long";
-    /// let config = SessionConfig::builder().secret_key(secret).default_backend(MemoryBackend::new()).build()?;
-    /// let app: Router = Router::new()
-    ///     .route("/devices/{id}/logout", post(log_out_device))
-    ///     .layer(config.layer())
-    ///     .with_state(config);
-    /// # Ok(()) }
-    /// ```
-    pub async fn revoke_session(&self, id: &SessionId) -> Result<bool, SessionError> {
-        let Some((backend, user_id)) = self.backend_and_user()? else {
-            return Ok(false);
-        };
-        if self.id().as_ref() == Some(id) {
-            // This very device: a logout, which expires its cookie too when the session is saved.
-            self.invalidate();
-            return Ok(true);
-        }
-        let record = backend
-            .load(id)
-            .await
-            .map_err(|source| self.backend_failed("load the session to revoke", source))?;
-        let owned = record
-            .as_ref()
-            .and_then(|record| record.get(USER_KEY))
-            .and_then(|user| user.as_str())
-            .is_some_and(|owner| owner == user_id);
-        if !owned {
-            return Ok(false);
-        }
-        backend
-            .delete(id)
-            .await
-            .map_err(|source| self.backend_failed("revoke the session", source))?;
-        Ok(true)
-    }
-
     /// The session's server-side backend, or the error that says a cookie session has none.
-    fn server_backend(&self) -> Result<Arc<dyn DynBackend>, SessionError> {
+    pub(super) fn server_backend(&self) -> Result<Arc<dyn DynBackend>, SessionError> {
         let profile = self.state.profile();
         match profile.keeper() {
             Keeper::Server { backend, .. } => Ok(backend.clone()),
@@ -255,15 +165,12 @@ impl<N> Session<N> {
         }
     }
 
-    /// The backend of this server-side session and its user, if it is tied to one.
-    fn backend_and_user(&self) -> Result<Option<BackendAndUser>, SessionError> {
-        let backend = self.server_backend()?;
-        Ok(self.user_id().map(|user_id| (backend, user_id)))
-    }
-
     /// The user index of this server-side session's backend and its user, if it is tied to
     /// one; the error that says `action` needs an index the backend does not keep.
-    fn index_and_user(&self, action: &'static str) -> Result<Option<IndexAndUser>, SessionError> {
+    pub(super) fn index_and_user(
+        &self,
+        action: &'static str,
+    ) -> Result<Option<IndexAndUser>, SessionError> {
         self.server_backend()?;
         let Some(user_id) = self.user_id() else {
             return Ok(None);
@@ -283,7 +190,11 @@ impl<N> Session<N> {
         }
     }
 
-    fn backend_failed(&self, action: &'static str, source: BackendError) -> SessionError {
+    pub(super) fn backend_failed(
+        &self,
+        action: &'static str,
+        source: BackendError,
+    ) -> SessionError {
         let profile = self.state.profile();
         SessionError::Backend {
             session: profile.name().to_owned(),

@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use axum::http::HeaderMap;
+use axum::http::{Extensions, HeaderMap};
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
@@ -15,6 +15,7 @@ use crate::config::profile::SessionProfile;
 use crate::cookie::request::RequestCookies;
 use crate::cookie_session;
 use crate::error::SessionError;
+use crate::metadata::Client;
 use crate::request::saver::{Saver, SharedSaver};
 use crate::reserved;
 use crate::server;
@@ -87,6 +88,8 @@ struct Inner {
     cookies: RequestCookies,
     /// The request's clock: every session of the request is checked and signed with it.
     now: OffsetDateTime,
+    /// What the request says of its client, when metadata is on.
+    client: Option<Client>,
     /// Whether a `SessionLayer` saves this store, and whether it has yet: one of [`NO_LAYER`],
     /// [`LAYER_PENDING`], [`LAYER_DONE`].
     saver: SharedSaver,
@@ -98,13 +101,22 @@ struct Inner {
 }
 
 impl SessionStore {
-    /// A store for the request whose headers are given, saved by `saver`.
-    pub(crate) fn new(config: SessionConfig, headers: &HeaderMap, saver: Saver) -> Self {
+    /// A store for the request whose headers and extensions are given, saved by `saver`.
+    pub(crate) fn new(
+        config: SessionConfig,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+        saver: Saver,
+    ) -> Self {
         let cookies = RequestCookies::from_headers(headers, config.max_cookie_pairs());
+        let client = config
+            .metadata()
+            .map(|recorder| recorder.client(headers, extensions));
         Self {
             inner: Arc::new(Inner {
                 config,
                 cookies,
+                client,
                 now: OffsetDateTime::now_utc(),
                 saver: SharedSaver::new(saver),
                 sessions: Mutex::new(Vec::new()),
@@ -238,7 +250,7 @@ impl SessionStore {
                 });
             }
             Keeper::Server { backend, ids, .. } => {
-                server::load(
+                let mut data = server::load(
                     &profile,
                     backend.as_ref(),
                     ids,
@@ -246,7 +258,13 @@ impl SessionStore {
                     self.inner.now,
                     self.inner.config.rejection_log(),
                 )
-                .await?
+                .await?;
+                if let (Some(recorder), Some(client)) =
+                    (self.inner.config.metadata(), &self.inner.client)
+                {
+                    data.observe(client, recorder.interval(), self.inner.now);
+                }
+                data
             }
         };
         Ok(self.register(profile, data))

@@ -9,7 +9,7 @@ use crate::backend::{Changes, Record};
 use crate::expiry::Creation;
 use crate::flash_message::FLASH_KEY;
 use crate::id::SessionId;
-use crate::reserved::CREATED_KEY;
+use crate::reserved::{CREATED_KEY, METADATA_KEY};
 use crate::state::data::SessionData;
 
 /// What saving one server-side session takes.
@@ -17,9 +17,10 @@ use crate::state::data::SessionData;
 pub(super) enum Plan {
     /// Sign the same id again (it verified with a fallback key).
     Resign(SessionId),
-    /// Restart the record's idle expiry, write `changes` (none, or only the creation time),
-    /// and sign the id again: a rolling refresh on a read, or a re-signed cookie whose record
-    /// must first store the creation time the cookie's old timestamp stood for.
+    /// Restart the record's idle expiry, write `changes` (none, or only the creation time and
+    /// the metadata), and sign the id again: a rolling refresh on a read, a last-seen time that
+    /// is due, or a re-signed cookie whose record must first store the creation time the
+    /// cookie's old timestamp stood for. A record deleted meanwhile is not brought back.
     Refresh(SessionId, Changes),
     /// Apply the request's changes to the record.
     Apply(SessionId, Changes),
@@ -102,10 +103,15 @@ pub(super) fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Pla
         Plan::Regenerate(id, changes())
     } else if let (Some(id), true) = (old.clone(), data.is_modified()) {
         Plan::Apply(id, changes())
-    } else if data.needs_refresh() || store_creation {
+    } else if data.needs_refresh() || store_creation || data.last_seen_due() {
         let mut changes = Changes::default();
         if store_creation {
             changes.set.extend(created());
+        }
+        if data.last_seen_due() {
+            changes
+                .set
+                .extend(meta().filter(|(key, _)| key == METADATA_KEY));
         }
         Plan::Refresh(old?, changes)
     } else {
@@ -145,7 +151,7 @@ mod tests {
     use crate::cookie::codec::VerifiedCookie;
     use crate::expiry::ExpiryPolicy;
     use serde_json::json;
-    use time::OffsetDateTime;
+    use time::{Duration, OffsetDateTime};
 
     /// A session loaded from the record `id` holding `values`.
     fn loaded(id: &SessionId, values: Value, signed_with_fallback: bool) -> SessionData {
@@ -260,5 +266,49 @@ mod tests {
             matches!(plan(&data, None), Some(Plan::Create { .. })),
             "any value: a record"
         );
+    }
+
+    #[test]
+    fn metadata_rides_on_saves_and_writes_alone_only_when_due() {
+        use crate::metadata::Client;
+        let now = OffsetDateTime::now_utc();
+        let client = Client {
+            user_agent: Some("Firefox".into()),
+            address: None,
+        };
+        // A new session keeps it for its first save, and writes nothing for it.
+        let mut data = SessionData::new_empty();
+        data.observe(&client, Duration::minutes(5), now);
+        assert_eq!(plan(&data, None), None);
+        data.insert("a", json!(1));
+        let Some(Plan::Create { record, .. }) = plan(&data, None) else {
+            panic!("a create");
+        };
+        assert_eq!(record[METADATA_KEY]["agent"], "Firefox");
+
+        // A loaded session seen within the interval writes nothing; one seen before, only it.
+        let id = SessionId::generate().unwrap();
+        let seen = json!({"a": 1, "_meta": {"created": 1, "seen": now.unix_timestamp() - 60}});
+        let mut data = loaded(&id, seen.clone(), false);
+        data.observe(&client, Duration::minutes(5), now);
+        assert_eq!(plan(&data, None), None);
+        let mut data = loaded(&id, seen, false);
+        data.observe(&client, Duration::minutes(1), now);
+        let Some(Plan::Refresh(at, changes)) = plan(&data, None) else {
+            panic!("a refresh");
+        };
+        assert_eq!(at, id);
+        assert_eq!(changes.set.len(), 1);
+        assert_eq!(changes.set[0].0, METADATA_KEY);
+        assert_eq!(changes.set[0].1["created"], 1, "the creation time stays");
+        assert_eq!(changes.set[0].1["seen"], now.unix_timestamp());
+
+        // After a logout, the new session on the same device is created now.
+        data.invalidate();
+        data.insert("flash", json!("bye"));
+        let Some(Plan::Create { record, .. }) = plan(&data, None) else {
+            panic!("a create");
+        };
+        assert_eq!(record[METADATA_KEY]["created"], now.unix_timestamp());
     }
 }

@@ -9,6 +9,7 @@ use crate::cookie::codec::VerifiedCookie;
 use crate::expiry::{Creation, Expiry, ExpiryPolicy, Limits, Verdict};
 use crate::flash_message::{self, FlashMessage, Level, FLASH_KEY};
 use crate::id::SessionId;
+use crate::metadata::{cut, Client, StoredMetadata, MAX_LABEL_LEN};
 use crate::reserved::CREATED_KEY;
 use crate::state::flags::{Flag, Flags};
 use crate::state::meta::SessionMeta;
@@ -35,6 +36,9 @@ pub(crate) struct SessionData {
     meta: SessionMeta,
     /// Flash messages for this response only (Rails' `flash.now`): never stored.
     flash_now: Vec<FlashMessage>,
+    /// The metadata of a session created by this request (metadata on): what a record made
+    /// after [`invalidate`](Self::invalidate) starts with.
+    observed: Option<StoredMetadata>,
 }
 
 /// Where a session of the request came from.
@@ -183,6 +187,46 @@ impl SessionData {
         self.flags.has(Flag::Modified)
             || self.flags.has(Flag::NeedsResign)
             || self.flags.has(Flag::NeedsRefresh)
+            || self.flags.has(Flag::LastSeenDue)
+    }
+
+    /// Records the request's `client` at `now` in the session's metadata (a server-side
+    /// session, metadata on). A new session keeps it for its first save, and writes nothing for
+    /// it; a loaded one last seen `interval` ago or longer writes it, with the request's save or
+    /// one of its own.
+    pub(crate) fn observe(&mut self, client: &Client, interval: Duration, now: OffsetDateTime) {
+        let observed = StoredMetadata::new(client, now);
+        self.observed = Some(observed.clone());
+        if self.origin != Origin::Loaded {
+            self.meta.device = Some(observed);
+            return;
+        }
+        match &mut self.meta.device {
+            Some(device) if !device.is_due(interval, now) => return,
+            Some(device) => device.see(client, now),
+            None => {
+                // A session from before metadata was on: its creation is known only when an
+                // absolute lifetime tracks it.
+                let created = self.creation.map(|creation| creation.at);
+                self.meta.device = Some(StoredMetadata {
+                    created,
+                    ..observed
+                });
+            }
+        }
+        self.flags.raise(&[Flag::MetaChanged, Flag::LastSeenDue]);
+    }
+
+    /// Whether the metadata's last-seen time is due to be written.
+    pub(crate) fn last_seen_due(&self) -> bool {
+        self.flags.has(Flag::LastSeenDue)
+    }
+
+    /// Sets the app's label for the session's device, cut to [`MAX_LABEL_LEN`] bytes.
+    pub(crate) fn set_device_label(&mut self, label: &str) {
+        let device = self.meta.device.get_or_insert_with(StoredMetadata::default);
+        device.label = Some(cut(label, MAX_LABEL_LEN));
+        self.flags.raise(&[Flag::MetaChanged, Flag::Modified]);
     }
 
     /// Nothing is left worth keeping (no value, no CSRF secret, no user): a save deletes the
@@ -289,7 +333,11 @@ impl SessionData {
         self.clear();
         self.flags.set(Flag::Invalidated, true);
         self.creation = None;
-        self.meta = SessionMeta::default();
+        // A session that starts after a logout is a new one on the same device.
+        self.meta = SessionMeta {
+            device: self.observed.clone(),
+            ..SessionMeta::default()
+        };
         self.flags.set(Flag::MetaChanged, true);
     }
 
@@ -353,6 +401,7 @@ impl SessionData {
             Flag::Regenerate,
             Flag::NeedsRefresh,
             Flag::MetaChanged,
+            Flag::LastSeenDue,
         ]);
         self.changes.reset();
         if let Some(creation) = &mut self.creation {

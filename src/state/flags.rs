@@ -17,6 +17,8 @@ pub(crate) enum Flag {
     MetaChanged,
     /// The request was refused because its record was lost: saving it is a conflict.
     Conflicted,
+    /// The session's last-seen time is due to be written: save it although it is unmodified.
+    LastSeenDue,
 }
 
 impl Flag {

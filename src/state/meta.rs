@@ -1,11 +1,12 @@
 //! [`SessionMeta`]: what a session holds for the crate rather than for the application, under
-//! reserved keys: its own lifetime, its CSRF secret, the user it belongs to. (The creation time
-//! has rules of its own, in `expiry`.)
+//! reserved keys: its own lifetime, its CSRF secret, the user it belongs to, its metadata for a
+//! devices page. (The creation time has rules of its own, in `expiry`.)
 
 use serde_json::{Map, Value};
 
 use crate::expiry::Expiry;
-use crate::reserved::{CSRF_KEY, EXPIRY_KEY, USER_KEY};
+use crate::metadata::StoredMetadata;
+use crate::reserved::{CSRF_KEY, EXPIRY_KEY, METADATA_KEY, USER_KEY};
 
 /// A session's metadata, taken out of its values when it is loaded and put back when it is
 /// saved.
@@ -17,6 +18,8 @@ pub(crate) struct SessionMeta {
     pub(crate) csrf_secret: Option<String>,
     /// The user it belongs to (server-side sessions).
     pub(crate) user_id: Option<String>,
+    /// Its metadata for a devices page (server-side sessions).
+    pub(crate) device: Option<StoredMetadata>,
 }
 
 impl SessionMeta {
@@ -32,6 +35,9 @@ impl SessionMeta {
                 .and_then(|value| Expiry::from_value(&value)),
             csrf_secret: values.remove(CSRF_KEY).and_then(string),
             user_id: values.remove(USER_KEY).and_then(string),
+            device: values
+                .remove(METADATA_KEY)
+                .and_then(|value| StoredMetadata::from_value(&value)),
         }
     }
 
@@ -45,6 +51,9 @@ impl SessionMeta {
             self.user_id
                 .as_ref()
                 .map(|user| (USER_KEY, Value::from(user.as_str()))),
+            self.device
+                .as_ref()
+                .map(|device| (METADATA_KEY, device.to_value())),
         ]
         .into_iter()
         .flatten()
@@ -56,13 +65,14 @@ impl SessionMeta {
             (self.expiry.is_none(), EXPIRY_KEY),
             (self.csrf_secret.is_none(), CSRF_KEY),
             (self.user_id.is_none(), USER_KEY),
+            (self.device.is_none(), METADATA_KEY),
         ]
         .into_iter()
         .filter_map(|(unset, key)| unset.then_some(key))
     }
 
     /// Whether the session holds something for the crate that must survive: a CSRF secret or a
-    /// user. (A lifetime alone is nothing to keep.)
+    /// user. (A lifetime or metadata alone is nothing to keep.)
     pub(crate) fn holds_state(&self) -> bool {
         self.csrf_secret.is_some() || self.user_id.is_some()
     }
@@ -94,7 +104,10 @@ mod tests {
         assert_eq!(meta.csrf_secret.as_deref(), Some("secret"));
         assert_eq!(meta.user_id, None, "a user id is a string");
         assert_eq!(meta.entries().count(), 2);
-        assert_eq!(meta.unset_keys().collect::<Vec<_>>(), [USER_KEY]);
+        assert_eq!(
+            meta.unset_keys().collect::<Vec<_>>(),
+            [USER_KEY, METADATA_KEY]
+        );
         assert!(meta.holds_state());
         assert!(!SessionMeta::default().holds_state());
     }

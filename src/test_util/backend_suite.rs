@@ -5,10 +5,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use serde_json::{json, Map};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use crate::backend::session_backend::record;
-use crate::backend::{ApplyItem, Batching, Changes, Record, Regenerated, UserIndex};
+use crate::backend::{ApplyItem, Batching, Changes, Record, Regenerated, UserIndex, UserSession};
 use crate::id::SessionId;
 use crate::SessionBackend;
 
@@ -442,26 +442,55 @@ impl<B: UserIndex> Suite<B> {
     async fn a_users_sessions_are_listed_and_revoked(&self) {
         let check = "a user's sessions are listed and revoked";
         let user = format!("backend-suite-{}", fresh_id().as_str());
-        match self.0.user_sessions(&user).await {
+        match self.0.user_sessions(&user, 10).await {
             Err(error) if error.is_unsupported() => return,
             Err(error) => panic!("backend suite, {check}: user_sessions failed: {error}"),
-            Ok(ids) => assert!(
-                ids.is_empty(),
-                "backend suite, {check}: a new user has {ids:?}"
+            Ok(listed) => assert!(
+                listed.is_empty(),
+                "backend suite, {check}: a new user has {listed:?}"
             ),
         }
-        let theirs = record(json!({"_user": user, "a": 1}));
-        let (keep, other) = (
-            self.create(check, &theirs, HOUR).await,
-            self.create(check, &theirs, HOUR).await,
-        );
+        let metadata = json!({"created": 1, "agent": "Firefox"});
+        let keep = self
+            .create(
+                check,
+                &record(json!({"_user": user, "a": 1, "_meta": metadata})),
+                HOUR,
+            )
+            .await;
+        let other = self
+            .create(check, &record(json!({"_user": user})), HOUR * 2)
+            .await;
         let someone_else = self
             .create(check, &record(json!({"_user": format!("{user}-2")})), HOUR)
             .await;
+        let before = OffsetDateTime::now_utc();
         let listed = self.user_sessions(check, &user).await;
-        let mut expected = vec![keep.clone(), other.clone()];
-        expected.sort();
-        assert_eq!(listed, expected, "backend suite, {check}: listed, in order");
+        let ids: Vec<&SessionId> = listed.iter().map(|listed| &listed.id).collect();
+        assert_eq!(
+            ids,
+            [&other, &keep],
+            "backend suite, {check}: listed, those that expire last first"
+        );
+        assert_eq!(
+            (&listed[0].metadata, &listed[1].metadata),
+            (&None, &Some(metadata)),
+            "backend suite, {check}: each with its metadata"
+        );
+        for (listed, ttl) in listed.iter().zip([HOUR * 2, HOUR]) {
+            let off = listed.expires_at - (before + ttl);
+            assert!(
+                off.abs() < Duration::minutes(1),
+                "backend suite, {check}: {:?} expires at {}, {off} from its TTL",
+                listed.id,
+                listed.expires_at
+            );
+        }
+        let first = self.0.user_sessions(&user, 1).await;
+        assert!(
+            matches!(&first, Ok(first) if first.len() == 1 && first[0].id == other),
+            "backend suite, {check}: a limit of 1 lists the one that expires last, not {first:?}"
+        );
         let revoked = self.0.revoke_user_sessions(&user, Some(&keep)).await;
         assert!(
             matches!(revoked, Ok(1)),
@@ -505,7 +534,7 @@ impl<B: UserIndex> Suite<B> {
             format!("{base}-caf\u{e9}"),
             format!("{base}-cafe\u{301}"),
         ];
-        match self.0.user_sessions(&users[0]).await {
+        match self.0.user_sessions(&users[0], 10).await {
             Err(error) if error.is_unsupported() => return,
             Err(error) => panic!("backend suite, {check}: user_sessions failed: {error}"),
             Ok(_) => {}
@@ -518,9 +547,10 @@ impl<B: UserIndex> Suite<B> {
             );
         }
         for (user, id) in users.iter().zip(&ids) {
+            let listed = self.user_sessions(check, user).await;
             assert_eq!(
-                self.user_sessions(check, user).await,
-                vec![id.clone()],
+                listed.iter().map(|listed| &listed.id).collect::<Vec<_>>(),
+                vec![id],
                 "backend suite, {check}: the sessions of {user:?}"
             );
         }
@@ -540,9 +570,9 @@ impl<B: UserIndex> Suite<B> {
         }
     }
 
-    async fn user_sessions(&self, check: &str, user: &str) -> Vec<SessionId> {
+    async fn user_sessions(&self, check: &str, user: &str) -> Vec<UserSession> {
         self.0
-            .user_sessions(user)
+            .user_sessions(user, 10)
             .await
             .unwrap_or_else(|error| panic!("backend suite, {check}: user_sessions failed: {error}"))
     }

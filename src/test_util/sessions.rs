@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::http::header::{COOKIE, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::http::{Extensions, HeaderMap, HeaderValue};
 use axum::response::Response;
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -58,7 +58,12 @@ where
     K: AsRef<str>,
     V: Serialize,
 {
-    let store = SessionStore::new(config.clone(), &HeaderMap::new(), Saver::LayerPending);
+    let store = SessionStore::new(
+        config.clone(),
+        &HeaderMap::new(),
+        &Extensions::new(),
+        Saver::LayerPending,
+    );
     let session = store.get_session(name).await?;
     for (key, value) in values {
         session.insert(key, value)?;
@@ -126,7 +131,12 @@ pub async fn read_session(
         })?;
         headers.insert(COOKIE, cookie);
     }
-    let store = SessionStore::new(config.clone(), &headers, Saver::LayerPending);
+    let store = SessionStore::new(
+        config.clone(),
+        &headers,
+        &Extensions::new(),
+        Saver::LayerPending,
+    );
     let session = store.get_session(name).await?;
     // Reading saves nothing, whatever a rolling refresh would do in a request.
     store.expect_unsaved();

@@ -6,6 +6,7 @@
 
 use crate::common;
 use crate::{backend_suite, sql_suite};
+use common::UserIds;
 
 use axum_session_store::backend::MySqlBackend;
 use axum_session_store::backend::UserIndex;
@@ -111,7 +112,7 @@ async fn migrate_makes_the_user_ids_of_an_earlier_table_exact() {
         assert!(backend.create(id, &data, HOUR).await.unwrap());
     }
     // The earlier column finds both for either.
-    assert_eq!(backend.user_sessions("alice ").await.unwrap().len(), 2);
+    assert_eq!(backend.user_ids("alice ").await.unwrap().len(), 2);
 
     let processes: Vec<_> = (0..2)
         .map(|_| {
@@ -132,11 +133,11 @@ async fn migrate_makes_the_user_ids_of_an_earlier_table_exact() {
     backend.migrate().await.unwrap();
 
     assert_eq!(
-        backend.user_sessions("alice").await.unwrap(),
+        backend.user_ids("alice").await.unwrap(),
         vec![alice.clone()]
     );
     assert_eq!(
-        backend.user_sessions("alice ").await.unwrap(),
+        backend.user_ids("alice ").await.unwrap(),
         vec![padded.clone()]
     );
     assert_eq!(

@@ -4,6 +4,7 @@
 //! sessions, which a cluster cannot revoke atomically, answered as unsupported.
 #![cfg(feature = "redis")]
 
+use crate::common::UserIds;
 use std::sync::Arc;
 
 use axum_session_store::backend::UserIndex;
@@ -87,7 +88,7 @@ async fn records_spread_over_every_master_with_the_scripts_on_each() {
         );
     }
 
-    let error = backend.user_sessions("ada").await.unwrap_err();
+    let error = backend.user_ids("ada").await.unwrap_err();
     assert!(error.is_unsupported(), "{error}");
     assert!(error.to_string().contains("Redis Cluster"), "{error}");
     let error = backend.revoke_user_sessions("ada", None).await.unwrap_err();

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use axum_session_store::backend::{
-    ApplyItem, BatchLimits, Batched, Batching, Changes, Record, Regenerated, Storage, UserIndex,
+    ApplyItem, BatchLimits, Batched, Batching, Changes, Record, Regenerated, Storage, UserIndex, UserSession,
 };
 use axum_session_store::{BackendError, SessionBackend, SessionId};
 use time::Duration;
@@ -127,8 +127,12 @@ impl<B: Batching> Batching for Observed<B> {
 }
 
 impl<B: UserIndex> UserIndex for Observed<B> {
-    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
-        self.inner.user_sessions(user_id).await
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<UserSession>, BackendError> {
+        self.inner.user_sessions(user_id, limit).await
     }
 
     async fn revoke_user_sessions(

@@ -12,7 +12,7 @@ use crate::backend::cleanup::DeleteExpired;
 use crate::backend::erased::{BoxFuture, DynBatching};
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{Record, Regenerated, SessionBackend};
-use crate::backend::user_index::UserIndex;
+use crate::backend::user_index::{UserIndex, UserSession};
 use crate::id::SessionId;
 
 /// A [`Batching`] backend that batches: its loads, and its saves, go out together when it is
@@ -197,8 +197,12 @@ impl<B: Batching> SessionBackend for Batched<B> {
 }
 
 impl<B: Batching + UserIndex> UserIndex for Batched<B> {
-    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
-        self.backend.user_sessions(user_id).await
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<UserSession>, BackendError> {
+        self.backend.user_sessions(user_id, limit).await
     }
 
     async fn revoke_user_sessions(

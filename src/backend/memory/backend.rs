@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 use tokio::time::Instant;
 
 use super::size::{record_size, size_with};
@@ -12,8 +12,9 @@ use crate::backend::changes::Changes;
 use crate::backend::cleanup::DeleteExpired;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{Record, Regenerated, SessionBackend};
-use crate::backend::user_index::UserIndex;
+use crate::backend::user_index::{latest_first, UserIndex, UserSession};
 use crate::id::SessionId;
+use crate::reserved::METADATA_KEY;
 
 /// How many expired records each write deletes, at most, on its way: enough to keep up with
 /// any rate of creation, small enough that no single request pays for a mass expiry.
@@ -368,8 +369,26 @@ impl DeleteExpired for MemoryBackend {
 }
 
 impl UserIndex for MemoryBackend {
-    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
-        Ok(self.store().ids_of_user(user_id, Instant::now()))
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<UserSession>, BackendError> {
+        let (now, wall) = (Instant::now(), OffsetDateTime::now_utc());
+        let store = self.store();
+        let mut sessions: Vec<UserSession> = store
+            .ids_of_user(user_id, now)
+            .into_iter()
+            .filter_map(|id| {
+                let entry = store.live(&id, now)?;
+                let left = entry.expires_at().saturating_duration_since(now);
+                let metadata = entry.record.get(METADATA_KEY).cloned();
+                Some(UserSession::new(id, wall + left, metadata))
+            })
+            .collect();
+        drop(store);
+        latest_first(&mut sessions, limit);
+        Ok(sessions)
     }
 
     async fn revoke_user_sessions(

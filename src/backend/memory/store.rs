@@ -33,6 +33,11 @@ pub(super) struct Entry {
 }
 
 impl Entry {
+    /// When the record expires.
+    pub(super) fn expires_at(&self) -> Instant {
+        self.expires_at
+    }
+
     fn is_live(&self, now: Instant) -> bool {
         self.expires_at > now
     }

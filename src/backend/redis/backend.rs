@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use deadpool_redis::redis;
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::cache::LocalCache;
 use super::connection::{Pool, Replication, SharedConnection};
@@ -18,7 +18,7 @@ use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{Record, Regenerated, SessionBackend};
 use crate::backend::timeout::positive_std;
-use crate::backend::user_index::UserIndex;
+use crate::backend::user_index::{latest_first, UserIndex, UserSession};
 use crate::id::SessionId;
 
 /// The key prefix used unless [`RedisBackend::key_prefix`] sets another.
@@ -552,23 +552,35 @@ impl Batching for RedisBackend {
 }
 
 impl UserIndex for RedisBackend {
-    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<UserSession>, BackendError> {
         let index = self.index_key(user_id, "listing a user's sessions")?;
-        let keys: Vec<String> = self
+        let listed: Vec<String> = self
             .connection
             .eval_read(
                 &LIST_USER,
                 &[&index],
-                &[user_id.as_bytes().to_vec()],
+                &[user_id.as_bytes().to_vec(), limit.to_string().into_bytes()],
                 "listing a user's sessions in Redis",
             )
             .await?;
-        let mut ids: Vec<SessionId> = keys
-            .iter()
-            .filter_map(|key| SessionId::parse(key.strip_prefix(&self.prefix)?))
+        let mut sessions: Vec<UserSession> = listed
+            .chunks_exact(3)
+            .filter_map(|listed| {
+                let id = SessionId::parse(listed[0].strip_prefix(&self.prefix)?)?;
+                let expires_ms: f64 = listed[1].parse().ok()?;
+                // Whole milliseconds: the cast saturates, and any expiry is in range.
+                let nanos = i128::from(expires_ms as i64) * 1_000_000;
+                let expires_at = OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?;
+                let metadata = serde_json::from_str(&listed[2]).ok();
+                Some(UserSession::new(id, expires_at, metadata))
+            })
             .collect();
-        ids.sort();
-        Ok(ids)
+        latest_first(&mut sessions, limit);
+        Ok(sessions)
     }
 
     async fn revoke_user_sessions(

@@ -263,22 +263,32 @@ return 1
 ",
 );
 
-/// Lists a user's live records, dropping from the index the keys that expired or changed user.
+/// Lists a user's live records, those that expire last first, dropping from the index the keys
+/// that expired or changed user on the way.
 ///
-/// `KEYS[1]`: the user index; `ARGV[1]`: the user id. Returns the keys of the user's records.
+/// `KEYS[1]`: the user index; `ARGV[1]`: the user id; `ARGV[2]`: the most records to list.
+/// Returns, flat, the key, expiry (Unix milliseconds) and metadata JSON (or empty) of each.
 pub(super) static LIST_USER: Lua = Lua::new(concat!(
     user_of_lua!(),
     index_expiry_lua!(),
     r"drop_expired(KEYS[1])
-local live = {}
-for _, record in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+local listed = {}
+local limit = tonumber(ARGV[2])
+local members = redis.call('ZREVRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+for i = 1, #members, 2 do
+  if #listed >= 3 * limit then
+    break
+  end
+  local record = members[i]
   if user_of(record) == ARGV[1] then
-    live[#live + 1] = record
+    listed[#listed + 1] = record
+    listed[#listed + 1] = members[i + 1]
+    listed[#listed + 1] = redis.call('HGET', record, 'd:_meta') or ''
   else
     redis.call('ZREM', KEYS[1], record)
   end
 end
-return live
+return listed
 "
 ));
 

@@ -100,8 +100,11 @@ fn statements(table: &str) -> Statements {
         delete: format!("DELETE FROM {table} WHERE id = ?"),
         delete_expired: format!("DELETE FROM {table} WHERE expires_at <= {NOW_MS}"),
         user_sessions: format!(
-            "SELECT CAST(id AS CHAR CHARACTER SET utf8mb4) FROM {table}
-             WHERE user_id = ? AND expires_at > {NOW_MS}"
+            "SELECT CAST(id AS CHAR CHARACTER SET utf8mb4),
+                    CAST(JSON_EXTRACT(data, '$._meta') AS CHAR CHARACTER SET utf8mb4),
+                    expires_at
+             FROM {table} WHERE user_id = ? AND expires_at > {NOW_MS}
+             ORDER BY expires_at DESC LIMIT ?"
         ),
         lock_user_sessions: lock_user_sessions(table),
         // A plain read would see the transaction's first snapshot (REPEATABLE READ); a locking

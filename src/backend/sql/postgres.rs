@@ -86,7 +86,10 @@ fn statements(table: &str) -> Statements {
         delete: format!(r#"DELETE FROM {table} WHERE id = $1"#),
         delete_expired: format!(r#"DELETE FROM {table} WHERE expires_at <= now()"#),
         user_sessions: format!(
-            r#"SELECT id FROM {table} WHERE user_id = $1 AND expires_at > now()"#
+            r#"SELECT id, (data -> '_meta')::text,
+                      (extract(epoch FROM expires_at) * 1000)::bigint
+               FROM {table} WHERE user_id = $1 AND expires_at > now()
+               ORDER BY expires_at DESC LIMIT $2"#
         ),
         lock_user_sessions: format!(
             r#"SELECT id FROM {table} WHERE user_id = $1 AND expires_at > now() FOR UPDATE"#

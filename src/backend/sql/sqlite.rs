@@ -105,7 +105,11 @@ fn statements(table: &str) -> Statements {
         id_exists: format!(r#"SELECT 1 FROM {table} WHERE id = ?"#),
         delete: format!(r#"DELETE FROM {table} WHERE id = ?"#),
         delete_expired: format!(r#"DELETE FROM {table} WHERE expires_at <= ?"#),
-        user_sessions: format!(r#"SELECT id FROM {table} WHERE user_id = ? AND expires_at > ?"#),
+        user_sessions: format!(
+            r#"SELECT id, json_extract(data, '$._meta'), expires_at
+               FROM {table} WHERE user_id = ? AND expires_at > ?
+               ORDER BY expires_at DESC LIMIT ?"#
+        ),
         lock_user_sessions: lock_user_sessions(table),
         // SQLite has one writer: once the first pass holds the write lock, nothing moves.
         revoke_check: lock_user_sessions(table),

@@ -5,7 +5,7 @@ use std::future::Future;
 
 use sqlx::query::Query;
 use sqlx::{Connection, Database, Encode, Executor, FromRow, IntoArguments, Pool, Type};
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use super::clock::{expiry, Clock};
 use super::lease::Lease;
@@ -14,6 +14,7 @@ use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{Record, Regenerated};
 use crate::backend::timeout::{self, DEFAULT_TIMEOUT};
+use crate::backend::user_index::{latest_first, UserSession};
 use crate::id::SessionId;
 
 /// How many times [`Table::revoke_user_sessions`] locks a user's rows before it gives up: each
@@ -53,8 +54,8 @@ pub(super) fn decode_record(text: &str) -> Result<Record, BackendError> {
 /// text and the expiry (a TTL or an expiry time, as the [`Clock`] says); `lock_live` the id;
 /// `delete` the id; `delete_expired` none; `user_sessions`, `lock_user_sessions` and
 /// `revoke_check` the user id; `revoke_user_sessions` the user id and the id to keep (or NULL);
-/// then, on [`Clock::Process`], all but `delete` and
-/// `id_exists` the time now.
+/// then, on [`Clock::Process`], all but `delete` and `id_exists` the time now; then
+/// `user_sessions` the most rows to return.
 #[derive(Clone, Debug)]
 pub(super) struct Statements {
     pub(super) load: String,
@@ -70,7 +71,8 @@ pub(super) struct Statements {
     pub(super) id_exists: String,
     pub(super) delete: String,
     pub(super) delete_expired: String,
-    /// The ids of a user's live rows.
+    /// A user's live rows, those that expire last first, up to a limit: the id, the
+    /// metadata's JSON text (or NULL) and the expiry in Unix milliseconds.
     pub(super) user_sessions: String,
     /// The ids of a user's live rows, locked for the rest of the transaction (waiting for
     /// any transaction that holds one).
@@ -156,6 +158,7 @@ where
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (String, Option<String>, i64): FromRow<'r, DB::Row>,
 {
     /// The table `name` in `pool`, written between `quote`s in the statements that
     /// `statements` makes of it, on `clock`, in the database called `database` in errors.
@@ -508,22 +511,36 @@ where
         query.fetch_all(executor).await
     }
 
-    /// [`SessionBackend::user_sessions`](super::SessionBackend::user_sessions).
+    /// [`UserIndex::user_sessions`](crate::backend::UserIndex::user_sessions): one query.
     pub(super) async fn user_sessions(
         &self,
         user_id: &str,
-    ) -> Result<Vec<SessionId>, BackendError> {
+        limit: usize,
+    ) -> Result<Vec<UserSession>, BackendError> {
+        let mut query = sqlx::query_as::<_, (String, Option<String>, i64)>(&self.sql.user_sessions)
+            .bind(user_id);
+        if let Some(now) = self.clock.now() {
+            query = query.bind(now);
+        }
+        let query = query.bind(i64::try_from(limit).unwrap_or(i64::MAX));
         let mut lease = self.lease().await?;
-        let ids = self
-            .user_ids_on(&mut *lease, &self.sql.user_sessions, user_id)
-            .await;
+        let rows = query.fetch_all(&mut *lease).await;
         lease.release();
-        let ids = ids.map_err(self.failed("list a user's sessions"))?;
-        // Only this crate writes ids; a row by another hand with a malformed one is skipped.
-        let mut ids: Vec<SessionId> = ids.iter().filter_map(|id| SessionId::parse(id)).collect();
+        let rows = rows.map_err(self.failed("list a user's sessions"))?;
+        let mut sessions: Vec<UserSession> = rows
+            .into_iter()
+            .filter_map(|(id, metadata, expires_ms)| {
+                // Only this crate writes rows; one by another hand that does not parse is skipped.
+                let id = SessionId::parse(&id)?;
+                let nanos = i128::from(expires_ms) * 1_000_000;
+                let expires_at = OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?;
+                let metadata = metadata.and_then(|text| serde_json::from_str(&text).ok());
+                Some(UserSession::new(id, expires_at, metadata))
+            })
+            .collect();
         // In the same order on every database, whatever its collation.
-        ids.sort();
-        Ok(ids)
+        latest_first(&mut sessions, limit);
+        Ok(sessions)
     }
 
     /// [`SessionBackend::revoke_user_sessions`](super::SessionBackend::revoke_user_sessions):

@@ -13,7 +13,7 @@ use crate::backend::changes::Changes;
 use crate::backend::cleanup::DeleteExpired;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::{Record, Regenerated, SessionBackend};
-use crate::backend::user_index::UserIndex;
+use crate::backend::user_index::{UserIndex, UserSession};
 use crate::id::SessionId;
 
 /// An SQL backend: its table, and the operations each database runs its own way.
@@ -77,7 +77,8 @@ pub(super) trait TableOps: Send + Sync {
     fn user_sessions(
         &self,
         user_id: &str,
-    ) -> impl Future<Output = Result<Vec<SessionId>, BackendError>> + Send;
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<UserSession>, BackendError>> + Send;
 
     fn revoke_user_sessions(
         &self,
@@ -113,6 +114,7 @@ where
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
+    for<'r> (String, Option<String>, i64): FromRow<'r, DB::Row>,
     DB: Database,
 {
     fn load(
@@ -152,8 +154,9 @@ where
     fn user_sessions(
         &self,
         user_id: &str,
-    ) -> impl Future<Output = Result<Vec<SessionId>, BackendError>> + Send {
-        Table::user_sessions(self, user_id)
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<UserSession>, BackendError>> + Send {
+        Table::user_sessions(self, user_id, limit)
     }
 
     fn revoke_user_sessions(
@@ -248,10 +251,17 @@ impl<T: TableBackend> Batching for T {
 }
 
 impl<T: TableBackend> UserIndex for T {
-    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<UserSession>, BackendError> {
         let table = self.table();
         table
-            .bounded("list a user's sessions", table.user_sessions(user_id))
+            .bounded(
+                "list a user's sessions",
+                table.user_sessions(user_id, limit),
+            )
             .await
     }
 

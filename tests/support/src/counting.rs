@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use axum_session_store::backend::{
-    ApplyItem, BatchLimits, Batching, Changes, Record, Regenerated, UserIndex,
+    ApplyItem, BatchLimits, Batching, Changes, Record, Regenerated, UserIndex, UserSession,
 };
 use axum_session_store::{BackendError, SessionBackend, SessionId};
 use time::Duration;
@@ -134,8 +134,12 @@ impl<B: Batching> Batching for Counting<B> {
 }
 
 impl<B: UserIndex> UserIndex for Counting<B> {
-    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
-        self.inner.user_sessions(user_id).await
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<UserSession>, BackendError> {
+        self.inner.user_sessions(user_id, limit).await
     }
 
     async fn revoke_user_sessions(

@@ -13,16 +13,34 @@ pub mod shared;
 pub mod sql;
 pub mod storage_only;
 pub mod suite;
+pub mod suite_devices;
 
 use axum::body::Body;
 use axum::http::header::{COOKIE, SET_COOKIE};
 use axum::http::{Request, StatusCode};
 use axum::Router;
-use axum_session_store::backend::Storage;
+use axum_session_store::backend::{Storage, UserIndex};
 use axum_session_store::test_util::CookieJar;
-use axum_session_store::SessionConfig;
+use axum_session_store::{BackendError, SessionConfig, SessionId};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
+
+/// The ids of a user's live sessions, in id order: what most tests compare.
+pub trait UserIds {
+    fn user_ids(
+        &self,
+        user: &str,
+    ) -> impl std::future::Future<Output = Result<Vec<SessionId>, BackendError>> + Send;
+}
+
+impl<B: UserIndex> UserIds for B {
+    async fn user_ids(&self, user: &str) -> Result<Vec<SessionId>, BackendError> {
+        let listed = self.user_sessions(user, 10_000).await?;
+        let mut ids: Vec<SessionId> = listed.into_iter().map(|listed| listed.id).collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
 
 pub const SECRET: &[u8; 32] = b"test secret of thirty-two bytes!";
 
@@ -226,7 +244,10 @@ pub mod app {
             .route("/devices", get(devices))
             .route("/revoke-others", get(revoke_others))
             .route("/tie/{user}", get(tie))
-            .route("/revoke/{id}", get(revoke))
+            .route("/revoke/{handle}", get(revoke))
+            .route("/device-list", get(device_list))
+            .route("/handle", get(handle))
+            .route("/label/{label}", get(label))
     }
 
     /// Logs in as `user`: a new id, tied to the user.
@@ -238,13 +259,49 @@ pub mod app {
 
     /// The user's sessions: how many, and whether this one is among them.
     async fn devices(session: Session) -> Result<String, SessionError> {
-        let ids = session.user_sessions().await?;
-        let current = session.id();
+        let devices = session.user_sessions().await?;
         Ok(json!({
-            "count": ids.len(),
-            "current_listed": current.is_some_and(|id| ids.contains(&id)),
+            "count": devices.len(),
+            "current_listed": devices.iter().any(|device| device.current),
         })
         .to_string())
+    }
+
+    /// The user's sessions as a devices page shows them.
+    async fn device_list(session: Session) -> Result<String, SessionError> {
+        let time = |at: Option<time::OffsetDateTime>| at.map(time::OffsetDateTime::unix_timestamp);
+        let devices: Vec<_> = session
+            .user_sessions()
+            .await?
+            .into_iter()
+            .map(|device| {
+                json!({
+                    "handle": device.handle,
+                    "current": device.current,
+                    "created": time(device.created),
+                    "last_seen": time(device.last_seen),
+                    "expires_at": device.expires_at.unix_timestamp(),
+                    "user_agent": device.user_agent,
+                    "client_address": device.client_address,
+                    "label": device.label,
+                })
+            })
+            .collect();
+        Ok(json!(devices).to_string())
+    }
+
+    /// This session's handle, or nothing.
+    async fn handle(session: Session) -> String {
+        session
+            .handle()
+            .map(|handle| handle.to_string())
+            .unwrap_or_default()
+    }
+
+    /// Labels this session's device.
+    async fn label(session: Session, Path(label): Path<String>) -> Result<Session, SessionError> {
+        session.set_device_label(&label)?;
+        Ok(session)
     }
 
     /// Ties the session to `user`, as an app that forgets `regenerate_id()` does.
@@ -253,10 +310,10 @@ pub mod app {
         Ok(session)
     }
 
-    /// "Log out this device": the session `id`, if it is the user's.
-    async fn revoke(session: Session, Path(id): Path<String>) -> Result<String, SessionError> {
-        let id = axum_session_store::SessionId::parse(&id).expect("a well-formed id");
-        Ok(session.revoke_session(&id).await?.to_string())
+    /// "Log out this device": the session `handle` names, if it is the user's.
+    async fn revoke(session: Session, Path(handle): Path<String>) -> Result<String, SessionError> {
+        let handle = handle.parse().expect("a well-formed handle");
+        Ok(session.revoke_session(&handle).await?.to_string())
     }
 
     async fn revoke_others(session: Session) -> Result<String, SessionError> {

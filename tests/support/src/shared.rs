@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use axum_session_store::backend::{
     ApplyItem, BatchLimits, Batched, Batching, Changes, Record, Regenerated, Storage, UserIndex,
+    UserSession,
 };
 use axum_session_store::{BackendError, SessionBackend, SessionId};
 use time::Duration;
@@ -49,7 +50,8 @@ trait Erased: fmt::Debug + Send + Sync + 'static {
     fn user_sessions<'a>(
         &'a self,
         user_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>>;
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<UserSession>, BackendError>>;
     fn revoke_user_sessions<'a>(
         &'a self,
         user_id: &'a str,
@@ -110,8 +112,9 @@ impl<B: Batching + UserIndex> Erased for B {
     fn user_sessions<'a>(
         &'a self,
         user_id: &'a str,
-    ) -> BoxFuture<'a, Result<Vec<SessionId>, BackendError>> {
-        Box::pin(UserIndex::user_sessions(self, user_id))
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<UserSession>, BackendError>> {
+        Box::pin(UserIndex::user_sessions(self, user_id, limit))
     }
     fn revoke_user_sessions<'a>(
         &'a self,
@@ -184,8 +187,12 @@ impl Batching for Shared {
 }
 
 impl UserIndex for Shared {
-    async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionId>, BackendError> {
-        self.0.user_sessions(user_id).await
+    async fn user_sessions(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<UserSession>, BackendError> {
+        self.0.user_sessions(user_id, limit).await
     }
     async fn revoke_user_sessions(
         &self,

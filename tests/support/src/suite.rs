@@ -2,6 +2,7 @@
 //! [`backend_suite!`]: each backend's test file gives an async function that returns a
 //! `Fixture` (or `None` when its server is unreachable and tests may skip).
 
+use crate::UserIds;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -15,6 +16,11 @@ use axum_session_store::csrf::{CsrfLayer, CsrfToken};
 use axum_session_store::{Session, SessionConfig, SessionError, SessionId, SessionName};
 use serde_json::json;
 use time::Duration;
+
+pub use super::suite_devices::{
+    a_devices_page_shows_each_browser_and_logs_one_out,
+    last_seen_is_written_at_most_once_per_interval,
+};
 
 use super::counting::{Calls, Counting};
 use super::servers::Fixture;
@@ -71,13 +77,17 @@ macro_rules! suite_cases {
             one_user_cannot_list_or_revoke_anothers_session,
             a_user_follows_the_session_through_moves_and_changes,
             revoking_while_sessions_move_leaves_none_behind,
+            a_devices_page_shows_each_browser_and_logs_one_out,
+            last_seen_is_written_at_most_once_per_interval,
             passes_the_published_backend_suite,
         );
     };
 }
 
 /// The suite functions about a user's sessions, which a backend without them skips.
-pub const USER_CASES: [&str; 4] = [
+pub const USER_CASES: [&str; 6] = [
+    "a_devices_page_shows_each_browser_and_logs_one_out",
+    "last_seen_is_written_at_most_once_per_interval",
     "a_users_other_sessions_are_listed_and_revoked",
     "one_user_cannot_list_or_revoke_anothers_session",
     "a_user_follows_the_session_through_moves_and_changes",
@@ -752,7 +762,7 @@ fn unique_user(label: &str) -> String {
 /// signs out the other two, which are logged out; the other user is untouched; then the
 /// backend revokes the rest.
 /// `set_user_id` gives the session a new id even when the app forgets `regenerate_id()`;
-/// `revoke_session(id)` ends only a session of the caller's own user; an anonymous session
+/// `revoke_session(handle)` ends only a session of the caller's own user; an anonymous session
 /// lists nothing and revokes nothing.
 pub async fn one_user_cannot_list_or_revoke_anothers_session(fixture: &Fixture) {
     let (config, _) = config_for(fixture);
@@ -793,7 +803,10 @@ pub async fn one_user_cannot_list_or_revoke_anothers_session(fixture: &Fixture) 
         "an anonymous session lists nothing"
     );
     // Bob (and an anonymous visitor) hold Ada's id, from a form say: nothing happens.
-    let attack = format!("/revoke/{ada_phone_id}");
+    let ada_phone_handle = ada_phone.get("/handle").await.body;
+    assert_eq!(ada_phone_handle.len(), 22, "a handle, not the id");
+    assert!(!ada_phone_handle.contains(ada_phone_id.as_str()));
+    let attack = format!("/revoke/{ada_phone_handle}");
     assert_eq!(bob_phone.get(&attack).await.body, "false");
     assert_eq!(anonymous.get(&attack).await.body, "false");
     assert_eq!(
@@ -824,7 +837,7 @@ pub async fn a_users_other_sessions_are_listed_and_revoked(fixture: &Fixture) {
     }
     let devices = dumped(&browsers[0].get("/devices").await);
     assert_eq!(devices, json!({"count": 3, "current_listed": true}));
-    assert_eq!(fixture.backend.user_sessions(&ada).await.unwrap().len(), 3);
+    assert_eq!(fixture.backend.user_ids(&ada).await.unwrap().len(), 3);
 
     let revoked = browsers[0].get("/revoke-others").await;
     assert_eq!(revoked.status, 200, "{revoked:?}");
@@ -857,12 +870,7 @@ pub async fn a_users_other_sessions_are_listed_and_revoked(fixture: &Fixture) {
             .unwrap(),
         1
     );
-    assert!(fixture
-        .backend
-        .user_sessions(&ada)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(fixture.backend.user_ids(&ada).await.unwrap().is_empty());
     assert_eq!(dumped(&browsers[0].get("/dump").await)["is_new"], true);
     assert_eq!(
         fixture
@@ -890,37 +898,27 @@ pub async fn a_user_follows_the_session_through_moves_and_changes(fixture: &Fixt
     let (ada, bob) = (unique_user("ada"), unique_user("bob"));
     let mut client = Client::new(router.clone());
     client.get(&format!("/login-as/{ada}")).await;
-    let first = fixture.backend.user_sessions(&ada).await.unwrap();
+    let first = fixture.backend.user_ids(&ada).await.unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].as_str(), session_id_in_client(&client));
 
     client.get("/regenerate").await;
-    let moved = fixture.backend.user_sessions(&ada).await.unwrap();
+    let moved = fixture.backend.user_ids(&ada).await.unwrap();
     assert_eq!(moved.len(), 1);
     assert_ne!(moved, first, "listed under its new id only");
     assert_eq!(moved[0].as_str(), session_id_in_client(&client));
 
     client.get("/set?theme=dark").await;
     client.get("/clear").await;
-    assert_eq!(fixture.backend.user_sessions(&ada).await.unwrap(), moved);
+    assert_eq!(fixture.backend.user_ids(&ada).await.unwrap(), moved);
 
     // Logging in as someone else moves the session between users.
     client.get(&format!("/login-as/{bob}")).await;
-    assert!(fixture
-        .backend
-        .user_sessions(&ada)
-        .await
-        .unwrap()
-        .is_empty());
-    assert_eq!(fixture.backend.user_sessions(&bob).await.unwrap().len(), 1);
+    assert!(fixture.backend.user_ids(&ada).await.unwrap().is_empty());
+    assert_eq!(fixture.backend.user_ids(&bob).await.unwrap().len(), 1);
 
     client.get("/invalidate").await;
-    assert!(fixture
-        .backend
-        .user_sessions(&bob)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(fixture.backend.user_ids(&bob).await.unwrap().is_empty());
 }
 
 /// The id in the client's signed id cookie.
@@ -973,7 +971,7 @@ pub async fn revoking_while_sessions_move_leaves_none_behind(fixture: &Fixture) 
         mover.await.unwrap();
     }
     assert_eq!(
-        fixture.backend.user_sessions(&user).await.unwrap(),
+        fixture.backend.user_ids(&user).await.unwrap(),
         vec![keep.clone()],
         "{revoked} revoked"
     );
