@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::config::profile::SessionProfile;
 use crate::cookie::codec::{to_json, CookieCodec};
 use crate::error::SessionError;
+use crate::event::RejectionReason;
 use crate::nesting;
 use crate::rejection_log::RejectionLog;
 use crate::reserved::CREATED_KEY;
@@ -38,7 +39,7 @@ pub(crate) fn load(
         }
         Err(reason) => {
             log.rejected(name, &reason);
-            SessionData::new_empty()
+            SessionData::new_rejected(RejectionReason::from(&reason))
         }
     }
 }

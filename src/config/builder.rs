@@ -19,6 +19,8 @@ use crate::config::profile::{
 use crate::config_error::ConfigError;
 use crate::cookie::args::{CookieArgs, CookieAttributes};
 use crate::cookie::request::DEFAULT_MAX_COOKIE_PAIRS;
+use crate::event::SessionEvents;
+use crate::event_sink::{EventSink, DEFAULT_EVENT_BUFFER};
 use crate::expiry::ExpiryPolicy;
 use crate::handle::HandleKey;
 use crate::key::{distinct_bytes, MIN_DISTINCT_SECRET_BYTES, MIN_SECRET_LEN};
@@ -85,6 +87,8 @@ pub struct SessionConfigBuilder {
     max_flashes: Option<usize>,
     max_record_bytes: Option<usize>,
     metadata: Option<Metadata>,
+    events: Option<EventSink>,
+    event_buffer: Option<usize>,
 }
 
 impl SessionConfigBuilder {
@@ -438,6 +442,44 @@ impl SessionConfigBuilder {
         self
     }
 
+    /// Sends sessions' lifecycle events (created, regenerated, tied to a user, invalidated,
+    /// revoked, expired, cookie rejected, conflict) to `handler`, once each change is durable,
+    /// through a bounded buffer a background task drains: a slow or failing handler never slows
+    /// or fails a request (see [`SessionEvents`](crate::session::SessionEvents)). Off by
+    /// default, when nothing is built or sent.
+    ///
+    /// ```
+    /// use axum_session_store::session::{SessionEvent, SessionEvents};
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// #[derive(Debug)]
+    /// struct Log;
+    /// impl SessionEvents for Log {
+    ///     async fn handle(&self, event: SessionEvent) {
+    ///         tracing::info!(session = event.session, kind = event.kind.as_str(), "session event");
+    ///     }
+    /// }
+    ///
+    /// let config = SessionConfig::builder()
+    ///     .secret_key("an example secret, at least 32 bytes long")
+    ///     .events(Log)
+    ///     .event_buffer(4096)
+    ///     .build()?;
+    /// assert_eq!(config.dropped_events(), 0);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn events(mut self, handler: impl SessionEvents) -> Self {
+        self.events = Some(EventSink::new(handler, DEFAULT_EVENT_BUFFER));
+        self
+    }
+
+    /// How many events wait for the handler before more are dropped (and counted): 1024
+    /// unless set. Zero fails `build()`.
+    pub fn event_buffer(mut self, events: usize) -> Self {
+        self.event_buffer = Some(events);
+        self
+    }
+
     /// Checks every setting and derives the signing keys.
     ///
     /// # Errors
@@ -449,7 +491,7 @@ impl SessionConfigBuilder {
     /// let missing = SessionConfig::builder().build();
     /// assert!(matches!(missing, Err(ConfigError::MissingSecretKey)));
     /// ```
-    pub fn build(self) -> Result<SessionConfig, ConfigError> {
+    pub fn build(mut self) -> Result<SessionConfig, ConfigError> {
         let secret = self
             .secret_key
             .as_deref()
@@ -513,6 +555,10 @@ impl SessionConfigBuilder {
                 .clone()
                 .map(|metadata| MetadataRecorder::new(metadata, secret)),
             handles: HandleKey::derive(secret),
+            events: self
+                .events
+                .take()
+                .map(|sink| sink.with_capacity(self.event_buffer.unwrap_or(DEFAULT_EVENT_BUFFER))),
         }))
     }
 
@@ -538,6 +584,7 @@ impl SessionConfigBuilder {
             ("max_sessions_per_request", self.max_sessions_per_request),
             ("max_flashes", self.max_flashes),
             ("max_record_bytes", self.max_record_bytes),
+            ("event_buffer", self.event_buffer),
         ] {
             if value == Some(0) {
                 return Err(ConfigError::ZeroLimit { setting });
@@ -637,6 +684,8 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("max_flashes", &self.max_flashes)
             .field("max_record_bytes", &self.max_record_bytes)
             .field("metadata", &self.metadata)
+            .field("events", &self.events)
+            .field("event_buffer", &self.event_buffer)
             .finish()
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
-use time::Duration;
+use time::{Duration, OffsetDateTime};
 
 use crate::config::keeper::{Codecs, Keeper};
 use crate::config::profile::{SessionProfile, SessionSettings};
@@ -14,6 +14,7 @@ use crate::cookie::args::CookieArgs;
 use crate::cookie::codec::PrivateCookieSerializer;
 use crate::cookie::codec::SecureCookieSerializer;
 use crate::error::SessionError;
+use crate::event_sink::{Emitter, EventSink};
 use crate::expiry::ExpiryPolicy;
 use crate::handle::HandleKey;
 use crate::metadata::MetadataRecorder;
@@ -85,6 +86,8 @@ pub(crate) struct Settings {
     pub(crate) metadata: Option<MetadataRecorder>,
     /// The key of session handles.
     pub(crate) handles: HandleKey,
+    /// Where lifecycle events go, when the app listens.
+    pub(crate) events: Option<EventSink>,
 }
 
 impl SessionConfig {
@@ -346,6 +349,35 @@ impl SessionConfig {
     /// The key of session handles.
     pub(crate) fn handles(&self) -> &HandleKey {
         &self.inner.handles
+    }
+
+    /// How many lifecycle events were dropped because the
+    /// [`events`](crate::SessionConfigBuilder::events) handler was behind and its buffer full
+    /// (0 when events are off).
+    ///
+    /// ```
+    /// # let config = axum_session_store::SessionConfig::builder()
+    /// #     .secret_key("an example secret, at least 32 bytes long").build()?;
+    /// assert_eq!(config.dropped_events(), 0);
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    pub fn dropped_events(&self) -> u64 {
+        self.inner.events.as_ref().map_or(0, EventSink::dropped)
+    }
+
+    /// What the session `profile` of a request begun at `at` sends its events through.
+    pub(crate) fn emitter<'a>(
+        &'a self,
+        profile: &'a SessionProfile,
+        at: OffsetDateTime,
+    ) -> Emitter<'a> {
+        Emitter {
+            sink: self.inner.events.as_ref(),
+            handles: &self.inner.handles,
+            session: profile.name(),
+            backend: profile.backend_name(),
+            at,
+        }
     }
 
     /// The settings of the session `name`: its own, else the shared defaults.

@@ -5,6 +5,8 @@ use time::OffsetDateTime;
 
 use crate::backend::UserSession;
 use crate::error::SessionError;
+use crate::event::EventKind;
+use crate::event_sink::Emitter;
 use crate::handle::{HandleKey, SessionHandle};
 use crate::handles::session::Session;
 use crate::metadata::StoredMetadata;
@@ -181,6 +183,9 @@ impl<N> Session<N> {
             .delete(&listed.id)
             .await
             .map_err(|source| self.backend_failed("revoke the session", source))?;
+        let by = self.handle();
+        self.emitter()
+            .emit(EventKind::Revoked { by }, Some(&listed.id));
         Ok(true)
     }
 
@@ -220,6 +225,13 @@ impl<N> Session<N> {
         self.server_backend()?;
         self.state.lock().set_device_label(label);
         Ok(())
+    }
+
+    /// What this session sends its lifecycle events through.
+    pub(super) fn emitter(&self) -> Emitter<'_> {
+        self.store
+            .config()
+            .emitter(self.state.profile(), self.store.now())
     }
 
     /// The user's sessions, as the backend lists them.

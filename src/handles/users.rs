@@ -7,6 +7,7 @@ use crate::backend::erased::{DynBackend, DynUserIndex};
 use crate::backend::error::BackendError;
 use crate::config::keeper::Keeper;
 use crate::error::SessionError;
+use crate::event::EventKind;
 use crate::handles::session::Session;
 use crate::reserved::MAX_USER_ID_LEN;
 
@@ -147,10 +148,13 @@ impl<N> Session<N> {
             return Ok(0);
         };
         let current = self.id();
-        index
+        let count = index
             .revoke_user_sessions(&user_id, current.as_ref())
             .await
-            .map_err(|source| self.backend_failed(action, source))
+            .map_err(|source| self.backend_failed(action, source))?;
+        self.emitter()
+            .emit(EventKind::OthersRevoked { count }, current.as_ref());
+        Ok(count)
     }
 
     /// The session's server-side backend, or the error that says a cookie session has none.

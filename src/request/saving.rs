@@ -179,7 +179,8 @@ impl SessionStore {
             built = match state.profile().keeper() {
                 Keeper::Cookie(codec) => save.cookie_session(self, &state, codec.as_ref()),
                 Keeper::Server { backend, ids, .. } => {
-                    match server::save(&state, backend.as_ref(), ids, self.now()).await {
+                    let emitter = self.config().emitter(state.profile(), self.now());
+                    match server::save(&state, backend.as_ref(), ids, self.now(), emitter).await {
                         Ok(write) => save.written(&state, write, self),
                         Err(error) => Err(error),
                     }

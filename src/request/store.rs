@@ -15,11 +15,12 @@ use crate::config::profile::SessionProfile;
 use crate::cookie::request::RequestCookies;
 use crate::cookie_session;
 use crate::error::SessionError;
+use crate::event::EventKind;
 use crate::metadata::Client;
 use crate::request::saver::{Saver, SharedSaver};
 use crate::reserved;
 use crate::server;
-use crate::state::data::SessionData;
+use crate::state::data::{LoadEvent, SessionData};
 use crate::state::shared::SessionState;
 
 /// The sessions of one request, webapp2's `SessionStore(request)`.
@@ -241,7 +242,7 @@ impl SessionStore {
         if let Some(max_age) = max_age {
             profile = profile.with_max_age(max_age);
         }
-        let data = match profile.keeper() {
+        let mut data = match profile.keeper() {
             Keeper::Cookie(codec) => self.load_cookie_session(&profile, codec.as_ref()),
             Keeper::Server { .. } if self.saver() != Saver::LayerPending => {
                 return Err(SessionError::LayerMissing {
@@ -267,6 +268,15 @@ impl SessionStore {
                 data
             }
         };
+        if let Some(found) = data.take_load_event() {
+            let emitter = self.inner.config.emitter(&profile, self.inner.now);
+            match found {
+                LoadEvent::Rejected(reason) => {
+                    emitter.emit(EventKind::CookieRejected { reason }, None);
+                }
+                LoadEvent::Ended(id) => emitter.emit(EventKind::Expired, id.as_ref()),
+            }
+        }
         Ok(self.register(profile, data))
     }
 

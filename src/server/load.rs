@@ -8,6 +8,7 @@ use crate::backend::erased::DynBackend;
 use crate::config::profile::SessionProfile;
 use crate::cookie::codec::{SecureCookieSerializer, VerifiedCookie};
 use crate::error::SessionError;
+use crate::event::RejectionReason;
 use crate::rejection_log::RejectionLog;
 use crate::state::data::SessionData;
 
@@ -35,7 +36,7 @@ pub(crate) async fn load(
         Ok(cookie) => cookie,
         Err(reason) => {
             log.rejected(name, &reason);
-            return Ok(SessionData::new_empty());
+            return Ok(SessionData::new_rejected(RejectionReason::from(&reason)));
         }
     };
     let Some(id) = cookie.id else {
@@ -47,7 +48,7 @@ pub(crate) async fn load(
             ));
         }
         log.rejected(name, &"the cookie holds no well-formed id");
-        return Ok(SessionData::new_empty());
+        return Ok(SessionData::new_rejected(RejectionReason::Malformed));
     };
     let record = backend
         .load(&id)
@@ -72,7 +73,7 @@ pub(crate) async fn load(
                 session = name,
                 "session record unknown or expired; starting a new session"
             );
-            Ok(SessionData::new_after_lost_record())
+            Ok(SessionData::new_after_lost_record(id))
         }
     }
 }

@@ -12,6 +12,8 @@ use crate::backend::{BackendError, Regenerated};
 use crate::config::profile::SessionProfile;
 use crate::cookie::codec::SecureCookieSerializer;
 use crate::error::SessionError;
+use crate::event::EventKind;
+use crate::event_sink::Emitter;
 use crate::expiry::{record_ttl_of, Expiry};
 use crate::id::SessionId;
 use crate::json_size;
@@ -40,13 +42,15 @@ pub(crate) async fn save<'s>(
     backend: &dyn DynBackend,
     ids: &'s SecureCookieSerializer,
     now: OffsetDateTime,
+    emitter: Emitter<'_>,
 ) -> Result<Option<CookieWrite<'s>>, SessionError> {
     let profile = state.profile();
     let settings = profile.settings();
     let now_ts = now.unix_timestamp();
-    let (plan, size, creation, needs_resign, needs_refresh, expiry, meta_changed) = {
+    let (plan, size, creation, needs_resign, needs_refresh, expiry, meta_changed, user_set) = {
         let data = state.lock();
         if data.is_conflicted() {
+            emitter.emit(EventKind::Conflict, data.id());
             return Err(SessionError::SessionGone {
                 session: profile.name().to_owned(),
             });
@@ -67,7 +71,14 @@ pub(crate) async fn save<'s>(
             data.needs_refresh(),
             data.meta().expiry,
             data.meta_changed(),
+            data.user_was_set(),
         )
+    };
+    // Tied to a user in this request: said once the record holding the user is written.
+    let user_set = |id: &SessionId| {
+        if user_set {
+            emitter.emit(EventKind::UserSet, Some(id));
+        }
     };
     let Some(plan) = plan else {
         return Ok(None);
@@ -140,10 +151,12 @@ pub(crate) async fn save<'s>(
                 .await
                 .map_err(|e| fail("save the session", e))?;
             if !applied {
+                emitter.emit(EventKind::Conflict, Some(&id));
                 return Err(SessionError::SessionGone {
                     session: name.to_owned(),
                 });
             }
+            user_set(&id);
             // The id is unchanged: its cookie is sent again only when it must change.
             let cookie = IdCookieWrite::unchanged(resend, needs_resign);
             (Some(id), cookie)
@@ -159,12 +172,22 @@ pub(crate) async fn save<'s>(
                     Regenerated::Moved => Ok(true),
                     Regenerated::Taken => Ok(false),
                     // A logout (or the expiry) got there first: it is not undone.
-                    Regenerated::Gone => Err(SessionError::SessionGone {
-                        session: name.to_owned(),
-                    }),
+                    Regenerated::Gone => {
+                        emitter.emit(EventKind::Conflict, Some(old));
+                        Err(SessionError::SessionGone {
+                            session: name.to_owned(),
+                        })
+                    }
                 }
             })
             .await?;
+            emitter.emit_with(
+                |handles| EventKind::Regenerated {
+                    previous: handles.handle(old),
+                },
+                Some(&id),
+            );
+            user_set(&id);
             (Some(id), IdCookieWrite::Sign)
         }
         Plan::Create { record, replaces } => {
@@ -173,6 +196,7 @@ pub(crate) async fn save<'s>(
                     .delete(&old)
                     .await
                     .map_err(|e| fail("delete the replaced record", e))?;
+                emitter.emit(EventKind::Invalidated, Some(&old));
             }
             let (record, fail) = (&record, &fail);
             let id = under_fresh_id(name, |id| async move {
@@ -182,6 +206,8 @@ pub(crate) async fn save<'s>(
                     .map_err(|e| fail("create the session", e))
             })
             .await?;
+            emitter.emit(EventKind::Created, Some(&id));
+            user_set(&id);
             (Some(id), IdCookieWrite::Sign)
         }
         Plan::Remove(old) => {
@@ -190,6 +216,7 @@ pub(crate) async fn save<'s>(
                     .delete(&old)
                     .await
                     .map_err(|e| fail("delete the session", e))?;
+                emitter.emit(EventKind::Invalidated, Some(&old));
             }
             (None, IdCookieWrite::Remove)
         }

@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 use crate::backend::{ChangeLog, Changes};
 use crate::cookie::codec::VerifiedCookie;
+use crate::event::RejectionReason;
 use crate::expiry::{Creation, Expiry, ExpiryPolicy, Limits, Verdict};
 use crate::flash_message::{self, FlashMessage, Level, FLASH_KEY};
 use crate::id::SessionId;
@@ -39,6 +40,17 @@ pub(crate) struct SessionData {
     /// The metadata of a session created by this request (metadata on): what a record made
     /// after [`invalidate`](Self::invalidate) starts with.
     observed: Option<StoredMetadata>,
+    /// What loading found that the app's events hear of: a refused cookie, an ended session.
+    load_event: Option<LoadEvent>,
+}
+
+/// What loading a session found, for the app's events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum LoadEvent {
+    /// The cookie was refused.
+    Rejected(RejectionReason),
+    /// The session had ended (its record, if it had one, is named).
+    Ended(Option<SessionId>),
 }
 
 /// Where a session of the request came from.
@@ -68,10 +80,26 @@ impl SessionData {
         data
     }
 
-    /// A new session for a cookie whose record no longer exists: deleted or moved to a new id
-    /// by another request (a logout, the other click of a double-clicked login), or expired.
-    pub(crate) fn new_after_lost_record() -> Self {
-        Self::new_from(Origin::LostRecord)
+    /// A new session for a cookie whose record `id` no longer exists: deleted or moved to a new
+    /// id by another request (a logout, the other click of a double-clicked login), or expired.
+    pub(crate) fn new_after_lost_record(id: SessionId) -> Self {
+        Self {
+            load_event: Some(LoadEvent::Ended(Some(id))),
+            ..Self::new_from(Origin::LostRecord)
+        }
+    }
+
+    /// A new session for a request whose cookie was refused for `reason`.
+    pub(crate) fn new_rejected(reason: RejectionReason) -> Self {
+        Self {
+            load_event: Some(LoadEvent::Rejected(reason)),
+            ..Self::new_empty()
+        }
+    }
+
+    /// What loading found that the app's events hear of, once.
+    pub(crate) fn take_load_event(&mut self) -> Option<LoadEvent> {
+        self.load_event.take()
     }
 
     /// Whether the session came from a cookie that held what it had (no record), which must go
@@ -142,7 +170,10 @@ impl SessionData {
         match policy.judge(stored, saved_at, now.unix_timestamp(), limits) {
             Verdict::Ended(why) => {
                 tracing::debug!(session = name, why, "session ended; starting a new session");
-                Self::new_empty()
+                Self {
+                    load_event: Some(LoadEvent::Ended(id)),
+                    ..Self::new_empty()
+                }
             }
             Verdict::Live { creation, refresh } => Self {
                 origin: Origin::Loaded,
@@ -260,7 +291,13 @@ impl SessionData {
     /// Ties the session to a user.
     pub(crate) fn set_user_id(&mut self, user_id: String) {
         self.meta.user_id = Some(user_id);
-        self.flags.raise(&[Flag::MetaChanged, Flag::Modified]);
+        self.flags
+            .raise(&[Flag::MetaChanged, Flag::Modified, Flag::UserSet]);
+    }
+
+    /// Whether the session was tied to a user since it was loaded or last saved.
+    pub(crate) fn user_was_set(&self) -> bool {
+        self.flags.has(Flag::UserSet)
     }
 
     /// The id of its record, for a server-side session that has one.
@@ -402,6 +439,7 @@ impl SessionData {
             Flag::NeedsRefresh,
             Flag::MetaChanged,
             Flag::LastSeenDue,
+            Flag::UserSet,
         ]);
         self.changes.reset();
         if let Some(creation) = &mut self.creation {

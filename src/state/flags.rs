@@ -19,17 +19,19 @@ pub(crate) enum Flag {
     Conflicted,
     /// The session's last-seen time is due to be written: save it although it is unmodified.
     LastSeenDue,
+    /// The session was tied to a user since it was loaded or last saved.
+    UserSet,
 }
 
 impl Flag {
-    fn bit(self) -> u8 {
+    fn bit(self) -> u16 {
         1 << self as u8
     }
 }
 
 /// The set of [`Flag`]s pending on a session; none by default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Flags(u8);
+pub(crate) struct Flags(u16);
 
 impl Flags {
     /// Whether `flag` is pending.

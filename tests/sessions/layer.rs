@@ -13,6 +13,7 @@ use axum_session_store::{
     BackendError, Session, SessionBackend, SessionConfig, SessionError, SessionId, SessionLayer,
     SessionName,
 };
+use common::failing_writes::FailingWrites;
 use common::{app, dumped, Client, Logs};
 use serde_json::json;
 use time::Duration;
@@ -96,34 +97,6 @@ async fn nested_layers_save_once() {
     let reply = Client::new(router).get("/").await;
     assert_eq!(reply.status, 200);
     assert_eq!(reply.set_cookies.len(), 1, "{:?}", reply.set_cookies);
-}
-
-/// A backend whose writes fail, as a server that went away would.
-#[derive(Debug, Default)]
-struct FailingWrites(MemoryBackend);
-
-impl SessionBackend for FailingWrites {
-    async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
-        self.0.load(id).await
-    }
-    async fn create(&self, _: &SessionId, _: &Record, _: Duration) -> Result<bool, BackendError> {
-        Err(BackendError::msg("disk full"))
-    }
-    async fn apply(&self, _: &SessionId, _: &Changes, _: Duration) -> Result<bool, BackendError> {
-        Err(BackendError::msg("disk full"))
-    }
-    async fn regenerate(
-        &self,
-        _: &SessionId,
-        _: &SessionId,
-        _: &Changes,
-        _: Duration,
-    ) -> Result<Regenerated, BackendError> {
-        Err(BackendError::msg("disk full"))
-    }
-    async fn delete(&self, id: &SessionId) -> Result<(), BackendError> {
-        self.0.delete(id).await
-    }
 }
 
 #[tokio::test]

@@ -6,6 +6,7 @@ use session_test_support as common;
 mod bounds;
 mod config_errors;
 mod csrf;
+mod events;
 mod expiry_policies;
 mod flash_templates;
 mod id_cookie;

@@ -4,8 +4,10 @@
 
 pub mod blackhole;
 pub mod counting;
+pub mod failing_writes;
 pub mod partition;
 pub mod private_redis;
+pub mod recorder;
 pub mod redis_cluster;
 pub mod redis_sentinel;
 pub mod servers;
@@ -14,6 +16,7 @@ pub mod sql;
 pub mod storage_only;
 pub mod suite;
 pub mod suite_devices;
+pub mod suite_events;
 
 use axum::body::Body;
 use axum::http::header::{COOKIE, SET_COOKIE};

@@ -21,6 +21,7 @@ pub use super::suite_devices::{
     a_devices_page_shows_each_browser_and_logs_one_out,
     last_seen_is_written_at_most_once_per_interval,
 };
+pub use super::suite_events::lifecycle_events_follow_each_durable_change;
 
 use super::counting::{Calls, Counting};
 use super::servers::Fixture;
@@ -79,13 +80,15 @@ macro_rules! suite_cases {
             revoking_while_sessions_move_leaves_none_behind,
             a_devices_page_shows_each_browser_and_logs_one_out,
             last_seen_is_written_at_most_once_per_interval,
+            lifecycle_events_follow_each_durable_change,
             passes_the_published_backend_suite,
         );
     };
 }
 
 /// The suite functions about a user's sessions, which a backend without them skips.
-pub const USER_CASES: [&str; 6] = [
+pub const USER_CASES: [&str; 7] = [
+    "lifecycle_events_follow_each_durable_change",
     "a_devices_page_shows_each_browser_and_logs_one_out",
     "last_seen_is_written_at_most_once_per_interval",
     "a_users_other_sessions_are_listed_and_revoked",
