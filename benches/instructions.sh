@@ -6,12 +6,16 @@
 # the difference divided by N is the cost of one request, without start-up.
 #
 # Usage: bash benches/instructions.sh [N]     (default N = 2000; needs valgrind)
+# CONTENDERS="ours-memory ours-memory-metadata ours-memory-events" picks others; FEATURES=metrics
+# builds the driver with the crate's metrics on (for ours-memory-metrics; see BENCHMARKS.md).
 # Under valgrind, sha2 cannot use the CPU's SHA extensions and falls back to software, so
 # HMAC-SHA256 weighs more here than on the real CPU (see BENCHMARKS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-2000}"
-cargo build --release -q --manifest-path benches/load/Cargo.toml --bin handler-cost
+contenders="${CONTENDERS:-bare-axum axum-extra-signed ours-cookie ts-memory ours-memory}"
+cargo build --release -q --manifest-path benches/load/Cargo.toml --bin handler-cost \
+    --features "${FEATURES:-}"
 # benches/load is a workspace of its own: it builds into benches/load/target unless
 # CARGO_TARGET_DIR says otherwise.
 bin="${CARGO_TARGET_DIR:-benches/load/target}/release/handler-cost"
@@ -28,11 +32,11 @@ count() { # contender workload requests -> "total-instructions sha256-instructio
     echo "$total ${sha:-0}"
 }
 
-printf '| contender | workload | instructions / request | vs bare-axum | of which SHA-256 | without SHA-256, vs bare-axum |\n'
+printf '| contender | workload | instructions / request | vs first | of which SHA-256 | without SHA-256, vs first |\n'
 printf '|---|---|---:|---:|---:|---:|\n'
 for workload in write read; do
     base=""
-    for contender in bare-axum axum-extra-signed ours-cookie ts-memory ours-memory; do
+    for contender in $contenders; do
         read -r total1 sha1 <<<"$(count "$contender" "$workload" "$n")"
         read -r total2 sha2 <<<"$(count "$contender" "$workload" $((2 * n)))"
         per=$(( (total2 - total1) / n ))

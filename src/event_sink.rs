@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use crate::event::{EventKind, SessionEvent, SessionEvents};
 use crate::handle::HandleKey;
 use crate::id::SessionId;
+use crate::telemetry;
 
 /// [`SessionEvents`], object-safe, with a future that owns what it needs.
 trait DynEvents: Send + Sync + 'static {
@@ -78,6 +79,7 @@ impl EventSink {
             .as_ref()
             .is_some_and(|sender| sender.try_send(event).is_ok());
         if !sent {
+            telemetry::event_dropped();
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             // A power of two: a full buffer is said, without a line per event.
             if dropped.is_power_of_two() {
@@ -123,31 +125,38 @@ pub(crate) struct Emitter<'a> {
     pub(crate) sink: Option<&'a EventSink>,
     pub(crate) handles: &'a HandleKey,
     pub(crate) session: &'a str,
-    pub(crate) backend: &'a str,
+    pub(crate) backend: &'a Arc<str>,
     pub(crate) at: OffsetDateTime,
 }
 
 impl Emitter<'_> {
     /// Sends `kind` for the session whose record is `id` (if any).
     pub(crate) fn emit(&self, kind: EventKind, id: Option<&SessionId>) {
+        if telemetry::ON {
+            let reason = match &kind {
+                EventKind::CookieRejected { reason } => Some(reason.as_str()),
+                _ => None,
+            };
+            telemetry::lifecycle(self.backend, kind.as_str(), reason);
+        }
         if let Some(sink) = self.sink {
             sink.send(SessionEvent {
                 kind,
                 session: self.session.to_owned(),
-                backend: self.backend.to_owned(),
+                backend: self.backend.to_string(),
                 handle: id.map(|id| self.handles.handle(id)),
                 at: self.at,
             });
         }
     }
 
-    /// Sends what `kind` makes of the handles, only when events are on.
+    /// Sends what `kind` makes of the handles, only when events or metrics are on.
     pub(crate) fn emit_with(
         &self,
         kind: impl FnOnce(&HandleKey) -> EventKind,
         id: Option<&SessionId>,
     ) {
-        if self.sink.is_some() {
+        if self.sink.is_some() || telemetry::ON {
             self.emit(kind(self.handles), id);
         }
     }

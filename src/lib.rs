@@ -44,7 +44,7 @@
 //
 // | tier | files and folders | what they hold |
 // | --- | --- | --- |
-// | leaves | `id`, `key`, `handle`, `metadata`, `nesting`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `csrf_origin`, `cache_headers`, `rejection_log`, `config_error`, `conflict`, `json_size`, `name` | session ids, HKDF keys, session handles, what sessions record about their clients, the nesting limit, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format and origin check, caching headers, rate-limited logging, `ConfigError`, what a conflict handler is told, sizes of JSON, session names |
+// | leaves | `id`, `key`, `handle`, `metadata`, `nesting`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `csrf_origin`, `cache_headers`, `rejection_log`, `telemetry`, `config_error`, `conflict`, `json_size`, `name` | session ids, HKDF keys, session handles, what sessions record about their clients, the nesting limit, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format and origin check, caching headers, rate-limited logging, metrics (feature `metrics`), `ConfigError`, what a conflict handler is told, sizes of JSON, session names |
 // | storage | `backend/`, `cookie/` (`args`, `request`, `codec/`), `error`, `event`, `event_sink` | the `SessionBackend` trait, its optional capabilities, natural batching (`backend/batch/`) and the built-in backends; cookie attributes, the parsed `Cookie` header, the signed and sealed cookie codecs; `SessionError`; lifecycle events and the buffer that delivers them |
 // | settings | `config/` (`keeper`, `profile`, `built`, `builder`) | a session's storage ready to use, one resolved profile per session name, the built config and its builder |
 // | state | `state/` (`meta`, `flags`, `data`, `shared`) | what a session keeps for the crate (its lifetime, CSRF secret, user); what is pending on it; one session's data and its invariants; the request's shared handle to it |
@@ -74,6 +74,7 @@ mod metadata;
 mod nesting;
 mod rejection_log;
 mod reserved;
+mod telemetry;
 // Storage.
 pub mod backend;
 pub mod cookie;

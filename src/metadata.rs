@@ -6,7 +6,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use axum::extract::ConnectInfo;
-use axum::http::{header, Extensions, HeaderMap};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::Mac;
@@ -177,22 +177,29 @@ impl MetadataRecorder {
         self.settings.last_seen_interval
     }
 
-    /// What the settings keep of the request with these `headers` and `extensions`.
-    pub(crate) fn client(&self, headers: &HeaderMap, extensions: &Extensions) -> Client {
-        let user_agent = self
-            .settings
-            .user_agent
-            .then(|| headers.get(header::USER_AGENT))
-            .flatten()
-            .map(|value| {
-                cut(
-                    &String::from_utf8_lossy(value.as_bytes()),
-                    MAX_USER_AGENT_LEN,
-                )
-            });
-        let address = extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .and_then(|ConnectInfo(peer)| self.address(peer.ip()));
+    /// What the request with these `headers` and `extensions` says of its client, kept as it
+    /// came (a reference-counted header value, an address): cheap, for a request whose
+    /// sessions may need none of it.
+    pub(crate) fn capture(&self, headers: &HeaderMap, extensions: &Extensions) -> Capture {
+        Capture {
+            user_agent: self
+                .settings
+                .user_agent
+                .then(|| headers.get(header::USER_AGENT).cloned())
+                .flatten(),
+            peer: extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip()),
+        }
+    }
+
+    /// What the settings keep of the client `capture` describes.
+    pub(crate) fn client(&self, capture: &Capture) -> Client {
+        let user_agent = capture.user_agent.as_ref().map(|value| {
+            let text = String::from_utf8_lossy(value.as_bytes());
+            cut(&text, MAX_USER_AGENT_LEN)
+        });
+        let address = capture.peer.and_then(|peer| self.address(peer));
         Client {
             user_agent,
             address,
@@ -243,6 +250,13 @@ pub(crate) fn cut(text: &str, max: usize) -> String {
         end -= 1;
     }
     text[..end].to_owned()
+}
+
+/// What a request says of its client, as it came.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Capture {
+    user_agent: Option<HeaderValue>,
+    peer: Option<IpAddr>,
 }
 
 /// What a request says of its client, in the forms the settings keep.
@@ -307,12 +321,26 @@ impl StoredMetadata {
 
     /// The metadata `value` holds; what is not of the expected shape is left out.
     pub(crate) fn from_value(value: &Value) -> Option<Self> {
-        let map = value.as_object()?;
-        let int = |key: &str| map.get(key).and_then(Value::as_i64);
-        let text = |key: &str| map.get(key).and_then(Value::as_str).map(str::to_owned);
+        Self::from_owned(value.clone())
+    }
+
+    /// [`from_value`](Self::from_value), moving the texts out of `value` rather than copying.
+    pub(crate) fn from_owned(value: Value) -> Option<Self> {
+        let Value::Object(mut map) = value else {
+            return None;
+        };
+        let (created, seen) = (map.get("created"), map.get("seen"));
+        let (created, seen) = (
+            created.and_then(Value::as_i64),
+            seen.and_then(Value::as_i64),
+        );
+        let mut text = |key: &str| match map.remove(key) {
+            Some(Value::String(text)) => Some(text),
+            _ => None,
+        };
         Some(Self {
-            created: int("created"),
-            seen: int("seen"),
+            created,
+            seen,
             user_agent: text("agent"),
             address: text("address"),
             label: text("label"),
@@ -338,7 +366,7 @@ mod tests {
     fn client(form: ClientAddress, peer: &str) -> Client {
         let recorder = MetadataRecorder::new(Metadata::new().client_address(form), SECRET);
         let (headers, extensions) = request("Firefox", peer);
-        recorder.client(&headers, &extensions)
+        recorder.client(&recorder.capture(&headers, &extensions))
     }
 
     #[test]
@@ -393,10 +421,12 @@ mod tests {
     fn a_long_user_agent_is_cut_at_a_character_boundary() {
         let recorder = MetadataRecorder::new(Metadata::new(), SECRET);
         let (headers, extensions) = request(&"é".repeat(200), "127.0.0.1:1");
-        let agent = recorder.client(&headers, &extensions).user_agent.unwrap();
+        let capture = recorder.capture(&headers, &extensions);
+        let agent = recorder.client(&capture).user_agent.unwrap();
         assert_eq!(agent.len(), MAX_USER_AGENT_LEN);
         let off = MetadataRecorder::new(Metadata::new().user_agent(false), SECRET);
-        assert_eq!(off.client(&headers, &extensions), Client::default());
+        let capture = off.capture(&headers, &extensions);
+        assert_eq!(off.client(&capture), Client::default());
     }
 
     #[test]

@@ -375,7 +375,7 @@ impl SessionConfig {
             sink: self.inner.events.as_ref(),
             handles: &self.inner.handles,
             session: profile.name(),
-            backend: profile.backend_name(),
+            backend: profile.backend_label(),
             at,
         }
     }

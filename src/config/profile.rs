@@ -122,6 +122,11 @@ impl SessionProfile {
         &self.backend_name
     }
 
+    /// What logs, errors and metrics call its backend, shared.
+    pub(crate) fn backend_label(&self) -> &Arc<str> {
+        &self.backend_name
+    }
+
     /// The profile with `max_age` in place of the configured max age, for this request only
     /// (webapp2's per-call `get_session(name, max_age)`): the record lives that long too.
     pub(crate) fn with_max_age(self, max_age: Duration) -> Self {

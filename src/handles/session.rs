@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::Value;
 use time::Duration;
 
+use crate::config::keeper::Keeper;
 use crate::error::SessionError;
 use crate::expiry::Expiry;
 use crate::id::SessionId;
@@ -412,7 +413,14 @@ impl<N> Session<N> {
     #[doc(alias = "destroy")]
     #[doc(alias = "logout")]
     pub fn invalidate(&self) {
-        self.state.lock().invalidate();
+        let mut data = self.state.lock();
+        data.invalidate();
+        // A session that starts after a logout is a new one on the same device.
+        if let (Keeper::Server { .. }, Some(device)) =
+            (self.state.profile().keeper(), self.store.new_device())
+        {
+            data.restart_device(device);
+        }
     }
 
     /// Gives a server-side session a new id, keeping its data; the record under the old id is

@@ -16,7 +16,7 @@ use crate::cookie::request::RequestCookies;
 use crate::cookie_session;
 use crate::error::SessionError;
 use crate::event::EventKind;
-use crate::metadata::Client;
+use crate::metadata::{Capture, StoredMetadata};
 use crate::request::saver::{Saver, SharedSaver};
 use crate::reserved;
 use crate::server;
@@ -89,8 +89,8 @@ struct Inner {
     cookies: RequestCookies,
     /// The request's clock: every session of the request is checked and signed with it.
     now: OffsetDateTime,
-    /// What the request says of its client, when metadata is on.
-    client: Option<Client>,
+    /// What the request says of its client, when metadata is on (boxed: it is the exception).
+    client: Option<Box<Capture>>,
     /// Whether a `SessionLayer` saves this store, and whether it has yet: one of [`NO_LAYER`],
     /// [`LAYER_PENDING`], [`LAYER_DONE`].
     saver: SharedSaver,
@@ -112,7 +112,7 @@ impl SessionStore {
         let cookies = RequestCookies::from_headers(headers, config.max_cookie_pairs());
         let client = config
             .metadata()
-            .map(|recorder| recorder.client(headers, extensions));
+            .map(|recorder| Box::new(recorder.capture(headers, extensions)));
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -260,9 +260,10 @@ impl SessionStore {
                     self.inner.config.rejection_log(),
                 )
                 .await?;
-                if let (Some(recorder), Some(client)) =
-                    (self.inner.config.metadata(), &self.inner.client)
+                if let (Some(recorder), Some(capture)) =
+                    (self.inner.config.metadata(), self.inner.client.as_deref())
                 {
+                    let client = || recorder.client(capture);
                     data.observe(client, recorder.interval(), self.inner.now);
                 }
                 data
@@ -343,6 +344,16 @@ impl SessionStore {
     }
 
     /// The request's clock.
+    /// The metadata a session created now by this request starts with, when metadata is on.
+    pub(crate) fn new_device(&self) -> Option<StoredMetadata> {
+        let recorder = self.inner.config.metadata()?;
+        let capture = self.inner.client.as_deref()?;
+        Some(StoredMetadata::new(
+            &recorder.client(capture),
+            self.inner.now,
+        ))
+    }
+
     pub(crate) fn now(&self) -> OffsetDateTime {
         self.inner.now
     }

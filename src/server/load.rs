@@ -11,6 +11,7 @@ use crate::error::SessionError;
 use crate::event::RejectionReason;
 use crate::rejection_log::RejectionLog;
 use crate::state::data::SessionData;
+use crate::telemetry::Timer;
 
 /// Loads the session of `profile` from the id in its cookie `value`. A missing or rejected
 /// cookie, or an id of the wrong shape, gives a new session without asking the backend; an
@@ -50,10 +51,15 @@ pub(crate) async fn load(
         log.rejected(name, &"the cookie holds no well-formed id");
         return Ok(SessionData::new_rejected(RejectionReason::Malformed));
     };
-    let record = backend
-        .load(&id)
-        .await
-        .map_err(|source| backend_error(profile, "load the session", source))?;
+    let timer = Timer::start();
+    let record = backend.load(&id).await;
+    let outcome = match &record {
+        Ok(Some(_)) => "found",
+        Ok(None) => "absent",
+        Err(_) => "error",
+    };
+    timer.done(profile.backend_label(), "load", outcome);
+    let record = record.map_err(|source| backend_error(profile, "load the session", source))?;
     match record {
         // The record's values, judged with the id cookie's timestamp (the last save).
         Some(values) => Ok(SessionData::judged(

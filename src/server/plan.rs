@@ -278,7 +278,7 @@ mod tests {
         };
         // A new session keeps it for its first save, and writes nothing for it.
         let mut data = SessionData::new_empty();
-        data.observe(&client, Duration::minutes(5), now);
+        data.observe(|| client.clone(), Duration::minutes(5), now);
         assert_eq!(plan(&data, None), None);
         data.insert("a", json!(1));
         let Some(Plan::Create { record, .. }) = plan(&data, None) else {
@@ -290,10 +290,10 @@ mod tests {
         let id = SessionId::generate().unwrap();
         let seen = json!({"a": 1, "_meta": {"created": 1, "seen": now.unix_timestamp() - 60}});
         let mut data = loaded(&id, seen.clone(), false);
-        data.observe(&client, Duration::minutes(5), now);
+        data.observe(|| unreachable!("not due"), Duration::minutes(5), now);
         assert_eq!(plan(&data, None), None);
         let mut data = loaded(&id, seen, false);
-        data.observe(&client, Duration::minutes(1), now);
+        data.observe(|| client.clone(), Duration::minutes(1), now);
         let Some(Plan::Refresh(at, changes)) = plan(&data, None) else {
             panic!("a refresh");
         };
@@ -305,6 +305,7 @@ mod tests {
 
         // After a logout, the new session on the same device is created now.
         data.invalidate();
+        data.restart_device(crate::metadata::StoredMetadata::new(&client, now));
         data.insert("flash", json!("bye"));
         let Some(Plan::Create { record, .. }) = plan(&data, None) else {
             panic!("a create");

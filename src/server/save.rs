@@ -21,6 +21,8 @@ use crate::nesting;
 use crate::set_cookie::{max_age_of, CookieWrite};
 use crate::state::data::SessionData;
 use crate::state::shared::SessionState;
+#[cfg(feature = "metrics")]
+use crate::telemetry::Timer;
 
 /// How many fresh ids to try before giving up on creating a record.
 const CREATE_ATTEMPTS: usize = 3;
@@ -133,10 +135,20 @@ pub(crate) async fn save<'s>(
     let (id, id_cookie) = match plan {
         Plan::Resign(id) => (Some(id), IdCookieWrite::Sign),
         Plan::Refresh(id, changes) => {
-            let refreshed = backend
-                .apply(&id, &changes, ttl)
-                .await
-                .map_err(|e| fail("refresh the session", e))?;
+            let refreshed = timed(
+                profile,
+                "refresh",
+                backend.apply(&id, &changes, ttl),
+                |done| {
+                    if *done {
+                        "ok"
+                    } else {
+                        "gone"
+                    }
+                },
+            )
+            .await
+            .map_err(|e| fail("refresh the session", e))?;
             // A record deleted meanwhile (a logout elsewhere) is not brought back.
             let cookie = if refreshed {
                 IdCookieWrite::Sign
@@ -146,10 +158,20 @@ pub(crate) async fn save<'s>(
             (Some(id), cookie)
         }
         Plan::Apply(id, changes) => {
-            let applied = backend
-                .apply(&id, &changes, ttl)
-                .await
-                .map_err(|e| fail("save the session", e))?;
+            let applied = timed(
+                profile,
+                "apply",
+                backend.apply(&id, &changes, ttl),
+                |done| {
+                    if *done {
+                        "ok"
+                    } else {
+                        "conflict"
+                    }
+                },
+            )
+            .await
+            .map_err(|e| fail("save the session", e))?;
             if !applied {
                 emitter.emit(EventKind::Conflict, Some(&id));
                 return Err(SessionError::SessionGone {
@@ -164,10 +186,14 @@ pub(crate) async fn save<'s>(
         Plan::Regenerate(old, changes) => {
             let (old, changes, fail) = (&old, &changes, &fail);
             let id = under_fresh_id(name, |new| async move {
-                let moved = backend
-                    .regenerate(old, &new, changes, ttl)
-                    .await
-                    .map_err(|e| fail("move the session to a new id", e))?;
+                let moved = backend.regenerate(old, &new, changes, ttl);
+                let moved = timed(profile, "regenerate", moved, |moved| match moved {
+                    Regenerated::Moved => "ok",
+                    Regenerated::Taken => "taken",
+                    Regenerated::Gone => "conflict",
+                })
+                .await
+                .map_err(|e| fail("move the session to a new id", e))?;
                 match moved {
                     Regenerated::Moved => Ok(true),
                     Regenerated::Taken => Ok(false),
@@ -192,18 +218,23 @@ pub(crate) async fn save<'s>(
         }
         Plan::Create { record, replaces } => {
             if let Some(old) = replaces {
-                backend
-                    .delete(&old)
+                timed(profile, "delete", backend.delete(&old), |()| "ok")
                     .await
                     .map_err(|e| fail("delete the replaced record", e))?;
                 emitter.emit(EventKind::Invalidated, Some(&old));
             }
             let (record, fail) = (&record, &fail);
             let id = under_fresh_id(name, |id| async move {
-                backend
-                    .create(&id, record, ttl)
-                    .await
-                    .map_err(|e| fail("create the session", e))
+                let created = backend.create(&id, record, ttl);
+                timed(profile, "create", created, |created| {
+                    if *created {
+                        "ok"
+                    } else {
+                        "taken"
+                    }
+                })
+                .await
+                .map_err(|e| fail("create the session", e))
             })
             .await?;
             emitter.emit(EventKind::Created, Some(&id));
@@ -212,8 +243,7 @@ pub(crate) async fn save<'s>(
         }
         Plan::Remove(old) => {
             if let Some(old) = old {
-                backend
-                    .delete(&old)
+                timed(profile, "delete", backend.delete(&old), |()| "ok")
                     .await
                     .map_err(|e| fail("delete the session", e))?;
                 emitter.emit(EventKind::Invalidated, Some(&old));
@@ -236,6 +266,36 @@ pub(crate) async fn save<'s>(
 
 /// The size of the record `data` stands for, as JSON: its values and what the crate keeps in
 /// it beside them.
+/// `call`, the backend operation `operation` of `profile`'s backend, timed, with the outcome
+/// `judge` names (or `error`) counted.
+#[cfg(feature = "metrics")]
+async fn timed<T>(
+    profile: &SessionProfile,
+    operation: &'static str,
+    call: impl Future<Output = Result<T, BackendError>>,
+    judge: impl FnOnce(&T) -> &'static str,
+) -> Result<T, BackendError> {
+    let timer = Timer::start();
+    let result = call.await;
+    let outcome = result.as_ref().map_or("error", judge);
+    timer.done(profile.backend_label(), operation, outcome);
+    result
+}
+
+/// Without metrics, `call` itself: nothing wraps it.
+#[cfg(not(feature = "metrics"))]
+fn timed<T, F>(
+    _: &SessionProfile,
+    _: &'static str,
+    call: F,
+    _: impl FnOnce(&T) -> &'static str,
+) -> F
+where
+    F: Future<Output = Result<T, BackendError>>,
+{
+    call
+}
+
 fn record_len(data: &SessionData) -> usize {
     let values = data
         .values()

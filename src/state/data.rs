@@ -37,11 +37,9 @@ pub(crate) struct SessionData {
     meta: SessionMeta,
     /// Flash messages for this response only (Rails' `flash.now`): never stored.
     flash_now: Vec<FlashMessage>,
-    /// The metadata of a session created by this request (metadata on): what a record made
-    /// after [`invalidate`](Self::invalidate) starts with.
-    observed: Option<StoredMetadata>,
     /// What loading found that the app's events hear of: a refused cookie, an ended session.
-    load_event: Option<LoadEvent>,
+    /// (Boxed: rare, and the session's state is moved about on every request.)
+    load_event: Option<Box<LoadEvent>>,
 }
 
 /// What loading a session found, for the app's events.
@@ -84,7 +82,7 @@ impl SessionData {
     /// id by another request (a logout, the other click of a double-clicked login), or expired.
     pub(crate) fn new_after_lost_record(id: SessionId) -> Self {
         Self {
-            load_event: Some(LoadEvent::Ended(Some(id))),
+            load_event: Some(Box::new(LoadEvent::Ended(Some(id)))),
             ..Self::new_from(Origin::LostRecord)
         }
     }
@@ -92,14 +90,14 @@ impl SessionData {
     /// A new session for a request whose cookie was refused for `reason`.
     pub(crate) fn new_rejected(reason: RejectionReason) -> Self {
         Self {
-            load_event: Some(LoadEvent::Rejected(reason)),
+            load_event: Some(Box::new(LoadEvent::Rejected(reason))),
             ..Self::new_empty()
         }
     }
 
     /// What loading found that the app's events hear of, once.
     pub(crate) fn take_load_event(&mut self) -> Option<LoadEvent> {
-        self.load_event.take()
+        self.load_event.take().map(|found| *found)
     }
 
     /// Whether the session came from a cookie that held what it had (no record), which must go
@@ -171,7 +169,7 @@ impl SessionData {
             Verdict::Ended(why) => {
                 tracing::debug!(session = name, why, "session ended; starting a new session");
                 Self {
-                    load_event: Some(LoadEvent::Ended(id)),
+                    load_event: Some(Box::new(LoadEvent::Ended(id))),
                     ..Self::new_empty()
                 }
             }
@@ -221,31 +219,41 @@ impl SessionData {
             || self.flags.has(Flag::LastSeenDue)
     }
 
-    /// Records the request's `client` at `now` in the session's metadata (a server-side
-    /// session, metadata on). A new session keeps it for its first save, and writes nothing for
-    /// it; a loaded one last seen `interval` ago or longer writes it, with the request's save or
-    /// one of its own.
-    pub(crate) fn observe(&mut self, client: &Client, interval: Duration, now: OffsetDateTime) {
-        let observed = StoredMetadata::new(client, now);
-        self.observed = Some(observed.clone());
+    /// Records the request's client (`client()` says what is kept of it) at `now` in the
+    /// session's metadata (a server-side session, metadata on). A new session keeps it for its
+    /// first save, and writes nothing for it; a loaded one last seen `interval` ago or longer
+    /// writes it, with the request's save or one of its own. A loaded session seen more
+    /// recently costs nothing: `client` is not called.
+    pub(crate) fn observe(
+        &mut self,
+        client: impl FnOnce() -> Client,
+        interval: Duration,
+        now: OffsetDateTime,
+    ) {
         if self.origin != Origin::Loaded {
-            self.meta.device = Some(observed);
+            self.meta.device = Some(Box::new(StoredMetadata::new(&client(), now)));
             return;
         }
         match &mut self.meta.device {
             Some(device) if !device.is_due(interval, now) => return,
-            Some(device) => device.see(client, now),
+            Some(device) => device.see(&client(), now),
             None => {
                 // A session from before metadata was on: its creation is known only when an
                 // absolute lifetime tracks it.
                 let created = self.creation.map(|creation| creation.at);
-                self.meta.device = Some(StoredMetadata {
+                self.meta.device = Some(Box::new(StoredMetadata {
                     created,
-                    ..observed
-                });
+                    ..StoredMetadata::new(&client(), now)
+                }));
             }
         }
         self.flags.raise(&[Flag::MetaChanged, Flag::LastSeenDue]);
+    }
+
+    /// After [`invalidate`](Self::invalidate): the metadata the new session on the same device
+    /// starts with (created now), kept for its first save.
+    pub(crate) fn restart_device(&mut self, device: StoredMetadata) {
+        self.meta.device = Some(Box::new(device));
     }
 
     /// Whether the metadata's last-seen time is due to be written.
@@ -255,7 +263,7 @@ impl SessionData {
 
     /// Sets the app's label for the session's device, cut to [`MAX_LABEL_LEN`] bytes.
     pub(crate) fn set_device_label(&mut self, label: &str) {
-        let device = self.meta.device.get_or_insert_with(StoredMetadata::default);
+        let device = self.meta.device.get_or_insert_with(Box::default);
         device.label = Some(cut(label, MAX_LABEL_LEN));
         self.flags.raise(&[Flag::MetaChanged, Flag::Modified]);
     }
@@ -370,11 +378,7 @@ impl SessionData {
         self.clear();
         self.flags.set(Flag::Invalidated, true);
         self.creation = None;
-        // A session that starts after a logout is a new one on the same device.
-        self.meta = SessionMeta {
-            device: self.observed.clone(),
-            ..SessionMeta::default()
-        };
+        self.meta = SessionMeta::default();
         self.flags.set(Flag::MetaChanged, true);
     }
 

@@ -19,7 +19,7 @@ pub(crate) struct SessionMeta {
     /// The user it belongs to (server-side sessions).
     pub(crate) user_id: Option<String>,
     /// Its metadata for a devices page (server-side sessions).
-    pub(crate) device: Option<StoredMetadata>,
+    pub(crate) device: Option<Box<StoredMetadata>>,
 }
 
 impl SessionMeta {
@@ -37,7 +37,8 @@ impl SessionMeta {
             user_id: values.remove(USER_KEY).and_then(string),
             device: values
                 .remove(METADATA_KEY)
-                .and_then(|value| StoredMetadata::from_value(&value)),
+                .and_then(StoredMetadata::from_owned)
+                .map(Box::new),
         }
     }
 

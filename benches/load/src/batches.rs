@@ -5,7 +5,8 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use axum_session_store::backend::{
-    ApplyItem, BatchLimits, Batched, Batching, Changes, Record, Regenerated, Storage, UserIndex, UserSession,
+    ApplyItem, BatchLimits, Batched, Batching, Changes, Record, Regenerated, Storage, UserIndex,
+    UserSession,
 };
 use axum_session_store::{BackendError, SessionBackend, SessionId};
 use time::Duration;

@@ -13,7 +13,7 @@ use axum::Router;
 use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
 use axum_session_store::backend::MemoryBackend;
 use axum_session_store::backend::{Batching, PostgresBackend, RedisBackend, UserIndex};
-use axum_session_store::{Session, SessionConfig, SessionError};
+use axum_session_store::{Session, SessionConfig, SessionConfigBuilder, SessionError};
 use deadpool_redis::redis;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use tower_sessions::{MemoryStore, SessionManagerLayer};
@@ -60,7 +60,22 @@ pub enum Contender {
     OursRedisCluster,
     /// `OursRedis` with the local cache (`local_cache`, CLIENT TRACKING).
     OursRedisCached,
+    /// `OursMemory` with session metadata on (times and user agent).
+    OursMemoryMetadata,
+    /// `OursMemory` with lifecycle events on, sent to a handler that does nothing.
+    OursMemoryEvents,
+    /// `OursMemory` recording its metrics into a Prometheus recorder (this crate's `metrics`
+    /// feature).
+    OursMemoryMetrics,
 }
+
+/// The contenders that show what the operating features (metadata, events, metrics) cost:
+/// measured by `handler-cost` beside `ours-memory`, not in the load sweep.
+pub const OPERATING: [Contender; 3] = [
+    Contender::OursMemoryMetadata,
+    Contender::OursMemoryEvents,
+    Contender::OursMemoryMetrics,
+];
 
 pub const ALL: [Contender; 13] = [
     Contender::Bare,
@@ -94,6 +109,9 @@ impl Contender {
             Contender::OursPostgresUnbatched => "ours-postgres-unbatched",
             Contender::OursRedisCluster => "ours-redis-cluster",
             Contender::OursRedisCached => "ours-redis-cached",
+            Contender::OursMemoryMetadata => "ours-memory-metadata",
+            Contender::OursMemoryEvents => "ours-memory-events",
+            Contender::OursMemoryMetrics => "ours-memory-metrics",
         }
     }
 
@@ -101,7 +119,10 @@ impl Contender {
     pub fn rival(self) -> Option<Contender> {
         match self {
             Contender::OursCookie => Some(Contender::ExtraSigned),
-            Contender::OursMemory => Some(Contender::TsMemory),
+            Contender::OursMemory
+            | Contender::OursMemoryMetadata
+            | Contender::OursMemoryEvents
+            | Contender::OursMemoryMetrics => Some(Contender::TsMemory),
             Contender::OursRedis
             | Contender::OursRedisUnbatched
             | Contender::OursRedisCluster
@@ -312,13 +333,14 @@ pub async fn prepare(
                 .map_err(|e| e.to_string())?;
             Ok(nothing(ours_cookie(config)))
         }
-        Contender::OursMemory => {
-            let config = SessionConfig::builder()
-                .secret_key(SECRET)
-                .default_backend(MemoryBackend::new())
-                .build()
-                .map_err(|e| e.to_string())?;
-            Ok(nothing(ours_server(config)))
+        Contender::OursMemory => ours_memory(|b| b),
+        Contender::OursMemoryMetadata => {
+            ours_memory(|b| b.metadata(axum_session_store::session::Metadata::new()))
+        }
+        Contender::OursMemoryEvents => ours_memory(|b| b.events(Discard)),
+        Contender::OursMemoryMetrics => {
+            install_metrics_recorder()?;
+            ours_memory(|b| b)
         }
         Contender::OursRedis => ours_redis(servers, &name, RedisOptions::default()).await,
         Contender::OursRedisUnbatched => {
@@ -548,6 +570,47 @@ async fn ours_server_write(session: Session) -> Result<String, SessionError> {
     let n = session.get::<u64>(COUNTER)?.unwrap_or(0) + 1;
     session.insert(COUNTER, n)?;
     Ok(n.to_string())
+}
+
+/// Ours on the memory backend, with `tweak` applied to its config.
+fn ours_memory(
+    tweak: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder,
+) -> Result<Prepared, String> {
+    let builder = SessionConfig::builder()
+        .secret_key(SECRET)
+        .default_backend(MemoryBackend::new());
+    let config = tweak(builder).build().map_err(|e| e.to_string())?;
+    Ok(Prepared {
+        router: ours_server(config),
+        cleanup: Cleanup::Nothing,
+        batches: None,
+    })
+}
+
+/// A lifecycle-event handler that does nothing: what delivery itself costs.
+#[derive(Debug)]
+struct Discard;
+
+impl axum_session_store::session::SessionEvents for Discard {
+    async fn handle(&self, _: axum_session_store::session::SessionEvent) {}
+}
+
+/// Installs a Prometheus recorder (once) so that the crate's metrics are recorded.
+#[cfg(feature = "metrics")]
+fn install_metrics_recorder() -> Result<(), String> {
+    static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    if INSTALLED.get().is_none() {
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .install_recorder()
+            .map_err(|e| e.to_string())?;
+        let _ = INSTALLED.set(());
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "metrics"))]
+fn install_metrics_recorder() -> Result<(), String> {
+    Err("ours-memory-metrics needs this crate built with --features metrics".into())
 }
 
 fn ours_server(config: SessionConfig) -> Router {

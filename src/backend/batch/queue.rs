@@ -14,6 +14,7 @@ use crate::backend::batching::BatchLimits;
 use crate::backend::erased::{BoxFuture, DynBatching};
 use crate::backend::error::BackendError;
 use crate::id::SessionId;
+use crate::telemetry;
 
 /// One kind of operation that can go out in batches: how to send one, how to send many.
 pub(super) trait Operation: Send + Sync + 'static {
@@ -134,6 +135,7 @@ impl<O: Operation> Batcher<O> {
         };
         match answer {
             None => {
+                telemetry::batch(O::NAME, 1);
                 // Whatever becomes of this request, the queue moves on when the call ends.
                 let _in_flight = InFlight {
                     batcher: self,
@@ -218,6 +220,7 @@ impl<O: Operation> Batcher<O> {
                 self.drain_waiting(&mut queue);
                 batch
             };
+            telemetry::batch(O::NAME, batch.len());
             let (items, replies): (Vec<_>, Vec<_>) = batch
                 .into_iter()
                 .map(|waiting| (waiting.item, waiting.reply))

@@ -19,6 +19,7 @@ use super::cache_watch::watch;
 use super::fields::parse_record;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::Record;
+use crate::telemetry;
 
 /// Records read through a tracking connection, with their expiry.
 pub(super) struct LocalCache {
@@ -64,14 +65,16 @@ impl LocalCache {
         let now = Instant::now();
         let mut entries = self.shared.lock();
         entries.trusted(now)?;
-        match entries.records.get(key) {
+        let found = match entries.records.get(key) {
             Some((record, expires)) if *expires > now => Some(record.clone()),
             Some(_) => {
                 entries.records.remove(key);
                 None
             }
             None => None,
-        }
+        };
+        telemetry::cache(if found.is_some() { "hit" } else { "miss" });
+        found
     }
 
     /// Drops `key` after this process wrote it, so the next read fetches it again.

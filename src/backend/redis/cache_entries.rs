@@ -10,6 +10,7 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::Client;
 
 use crate::backend::session_backend::Record;
+use crate::telemetry;
 
 /// The tracking connection the cache reads through, while it is trusted.
 pub(super) struct Tracking {
@@ -37,6 +38,7 @@ pub(super) struct Entries {
 impl Entries {
     /// Drops every entry: nothing read before now may be served.
     pub(super) fn flush(&mut self) {
+        telemetry::cache("flush");
         self.records.clear();
         self.generation += 1;
     }

@@ -15,6 +15,7 @@ use deadpool_redis::redis::{self, AsyncConnectionConfig, PushInfo, PushKind, Val
 
 use super::cache_entries::{Shared, Tracking};
 use crate::backend::error::BackendError;
+use crate::telemetry;
 
 /// The longest the cache serves what it holds after its connection went silent: a record
 /// changed or deleted elsewhere is served at most this long after Redis ran the change.
@@ -147,6 +148,7 @@ impl AsyncPushSender for Invalidations {
         let mut entries = cache.lock();
         match info.kind {
             PushKind::Invalidate => {
+                telemetry::cache("invalidation");
                 // One array of keys, or nil: everything (the server flushed its table).
                 match info.data.into_iter().next() {
                     Some(RedisValue::Array(keys)) => {

@@ -27,7 +27,7 @@ use http_body_util::BodyExt;
 use tower::ServiceExt;
 
 use axum_session_store::test_util::CookieJar;
-use axum_session_store_load::contenders::{self, Contender, Servers};
+use axum_session_store_load::contenders::{self, Contender, Servers, OPERATING};
 use axum_session_store_load::counting::{Counting, Snapshot};
 
 #[global_allocator]
@@ -108,7 +108,14 @@ async fn send(
     path: &str,
     cost: &mut Cost,
 ) -> (StatusCode, String) {
-    let mut request = Request::get(path).body(Body::empty()).expect("request");
+    // A browser's user agent, which only session metadata reads.
+    let mut request = Request::get(path)
+        .header(
+            "user-agent",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0",
+        )
+        .body(Body::empty())
+        .expect("request");
     if let Some(cookie) = jar.header() {
         request.headers_mut().insert(COOKIE, cookie.clone());
     }
@@ -189,7 +196,11 @@ fn main() -> std::process::ExitCode {
     );
     println!("|---|---|---:|---:|---:|---:|---:|");
     let mut failed = false;
-    for contender in LOCAL {
+    // The operating contenders only when named.
+    let operating = OPERATING
+        .into_iter()
+        .filter(|c| args.only.iter().any(|o| c.name() == o.as_str()));
+    for contender in LOCAL.into_iter().chain(operating) {
         let name = contender.name();
         if !args.only.is_empty() && !args.only.iter().any(|o| name.contains(o.as_str())) {
             continue;
