@@ -66,7 +66,10 @@ pub enum EventKind {
         count: u64,
     },
     /// A request came with a session that had ended: past its lifetime, or its record gone
-    /// (expired, or deleted by another request). A new session starts.
+    /// (expired, or deleted by another request). A new session starts. The browser's cookie is
+    /// not expired (it might be the losing click of a double-submitted login, whose winner set
+    /// the cookie that counts), so a browser that keeps sending a dead cookie reports this on
+    /// each request until its new session is saved.
     Expired,
     /// A request's cookie was refused, and a new session starts.
     CookieRejected {

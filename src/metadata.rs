@@ -4,6 +4,7 @@
 //! reserved key `_meta`, never among the app's keys.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::extract::ConnectInfo;
 use axum::http::{header, Extensions, HeaderMap, HeaderValue};
@@ -134,6 +135,8 @@ impl Default for Metadata {
 /// `into_make_service_with_connect_info::<SocketAddr>()`). Behind a reverse proxy that is the
 /// proxy's: a middleware placed outside the session layer can insert a `ConnectInfo` with the
 /// client's address taken from the header the proxy sets, which only the app knows to trust.
+/// Without a `ConnectInfo` there is no address to keep: the first such request logs a warning,
+/// and the device lists none.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ClientAddress {
@@ -161,6 +164,8 @@ pub enum ClientAddress {
 pub(crate) struct MetadataRecorder {
     settings: Metadata,
     address_key: DerivedKey,
+    /// Whether a request without `ConnectInfo` was already reported.
+    warned_no_address: AtomicBool,
 }
 
 impl MetadataRecorder {
@@ -169,6 +174,7 @@ impl MetadataRecorder {
         Self {
             settings,
             address_key: DerivedKey::derive(secret, ADDRESS_PURPOSE),
+            warned_no_address: AtomicBool::new(false),
         }
     }
 
@@ -187,10 +193,26 @@ impl MetadataRecorder {
                 .user_agent
                 .then(|| headers.get(header::USER_AGENT).cloned())
                 .flatten(),
-            peer: extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(peer)| peer.ip()),
+            peer: self.peer(extensions),
         }
+    }
+
+    /// The client's address, when one is to be kept and the request has it; the first time it
+    /// is wanted and missing, a warning that says how to provide it.
+    fn peer(&self, extensions: &Extensions) -> Option<IpAddr> {
+        if self.settings.client_address == ClientAddress::Off {
+            return None;
+        }
+        let peer = extensions.get::<ConnectInfo<SocketAddr>>();
+        if peer.is_none() && !self.warned_no_address.swap(true, Ordering::Relaxed) {
+            tracing::warn!(
+                "session metadata keeps client addresses, but a request came without axum's \
+                 ConnectInfo<SocketAddr>: serve with \
+                 into_make_service_with_connect_info::<SocketAddr>() (behind a proxy, insert \
+                 it in a middleware outside the session layer); no address is kept meanwhile"
+            );
+        }
+        peer.map(|ConnectInfo(peer)| peer.ip())
     }
 
     /// What the settings keep of the client `capture` describes.
@@ -319,12 +341,8 @@ impl StoredMetadata {
         Value::Object(map)
     }
 
-    /// The metadata `value` holds; what is not of the expected shape is left out.
-    pub(crate) fn from_value(value: &Value) -> Option<Self> {
-        Self::from_owned(value.clone())
-    }
-
-    /// [`from_value`](Self::from_value), moving the texts out of `value` rather than copying.
+    /// The metadata `value` holds (its texts moved out, not copied); what is not of the
+    /// expected shape is left out.
     pub(crate) fn from_owned(value: Value) -> Option<Self> {
         let Value::Object(mut map) = value else {
             return None;
@@ -443,8 +461,8 @@ mod tests {
             value,
             json!({"created": 1000, "seen": 1000, "agent": "Firefox", "label": "laptop"})
         );
-        assert_eq!(StoredMetadata::from_value(&value), Some(stored.clone()));
-        assert_eq!(StoredMetadata::from_value(&json!("x")), None);
+        assert_eq!(StoredMetadata::from_owned(value), Some(stored.clone()));
+        assert_eq!(StoredMetadata::from_owned(json!("x")), None);
         assert!(!stored.is_due(Duration::minutes(5), now + Duration::minutes(4)));
         assert!(stored.is_due(Duration::minutes(5), now + Duration::minutes(5)));
         assert!(stored.is_due(Duration::ZERO, now));

@@ -64,8 +64,7 @@ impl Device {
         let handle = handles.handle(&listed.id);
         let stored = listed
             .metadata
-            .as_ref()
-            .and_then(StoredMetadata::from_value)
+            .and_then(StoredMetadata::from_owned)
             .unwrap_or_default();
         let time = |at: Option<i64>| at.and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok());
         Self {
@@ -191,7 +190,11 @@ impl<N> Session<N> {
 
     /// The handle of this session: what [`user_sessions`](Self::user_sessions) lists it under,
     /// and what logs and events may carry instead of its id. `None` for a session with no
-    /// record yet (or a cookie session). It changes with the id (a login).
+    /// record yet (or a cookie session). It changes with the id: after
+    /// [`regenerate_id`](Self::regenerate_id) or [`set_user_id`](Self::set_user_id) (a login)
+    /// the new id, and so the new handle, exists only once the session is saved, so in the same
+    /// request this still answers the old handle (or `None` for a session saved for the first
+    /// time); the next request, and the events of the save, carry the new one.
     ///
     /// ```
     /// # use axum_session_store::Session;

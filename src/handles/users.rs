@@ -114,7 +114,8 @@ impl<N> Session<N> {
     /// Ends every other session of this session's user, atomically, and returns how many
     /// ended: "sign out all other devices", which OWASP asks for after a password change.
     /// This session stays; a request of a revoked session that runs meanwhile cannot bring
-    /// its session back.
+    /// its session back. A session tied to no user ends nothing and answers 0: check
+    /// [`user_id`](Self::user_id) first to answer an anonymous caller with a 401.
     ///
     /// # Errors
     /// [`SessionError::NotRevocable`] for a cookie session, and [`SessionError::Backend`] when
