@@ -202,7 +202,25 @@ async fn a_scripted_workload_gives_the_documented_metrics_on_every_backend() {
             .unwrap();
         let mut client = Client::new(app::layered(config));
         client.get("/set?n=1").await;
-        read(&snapshotter);
+        // The tracking connection comes up in the background; until it does, reads go straight
+        // to Redis and count neither a hit nor a miss. Wait (10 s at most) for one that counts.
+        let deadline = std::time::Instant::now() + StdDuration::from_secs(10);
+        loop {
+            read(&snapshotter);
+            client.get("/dump").await;
+            let seen = read(&snapshotter);
+            if counter(&seen, "session_cache_total{event=hit}")
+                + counter(&seen, "session_cache_total{event=miss}")
+                > 0
+            {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the cache never came up: {seen:#?}"
+            );
+            tokio::time::sleep(StdDuration::from_millis(20)).await;
+        }
         for _ in 0..5 {
             client.get("/dump").await;
         }
@@ -238,16 +256,17 @@ async fn a_scripted_workload_gives_the_documented_metrics_on_every_backend() {
     for _ in 0..5 {
         get_with_cookie(&router, "/dump", &format!("session={forged}")).await;
     }
-    let read = read(&snapshotter);
+    let rejected = read(&snapshotter);
     assert_eq!(
         counter(
-            &read,
+            &rejected,
             "session_cookie_rejections_total{reason=bad_signature}"
         ),
         5,
-        "{read:#?}"
+        "{rejected:#?}"
     );
-    let dropped = counter(&read, "session_events_dropped_total{}");
-    assert!(dropped >= 2, "{read:#?}");
+    let dropped = counter(&rejected, "session_events_dropped_total{}");
+    assert!(dropped >= 2, "{rejected:#?}");
     assert_eq!(dropped, config.dropped_events());
+
 }
