@@ -7,29 +7,41 @@ use time::OffsetDateTime;
 
 use crate::config::profile::SessionProfile;
 use crate::cookie::codec::{to_json, CookieCodec};
+use crate::cookie::request::RequestCookies;
 use crate::error::SessionError;
 use crate::event::RejectionReason;
+use crate::legacy_session;
 use crate::nesting;
 use crate::rejection_log::RejectionLog;
 use crate::reserved::CREATED_KEY;
-use crate::set_cookie::{max_age_of, CookieWrite};
+use crate::set_cookie::{max_age_of, set_cookie_header, CookieWrite};
 use crate::state::data::SessionData;
 use crate::state::meta::SessionMeta;
 
-/// The session of `profile` from the request's cookie `value`, read with `codec`: an empty new
+/// The session of `profile` from the request's `cookies`, read with `codec`: an empty new
 /// session when there is none, or it is rejected (logged through `log`, without the value or
-/// any key), or past its lifetime.
+/// any key), or past its lifetime. Without a valid cookie of its own, a legacy cookie
+/// configured for it may stand in.
 pub(crate) fn load(
     profile: &SessionProfile,
     codec: &dyn CookieCodec,
-    value: Option<&str>,
+    cookies: &RequestCookies,
     now: OffsetDateTime,
     log: &RejectionLog,
 ) -> SessionData {
-    let Some(value) = value else {
-        return SessionData::new_empty();
-    };
     let name = profile.name();
+    // A legacy session stands in only if the response can carry it.
+    let legacy = || {
+        legacy_session::read(profile, cookies, now, |data| {
+            match write(profile, codec, data, now)? {
+                Some(write) => set_cookie_header(profile, write, now).map(drop),
+                None => Ok(()),
+            }
+        })
+    };
+    let Some(value) = cookies.get(name) else {
+        return legacy().unwrap_or_else(SessionData::new_empty);
+    };
     let settings = profile.settings();
     // The age is judged with the session's own lifetime, which only its payload says.
     match codec.decode(name, value, None, now) {
@@ -38,6 +50,9 @@ pub(crate) fn load(
             SessionData::judged(settings.expiry, idle, name, verified, now, None)
         }
         Err(reason) => {
+            if let Some(upgraded) = legacy() {
+                return upgraded;
+            }
             log.rejected(name, &reason);
             SessionData::new_rejected(RejectionReason::from(&reason))
         }

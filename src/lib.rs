@@ -45,10 +45,10 @@
 // | tier | files and folders | what they hold |
 // | --- | --- | --- |
 // | leaves | `id`, `key`, `handle`, `metadata`, `nesting`, `reserved`, `expiry`, `flash_message`, `csrf_token`, `csrf_origin`, `cache_headers`, `rejection_log`, `telemetry`, `config_error`, `conflict`, `json_size`, `name` | session ids, HKDF keys, session handles, what sessions record about their clients, the nesting limit, the reserved keys, lifetimes and the expiry policy, the flash data model, the CSRF token format and origin check, caching headers, rate-limited logging, metrics (feature `metrics`), `ConfigError`, what a conflict handler is told, sizes of JSON, session names |
-// | storage | `backend/`, `cookie/` (`args`, `request`, `codec/`), `error`, `event`, `event_sink` | the `SessionBackend` trait, its optional capabilities, natural batching (`backend/batch/`) and the built-in backends; cookie attributes, the parsed `Cookie` header, the signed and sealed cookie codecs; `SessionError`; lifecycle events and the buffer that delivers them |
+// | storage | `backend/`, `cookie/` (`args`, `request`, `codec/`, `legacy/`), `error`, `event`, `event_sink` | the `SessionBackend` trait, its optional capabilities, natural batching (`backend/batch/`) and the built-in backends; cookie attributes, the parsed `Cookie` header, the signed and sealed cookie codecs, the webapp2, Flask and Django cookie readers; `SessionError`; lifecycle events and the buffer that delivers them |
 // | settings | `config/` (`keeper`, `profile`, `built`, `builder`) | a session's storage ready to use, one resolved profile per session name, the built config and its builder |
 // | state | `state/` (`meta`, `flags`, `data`, `shared`) | what a session keeps for the crate (its lifetime, CSRF secret, user); what is pending on it; one session's data and its invariants; the request's shared handle to it |
-// | writing | `set_cookie`, `cookie_session` | the `Set-Cookie` header; loading and writing cookie sessions |
+// | writing | `legacy_session`, `set_cookie`, `cookie_session` | a session read from another framework's cookie; the `Set-Cookie` header; loading and writing cookie sessions |
 // | server | `server/` (`id_cookie`, `load`, `plan`, `save`) | server-side sessions: the id cookie, loading, planning a save, carrying it out |
 // | request | `request/` (`saver`, `store`, `saving`) | who saves; the request's registry of sessions; the one save path |
 // | handles | `handles/` (`session`, `flash`, `csrf`, `users`) | `Session<N>`, `Flash<N>` (and webapp2's flash names), `CsrfToken<N>`, the sessions of one user |
@@ -88,6 +88,7 @@ mod config;
 mod state;
 // Writing.
 mod cookie_session;
+mod legacy_session;
 mod set_cookie;
 // Server-side sessions.
 mod server;

@@ -74,6 +74,21 @@ pub(crate) fn set_cookie_header(
     })
 }
 
+/// The `Set-Cookie` header that deletes the cookie `name` (another framework's, which the
+/// session of `profile` was read from), with the session's `Path` and `Domain`.
+///
+/// # Errors
+/// [`SessionError::InvalidHeader`] never, in practice: the name was checked at `build()`.
+pub(crate) fn removal_header(
+    profile: &SessionProfile,
+    name: &str,
+) -> Result<HeaderValue, SessionError> {
+    let header = profile.settings().attributes.removal_cookie(name);
+    HeaderValue::try_from(header).map_err(|_| SessionError::InvalidHeader {
+        session: profile.name().to_owned(),
+    })
+}
+
 /// The `Max-Age` of the cookie of a session with `expiry`, saved at `now` (Unix seconds): the
 /// configured one unless the session chose a lifetime of its own.
 pub(crate) fn max_age_of(expiry: Option<Expiry>, now: i64) -> MaxAge {

@@ -90,3 +90,12 @@ pub(crate) fn event_dropped() {
     #[cfg(feature = "metrics")]
     metrics::counter!("session_events_dropped_total").increment(1);
 }
+
+/// `session_legacy_cookies_total`: another framework's session cookie of `format` was
+/// `upgraded`, `refused`, or verified but `unstorable`.
+#[cfg_attr(not(feature = "metrics"), allow(unused_variables))]
+pub(crate) fn legacy_cookie(format: &'static str, outcome: &'static str) {
+    #[cfg(feature = "metrics")]
+    metrics::counter!("session_legacy_cookies_total", "format" => format, "outcome" => outcome)
+        .increment(1);
+}

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use axum_session_store::backend::{MySqlBackend, PostgresBackend, SqliteBackend, Storage};
+use axum_session_store::cookie::LegacyCookie;
 use axum_session_store::session::{SessionEvent, SessionEvents};
 use axum_session_store::test_util::session_cookie;
-use axum_session_store::SessionConfig;
+use axum_session_store::{DefaultSession, SessionConfig};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use session_test_support as common;
 use sqlx::sqlite::SqliteConnectOptions;
@@ -269,4 +270,33 @@ async fn a_scripted_workload_gives_the_documented_metrics_on_every_backend() {
     assert!(dropped >= 2, "{rejected:#?}");
     assert_eq!(dropped, config.dropped_events());
 
+    // Other frameworks' cookies: one upgraded, one refused.
+    let vectors: serde_json::Value =
+        serde_json::from_str(include_str!("data/legacy_vectors.json")).unwrap();
+    let django = |name: &str| {
+        let case = vectors["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|case| case["name"] == name)
+            .unwrap()
+            .clone();
+        format!("sessionid={}", case["value"].as_str().unwrap())
+    };
+    let config = SessionConfig::builder()
+        .secret_key(SECRET)
+        .legacy_cookie::<DefaultSession>(
+            LegacyCookie::django("django-insecure-the-old-apps-secret-key-0123456789")
+                .max_age(time::Duration::days(365 * 50)),
+        )
+        .build()
+        .unwrap();
+    let router = app::layered(config);
+    get_with_cookie(&router, "/touch", &django("django session")).await;
+    get_with_cookie(&router, "/touch", &django("django another secret")).await;
+    let legacy = read(&snapshotter);
+    for outcome in ["upgraded", "refused"] {
+        let name = format!("session_legacy_cookies_total{{format=django,outcome={outcome}}}");
+        assert_eq!(counter(&legacy, &name), 1, "{name}: {legacy:#?}");
+    }
 }

@@ -195,5 +195,61 @@ fn main() -> std::io::Result<()> {
             ("not-json", (0..200u8).collect()),
         ],
     )?;
+    legacy_seeds()?;
+    Ok(())
+}
+
+/// The legacy targets' seeds: the cookies the real frameworks wrote (`tests/data/
+/// legacy_vectors.json`) as raw values (first byte 0; 4 with the layer), and session JSON for
+/// the target to sign (1), compressed (3), behind the layer (5, 7).
+fn legacy_seeds() -> std::io::Result<()> {
+    let vectors: Value = serde_json::from_str(include_str!("../../tests/data/legacy_vectors.json"))
+        .expect("the vectors are JSON");
+    let sessions = [
+        ("user", json!({"user": "ada", "visits": 3})),
+        (
+            "flashes",
+            json!({"_flash": [["Saved", "success"], ["plain", null]], "_flashes": [{" t": ["error", "Oops"]}]}),
+        ),
+        (
+            "tagged",
+            json!({"pair": {" t": [1, {" t": [2, 3]}]}, "id": {" u": "12345678123456781234567812345678"}, "raw": {" b": "AGJ5dGVz/w=="}, "odd": {" di": {" t__": 1}}, "_permanent": true}),
+        ),
+        (
+            "reserved",
+            json!({"_user": [7, true, "token", 1], "_csrf": "x", "_created": 1, "_session_expiry": 600}),
+        ),
+    ];
+    for format in ["webapp2", "flask", "django"] {
+        let mut seeds: Vec<(String, Vec<u8>)> = Vec::new();
+        for case in vectors["cases"].as_array().expect("cases") {
+            if case["format"] != format {
+                continue;
+            }
+            let value = case["value"].as_str().expect("a value").as_bytes();
+            let name: String = case["name"]
+                .as_str()
+                .expect("a name")
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+                .collect();
+            seeds.push((format!("raw-{name}"), bytes(&[&[0], value])));
+            seeds.push((format!("raw-layered-{name}"), bytes(&[&[4], value])));
+        }
+        for (name, session) in &sessions {
+            let text = session.to_string();
+            for (how, label) in [
+                (1u8, "signed"),
+                (3, "compressed"),
+                (5, "layered"),
+                (7, "layered-compressed"),
+            ] {
+                seeds.push((format!("{label}-{name}"), bytes(&[&[how], text.as_bytes()])));
+            }
+        }
+        let seeds: Vec<(&str, Vec<u8>)> =
+            seeds.iter().map(|(n, b)| (n.as_str(), b.clone())).collect();
+        write(&format!("legacy_{format}"), &seeds)?;
+    }
     Ok(())
 }

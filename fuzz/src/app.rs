@@ -10,7 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use axum_session_store::backend::{MemoryBackend, Storage};
-use axum_session_store::{Flash, Session, SessionConfig, SessionName, SessionStore};
+use axum_session_store::{
+    Flash, Session, SessionConfig, SessionConfigBuilder, SessionName, SessionStore,
+};
 use tower::ServiceExt;
 
 use crate::{CONFIG, OLD_SECRET, SECRET};
@@ -106,18 +108,30 @@ pub fn cookie_app() -> Router {
     APP.clone()
 }
 
+/// `/cookies` with `config` in place of `CONFIG` (its secrets must be `CONFIG`'s, which
+/// [`send`] reads the cookies back with).
+pub fn cookie_app_with(config: SessionConfig) -> Router {
+    Router::new()
+        .route("/cookies", get(cookies))
+        .with_state(config)
+}
+
 /// With the layer and a server-side session (`/layered`, `/flash/add`, `/flash/take`): built
 /// for each input, with an empty memory backend. Records kept across inputs would look like
 /// leaks to LeakSanitizer, which then scans the whole heap after every input (hundreds of
 /// times slower).
 pub fn layered_app() -> Router {
-    let config = SessionConfig::builder()
+    layered_app_with(|builder| builder)
+}
+
+/// [`layered_app`] with more settings from `more`.
+pub fn layered_app_with(more: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder) -> Router {
+    let builder = SessionConfig::builder()
         .secret_key(SECRET)
         .fallback_keys([OLD_SECRET])
         .session_backend::<Cart>(Storage::private_cookie())
-        .session_backend::<Mem>(MemoryBackend::new())
-        .build()
-        .expect("a valid config");
+        .session_backend::<Mem>(MemoryBackend::new());
+    let config = more(builder).build().expect("a valid config");
     Router::new()
         .route("/layered", get(layered))
         .route("/flash/add", get(add_flashes))

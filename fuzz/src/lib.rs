@@ -1,8 +1,9 @@
 //! What the fuzz targets share: the configs, JSON objects built from fuzz input, changes to
-//! cookie values (bounded in length), the instant seeds are made at, and the router the request
-//! targets drive.
+//! cookie values (bounded in length), the instant seeds are made at, the router the request
+//! targets drive, and other frameworks' cookies signed around fuzz input.
 
 pub mod app;
+pub mod legacy;
 
 use std::sync::LazyLock;
 

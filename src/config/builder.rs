@@ -18,6 +18,7 @@ use crate::config::profile::{
 };
 use crate::config_error::ConfigError;
 use crate::cookie::args::{CookieArgs, CookieAttributes};
+use crate::cookie::legacy::{LegacyCookie, LegacyReader};
 use crate::cookie::request::DEFAULT_MAX_COOKIE_PAIRS;
 use crate::event::SessionEvents;
 use crate::event_sink::{EventSink, DEFAULT_EVENT_BUFFER};
@@ -79,6 +80,8 @@ pub struct SessionConfigBuilder {
     cookie_args_by_session: HashMap<String, CookieArgs>,
     default_storage: Vec<Storage>,
     storage_by_session: Vec<(&'static str, Storage)>,
+    /// By session name; `None` is the default session, whatever `cookie_name` says.
+    legacy_cookies: Vec<(Option<&'static str>, LegacyCookie)>,
     server_session_ttl: Option<Duration>,
     absolute_max_age: Option<Duration>,
     rolling_refresh: Option<Duration>,
@@ -271,6 +274,42 @@ impl SessionConfigBuilder {
             return self.default_backend(storage);
         }
         self.storage_by_session.push((N::NAME, storage.into()));
+        self
+    }
+
+    /// Reads session `N` from another framework's cookie when a request brings no valid cookie
+    /// of this crate's own, so that users of the app this one replaces stay signed in: see
+    /// [`LegacyCookie`] for the formats and what their values become. Called more than once for
+    /// the same session, the cookies are tried in the order given.
+    ///
+    /// The response carries the session in this crate's format, whatever the session's
+    /// backend (a server-side one gets a new record); an old cookie of another name is removed,
+    /// with the session's own `Path` and `Domain`. `build()` fails with
+    /// [`ConfigError::InvalidSetting`] for an empty secret or a webapp2 cookie that would be
+    /// read forever, and with [`ConfigError::InvalidCookieName`] for a name no cookie can have.
+    ///
+    /// ```
+    /// use axum_session_store::cookie::LegacyCookie;
+    /// use axum_session_store::{ConfigError, DefaultSession, SessionConfig};
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .legacy_cookie::<DefaultSession>(
+    ///         LegacyCookie::django("the old SECRET_KEY").fallback_secrets(["an older one"]),
+    ///     )
+    ///     .build()?;
+    ///
+    /// let forever = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .legacy_cookie::<DefaultSession>(LegacyCookie::webapp2("the old secret"))
+    ///     .build();
+    /// assert!(matches!(forever, Err(ConfigError::InvalidSetting { .. })));
+    /// # Ok::<(), ConfigError>(())
+    /// ```
+    pub fn legacy_cookie<N: SessionName>(mut self, cookie: LegacyCookie) -> Self {
+        let name = (!name::is_default::<N>()).then_some(N::NAME);
+        self.legacy_cookies.push((name, cookie));
         self
     }
 
@@ -509,6 +548,7 @@ impl SessionConfigBuilder {
         self.check_cookie_args(&cookie_name)?;
         let codecs = Codecs::derive(secret, &self.fallback_keys);
         let keepers = self.keepers(&cookie_name, &codecs)?;
+        let legacy = self.legacy_readers(&cookie_name)?;
         let signed = Storage::signed_cookie();
         let signed_cookie = (Keeper::new(&signed.kind, &codecs), signed.label());
         let server_session_ttl = self
@@ -543,6 +583,7 @@ impl SessionConfigBuilder {
             session_max_age: self.session_max_age,
             keepers,
             signed_cookie,
+            legacy,
             server_session_ttl,
             expiry,
             max_cookie_pairs: self.max_cookie_pairs.unwrap_or(DEFAULT_MAX_COOKIE_PAIRS),
@@ -608,6 +649,26 @@ impl SessionConfigBuilder {
             args.validate(name)?;
         }
         Ok(())
+    }
+
+    /// The legacy cookie readers of each session, by name (the default session's under
+    /// `cookie_name`).
+    fn legacy_readers(
+        &self,
+        cookie_name: &str,
+    ) -> Result<HashMap<String, Arc<[LegacyReader]>>, ConfigError> {
+        let mut readers: HashMap<String, Vec<LegacyReader>> = HashMap::new();
+        for (name, cookie) in &self.legacy_cookies {
+            let name = name.unwrap_or(cookie_name);
+            readers
+                .entry(name.to_owned())
+                .or_default()
+                .push(cookie.reader()?);
+        }
+        Ok(readers
+            .into_iter()
+            .map(|(name, readers)| (name, readers.into()))
+            .collect())
     }
 
     /// The keeper of each session given a storage of its own, by name (the default session's
@@ -676,6 +737,7 @@ impl fmt::Debug for SessionConfigBuilder {
             .field("cookie_args_by_session", &self.cookie_args_by_session)
             .field("default_backend", &self.default_storage)
             .field("session_backends", &self.storage_by_session)
+            .field("legacy_cookies", &self.legacy_cookies)
             .field("server_session_ttl", &self.server_session_ttl)
             .field("absolute_max_age", &self.absolute_max_age)
             .field("rolling_refresh", &self.rolling_refresh)

@@ -13,6 +13,7 @@ use crate::cookie::args::CookieArgs;
 #[cfg(feature = "test-util")]
 use crate::cookie::codec::PrivateCookieSerializer;
 use crate::cookie::codec::SecureCookieSerializer;
+use crate::cookie::legacy::LegacyReader;
 use crate::error::SessionError;
 use crate::event_sink::{Emitter, EventSink};
 use crate::expiry::ExpiryPolicy;
@@ -76,6 +77,8 @@ pub(crate) struct Settings {
     pub(crate) keepers: HashMap<String, (Keeper, Arc<str>)>,
     /// Where every other session is kept: a signed cookie.
     pub(crate) signed_cookie: (Keeper, Arc<str>),
+    /// The other frameworks' cookies each session may be read from, by session name.
+    pub(crate) legacy: HashMap<String, Arc<[LegacyReader]>>,
     pub(crate) server_session_ttl: Duration,
     pub(crate) expiry: ExpiryPolicy,
     pub(crate) max_cookie_pairs: usize,
@@ -440,6 +443,7 @@ impl SessionConfig {
             label.clone(),
             keeper.clone(),
             settings.clone(),
+            self.inner.legacy.get(name).cloned(),
         ))
     }
 }

@@ -9,6 +9,7 @@ use time::Duration;
 
 use crate::config::keeper::Keeper;
 use crate::cookie::args::CookieAttributes;
+use crate::cookie::legacy::LegacyReader;
 use crate::expiry::ExpiryPolicy;
 
 /// The settings of the sessions that share cookie attributes: every session without attributes
@@ -95,6 +96,8 @@ pub(crate) struct SessionProfile {
     backend_name: Arc<str>,
     keeper: Keeper,
     settings: Arc<SessionSettings>,
+    /// The other frameworks' cookies it may be read from.
+    legacy: Option<Arc<[LegacyReader]>>,
 }
 
 impl SessionProfile {
@@ -103,13 +106,20 @@ impl SessionProfile {
         backend_name: Arc<str>,
         keeper: Keeper,
         settings: Arc<SessionSettings>,
+        legacy: Option<Arc<[LegacyReader]>>,
     ) -> Self {
         Self {
             name: name.to_owned(),
             backend_name,
             keeper,
             settings,
+            legacy,
         }
+    }
+
+    /// The other frameworks' cookies the session may be read from, in the order given.
+    pub(crate) fn legacy_readers(&self) -> &[LegacyReader] {
+        self.legacy.as_deref().unwrap_or_default()
     }
 
     /// The session's name, which is its cookie's name.

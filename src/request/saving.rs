@@ -14,7 +14,7 @@ use crate::error::SessionError;
 use crate::request::saver::Saver;
 use crate::request::store::SessionStore;
 use crate::server;
-use crate::set_cookie::{set_cookie_header, CookieWrite};
+use crate::set_cookie::{removal_header, set_cookie_header, CookieWrite};
 use crate::state::shared::SessionState;
 
 /// One save of a request's sessions: the `Set-Cookie` headers it built and the sessions it
@@ -56,9 +56,17 @@ impl Save {
         write: Option<CookieWrite<'_>>,
         store: &SessionStore,
     ) -> Result<(), SessionError> {
+        let profile = state.profile();
+        // Another framework's cookie the session was read from goes, unless this one's header
+        // replaces it.
+        let legacy = state.lock().legacy_cookie().map(str::to_owned);
+        let replaced = write.is_some() && legacy.as_deref() == Some(profile.name());
         if let Some(write) = write {
             self.headers
-                .push(set_cookie_header(state.profile(), write, store.now())?);
+                .push(set_cookie_header(profile, write, store.now())?);
+        }
+        if let Some(legacy) = legacy.filter(|_| !replaced) {
+            self.headers.push(removal_header(profile, &legacy)?);
         }
         self.covered.push(state.clone());
         Ok(())

@@ -255,7 +255,7 @@ impl SessionStore {
                     &profile,
                     backend.as_ref(),
                     ids,
-                    self.inner.cookies.get(name),
+                    &self.inner.cookies,
                     self.inner.now,
                     self.inner.config.rejection_log(),
                 )
@@ -308,7 +308,7 @@ impl SessionStore {
         cookie_session::load(
             profile,
             codec,
-            self.inner.cookies.get(profile.name()),
+            &self.inner.cookies,
             self.inner.now,
             self.inner.config.rejection_log(),
         )
@@ -395,7 +395,9 @@ impl Drop for Inner {
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner);
         for state in sessions.iter() {
-            if state.lock().is_modified() {
+            let data = state.lock();
+            // A session read from another framework's cookie is read again until saved.
+            if data.is_modified() && data.legacy_cookie().is_none() {
                 tracing::warn!(
                     session = state.name(),
                     "session was modified but never saved: return the Session, Flash or \

@@ -3,19 +3,22 @@
 use time::OffsetDateTime;
 
 use super::id_cookie;
-use super::save::backend_error;
+use super::save::{backend_error, storable};
 use crate::backend::erased::DynBackend;
 use crate::config::profile::SessionProfile;
 use crate::cookie::codec::{SecureCookieSerializer, VerifiedCookie};
+use crate::cookie::request::RequestCookies;
 use crate::error::SessionError;
 use crate::event::RejectionReason;
+use crate::legacy_session;
 use crate::rejection_log::RejectionLog;
 use crate::state::data::SessionData;
 use crate::telemetry::Timer;
 
-/// Loads the session of `profile` from the id in its cookie `value`. A missing or rejected
-/// cookie, or an id of the wrong shape, gives a new session without asking the backend; an
-/// unknown or expired id gives a new session too.
+/// Loads the session of `profile` from the id in its cookie among `cookies`. A missing or
+/// rejected cookie, or an id of the wrong shape, gives a new session without asking the backend
+/// (or the session of a legacy cookie configured for it); an unknown or expired id gives a new
+/// session too.
 ///
 /// # Errors
 /// [`SessionError::Backend`] when the backend fails to load the record.
@@ -23,19 +26,24 @@ pub(crate) async fn load(
     profile: &SessionProfile,
     backend: &dyn DynBackend,
     ids: &SecureCookieSerializer,
-    value: Option<&str>,
+    cookies: &RequestCookies,
     now: OffsetDateTime,
     log: &RejectionLog,
 ) -> Result<SessionData, SessionError> {
-    let Some(value) = value else {
-        return Ok(SessionData::new_empty());
-    };
     let name = profile.name();
     let settings = profile.settings();
+    // A legacy session stands in only if its record could be written.
+    let legacy = || legacy_session::read(profile, cookies, now, |data| storable(profile, data));
+    let Some(value) = cookies.get(name) else {
+        return Ok(legacy().unwrap_or_else(SessionData::new_empty));
+    };
     // The age is judged with the session's own lifetime, which only its record says.
     let cookie = match id_cookie::read(ids, name, value, None, now) {
         Ok(cookie) => cookie,
         Err(reason) => {
+            if let Some(upgraded) = legacy() {
+                return Ok(upgraded);
+            }
             log.rejected(name, &reason);
             return Ok(SessionData::new_rejected(RejectionReason::from(&reason)));
         }

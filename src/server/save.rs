@@ -296,6 +296,31 @@ where
     call
 }
 
+/// Whether a save could write the record of `data` (of `profile`): within the size limit, and
+/// readable back.
+///
+/// # Errors
+/// [`SessionError::RecordTooLarge`] or [`SessionError::TooDeep`], as the save would fail.
+pub(super) fn storable(profile: &SessionProfile, data: &SessionData) -> Result<(), SessionError> {
+    let name = profile.name();
+    let limit = profile.settings().limits.max_record_bytes;
+    let size = record_len(data);
+    if size > limit {
+        return Err(SessionError::RecordTooLarge {
+            session: name.to_owned(),
+            size,
+            limit,
+        });
+    }
+    if let Some(key) = nesting::too_deep(data.values()) {
+        return Err(SessionError::TooDeep {
+            session: name.to_owned(),
+            key: key.to_owned(),
+        });
+    }
+    Ok(())
+}
+
 fn record_len(data: &SessionData) -> usize {
     let values = data
         .values()

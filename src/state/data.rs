@@ -40,6 +40,9 @@ pub(crate) struct SessionData {
     /// What loading found that the app's events hear of: a refused cookie, an ended session.
     /// (Boxed: rare, and the session's state is moved about on every request.)
     load_event: Option<Box<LoadEvent>>,
+    /// The name of the other framework's cookie the session was read from, until a save has
+    /// replaced or removed it.
+    legacy_cookie: Option<Box<str>>,
 }
 
 /// What loading a session found, for the app's events.
@@ -85,6 +88,22 @@ impl SessionData {
             load_event: Some(Box::new(LoadEvent::Ended(Some(id)))),
             ..Self::new_from(Origin::LostRecord)
         }
+    }
+
+    /// A new session holding the `values` of the other framework's cookie `cookie`: modified, so
+    /// that the response carries it in this crate's format.
+    pub(crate) fn new_imported(values: Map<String, Value>, cookie: &str) -> Self {
+        let mut data = Self::new_empty();
+        data.values = values;
+        data.flags.set(Flag::Modified, true);
+        data.legacy_cookie = Some(cookie.into());
+        data
+    }
+
+    /// The name of the other framework's cookie this session was read from, while the client
+    /// still holds it.
+    pub(crate) fn legacy_cookie(&self) -> Option<&str> {
+        self.legacy_cookie.as_deref()
     }
 
     /// A new session for a request whose cookie was refused for `reason`.
@@ -449,6 +468,7 @@ impl SessionData {
         if let Some(creation) = &mut self.creation {
             creation.stored = true;
         }
+        self.legacy_cookie = None;
     }
 }
 

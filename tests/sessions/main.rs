@@ -11,6 +11,7 @@ mod expiry_policies;
 mod flash_templates;
 mod id_cookie;
 mod layer;
+mod legacy_cookies;
 mod private_cookie;
 mod saving;
 mod test_kit;

@@ -14,6 +14,7 @@ pub(crate) use cookie_codec::CookieCodec;
 pub(crate) use json::to_json;
 pub use private::PrivateCookieSerializer;
 pub use signed::SecureCookieSerializer;
+pub(crate) use verified::check_age;
 #[cfg(feature = "test-util")]
 pub use verified::MAX_CLOCK_SKEW;
 pub use verified::{VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};

@@ -82,7 +82,7 @@ impl VerifiedCookie {
 
 /// Refuses a timestamp further in the future than clock skew explains, older than `max_age`, or
 /// outside what a date can hold; returns the instant it stands for.
-pub(super) fn check_age(
+pub(crate) fn check_age(
     timestamp: i64,
     max_age: Option<Duration>,
     now: OffsetDateTime,
