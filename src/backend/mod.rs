@@ -10,6 +10,7 @@ mod cleanup;
 pub(crate) mod erased;
 pub(crate) mod error;
 mod memory;
+mod migrating;
 #[cfg(feature = "redis")]
 mod redis;
 pub(crate) mod session_backend;
@@ -27,6 +28,7 @@ pub use changes::Changes;
 pub use cleanup::{spawn_cleanup, DeleteExpired};
 pub(crate) use error::BackendError;
 pub use memory::{MemoryBackend, WhenFull};
+pub use migrating::MigratingBackend;
 #[cfg(feature = "redis")]
 pub use redis::RedisBackend;
 pub use session_backend::{Record, Regenerated};

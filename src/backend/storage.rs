@@ -96,7 +96,7 @@ impl Storage {
         Self::indexed(backend, type_name::<B>())
     }
 
-    fn on_server<B: SessionBackend>(backend: B, label: Arc<str>) -> Self {
+    pub(super) fn on_server<B: SessionBackend>(backend: B, label: Arc<str>) -> Self {
         Self {
             kind: StorageKind::Server {
                 backend: Arc::new(backend),
@@ -106,7 +106,7 @@ impl Storage {
         }
     }
 
-    fn indexed<B: UserIndex>(backend: B, label: Arc<str>) -> Self {
+    pub(super) fn indexed<B: UserIndex>(backend: B, label: Arc<str>) -> Self {
         let backend = Arc::new(backend);
         Self {
             kind: StorageKind::Server {

@@ -5,6 +5,7 @@ use session_test_support as common;
 use session_test_support::{backend_suite, backend_suite_in_one_test, sql_suite};
 
 mod memory;
+mod migrating;
 mod mysql;
 mod postgres;
 mod redis;
