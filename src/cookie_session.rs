@@ -40,20 +40,23 @@ pub(crate) fn load(
         })
     };
     let Some(value) = cookies.get(name) else {
-        return legacy().unwrap_or_else(SessionData::new_empty);
+        return legacy().unwrap_or_else(|_| SessionData::new_empty());
     };
     let settings = profile.settings();
     // The age is judged with the session's own lifetime, which only its payload says.
     match codec.decode(name, value, None, now) {
         Ok(verified) => {
             let idle = Some(settings.idle_limit);
-            SessionData::judged(settings.expiry, idle, name, verified, now, None)
+            let mut data = SessionData::judged(settings.expiry, idle, name, verified, now, None);
+            legacy_session::remove_leftover(profile, cookies, &mut data);
+            data
         }
         Err(reason) => {
-            if let Some(upgraded) = legacy() {
-                return upgraded;
+            match legacy() {
+                Ok(upgraded) => return upgraded,
+                Err(Some(refusal)) => log.rejected(name, &refusal),
+                Err(None) => log.rejected(name, &reason),
             }
-            log.rejected(name, &reason);
             SessionData::new_rejected(RejectionReason::from(&reason))
         }
     }

@@ -5,6 +5,7 @@
 use time::OffsetDateTime;
 
 use crate::config::profile::SessionProfile;
+use crate::cookie::legacy::Refusal;
 use crate::cookie::request::RequestCookies;
 use crate::error::SessionError;
 use crate::state::data::SessionData;
@@ -13,13 +14,18 @@ use crate::telemetry;
 /// The session of the first legacy cookie of `profile` among `cookies` that verifies as of
 /// `now`, and whose values this crate can store (`fits` says: a session that could not be
 /// saved would fail the request; it stays unread instead).
+///
+/// # Errors
+/// When none is read: why an old cookie under the session's own name was refused, if one was
+/// (the reason to log for that cookie, rather than why it is not one of this crate's).
 pub(crate) fn read(
     profile: &SessionProfile,
     cookies: &RequestCookies,
     now: OffsetDateTime,
     fits: impl Fn(&SessionData) -> Result<(), SessionError>,
-) -> Option<SessionData> {
+) -> Result<SessionData, Option<Refusal>> {
     let session = profile.name();
+    let mut own_name_refusal = None;
     for reader in profile.legacy_readers() {
         let Some(value) = cookies.get(reader.cookie_name()) else {
             continue;
@@ -31,6 +37,9 @@ pub(crate) fn read(
                 // Debug only: anyone can send a cookie of any name.
                 tracing::debug!(session, format, %refusal, "legacy session cookie refused");
                 telemetry::legacy_cookie(format, "refused");
+                if reader.cookie_name() == session && own_name_refusal.is_none() {
+                    own_name_refusal = Some(refusal);
+                }
                 continue;
             }
         };
@@ -48,7 +57,26 @@ pub(crate) fn read(
         }
         tracing::debug!(session, format, "legacy session cookie read: upgrading it");
         telemetry::legacy_cookie(format, "upgraded");
-        return Some(data);
+        return Ok(data);
     }
-    None
+    Err(own_name_refusal)
+}
+
+/// Marks `data`, loaded from this crate's own cookie, to remove an old cookie of another name
+/// that the request still carries (its deletion missed, or the browser sent both): left there,
+/// it would be read again once this crate's cookie is gone, after a logout say.
+pub(crate) fn remove_leftover(
+    profile: &SessionProfile,
+    cookies: &RequestCookies,
+    data: &mut SessionData,
+) {
+    if data.is_new() {
+        return;
+    }
+    let leftover = profile.legacy_readers().iter().find(|reader| {
+        reader.cookie_name() != profile.name() && cookies.get(reader.cookie_name()).is_some()
+    });
+    if let Some(reader) = leftover {
+        data.remove_legacy_cookie(reader.cookie_name());
+    }
 }

@@ -75,7 +75,8 @@ pub(crate) fn set_cookie_header(
 }
 
 /// The `Set-Cookie` header that deletes the cookie `name` (another framework's, which the
-/// session of `profile` was read from), with the session's `Path` and `Domain`.
+/// session of `profile` was read from), with the `Path` and `Domain` it was set with (the
+/// session's own unless its `LegacyCookie` says otherwise).
 ///
 /// # Errors
 /// [`SessionError::InvalidHeader`] never, in practice: the name was checked at `build()`.
@@ -83,7 +84,15 @@ pub(crate) fn removal_header(
     profile: &SessionProfile,
     name: &str,
 ) -> Result<HeaderValue, SessionError> {
-    let header = profile.settings().attributes.removal_cookie(name);
+    let attributes = &profile.settings().attributes;
+    let header = match profile
+        .legacy_readers()
+        .iter()
+        .find(|reader| reader.cookie_name() == name)
+    {
+        Some(reader) => reader.removal_cookie(attributes),
+        None => attributes.removal_cookie(name),
+    };
     HeaderValue::try_from(header).map_err(|_| SessionError::InvalidHeader {
         session: profile.name().to_owned(),
     })

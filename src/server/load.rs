@@ -35,16 +35,17 @@ pub(crate) async fn load(
     // A legacy session stands in only if its record could be written.
     let legacy = || legacy_session::read(profile, cookies, now, |data| storable(profile, data));
     let Some(value) = cookies.get(name) else {
-        return Ok(legacy().unwrap_or_else(SessionData::new_empty));
+        return Ok(legacy().unwrap_or_else(|_| SessionData::new_empty()));
     };
     // The age is judged with the session's own lifetime, which only its record says.
     let cookie = match id_cookie::read(ids, name, value, None, now) {
         Ok(cookie) => cookie,
         Err(reason) => {
-            if let Some(upgraded) = legacy() {
-                return Ok(upgraded);
+            match legacy() {
+                Ok(upgraded) => return Ok(upgraded),
+                Err(Some(refusal)) => log.rejected(name, &refusal),
+                Err(None) => log.rejected(name, &reason),
             }
-            log.rejected(name, &reason);
             return Ok(SessionData::new_rejected(RejectionReason::from(&reason)));
         }
     };
@@ -70,18 +71,22 @@ pub(crate) async fn load(
     let record = record.map_err(|source| backend_error(profile, "load the session", source))?;
     match record {
         // The record's values, judged with the id cookie's timestamp (the last save).
-        Some(values) => Ok(SessionData::judged(
-            settings.expiry,
-            Some(settings.idle_limit),
-            name,
-            VerifiedCookie {
-                data: values,
-                signed_at: cookie.signed_at,
-                signed_with_fallback: cookie.signed_with_fallback,
-            },
-            now,
-            Some(id),
-        )),
+        Some(values) => {
+            let mut data = SessionData::judged(
+                settings.expiry,
+                Some(settings.idle_limit),
+                name,
+                VerifiedCookie {
+                    data: values,
+                    signed_at: cookie.signed_at,
+                    signed_with_fallback: cookie.signed_with_fallback,
+                },
+                now,
+                Some(id),
+            );
+            legacy_session::remove_leftover(profile, cookies, &mut data);
+            Ok(data)
+        }
         None => {
             tracing::debug!(
                 session = name,

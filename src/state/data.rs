@@ -100,8 +100,15 @@ impl SessionData {
         data
     }
 
-    /// The name of the other framework's cookie this session was read from, while the client
-    /// still holds it.
+    /// Asks the next save to remove the other framework's cookie `cookie`, left beside this
+    /// crate's: the response is written even if nothing else changed.
+    pub(crate) fn remove_legacy_cookie(&mut self, cookie: &str) {
+        self.legacy_cookie = Some(cookie.into());
+        self.flags.set(Flag::NeedsResign, true);
+    }
+
+    /// The name of the other framework's cookie this session was read from (or that it must
+    /// remove), while the client still holds it.
     pub(crate) fn legacy_cookie(&self) -> Option<&str> {
         self.legacy_cookie.as_deref()
     }

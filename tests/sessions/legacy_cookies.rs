@@ -203,8 +203,11 @@ async fn a_valid_cookie_of_this_crate_wins_over_an_old_one() {
         );
         let reply = get_with_cookie(&router, "/touch", &both).await;
         assert_eq!(dumped(&reply)["values"], json!({"mine": "yes"}), "{keeper}");
+        // ... and the old one, left beside it, goes.
         assert!(
-            reply.set_cookie_header("sessionid").is_none(),
+            reply
+                .set_cookie_header("sessionid")
+                .is_some_and(|h| h.contains("Max-Age=0")),
             "{keeper}: {reply:?}"
         );
     }
@@ -262,4 +265,75 @@ async fn what_a_cookie_cannot_hold_stays_unread_but_a_record_takes_it() {
     assert_eq!(reply.status, 200);
     assert_eq!(dumped(&reply)["values"], case["expected"]);
     assert!(reply.cookie("session").is_some());
+}
+
+#[tokio::test]
+async fn a_leftover_old_cookie_is_removed_and_never_signs_anyone_back_in() {
+    let case = case("django session");
+    for (keeper, router) in routers(&case) {
+        let mut client = Client::new(router);
+        client.get("/set?mine=yes").await;
+        // The old cookie is still there (its deletion missed, or the browser sends both).
+        client
+            .jar
+            .insert("sessionid", case["value"].as_str().unwrap());
+        let reply = client.get("/touch").await;
+        assert_eq!(dumped(&reply)["values"], json!({"mine": "yes"}), "{keeper}");
+        assert!(
+            reply
+                .set_cookie_header("sessionid")
+                .is_some_and(|h| h.contains("Max-Age=0")),
+            "{keeper}: the leftover goes: {reply:?}"
+        );
+        assert!(client.jar.get("sessionid").is_none(), "{keeper}");
+        client.get("/invalidate").await;
+        let after = dumped(&client.get("/touch").await);
+        assert_eq!(
+            after["values"],
+            json!({}),
+            "{keeper}: logged out stays logged out"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_old_cookie_is_removed_with_the_path_and_domain_it_was_set_with() {
+    let case = case("django session");
+    let config = SessionConfig::builder()
+        .secret_key(SECRET)
+        .legacy_cookie::<DefaultSession>(
+            legacy(&case)
+                .cookie_path("/app")
+                .cookie_domain("example.com"),
+        )
+        .build()
+        .unwrap();
+    let reply = get_with_cookie(&app::router(config), "/touch", &old_cookie(&case)).await;
+    assert_eq!(dumped(&reply)["values"], case["expected"]);
+    let removal = reply.set_cookie_header("sessionid").unwrap();
+    for part in [
+        "sessionid=;",
+        "Path=/app",
+        "Domain=example.com",
+        "Max-Age=0",
+    ] {
+        assert!(removal.contains(part), "{removal} lacks {part}");
+    }
+    let bad = SessionConfig::builder()
+        .secret_key(SECRET)
+        .legacy_cookie::<DefaultSession>(legacy(&case).cookie_path("/a;b"))
+        .build();
+    assert!(bad.is_err());
+}
+
+#[tokio::test]
+async fn a_refused_old_cookie_is_logged_with_its_own_reason() {
+    let case = case("flask another secret");
+    let (logs, _guard) = Logs::capture();
+    let [(_, router), _] = routers(&case);
+    let reply = get_with_cookie(&router, "/touch", &old_cookie(&case)).await;
+    assert_eq!(reply.status, 200);
+    let warnings = logs.lines_with("WARN").join("\n");
+    assert!(warnings.contains("failed authentication"), "{warnings}");
+    assert!(!warnings.contains("not of the form"), "{warnings}");
 }

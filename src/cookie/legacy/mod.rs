@@ -19,7 +19,7 @@ use sha2::Sha256;
 use time::{Duration, OffsetDateTime};
 
 use crate::config_error::ConfigError;
-use crate::cookie::args::validate_cookie_name;
+use crate::cookie::args::{validate_cookie_name, CookieArgs, CookieAttributes};
 use crate::cookie::codec::{VerifyError, MAX_COOKIE_VALUE_LEN};
 use crate::flash_message::FLASH_KEY;
 use crate::reserved::RESERVED_KEYS;
@@ -35,6 +35,10 @@ pub(crate) use refusal::Refusal;
 /// fallbacks given), only the old cookie name, only within the old age limit, and never after
 /// [`until`](Self::until). Anything else (a forged, changed, expired or oversized cookie) is
 /// simply no session: a new one starts, as for any other cookie this crate refuses.
+///
+/// An old cookie is signed, not stored, so it cannot be revoked: a copy of one made before a
+/// logout still signs in until the old age limit or `until`. Keep `until` a few weeks ahead.
+/// The upgrade is written by the response's save (return the `Session`, or use the layer).
 ///
 /// | constructor | reads | default cookie name | default max age |
 /// | --- | --- | --- | --- |
@@ -75,6 +79,8 @@ pub struct LegacyCookie {
     cookie_name: Option<String>,
     max_age: Option<Duration>,
     until: Option<OffsetDateTime>,
+    path: Option<String>,
+    domain: Option<String>,
 }
 
 /// Which framework wrote the cookie.
@@ -139,6 +145,8 @@ impl LegacyCookie {
             cookie_name: None,
             max_age: format.default_max_age(),
             until: None,
+            path: None,
+            domain: None,
         }
     }
 
@@ -153,6 +161,23 @@ impl LegacyCookie {
     /// `PERMANENT_SESSION_LIFETIME`, Django's `SESSION_COOKIE_AGE`): an older cookie is refused.
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = Some(max_age);
+        self
+    }
+
+    /// The `Path` the old app set its cookie with, when it was not the session's own (Django's
+    /// `SESSION_COOKIE_PATH`, Flask's `SESSION_COOKIE_PATH` or `APPLICATION_ROOT`): the old
+    /// cookie is removed with it. A browser deletes a cookie only for the path and domain it
+    /// was set with, and an old cookie left behind would be read again after a logout.
+    pub fn cookie_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
+        self
+    }
+
+    /// The `Domain` the old app set its cookie with, when it was not the session's own
+    /// (`SESSION_COOKIE_DOMAIN`): the old cookie is removed with it, as for
+    /// [`cookie_path`](Self::cookie_path).
+    pub fn cookie_domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
         self
     }
 
@@ -190,6 +215,13 @@ impl LegacyCookie {
             .clone()
             .unwrap_or_else(|| self.format.default_cookie_name().to_owned());
         validate_cookie_name(&cookie_name)?;
+        let scope = (self.path.is_some() || self.domain.is_some()).then(|| CookieScope {
+            path: self.path.clone(),
+            domain: self.domain.clone(),
+        });
+        if let Some(scope) = &scope {
+            scope.with(&CookieArgs::default()).validate(&cookie_name)?;
+        }
         if let Some(max_age) = self.max_age.filter(|age| !age.is_positive()) {
             return Err(ConfigError::NonPositiveDuration {
                 setting: "legacy_cookie max_age",
@@ -218,7 +250,26 @@ impl LegacyCookie {
             cookie_name,
             max_age: self.max_age,
             until: self.until,
+            scope,
         })
+    }
+}
+
+/// Where the old cookie was set, when not where the session's own is.
+#[derive(Debug)]
+struct CookieScope {
+    path: Option<String>,
+    domain: Option<String>,
+}
+
+impl CookieScope {
+    /// `args` with this path and domain.
+    fn with(&self, args: &CookieArgs) -> CookieArgs {
+        CookieArgs {
+            path: self.path.clone().unwrap_or_else(|| args.path.clone()),
+            domain: self.domain.clone().or_else(|| args.domain.clone()),
+            ..args.clone()
+        }
     }
 }
 
@@ -230,6 +281,8 @@ impl fmt::Debug for LegacyCookie {
             .field("cookie_name", &self.cookie_name)
             .field("max_age", &self.max_age)
             .field("until", &self.until)
+            .field("path", &self.path)
+            .field("domain", &self.domain)
             .finish()
     }
 }
@@ -241,6 +294,7 @@ pub(crate) struct LegacyReader {
     cookie_name: String,
     max_age: Option<Duration>,
     until: Option<OffsetDateTime>,
+    scope: Option<CookieScope>,
 }
 
 impl fmt::Debug for LegacyReader {
@@ -250,6 +304,7 @@ impl fmt::Debug for LegacyReader {
             .field("cookie_name", &self.cookie_name)
             .field("max_age", &self.max_age)
             .field("until", &self.until)
+            .field("scope", &self.scope)
             .finish_non_exhaustive()
     }
 }
@@ -264,6 +319,16 @@ impl LegacyReader {
     /// The name of the old cookie.
     pub(crate) fn cookie_name(&self) -> &str {
         &self.cookie_name
+    }
+
+    /// The `Set-Cookie` header text that removes the old cookie, given the session's cookie
+    /// `attributes`: with the old cookie's own path and domain when they were given.
+    pub(crate) fn removal_cookie(&self, attributes: &CookieAttributes) -> String {
+        match &self.scope {
+            None => attributes.removal_cookie(&self.cookie_name),
+            Some(scope) => CookieAttributes::new(scope.with(attributes.args()))
+                .removal_cookie(&self.cookie_name),
+        }
     }
 
     /// Which framework wrote it, for logs and metrics.
