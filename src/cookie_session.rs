@@ -39,12 +39,13 @@ pub(crate) fn load(
             }
         })
     };
-    let Some(value) = cookies.get(name) else {
+    // The age is judged with the session's own lifetime, which only its payload says.
+    let Some(decoded) = cookies.first_verified(name, |value| codec.decode(name, value, None, now))
+    else {
         return legacy().unwrap_or_else(|_| SessionData::new_empty());
     };
     let settings = profile.settings();
-    // The age is judged with the session's own lifetime, which only its payload says.
-    match codec.decode(name, value, None, now) {
+    match decoded {
         Ok(verified) => {
             let idle = Some(settings.idle_limit);
             let mut data = SessionData::judged(settings.expiry, idle, name, verified, now, None);

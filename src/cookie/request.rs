@@ -62,12 +62,36 @@ impl RequestCookies {
         start..self.text.len()
     }
 
-    /// The value of the first cookie called `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+    /// The values of every cookie called `name`, in header order. A browser sends several when
+    /// it holds cookies of one name for several paths or domains (the longest path first).
+    pub(crate) fn get_all<'s, 'n>(
+        &'s self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'s str> + use<'s, 'n> {
         self.pairs
             .iter()
-            .find(|(n, _)| self.text.get(n.clone()) == Some(name))
-            .and_then(|(_, v)| self.text.get(v.clone()))
+            .filter(move |(n, _)| self.text.get(n.clone()) == Some(name))
+            .filter_map(|(_, v)| self.text.get(v.clone()))
+    }
+
+    /// The first value of the cookies called `name` that `verify` accepts; when none does, the
+    /// error of the first; `None` when the request has no such cookie. Another cookie of the
+    /// same name (an old app's, for a longer path) then never hides a valid one.
+    pub(crate) fn first_verified<T, E>(
+        &self,
+        name: &str,
+        mut verify: impl FnMut(&str) -> Result<T, E>,
+    ) -> Option<Result<T, E>> {
+        let mut first_error = None;
+        for value in self.get_all(name) {
+            match verify(value) {
+                Ok(verified) => return Some(Ok(verified)),
+                Err(error) => {
+                    first_error.get_or_insert(error);
+                }
+            }
+        }
+        first_error.map(Err)
     }
 }
 
@@ -104,6 +128,12 @@ mod tests {
         parse_with(headers, DEFAULT_MAX_COOKIE_PAIRS)
     }
 
+    impl RequestCookies {
+        fn get(&self, name: &str) -> Option<&str> {
+            self.get_all(name).next()
+        }
+    }
+
     #[test]
     fn first_occurrence_wins_across_headers() {
         let cookies = parse(&[b"a=1; b=2; a=3", b"b=4; c=\"5\""]);
@@ -111,6 +141,31 @@ mod tests {
         assert_eq!(cookies.get("b"), Some("2"));
         assert_eq!(cookies.get("c"), Some("5"));
         assert_eq!(cookies.get("d"), None);
+    }
+
+    #[test]
+    fn every_value_of_a_name_is_seen_and_the_first_verified_wins() {
+        let cookies = parse(&[b"a=old; b=2; a=mine", b"a=late"]);
+        assert_eq!(
+            cookies.get_all("a").collect::<Vec<_>>(),
+            ["old", "mine", "late"]
+        );
+        let verify = |value: &str| {
+            if value == "old" {
+                Err(value.len())
+            } else {
+                Ok(value.to_owned())
+            }
+        };
+        assert_eq!(
+            cookies.first_verified("a", verify),
+            Some(Ok("mine".to_owned()))
+        );
+        assert_eq!(
+            cookies.first_verified("b", |_| Err::<(), _>(7)),
+            Some(Err(7))
+        );
+        assert_eq!(cookies.first_verified("c", verify), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use crate::cache_headers;
 use crate::config::keeper::Keeper;
 use crate::cookie_session;
 use crate::error::SessionError;
+use crate::legacy_session;
 use crate::request::saver::Saver;
 use crate::request::store::SessionStore;
 use crate::server;
@@ -60,7 +61,10 @@ impl Save {
         // Another framework's cookie the session was read from goes, unless this one's header
         // replaces it.
         let legacy = state.lock().legacy_cookie().map(str::to_owned);
-        let replaced = write.is_some() && legacy.as_deref() == Some(profile.name());
+        let replaced = write.is_some()
+            && legacy
+                .as_deref()
+                .is_some_and(|name| legacy_session::is_overwritten(profile, name));
         if let Some(write) = write {
             self.headers
                 .push(set_cookie_header(profile, write, store.now())?);

@@ -163,11 +163,15 @@ impl SessionStore {
     /// # Ok(()) }
     /// ```
     pub fn get_secure_cookie(&self, name: &str) -> Option<Map<String, Value>> {
-        let value = self.inner.cookies.get(name)?;
         let config = &self.inner.config;
-        config
-            .signer()
-            .deserialize_at(name, value, config.max_age_for(name), self.inner.now)
+        let max_age = config.max_age_for(name);
+        self.inner
+            .cookies
+            .first_verified(name, |value| {
+                config
+                    .signer()
+                    .deserialize_at(name, value, max_age, self.inner.now)
+            })?
             .ok()
             .map(|verified| verified.data)
     }

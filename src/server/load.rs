@@ -34,11 +34,13 @@ pub(crate) async fn load(
     let settings = profile.settings();
     // A legacy session stands in only if its record could be written.
     let legacy = || legacy_session::read(profile, cookies, now, |data| storable(profile, data));
-    let Some(value) = cookies.get(name) else {
+    // The age is judged with the session's own lifetime, which only its record says.
+    let Some(read) =
+        cookies.first_verified(name, |value| id_cookie::read(ids, name, value, None, now))
+    else {
         return Ok(legacy().unwrap_or_else(|_| SessionData::new_empty()));
     };
-    // The age is judged with the session's own lifetime, which only its record says.
-    let cookie = match id_cookie::read(ids, name, value, None, now) {
+    let cookie = match read {
         Ok(cookie) => cookie,
         Err(reason) => {
             match legacy() {

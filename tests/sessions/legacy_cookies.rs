@@ -337,3 +337,64 @@ async fn a_refused_old_cookie_is_logged_with_its_own_reason() {
     assert!(warnings.contains("failed authentication"), "{warnings}");
     assert!(!warnings.contains("not of the form"), "{warnings}");
 }
+
+#[tokio::test]
+async fn an_old_cookie_of_the_same_name_on_another_path_is_removed_not_read_again() {
+    // Flask's `session` set for `/app`, this crate's `session` for `/`: the browser keeps both
+    // and sends the old one first (the longer path), so it must go, not shadow the new one.
+    let case = case("flask session with flashes");
+    let removes_old = |reply: &common::Reply| {
+        reply.set_cookies.iter().any(|header| {
+            header.starts_with("session=;")
+                && header.contains("Path=/app")
+                && header.contains("Max-Age=0")
+        })
+    };
+    let storages: [(&str, Storage); 2] = [
+        ("signed cookie", Storage::signed_cookie()),
+        ("memory", MemoryBackend::new().into()),
+    ];
+    for (keeper, storage) in storages {
+        let config = SessionConfig::builder()
+            .secret_key(SECRET)
+            .default_backend(storage)
+            .legacy_cookie::<DefaultSession>(legacy(&case).cookie_path("/app"))
+            .build()
+            .unwrap();
+        let router = app::layered(config);
+        let first = get_with_cookie(&router, "/touch", &old_cookie(&case)).await;
+        assert_eq!(dumped(&first)["values"], case["expected"], "{keeper}");
+        assert!(removes_old(&first), "{keeper}: {first:?}");
+        let ours = first
+            .set_cookies
+            .iter()
+            .find(|h| h.starts_with("session=") && !h.starts_with("session=;"))
+            .and_then(|h| h.split(';').next())
+            .unwrap_or_else(|| panic!("{keeper}: not re-issued: {first:?}"))
+            .to_owned();
+
+        // The removal missed: the browser sends both, the old one first.
+        let both = format!("{}; {ours}", old_cookie(&case));
+        let reply = get_with_cookie(&router, "/set?mine=yes", &both).await;
+        assert!(
+            removes_old(&reply),
+            "{keeper}: the leftover goes: {reply:?}"
+        );
+        let ours = reply
+            .cookie("session")
+            .map_or(ours, |v| format!("session={v}"));
+        let both = format!("{}; {ours}", old_cookie(&case));
+        let reply = get_with_cookie(&router, "/touch", &both).await;
+        let body = dumped(&reply);
+        assert_eq!(
+            body["is_new"], false,
+            "{keeper}: this crate's cookie is read"
+        );
+        assert_eq!(body["values"]["mine"], "yes", "{keeper}");
+
+        // Logged out with both cookies sent: the old one never signs anyone back in.
+        let both = format!("{}; {ours}", old_cookie(&case));
+        let reply = get_with_cookie(&router, "/invalidate", &both).await;
+        assert!(removes_old(&reply), "{keeper}: {reply:?}");
+    }
+}

@@ -331,6 +331,16 @@ impl LegacyReader {
         }
     }
 
+    /// Whether a cookie called `name` set with `args` takes the old cookie's place in the
+    /// browser: same name, path and domain. Otherwise the old one stays until removed.
+    pub(crate) fn is_overwritten_by(&self, name: &str, args: &CookieArgs) -> bool {
+        name == self.cookie_name
+            && self.scope.as_ref().is_none_or(|scope| {
+                let old = scope.with(args);
+                old.path == args.path && old.domain == args.domain
+            })
+    }
+
     /// Which framework wrote it, for logs and metrics.
     pub(crate) fn format(&self) -> &'static str {
         self.format.label()
