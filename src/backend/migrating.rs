@@ -10,6 +10,7 @@ use time::Duration;
 use super::changes::Changes;
 use super::erased::{DynBackend, DynUserIndex};
 use super::error::BackendError;
+use super::listing::Lister;
 use super::session_backend::{Record, Regenerated, SessionBackend};
 use super::storage::{Storage, StorageKind};
 use super::user_index::{latest_first, UserIndex, UserSession};
@@ -47,16 +48,19 @@ use crate::id::SessionId;
 ///     .build()?;
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct MigratingBackend {
     old: Side,
     new: Side,
 }
 
 /// One of the two backends, as its [`Storage`] holds it.
+#[derive(Clone)]
 struct Side {
     backend: Arc<dyn DynBackend>,
     index: Option<Arc<dyn DynUserIndex>>,
     label: Arc<str>,
+    listing: Option<Lister>,
 }
 
 impl Side {
@@ -66,10 +70,12 @@ impl Side {
                 backend,
                 index,
                 label,
+                listing,
             } => Ok(Self {
                 backend,
                 index,
                 label,
+                listing,
             }),
             _ => Err(ConfigError::InvalidSetting {
                 setting: "MigratingBackend",
@@ -83,7 +89,7 @@ impl Side {
 }
 
 /// What moving one record from the old backend to the new one did.
-enum Move {
+pub(super) enum Move {
     /// The new backend has it; the old one no longer does.
     Done,
     /// The new backend already has a record under the target id.
@@ -115,8 +121,13 @@ impl MigratingBackend {
         self.old.index.is_some() && self.new.index.is_some()
     }
 
+    /// The old backend's listing, if it can list its sessions, and what it is called.
+    pub(super) fn old_listing(&self) -> (Option<&Lister>, &str) {
+        (self.old.listing.as_ref(), &self.old.label)
+    }
+
     /// Moves the record `from` of the old backend to `to` in the new one, with `changes`.
-    async fn move_record(
+    pub(super) async fn move_record(
         &self,
         from: &SessionId,
         to: &SessionId,

@@ -7,8 +7,10 @@ mod batch;
 mod batching;
 mod changes;
 mod cleanup;
+mod drain;
 pub(crate) mod erased;
 pub(crate) mod error;
+mod listing;
 mod memory;
 mod migrating;
 #[cfg(feature = "redis")]
@@ -26,6 +28,7 @@ pub use batching::{ApplyItem, BatchLimits, Batching};
 pub(crate) use changes::ChangeLog;
 pub use changes::Changes;
 pub use cleanup::{spawn_cleanup, DeleteExpired};
+pub use drain::{Drain, DrainProgress};
 pub(crate) use error::BackendError;
 pub use memory::{MemoryBackend, WhenFull};
 pub use migrating::MigratingBackend;

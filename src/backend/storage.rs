@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::erased::{DynBackend, DynUserIndex};
+use super::listing::{ListRecords, Lister};
 use super::memory::MemoryBackend;
 use super::session_backend::SessionBackend;
 use super::user_index::UserIndex;
@@ -55,6 +56,9 @@ pub(crate) enum StorageKind {
         index: Option<Arc<dyn DynUserIndex>>,
         /// What logs and errors call it.
         label: Arc<str>,
+        /// A way to list the backend's records, for a [`MigratingBackend`](super::MigratingBackend)'s
+        /// drain: the built-in backends have one (but a Redis Cluster).
+        listing: Option<Lister>,
     },
 }
 
@@ -102,6 +106,7 @@ impl Storage {
                 backend: Arc::new(backend),
                 index: None,
                 label,
+                listing: None,
             },
         }
     }
@@ -113,14 +118,35 @@ impl Storage {
                 backend: backend.clone(),
                 index: Some(backend),
                 label,
+                listing: None,
             },
         }
     }
 
-    /// A built-in backend: [`Batched`](super::Batched), with its index.
+    /// A built-in backend: [`Batched`](super::Batched), with its index and its listing.
     #[cfg(any(feature = "redis", feature = "sqlx"))]
-    fn batched<B: super::batching::Batching + UserIndex>(backend: B, label: &str) -> Self {
-        Self::indexed(super::batch::Batched::new(backend), label.into())
+    fn batched<B>(backend: B, label: &str) -> Self
+    where
+        B: super::batching::Batching + UserIndex + ListRecords + Clone,
+    {
+        Self::indexed(super::batch::Batched::new(backend.clone()), label.into()).listed(backend)
+    }
+
+    /// This storage, whose records `backend` (the same store) lists.
+    fn listed<L: ListRecords>(mut self, backend: L) -> Self {
+        if let StorageKind::Server { listing, .. } = &mut self.kind {
+            *listing = Some(Lister::of(backend));
+        }
+        self
+    }
+
+    /// This storage, unable to list its records.
+    #[cfg(feature = "redis")]
+    fn unlisted(mut self) -> Self {
+        if let StorageKind::Server { listing, .. } = &mut self.kind {
+            *listing = None;
+        }
+        self
     }
 
     /// What logs and errors call it.
@@ -174,7 +200,7 @@ fn type_name<T>() -> Arc<str> {
 impl From<MemoryBackend> for Storage {
     /// In memory, with its index of sessions by user; no batching (there is no round trip).
     fn from(backend: MemoryBackend) -> Self {
-        Self::indexed(backend, "memory".into())
+        Self::indexed(backend.clone(), "memory".into()).listed(backend)
     }
 }
 
@@ -182,7 +208,14 @@ impl From<MemoryBackend> for Storage {
 impl From<super::redis::RedisBackend> for Storage {
     /// In Redis, [`Batched`](super::Batched), with its index of sessions by user.
     fn from(backend: super::redis::RedisBackend) -> Self {
-        Self::batched(backend, "redis")
+        // A Cluster's keys are spread over its nodes: one SCAN does not list them.
+        let single_node = backend.is_single_node();
+        let storage = Self::batched(backend, "redis");
+        if single_node {
+            storage
+        } else {
+            storage.unlisted()
+        }
     }
 }
 

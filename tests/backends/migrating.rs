@@ -5,12 +5,16 @@
 use crate::common;
 
 use axum::Router;
-use axum_session_store::backend::{MemoryBackend, MigratingBackend, PostgresBackend, Storage};
-use axum_session_store::{ConfigError, SessionConfig};
+use axum_session_store::backend::{
+    MemoryBackend, MigratingBackend, MySqlBackend, PostgresBackend, SqliteBackend, Storage,
+    UserIndex,
+};
+use axum_session_store::{ConfigError, SessionBackend, SessionConfig};
 use common::servers;
 use common::sql::Setup;
 use common::{app, dumped, get_with_cookie, Client, SECRET};
 use serde_json::{json, Value};
+use time::{Duration, OffsetDateTime};
 
 fn layered(storage: impl Into<Storage>) -> Router {
     let config = SessionConfig::builder()
@@ -117,8 +121,9 @@ const UNTOUCHED: usize = 4;
 
 /// Sessions made on `old` alone, then served concurrently through a `MigratingBackend` to
 /// `new`: every save answered 200 is in the final session, every session not logged out still
-/// holds its user, every logout stays, and untouched sessions are still read from `old`.
-async fn moves_under_load(old: Storage, new: Storage) {
+/// holds its user, every logout stays, and untouched sessions are still read from `old`, or,
+/// with a `drain` running beside the load, have moved to `new` too.
+async fn moves_under_load(old: Storage, new: Storage, drain: bool) {
     let before = layered(old.clone());
     let mut cookies = Vec::new();
     for i in 0..SESSIONS + LOGGED_OUT + UNTOUCHED {
@@ -127,7 +132,16 @@ async fn moves_under_load(old: Storage, new: Storage) {
         cookies.push(format!("session={}", client.cookie("session")));
     }
 
-    let router = layered(migrating(old.clone(), new));
+    let migrating = migrating(old.clone(), new);
+    let draining = drain.then(|| {
+        let mut drain = migrating
+            .drain()
+            .unwrap()
+            .batch_size(5)
+            .pause(Duration::ZERO);
+        tokio::spawn(async move { drain.run().await })
+    });
+    let router = layered(migrating);
     let mut tasks = Vec::new();
     for (i, cookie) in cookies.iter().enumerate().take(SESSIONS + LOGGED_OUT) {
         let jobs: Vec<String> = if i < SESSIONS {
@@ -149,6 +163,16 @@ async fn moves_under_load(old: Storage, new: Storage) {
         }
     }
     let mut acknowledged = vec![Vec::new(); SESSIONS];
+    if let Some(draining) = draining {
+        let progress = draining.await.unwrap().unwrap();
+        assert!(progress.finished, "{progress:?}");
+        assert_eq!(
+            progress.listed,
+            progress.moved + progress.skipped,
+            "{progress:?}"
+        );
+        assert!(progress.moved >= UNTOUCHED as u64, "{progress:?}");
+    }
     for task in tasks {
         let (i, job, status) = task.await.unwrap();
         if i < SESSIONS {
@@ -178,7 +202,7 @@ async fn moves_under_load(old: Storage, new: Storage) {
             assert_eq!(values[format!("k{j}")], json!(j), "session {i} lost k{j}");
         }
         let in_old = dumped(&get_with_cookie(&before, "/dump", cookie).await)["values"].clone();
-        if i < SESSIONS {
+        if i < SESSIONS || drain {
             assert_eq!(
                 in_old,
                 json!({}),
@@ -203,7 +227,7 @@ async fn memory_to_redis_under_load() {
     let Some((redis, _, cleanup)) = servers::shared_redis("migrating_memory_redis").await else {
         return;
     };
-    moves_under_load(MemoryBackend::new().into(), redis.into()).await;
+    moves_under_load(MemoryBackend::new().into(), redis.into(), false).await;
     tokio::task::spawn_blocking(cleanup).await.unwrap();
 }
 
@@ -218,6 +242,109 @@ async fn redis_to_postgres_under_load() {
         tokio::task::spawn_blocking(cleanup).await.unwrap();
         return;
     };
-    moves_under_load(redis.into(), (*setup.backend).clone().into()).await;
+    moves_under_load(redis.into(), (*setup.backend).clone().into(), true).await;
     tokio::task::spawn_blocking(cleanup).await.unwrap();
+}
+
+/// How many sessions a drain test puts in the old backend: more than two batches of 100.
+const TO_DRAIN: usize = 230;
+
+/// `TO_DRAIN` sessions of one user in `old` (so a Redis user index sits beside them), drained
+/// into a memory backend by batches of 100: each moves once, with the time it had left, and
+/// the old backend is left without them.
+async fn drains_every_session<B>(old: B)
+where
+    B: SessionBackend + Clone + Into<Storage>,
+{
+    let start = OffsetDateTime::now_utc();
+    let mut made = Vec::new();
+    for i in 0..TO_DRAIN {
+        let id = common::sql::new_id();
+        let ttl = Duration::hours(1) + Duration::seconds(i as i64);
+        let record = common::sql::record(json!({"_user": "ada", "n": i}));
+        assert!(old.create(&id, &record, ttl).await.unwrap());
+        made.push((id, record, start + ttl));
+    }
+    let new = MemoryBackend::new();
+    let migrating = migrating(old.clone(), new.clone());
+    let mut drain = migrating
+        .drain()
+        .unwrap()
+        .batch_size(100)
+        .pause(Duration::ZERO);
+    let progress = drain.run().await.unwrap();
+    assert!(progress.finished, "{progress:?}");
+    assert_eq!(progress.moved, TO_DRAIN as u64, "{progress:?}");
+    assert_eq!(progress, drain.progress());
+    assert_eq!(
+        drain.step().await.unwrap(),
+        progress,
+        "a finished drain stays finished"
+    );
+
+    let listed = new.user_sessions("ada", TO_DRAIN + 1).await.unwrap();
+    assert_eq!(listed.len(), TO_DRAIN);
+    for (id, record, expires_at) in &made {
+        assert_eq!(old.load(id).await.unwrap(), None, "left in the old backend");
+        assert_eq!(new.load(id).await.unwrap().as_ref(), Some(record));
+        let moved = listed.iter().find(|s| &s.id == id).unwrap();
+        let drift = (moved.expires_at - *expires_at).abs();
+        assert!(drift < Duration::seconds(5), "expiry moved by {drift}");
+    }
+}
+
+#[tokio::test]
+async fn a_drain_moves_every_idle_session_from_memory() {
+    drains_every_session(MemoryBackend::new()).await;
+}
+
+#[tokio::test]
+async fn a_drain_moves_every_idle_session_from_redis() {
+    let Some((redis, _, cleanup)) = servers::shared_redis("migrating_drain").await else {
+        return;
+    };
+    drains_every_session(redis).await;
+    tokio::task::spawn_blocking(cleanup).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_drain_moves_every_idle_session_from_postgres() {
+    let Some(setup) =
+        Setup::<PostgresBackend>::on_server("PostgreSQL", &servers::postgres_url()).await
+    else {
+        return;
+    };
+    drains_every_session((*setup.backend).clone()).await;
+}
+
+#[tokio::test]
+async fn a_drain_moves_every_idle_session_from_mysql() {
+    let Some(setup) = Setup::<MySqlBackend>::on_server("MySQL", &servers::mysql_url()).await else {
+        return;
+    };
+    drains_every_session((*setup.backend).clone()).await;
+}
+
+#[tokio::test]
+async fn a_drain_moves_every_idle_session_from_sqlite() {
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(1)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect("sqlite::memory:")
+        .await
+        .unwrap();
+    let setup = Setup::<SqliteBackend>::new(pool, || {}).await;
+    drains_every_session((*setup.backend).clone()).await;
+}
+
+#[tokio::test]
+async fn a_backend_that_cannot_list_is_refused_a_drain() {
+    let own = Storage::server(MemoryBackend::new());
+    let migrating = migrating(own, MemoryBackend::new());
+    assert!(matches!(
+        migrating.drain(),
+        Err(ConfigError::InvalidSetting { .. })
+    ));
 }

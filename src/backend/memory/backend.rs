@@ -11,6 +11,7 @@ use crate::backend::batching::{ApplyItem, BatchLimits, Batching};
 use crate::backend::changes::Changes;
 use crate::backend::cleanup::DeleteExpired;
 use crate::backend::error::BackendError;
+use crate::backend::listing::{ListRecords, Listed};
 use crate::backend::session_backend::{Record, Regenerated, SessionBackend};
 use crate::backend::user_index::{latest_first, UserIndex, UserSession};
 use crate::id::SessionId;
@@ -406,6 +407,33 @@ impl UserIndex for MemoryBackend {
             }
         }
         Ok(revoked)
+    }
+}
+
+/// Soonest expiry first, from the last record listed.
+impl ListRecords for MemoryBackend {
+    type Cursor = Option<(Instant, SessionId)>;
+
+    async fn list_page(
+        &self,
+        cursor: &mut Self::Cursor,
+        limit: usize,
+    ) -> Result<(Vec<Listed>, bool), BackendError> {
+        let now = Instant::now();
+        let page = self.store().live_after(cursor.as_ref(), now, limit);
+        let complete = page.len() < limit;
+        let listed = page
+            .iter()
+            .map(|(expires_at, id)| Listed {
+                id: id.clone(),
+                ttl: Duration::try_from(expires_at.saturating_duration_since(now))
+                    .unwrap_or(Duration::MAX),
+            })
+            .collect();
+        if let Some(last) = page.into_iter().last() {
+            *cursor = Some(last);
+        }
+        Ok((listed, complete))
     }
 }
 

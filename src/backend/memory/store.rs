@@ -2,6 +2,7 @@
 //! with the bytes they weigh, kept consistent by every change.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Bound;
 
 use time::Duration;
 use tokio::time::Instant;
@@ -131,6 +132,26 @@ impl Store {
         };
         ids.iter()
             .filter(|id| self.live(id, now).is_some())
+            .cloned()
+            .collect()
+    }
+
+    /// Up to `limit` live records that expire after `after` (by `(expires_at, id)`, soonest
+    /// first), with their expiry.
+    pub(super) fn live_after(
+        &self,
+        after: Option<&(Instant, SessionId)>,
+        now: Instant,
+        limit: usize,
+    ) -> Vec<(Instant, SessionId)> {
+        let start = match after {
+            Some(after) => Bound::Excluded(after),
+            None => Bound::Unbounded,
+        };
+        self.by_expiry
+            .range::<(Instant, SessionId), _>((start, Bound::Unbounded))
+            .filter(|(expires_at, _)| *expires_at > now)
+            .take(limit)
             .cloned()
             .collect()
     }

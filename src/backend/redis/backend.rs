@@ -88,7 +88,7 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 #[doc(alias = "RedisStore")]
 pub struct RedisBackend {
     pub(super) connection: SharedConnection,
-    prefix: String,
+    pub(super) prefix: String,
     /// `{prefix}user:` on a single server; empty (no user index) on a Cluster.
     pub(super) index_prefix: String,
     /// How loads and saves are queued.
@@ -402,6 +402,11 @@ impl RedisBackend {
                 cache.forget(key);
             }
         }
+    }
+
+    /// Whether it talks to one server (directly or through Sentinel), not a Cluster.
+    pub(crate) fn is_single_node(&self) -> bool {
+        self.connection.pool.is_single_node()
     }
 
     pub(super) fn key(&self, id: &SessionId) -> String {

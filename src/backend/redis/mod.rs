@@ -8,6 +8,7 @@ mod cache_entries;
 mod cache_watch;
 mod connection;
 mod fields;
+mod listing;
 mod scripts;
 
 pub use backend::RedisBackend;

@@ -43,6 +43,7 @@ where
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String, Option<String>, i64): FromRow<'r, DB::Row>,
+    for<'r> (String, i64): FromRow<'r, DB::Row>,
 {
     /// Runs `migration` on one connection, under its lock. On an error the connection is
     /// closed rather than returned to the pool, which releases the lock too.

@@ -106,6 +106,11 @@ fn statements(table: &str) -> Statements {
              FROM {table} WHERE user_id = ? AND expires_at > {NOW_MS}
              ORDER BY expires_at DESC LIMIT ?"
         ),
+        live_after: format!(
+            "SELECT CAST(id AS CHAR CHARACTER SET utf8mb4), expires_at
+             FROM {table} WHERE id > ? AND expires_at > {NOW_MS}
+             ORDER BY id LIMIT ?"
+        ),
         lock_user_sessions: lock_user_sessions(table),
         // A plain read would see the transaction's first snapshot (REPEATABLE READ); a locking
         // read sees what is committed now.

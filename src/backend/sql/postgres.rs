@@ -91,6 +91,11 @@ fn statements(table: &str) -> Statements {
                FROM {table} WHERE user_id = $1 AND expires_at > now()
                ORDER BY expires_at DESC LIMIT $2"#
         ),
+        live_after: format!(
+            r#"SELECT id, (extract(epoch FROM expires_at) * 1000)::bigint
+               FROM {table} WHERE id > $1 AND expires_at > now()
+               ORDER BY id LIMIT $2"#
+        ),
         lock_user_sessions: format!(
             r#"SELECT id FROM {table} WHERE user_id = $1 AND expires_at > now() FOR UPDATE"#
         ),

@@ -110,6 +110,10 @@ fn statements(table: &str) -> Statements {
                FROM {table} WHERE user_id = ? AND expires_at > ?
                ORDER BY expires_at DESC LIMIT ?"#
         ),
+        live_after: format!(
+            r#"SELECT id, expires_at FROM {table} WHERE id > ? AND expires_at > ?
+               ORDER BY id LIMIT ?"#
+        ),
         lock_user_sessions: lock_user_sessions(table),
         // SQLite has one writer: once the first pass holds the write lock, nothing moves.
         revoke_check: lock_user_sessions(table),

@@ -12,6 +12,7 @@ use super::lease::Lease;
 use super::names::TableName;
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
+use crate::backend::listing::Listed;
 use crate::backend::session_backend::{Record, Regenerated};
 use crate::backend::timeout::{self, DEFAULT_TIMEOUT};
 use crate::backend::user_index::{latest_first, UserSession};
@@ -54,8 +55,8 @@ pub(super) fn decode_record(text: &str) -> Result<Record, BackendError> {
 /// text and the expiry (a TTL or an expiry time, as the [`Clock`] says); `lock_live` the id;
 /// `delete` the id; `delete_expired` none; `user_sessions`, `lock_user_sessions` and
 /// `revoke_check` the user id; `revoke_user_sessions` the user id and the id to keep (or NULL);
-/// then, on [`Clock::Process`], all but `delete` and `id_exists` the time now; then
-/// `user_sessions` the most rows to return.
+/// `live_after` the id to start after; then, on [`Clock::Process`], all but `delete` and
+/// `id_exists` the time now; then `user_sessions` and `live_after` the most rows to return.
 #[derive(Clone, Debug)]
 pub(super) struct Statements {
     pub(super) load: String,
@@ -74,6 +75,9 @@ pub(super) struct Statements {
     /// A user's live rows, those that expire last first, up to a limit: the id, the
     /// metadata's JSON text (or NULL) and the expiry in Unix milliseconds.
     pub(super) user_sessions: String,
+    /// Live rows whose id sorts after a given one, in id order, up to a limit: the id and the
+    /// expiry in Unix milliseconds.
+    pub(super) live_after: String,
     /// The ids of a user's live rows, locked for the rest of the transaction (waiting for
     /// any transaction that holds one).
     pub(super) lock_user_sessions: String,
@@ -159,6 +163,7 @@ where
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String, Option<String>, i64): FromRow<'r, DB::Row>,
+    for<'r> (String, i64): FromRow<'r, DB::Row>,
 {
     /// The table `name` in `pool`, written between `quote`s in the statements that
     /// `statements` makes of it, on `clock`, in the database called `database` in errors.
@@ -492,6 +497,43 @@ where
         let query = sqlx::query(&self.sql.delete_expired);
         self.execute(query, self.clock.now(), "delete expired sessions")
             .await
+    }
+
+    /// Up to `limit` live rows whose id sorts after `cursor`, in id order, moving `cursor` to
+    /// the last; `true` once there are no more.
+    pub(super) async fn live_after(
+        &self,
+        cursor: &mut String,
+        limit: usize,
+    ) -> Result<(Vec<Listed>, bool), BackendError> {
+        let mut query =
+            sqlx::query_as::<_, (String, i64)>(&self.sql.live_after).bind(cursor.as_str());
+        if let Some(now) = self.clock.now() {
+            query = query.bind(now);
+        }
+        let query = query.bind(i64::try_from(limit).unwrap_or(i64::MAX));
+        let mut lease = self.lease().await?;
+        let rows = query.fetch_all(&mut *lease).await;
+        lease.release();
+        let rows = rows.map_err(self.failed("list the live sessions"))?;
+        let complete = rows.len() < limit;
+        if let Some((last, _)) = rows.last() {
+            cursor.clone_from(last);
+        }
+        let now_ms = OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        let listed = rows
+            .into_iter()
+            .filter_map(|(id, expires_ms)| {
+                // Only this crate writes rows; one by another hand that does not parse is skipped.
+                let id = SessionId::parse(&id)?;
+                let left = i64::try_from(i128::from(expires_ms) - now_ms).unwrap_or(i64::MAX);
+                Some(Listed {
+                    id,
+                    ttl: Duration::milliseconds(left),
+                })
+            })
+            .collect();
+        Ok((listed, complete))
     }
 
     /// The ids `sql` (one of the user statements) returns for `user_id`, on `executor`.

@@ -12,6 +12,7 @@ use crate::backend::batching::{ApplyItem, BatchLimits, Batching};
 use crate::backend::changes::Changes;
 use crate::backend::cleanup::DeleteExpired;
 use crate::backend::error::BackendError;
+use crate::backend::listing::{ListRecords, Listed};
 use crate::backend::session_backend::{Record, Regenerated, SessionBackend};
 use crate::backend::user_index::{UserIndex, UserSession};
 use crate::id::SessionId;
@@ -80,6 +81,12 @@ pub(super) trait TableOps: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<UserSession>, BackendError>> + Send;
 
+    fn live_after(
+        &self,
+        cursor: &mut String,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<Listed>, bool), BackendError>> + Send;
+
     fn revoke_user_sessions(
         &self,
         user_id: &str,
@@ -115,6 +122,7 @@ where
     for<'r> (String,): FromRow<'r, DB::Row>,
     for<'r> (i64,): FromRow<'r, DB::Row>,
     for<'r> (String, Option<String>, i64): FromRow<'r, DB::Row>,
+    for<'r> (String, i64): FromRow<'r, DB::Row>,
     DB: Database,
 {
     fn load(
@@ -157,6 +165,14 @@ where
         limit: usize,
     ) -> impl Future<Output = Result<Vec<UserSession>, BackendError>> + Send {
         Table::user_sessions(self, user_id, limit)
+    }
+
+    fn live_after(
+        &self,
+        cursor: &mut String,
+        limit: usize,
+    ) -> impl Future<Output = Result<(Vec<Listed>, bool), BackendError>> + Send {
+        Table::live_after(self, cursor, limit)
     }
 
     fn revoke_user_sessions(
@@ -281,6 +297,22 @@ impl<T: TableBackend> DeleteExpired for T {
         let table = self.table();
         table
             .bounded("delete expired sessions", table.delete_expired())
+            .await
+    }
+}
+
+/// In id order, from the last id listed.
+impl<T: TableBackend> ListRecords for T {
+    type Cursor = String;
+
+    async fn list_page(
+        &self,
+        cursor: &mut String,
+        limit: usize,
+    ) -> Result<(Vec<Listed>, bool), BackendError> {
+        let table = self.table();
+        table
+            .bounded("list the live sessions", table.live_after(cursor, limit))
             .await
     }
 }
