@@ -123,28 +123,25 @@ impl Storage {
         }
     }
 
-    /// A built-in backend: [`Batched`](super::Batched), with its index and its listing.
+    /// A built-in backend: [`Batched`](super::Batched), with its index and, when `listed`,
+    /// its listing.
     #[cfg(any(feature = "redis", feature = "sqlx"))]
-    fn batched<B>(backend: B, label: &str) -> Self
+    fn batched<B>(backend: B, label: &str, listed: bool) -> Self
     where
         B: super::batching::Batching + UserIndex + ListRecords + Clone,
     {
-        Self::indexed(super::batch::Batched::new(backend.clone()), label.into()).listed(backend)
+        let storage = Self::indexed(super::batch::Batched::new(backend.clone()), label.into());
+        if listed {
+            storage.listed(backend)
+        } else {
+            storage
+        }
     }
 
     /// This storage, whose records `backend` (the same store) lists.
     fn listed<L: ListRecords>(mut self, backend: L) -> Self {
         if let StorageKind::Server { listing, .. } = &mut self.kind {
             *listing = Some(Lister::of(backend));
-        }
-        self
-    }
-
-    /// This storage, unable to list its records.
-    #[cfg(feature = "redis")]
-    fn unlisted(mut self) -> Self {
-        if let StorageKind::Server { listing, .. } = &mut self.kind {
-            *listing = None;
         }
         self
     }
@@ -210,12 +207,7 @@ impl From<super::redis::RedisBackend> for Storage {
     fn from(backend: super::redis::RedisBackend) -> Self {
         // A Cluster's keys are spread over its nodes: one SCAN does not list them.
         let single_node = backend.is_single_node();
-        let storage = Self::batched(backend, "redis");
-        if single_node {
-            storage
-        } else {
-            storage.unlisted()
-        }
+        Self::batched(backend, "redis", single_node)
     }
 }
 
@@ -223,7 +215,7 @@ impl From<super::redis::RedisBackend> for Storage {
 impl From<super::sql::PostgresBackend> for Storage {
     /// In PostgreSQL, [`Batched`](super::Batched), with its index of sessions by user.
     fn from(backend: super::sql::PostgresBackend) -> Self {
-        Self::batched(backend, "postgres")
+        Self::batched(backend, "postgres", true)
     }
 }
 
@@ -231,7 +223,7 @@ impl From<super::sql::PostgresBackend> for Storage {
 impl From<super::sql::SqliteBackend> for Storage {
     /// In SQLite, [`Batched`](super::Batched), with its index of sessions by user.
     fn from(backend: super::sql::SqliteBackend) -> Self {
-        Self::batched(backend, "sqlite")
+        Self::batched(backend, "sqlite", true)
     }
 }
 
@@ -239,6 +231,6 @@ impl From<super::sql::SqliteBackend> for Storage {
 impl From<super::sql::MySqlBackend> for Storage {
     /// In MySQL or MariaDB, [`Batched`](super::Batched), with its index of sessions by user.
     fn from(backend: super::sql::MySqlBackend) -> Self {
-        Self::batched(backend, "mysql")
+        Self::batched(backend, "mysql", true)
     }
 }
