@@ -44,6 +44,15 @@ pub(crate) const ID_COOKIE_PURPOSE: &str = "axum-session-store/session-id/v1";
 /// Purpose label of the key that encrypts private cookies.
 pub(crate) const SEALING_PURPOSE: &str = "axum-session-store/privatecookie/v2";
 
+/// Purpose label of the key that wraps each sealed server-side record's own key.
+pub(crate) const RECORD_KEY_PURPOSE: &str = "axum-session-store/record-key/v1";
+
+/// Purpose label of the key that seals a sealed record's metadata (what devices pages list).
+pub(crate) const RECORD_METADATA_PURPOSE: &str = "axum-session-store/record-metadata/v1";
+
+/// Purpose label of the key that turns a user id into what a sealed record's user index holds.
+pub(crate) const RECORD_USER_PURPOSE: &str = "axum-session-store/record-user/v1";
+
 /// `N` bytes of key for one purpose: HKDF-SHA256 with no salt, the secret as input key
 /// material and the purpose as `info`.
 pub(crate) fn derive_bytes<const N: usize>(secret: &[u8], purpose: &str) -> [u8; N] {

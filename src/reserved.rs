@@ -25,9 +25,19 @@ pub const MAX_USER_ID_LEN: usize = 255;
 /// turns it on or [`Session::set_device_label`](crate::Session::set_device_label) sets a label.
 pub const METADATA_KEY: &str = "_meta";
 
+/// The reserved key under which a sealed record, once opened, carries its own key to the
+/// request's save. Only in memory: the backend that seals it never stores it.
+pub(crate) const SEAL_KEY: &str = "_seal";
+
 /// Every reserved key.
-pub(crate) const RESERVED_KEYS: [&str; 5] =
-    [CREATED_KEY, EXPIRY_KEY, CSRF_KEY, USER_KEY, METADATA_KEY];
+pub(crate) const RESERVED_KEYS: [&str; 6] = [
+    CREATED_KEY,
+    EXPIRY_KEY,
+    CSRF_KEY,
+    USER_KEY,
+    METADATA_KEY,
+    SEAL_KEY,
+];
 
 /// Whether `key` is one the crate keeps in sessions for itself.
 pub(crate) fn is_reserved(key: &str) -> bool {

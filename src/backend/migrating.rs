@@ -11,6 +11,7 @@ use super::changes::Changes;
 use super::erased::{DynBackend, DynUserIndex};
 use super::error::BackendError;
 use super::listing::Lister;
+use super::seal::KeySlot;
 use super::session_backend::{Record, Regenerated, SessionBackend};
 use super::storage::{Storage, StorageKind};
 use super::user_index::{latest_first, UserIndex, UserSession};
@@ -52,6 +53,8 @@ use crate::id::SessionId;
 pub struct MigratingBackend {
     old: Side,
     new: Side,
+    /// Where the sides' sealed backends take their keys from.
+    seals: Vec<Arc<KeySlot>>,
 }
 
 /// One of the two backends, as its [`Storage`] holds it.
@@ -64,19 +67,23 @@ struct Side {
 }
 
 impl Side {
-    fn of(storage: Storage, which: &str) -> Result<Self, ConfigError> {
+    /// The side `storage` makes, and the key slots of its sealed backends.
+    fn of(storage: Storage, which: &str) -> Result<(Self, Vec<Arc<KeySlot>>), ConfigError> {
         match storage.kind {
             StorageKind::Server {
                 backend,
                 index,
                 label,
                 listing,
-            } => Ok(Self {
-                backend,
-                index,
-                label,
-                listing,
-            }),
+            } => Ok((
+                Self {
+                    backend,
+                    index,
+                    label,
+                    listing,
+                },
+                storage.seals,
+            )),
             _ => Err(ConfigError::InvalidSetting {
                 setting: "MigratingBackend",
                 problem: format!(
@@ -105,10 +112,10 @@ impl MigratingBackend {
     /// # Errors
     /// [`ConfigError::InvalidSetting`] when either is a cookie storage.
     pub fn new(old: impl Into<Storage>, new: impl Into<Storage>) -> Result<Self, ConfigError> {
-        Ok(Self {
-            old: Side::of(old.into(), "old")?,
-            new: Side::of(new.into(), "new")?,
-        })
+        let (old, mut seals) = Side::of(old.into(), "old")?;
+        let (new, new_seals) = Side::of(new.into(), "new")?;
+        seals.extend(new_seals);
+        Ok(Self { old, new, seals })
     }
 
     /// What logs and metrics call it: `old→new`.
@@ -159,11 +166,14 @@ impl MigratingBackend {
 impl From<MigratingBackend> for Storage {
     fn from(backend: MigratingBackend) -> Self {
         let label = backend.label();
-        if backend.is_indexed() {
+        let seals = backend.seals.clone();
+        let mut storage = if backend.is_indexed() {
             Storage::indexed(backend, label)
         } else {
             Storage::on_server(backend, label)
-        }
+        };
+        storage.seals.extend(seals);
+        storage
     }
 }
 

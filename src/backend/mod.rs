@@ -15,6 +15,7 @@ mod memory;
 mod migrating;
 #[cfg(feature = "redis")]
 mod redis;
+pub(crate) mod seal;
 pub(crate) mod session_backend;
 #[cfg(feature = "sqlx")]
 mod sql;

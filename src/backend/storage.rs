@@ -4,10 +4,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use super::erased::{DynBackend, DynUserIndex};
+use super::error::BackendError;
 use super::listing::{ListRecords, Lister};
 use super::memory::MemoryBackend;
+use super::seal::{KeySlot, SealedBackend};
 use super::session_backend::SessionBackend;
-use super::user_index::UserIndex;
+use super::user_index::{UserIndex, UserSession};
+use crate::id::SessionId;
 
 /// Where a session's data is kept: in its cookie, signed or encrypted, or in a server-side
 /// backend under an id. Give one to
@@ -40,6 +43,11 @@ use super::user_index::UserIndex;
 #[derive(Clone)]
 pub struct Storage {
     pub(crate) kind: StorageKind,
+    /// Where its sealed backends (its own, or a [`MigratingBackend`](super::MigratingBackend)'s)
+    /// take their keys from, at `build()`.
+    pub(crate) seals: Vec<Arc<KeySlot>>,
+    /// Why `build()` must refuse it: [`sealed`](Self::sealed) on a cookie.
+    pub(crate) refused: Option<&'static str>,
 }
 
 /// What a [`Storage`] is.
@@ -67,17 +75,21 @@ impl Storage {
     /// default of every session. webapp2's `securecookie` backend.
     #[doc(alias = "securecookie")]
     pub fn signed_cookie() -> Self {
-        Self {
-            kind: StorageKind::SignedCookie,
-        }
+        Self::of(StorageKind::SignedCookie)
     }
 
     /// In the cookie, encrypted (XChaCha20-Poly1305): neither readable nor changeable by the
     /// client.
     #[doc(alias = "privatecookie")]
     pub fn private_cookie() -> Self {
+        Self::of(StorageKind::PrivateCookie)
+    }
+
+    fn of(kind: StorageKind) -> Self {
         Self {
-            kind: StorageKind::PrivateCookie,
+            kind,
+            seals: Vec::new(),
+            refused: None,
         }
     }
 
@@ -101,26 +113,87 @@ impl Storage {
     }
 
     pub(super) fn on_server<B: SessionBackend>(backend: B, label: Arc<str>) -> Self {
-        Self {
-            kind: StorageKind::Server {
-                backend: Arc::new(backend),
-                index: None,
-                label,
-                listing: None,
-            },
-        }
+        Self::of(StorageKind::Server {
+            backend: Arc::new(backend),
+            index: None,
+            label,
+            listing: None,
+        })
     }
 
     pub(super) fn indexed<B: UserIndex>(backend: B, label: Arc<str>) -> Self {
         let backend = Arc::new(backend);
-        Self {
-            kind: StorageKind::Server {
-                backend: backend.clone(),
-                index: Some(backend),
+        Self::of(StorageKind::Server {
+            backend: backend.clone(),
+            index: Some(backend),
+            label,
+            listing: None,
+        })
+    }
+
+    /// This server-side storage with its records **sealed at rest**: encrypted and
+    /// authenticated (XChaCha20-Poly1305) under keys derived from the config's `secret_key`,
+    /// so that whoever reads the store (a backup, a replica, a support query) reads neither
+    /// the session keys nor their values, nor the user ids, and cannot forge a record.
+    ///
+    /// Each record has a key of its own, wrapped under the config's secret; a record wrapped
+    /// under a [fallback key](crate::SessionConfigBuilder::fallback_keys) is read, and wrapped
+    /// again under the current secret on its next save. A record no configured secret opens,
+    /// or one written before sealing was turned on, is a new session (move an existing store's
+    /// records with a [`MigratingBackend`](super::MigratingBackend) from the plain storage to
+    /// the sealed one, and nobody is logged out). The user index, devices pages and
+    /// revocations keep working; the README's "Records sealed at rest" says what a sealed
+    /// store no longer offers (reading or editing sessions with SQL or `redis-cli`).
+    ///
+    /// The keys come from the config the storage is given to, at
+    /// [`build`](crate::SessionConfigBuilder::build), which refuses a cookie storage sealed
+    /// (cookies have [`private_cookie`](Self::private_cookie)) and a sealed storage given to
+    /// two configs with different secrets.
+    ///
+    /// ```
+    /// use axum_session_store::backend::{MemoryBackend, Storage};
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # let secret = "an example secret, at least 32 bytes long";
+    /// let config = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .default_backend(Storage::from(MemoryBackend::new()).sealed())
+    ///     .build()?;
+    ///
+    /// let refused = SessionConfig::builder()
+    ///     .secret_key(secret)
+    ///     .default_backend(Storage::signed_cookie().sealed())
+    ///     .build();
+    /// assert!(refused.is_err());
+    /// # Ok::<(), axum_session_store::ConfigError>(())
+    /// ```
+    #[must_use]
+    pub fn sealed(mut self) -> Self {
+        match self.kind {
+            StorageKind::Server {
+                backend,
+                index,
                 label,
-                listing: None,
-            },
+                listing,
+            } => {
+                let slot = Arc::new(KeySlot::default());
+                let sealed = Arc::new(SealedBackend::new(backend, index.clone(), slot.clone()));
+                self.seals.push(slot);
+                self.kind = StorageKind::Server {
+                    index: index.map(|_| sealed.clone() as Arc<dyn DynUserIndex>),
+                    backend: sealed,
+                    label,
+                    listing,
+                };
+            }
+            _ => {
+                self.refused = Some(
+                    "a cookie storage cannot be sealed: Storage::private_cookie() encrypts \
+                     a session's cookie",
+                );
+            }
         }
+        self
     }
 
     /// A built-in backend: [`Batched`](super::Batched), with its index and, when `listed`,
@@ -144,6 +217,62 @@ impl Storage {
             *listing = Some(Lister::of(backend));
         }
         self
+    }
+
+    /// Deletes every session of `user_id` in this server-side storage but `except`, and
+    /// returns how many went: admin work outside any request (after a password change, say),
+    /// what [`Session::revoke_other_sessions`](crate::Session::revoke_other_sessions) does
+    /// inside one. Ask the storage given to the config (a clone of it) rather than the backend
+    /// it was made of: a [sealed](Self::sealed) storage's index holds a MAC of each user id,
+    /// which only the storage computes.
+    ///
+    /// # Errors
+    /// The backend failed, or keeps no index of sessions by user (a cookie storage has none).
+    ///
+    /// ```
+    /// use axum_session_store::backend::{MemoryBackend, Storage};
+    /// use axum_session_store::SessionConfig;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let storage = Storage::from(MemoryBackend::new()).sealed();
+    /// let config = SessionConfig::builder()
+    ///     .secret_key("an example secret, at least 32 bytes long")
+    ///     .default_backend(storage.clone())
+    ///     .build()?;
+    /// // After Ada's password changed, from anywhere in the app:
+    /// assert_eq!(storage.revoke_user_sessions("ada", None).await?, 0);
+    /// assert!(storage.user_sessions("ada", 100).await?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub async fn revoke_user_sessions(
+        &self,
+        user_id: &str,
+        except: Option<&SessionId>,
+    ) -> Result<u64, BackendError> {
+        self.index()?.revoke_user_sessions(user_id, except).await
+    }
+
+    /// The live sessions of `user_id` in this server-side storage, at most `limit` of them,
+    /// those that expire last first: what a devices page lists, for admin work outside any
+    /// request (see [`revoke_user_sessions`](Self::revoke_user_sessions)).
+    ///
+    /// # Errors
+    /// The backend failed, or keeps no index of sessions by user (a cookie storage has none).
+    pub async fn user_sessions(
+        &self,
+        user_id: &str,
+        limit: usize,
+    ) -> Result<Vec<UserSession>, BackendError> {
+        self.index()?.user_sessions(user_id, limit).await
+    }
+
+    fn index(&self) -> Result<&Arc<dyn DynUserIndex>, BackendError> {
+        match &self.kind {
+            StorageKind::Server {
+                index: Some(index), ..
+            } => Ok(index),
+            _ => Err(BackendError::unsupported("an index of sessions by user")),
+        }
     }
 
     /// What logs and errors call it.

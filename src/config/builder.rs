@@ -691,6 +691,21 @@ impl SessionConfigBuilder {
             if !self.cookie_args_by_session.contains_key(name) && name != cookie_name {
                 self.cookie_args.validate(name)?;
             }
+            if let Some(problem) = storage.refused {
+                return Err(ConfigError::InvalidSetting {
+                    setting: "Storage::sealed",
+                    problem: problem.to_owned(),
+                });
+            }
+            if !storage.seals.iter().all(|slot| slot.fill(&codecs.records)) {
+                return Err(ConfigError::InvalidSetting {
+                    setting: "Storage::sealed",
+                    problem: "this sealed storage was given to a config with other secrets: \
+                              records sealed under one config's keys do not open under \
+                              another's; give each config a storage of its own"
+                        .to_owned(),
+                });
+            }
             let keeper = (Keeper::new(&storage.kind, codecs), storage.label());
             if keepers.insert(name.to_owned(), keeper).is_some() {
                 return Err(ConfigError::DuplicateSession {

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::backend::erased::{DynBackend, DynUserIndex};
+use crate::backend::seal::RecordKeys;
 use crate::backend::StorageKind;
 use crate::cookie::codec::{CookieCodec, PrivateCookieSerializer, SecureCookieSerializer};
 use crate::key::{KeyRing, ID_COOKIE_PURPOSE, SIGNING_PURPOSE};
@@ -28,6 +29,8 @@ pub(crate) struct Codecs {
     pub(crate) signed: Arc<SecureCookieSerializer>,
     pub(crate) ids: Arc<SecureCookieSerializer>,
     pub(crate) private: Arc<PrivateCookieSerializer>,
+    /// The keys of the server-side records sealed at rest.
+    pub(crate) records: Arc<RecordKeys>,
 }
 
 impl Codecs {
@@ -45,6 +48,7 @@ impl Codecs {
                 ID_COOKIE_PURPOSE,
             ))),
             private: Arc::new(PrivateCookieSerializer::new(secret, fallbacks)),
+            records: Arc::new(RecordKeys::derive(secret, fallbacks)),
         }
     }
 }

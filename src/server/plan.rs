@@ -9,7 +9,7 @@ use crate::backend::{Changes, Record};
 use crate::expiry::Creation;
 use crate::flash_message::FLASH_KEY;
 use crate::id::SessionId;
-use crate::reserved::{CREATED_KEY, METADATA_KEY};
+use crate::reserved::{CREATED_KEY, METADATA_KEY, SEAL_KEY};
 use crate::state::data::SessionData;
 
 /// What saving one server-side session takes.
@@ -73,6 +73,13 @@ pub(super) fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Pla
             .entries()
             .map(|(key, value)| (key.to_owned(), value))
     };
+    // A sealed record's own key, which every change to it is sealed under.
+    let seal = || {
+        data.meta()
+            .seal
+            .clone()
+            .map(|token| (SEAL_KEY.to_owned(), token))
+    };
     let store_creation = creation.is_some_and(|c| !c.stored);
     // What the request did to the record it loaded.
     let changes = || {
@@ -89,6 +96,7 @@ pub(super) fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Pla
                     .extend(data.meta().unset_keys().map(str::to_owned));
             }
         }
+        changes.set.extend(seal());
         changes
     };
     Some(if data.is_invalidated() || old.is_none() {
@@ -113,6 +121,7 @@ pub(super) fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Pla
                 .set
                 .extend(meta().filter(|(key, _)| key == METADATA_KEY));
         }
+        changes.set.extend(seal());
         Plan::Refresh(old?, changes)
     } else {
         Plan::Resign(old?)

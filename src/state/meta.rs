@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 use crate::expiry::Expiry;
 use crate::metadata::StoredMetadata;
-use crate::reserved::{CSRF_KEY, EXPIRY_KEY, METADATA_KEY, USER_KEY};
+use crate::reserved::{CSRF_KEY, EXPIRY_KEY, METADATA_KEY, SEAL_KEY, USER_KEY};
 
 /// A session's metadata, taken out of its values when it is loaded and put back when it is
 /// saved.
@@ -20,6 +20,8 @@ pub(crate) struct SessionMeta {
     pub(crate) user_id: Option<String>,
     /// Its metadata for a devices page (server-side sessions).
     pub(crate) device: Option<Box<StoredMetadata>>,
+    /// What a sealed record carries to its save (its own key), given back with every change.
+    pub(crate) seal: Option<Value>,
 }
 
 impl SessionMeta {
@@ -39,6 +41,7 @@ impl SessionMeta {
                 .remove(METADATA_KEY)
                 .and_then(StoredMetadata::from_owned)
                 .map(Box::new),
+            seal: values.remove(SEAL_KEY),
         }
     }
 

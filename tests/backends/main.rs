@@ -13,4 +13,5 @@ mod redis_cache;
 mod redis_cluster;
 mod redis_sentinel;
 mod redis_tls;
+mod sealed;
 mod sqlite;

@@ -64,6 +64,8 @@ pub enum Contender {
     OursMemoryMetadata,
     /// `OursMemory` with lifecycle events on, sent to a handler that does nothing.
     OursMemoryEvents,
+    /// `OursMemory` with its records sealed at rest (`Storage::sealed`).
+    OursMemorySealed,
     /// `OursMemory` recording its metrics into a Prometheus recorder (this crate's `metrics`
     /// feature).
     OursMemoryMetrics,
@@ -71,9 +73,10 @@ pub enum Contender {
 
 /// The contenders that show what the operating features (metadata, events, metrics) cost:
 /// measured by `handler-cost` beside `ours-memory`, not in the load sweep.
-pub const OPERATING: [Contender; 3] = [
+pub const OPERATING: [Contender; 4] = [
     Contender::OursMemoryMetadata,
     Contender::OursMemoryEvents,
+    Contender::OursMemorySealed,
     Contender::OursMemoryMetrics,
 ];
 
@@ -111,6 +114,7 @@ impl Contender {
             Contender::OursRedisCached => "ours-redis-cached",
             Contender::OursMemoryMetadata => "ours-memory-metadata",
             Contender::OursMemoryEvents => "ours-memory-events",
+            Contender::OursMemorySealed => "ours-memory-sealed",
             Contender::OursMemoryMetrics => "ours-memory-metrics",
         }
     }
@@ -122,6 +126,7 @@ impl Contender {
             Contender::OursMemory
             | Contender::OursMemoryMetadata
             | Contender::OursMemoryEvents
+            | Contender::OursMemorySealed
             | Contender::OursMemoryMetrics => Some(Contender::TsMemory),
             Contender::OursRedis
             | Contender::OursRedisUnbatched
@@ -338,6 +343,10 @@ pub async fn prepare(
             ours_memory(|b| b.metadata(axum_session_store::session::Metadata::new()))
         }
         Contender::OursMemoryEvents => ours_memory(|b| b.events(Discard)),
+        Contender::OursMemorySealed => ours_memory_in(
+            axum_session_store::backend::Storage::from(MemoryBackend::new()).sealed(),
+            |b| b,
+        ),
         Contender::OursMemoryMetrics => {
             install_metrics_recorder()?;
             ours_memory(|b| b)
@@ -576,9 +585,17 @@ async fn ours_server_write(session: Session) -> Result<String, SessionError> {
 fn ours_memory(
     tweak: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder,
 ) -> Result<Prepared, String> {
+    ours_memory_in(MemoryBackend::new().into(), tweak)
+}
+
+/// Ours on `storage` (memory, maybe sealed), the config tweaked by `tweak`.
+fn ours_memory_in(
+    storage: axum_session_store::backend::Storage,
+    tweak: impl FnOnce(SessionConfigBuilder) -> SessionConfigBuilder,
+) -> Result<Prepared, String> {
     let builder = SessionConfig::builder()
         .secret_key(SECRET)
-        .default_backend(MemoryBackend::new());
+        .default_backend(storage);
     let config = tweak(builder).build().map_err(|e| e.to_string())?;
     Ok(Prepared {
         router: ours_server(config),

@@ -106,7 +106,9 @@ fn statements(table: &str) -> Statements {
         delete: format!(r#"DELETE FROM {table} WHERE id = ?"#),
         delete_expired: format!(r#"DELETE FROM {table} WHERE expires_at <= ?"#),
         user_sessions: format!(
-            r#"SELECT id, json_extract(data, '$._meta'), expires_at
+            // `json_extract` gives a JSON string as bare text: quoted again, every value
+            // reads back as JSON (a sealed record's metadata is a string).
+            r#"SELECT id, NULLIF(json_quote(json_extract(data, '$._meta')), 'null'), expires_at
                FROM {table} WHERE user_id = ? AND expires_at > ?
                ORDER BY expires_at DESC LIMIT ?"#
         ),

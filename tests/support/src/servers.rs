@@ -62,6 +62,9 @@ pub struct Fixture {
     pub caches_loads: bool,
     /// The backend's `delete_expired`, when it has one.
     pub delete_expired: Option<Sweep>,
+    /// The sessions' storage is [`Storage::sealed`](axum_session_store::backend::Storage::sealed):
+    /// the backend holds sealed records.
+    pub sealed: bool,
 }
 
 /// A backend's [`DeleteExpired::delete_expired`], called from a test.
@@ -76,7 +79,14 @@ impl Fixture {
             cleanup: None,
             caches_loads: false,
             delete_expired: None,
+            sealed: false,
         }
+    }
+
+    /// This fixture's sessions are sealed at rest.
+    pub fn sealing(mut self) -> Self {
+        self.sealed = true;
+        self
     }
 
     /// This fixture's backend serves loads from a local cache.
@@ -104,6 +114,7 @@ impl Fixture {
             cleanup: Some(Box::new(cleanup)),
             caches_loads: false,
             delete_expired: None,
+            sealed: false,
         }
     }
 }

@@ -42,9 +42,13 @@ pub fn config_with(
     ) -> axum_session_store::SessionConfigBuilder,
 ) -> (SessionConfig, Arc<Calls>) {
     let (counting, calls) = Counting::new(fixture.backend.clone());
+    let storage = match fixture.sealed {
+        true => storage(counting).sealed(),
+        false => storage(counting),
+    };
     let builder = SessionConfig::builder()
         .secret_key(super::SECRET)
-        .default_backend(storage(counting));
+        .default_backend(storage);
     (tweak(builder).build().unwrap(), calls)
 }
 
@@ -840,7 +844,9 @@ pub async fn a_users_other_sessions_are_listed_and_revoked(fixture: &Fixture) {
     }
     let devices = dumped(&browsers[0].get("/devices").await);
     assert_eq!(devices, json!({"count": 3, "current_listed": true}));
-    assert_eq!(fixture.backend.user_ids(&ada).await.unwrap().len(), 3);
+    if let Some(ids) = raw_index(fixture, &ada).await {
+        assert_eq!(ids.len(), 3);
+    }
 
     let revoked = browsers[0].get("/revoke-others").await;
     assert_eq!(revoked.status, 200, "{revoked:?}");
@@ -865,6 +871,10 @@ pub async fn a_users_other_sessions_are_listed_and_revoked(fixture: &Fixture) {
     );
 
     // From outside any request (an admin page, a password reset): every session of the user.
+    // (A sealed storage's own index holds no user id: its test revokes through the storage.)
+    if fixture.sealed {
+        return;
+    }
     assert_eq!(
         fixture
             .backend
@@ -893,6 +903,15 @@ pub async fn a_users_other_sessions_are_listed_and_revoked(fixture: &Fixture) {
     );
 }
 
+/// The ids the backend's own index holds for `user`; `None` for a sealed storage, whose index
+/// holds a MAC of the user id (what the app lists is checked instead).
+async fn raw_index(fixture: &Fixture, user: &str) -> Option<Vec<SessionId>> {
+    match fixture.sealed {
+        true => None,
+        false => Some(fixture.backend.user_ids(user).await.unwrap()),
+    }
+}
+
 /// The user stays with the session when it moves to a new id and when its values change; a
 /// logout unties it.
 pub async fn a_user_follows_the_session_through_moves_and_changes(fixture: &Fixture) {
@@ -901,6 +920,10 @@ pub async fn a_user_follows_the_session_through_moves_and_changes(fixture: &Fixt
     let (ada, bob) = (unique_user("ada"), unique_user("bob"));
     let mut client = Client::new(router.clone());
     client.get(&format!("/login-as/{ada}")).await;
+    // A sealed storage's own index holds a MAC of the user id, not the id.
+    if fixture.sealed {
+        return;
+    }
     let first = fixture.backend.user_ids(&ada).await.unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].as_str(), session_id_in_client(&client));
