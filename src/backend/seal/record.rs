@@ -35,20 +35,18 @@ const FIELD_PREFIX: &str = "~";
 pub(super) struct RecordKey {
     bytes: [u8; 64],
     cipher: Aead,
-    names: HmacSha256,
+    /// Keyed when a field is first named: a load that saves nothing never needs it.
+    names: std::cell::OnceCell<HmacSha256>,
 }
 
 impl RecordKey {
     fn from_bytes(bytes: [u8; 64]) -> Self {
-        let (cipher, names) = bytes.split_at(32);
-        let cipher = Aead::one(cipher.try_into().unwrap_or(&[0; 32]));
-        // An HMAC key of any length is accepted.
-        let names = <HmacSha256 as Mac>::new_from_slice(names)
-            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        let mut cipher = [0u8; 32];
+        cipher.copy_from_slice(&bytes[..32]);
         Self {
             bytes,
-            cipher,
-            names,
+            cipher: Aead::one(&cipher),
+            names: std::cell::OnceCell::new(),
         }
     }
 
@@ -73,8 +71,12 @@ impl RecordKey {
 
     /// The field that holds the session key `key`.
     fn field(&self, key: &str) -> String {
-        let tag = self
-            .names
+        let names = self.names.get_or_init(|| {
+            // An HMAC key of any length is accepted.
+            <HmacSha256 as Mac>::new_from_slice(&self.bytes[32..])
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+        });
+        let tag = names
             .clone()
             .chain_update(key.as_bytes())
             .finalize()
@@ -295,5 +297,102 @@ fn fields(key: &RecordKey, name: &str) -> Vec<String> {
         METADATA_KEY => vec![name.to_owned()],
         USER_KEY => vec![key.field(name), name.to_owned()],
         _ => vec![key.field(name)],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn keys(secret: &[u8], fallbacks: &[Vec<u8>]) -> RecordKeys {
+        RecordKeys::derive(secret, fallbacks)
+    }
+
+    fn record(value: Value) -> Record {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_sealed_record_opens_to_its_values_and_its_token_is_never_stored() {
+        let keys = keys(&[1; 32], &[]);
+        let key = RecordKey::generate().unwrap();
+        let plain = record(json!({"cart": [1, 2], "_user": "ada", "_meta": {"label": "laptop"}}));
+        let sealed = seal(&keys, &key, &plain).unwrap();
+        let text = Value::Object(sealed.clone()).to_string();
+        for readable in ["cart", "ada", "laptop"] {
+            assert!(!text.contains(readable), "{readable} in {text}");
+        }
+        let mut opened = open(&keys, sealed).unwrap();
+        let token = opened.remove(SEAL_KEY).unwrap();
+        assert_eq!(opened, plain);
+        let changes = Changes::new().set("cart", 3).set(SEAL_KEY, token);
+        let token = Token::of(&changes).unwrap();
+        let sealed_changes = seal_changes(&keys, &token, &changes).unwrap();
+        assert_eq!(
+            sealed_changes.set.len(),
+            1,
+            "the cart alone: {sealed_changes:?}"
+        );
+        assert!(!sealed_changes
+            .set
+            .iter()
+            .any(|(field, _)| field == SEAL_KEY));
+    }
+
+    #[test]
+    fn a_value_moved_to_another_field_or_an_unknown_secret_does_not_open() {
+        let keys = keys(&[1; 32], &[]);
+        let key = RecordKey::generate().unwrap();
+        let mut sealed = seal(&keys, &key, &record(json!({"a": 1, "b": 2}))).unwrap();
+        let (a, b) = (key.field("a"), key.field("b"));
+        let moved = sealed[&a].clone();
+        sealed.insert(b, moved);
+        assert!(matches!(
+            open(&keys, sealed.clone()),
+            Err(Unopened::Corrupt)
+        ));
+        let other = self::keys(&[2; 32], &[]);
+        assert!(matches!(open(&other, sealed), Err(Unopened::UnknownKey)));
+        assert!(matches!(
+            open(&keys, record(json!({"a": 1}))),
+            Err(Unopened::Unsealed)
+        ));
+    }
+
+    #[test]
+    fn under_a_fallback_secret_the_key_user_and_metadata_are_written_again() {
+        let old = keys(&[1; 32], &[]);
+        let key = RecordKey::generate().unwrap();
+        let plain = record(json!({"n": 1, "_user": "ada", "_meta": {"label": "laptop"}}));
+        let sealed = seal(&old, &key, &plain).unwrap();
+        let rotated = keys(&[2; 32], &[vec![1; 32]]);
+        let mut opened = open(&rotated, sealed).unwrap();
+        let token = opened.remove(SEAL_KEY).unwrap();
+        let changes = Changes::new().set(SEAL_KEY, token);
+        let token = Token::of(&changes).unwrap();
+        let written = seal_changes(&rotated, &token, &changes).unwrap();
+        let mut fields: Vec<_> = written
+            .set
+            .iter()
+            .map(|(field, _)| field.as_str())
+            .collect();
+        fields.sort_unstable();
+        assert_eq!(fields, [KEY_FIELD, METADATA_KEY, USER_KEY]);
+        assert_eq!(written.set[1].1, Value::from(rotated.user_digest("ada")));
+        assert!(written.removed.is_empty() && !written.cleared);
+    }
+
+    #[test]
+    fn a_one_key_record_grows_to_this_size() {
+        let keys = keys(&[1; 32], &[]);
+        let key = RecordKey::generate().unwrap();
+        let plain = record(json!({"n": 1}));
+        let sealed = seal(&keys, &key, &plain).unwrap();
+        let (plain, sealed) = (
+            Value::Object(plain).to_string(),
+            Value::Object(sealed).to_string(),
+        );
+        assert_eq!((plain.len(), sealed.len()), (7, 242), "{sealed}");
     }
 }
