@@ -53,7 +53,8 @@ impl MigratingBackend {
     ///
     /// # Errors
     /// [`ConfigError::InvalidSetting`] when the old backend cannot list its sessions: the
-    /// built-in backends can, but a Redis Cluster and backends of your own cannot.
+    /// built-in backends can (a Redis Cluster master after master), backends of your own
+    /// cannot.
     ///
     /// ```
     /// use axum_session_store::backend::{MemoryBackend, MigratingBackend};
@@ -81,8 +82,8 @@ impl MigratingBackend {
             return Err(ConfigError::InvalidSetting {
                 setting: "MigratingBackend::drain",
                 problem: format!(
-                    "the old backend ({}) cannot list its sessions (a Redis Cluster, or a \
-                     backend of your own): its idle sessions move only when used, or expire",
+                    "the old backend ({}) cannot list its sessions (a backend of your own): \
+                     its idle sessions move only when used, or expire",
                     old
                 ),
             });

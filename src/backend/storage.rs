@@ -65,7 +65,7 @@ pub(crate) enum StorageKind {
         /// What logs and errors call it.
         label: Arc<str>,
         /// A way to list the backend's records, for a [`MigratingBackend`](super::MigratingBackend)'s
-        /// drain: the built-in backends have one (but a Redis Cluster).
+        /// drain: the built-in backends have one.
         listing: Option<Lister>,
     },
 }
@@ -196,19 +196,13 @@ impl Storage {
         self
     }
 
-    /// A built-in backend: [`Batched`](super::Batched), with its index and, when `listed`,
-    /// its listing.
+    /// A built-in backend: [`Batched`](super::Batched), with its index and its listing.
     #[cfg(any(feature = "redis", feature = "sqlx"))]
-    fn batched<B>(backend: B, label: &str, listed: bool) -> Self
+    fn batched<B>(backend: B, label: &str) -> Self
     where
         B: super::batching::Batching + UserIndex + ListRecords + Clone,
     {
-        let storage = Self::indexed(super::batch::Batched::new(backend.clone()), label.into());
-        if listed {
-            storage.listed(backend)
-        } else {
-            storage
-        }
+        Self::indexed(super::batch::Batched::new(backend.clone()), label.into()).listed(backend)
     }
 
     /// This storage, whose records `backend` (the same store) lists.
@@ -334,9 +328,7 @@ impl From<MemoryBackend> for Storage {
 impl From<super::redis::RedisBackend> for Storage {
     /// In Redis, [`Batched`](super::Batched), with its index of sessions by user.
     fn from(backend: super::redis::RedisBackend) -> Self {
-        // A Cluster's keys are spread over its nodes: one SCAN does not list them.
-        let single_node = backend.is_single_node();
-        Self::batched(backend, "redis", single_node)
+        Self::batched(backend, "redis")
     }
 }
 
@@ -344,7 +336,7 @@ impl From<super::redis::RedisBackend> for Storage {
 impl From<super::sql::PostgresBackend> for Storage {
     /// In PostgreSQL, [`Batched`](super::Batched), with its index of sessions by user.
     fn from(backend: super::sql::PostgresBackend) -> Self {
-        Self::batched(backend, "postgres", true)
+        Self::batched(backend, "postgres")
     }
 }
 
@@ -352,7 +344,7 @@ impl From<super::sql::PostgresBackend> for Storage {
 impl From<super::sql::SqliteBackend> for Storage {
     /// In SQLite, [`Batched`](super::Batched), with its index of sessions by user.
     fn from(backend: super::sql::SqliteBackend) -> Self {
-        Self::batched(backend, "sqlite", true)
+        Self::batched(backend, "sqlite")
     }
 }
 
@@ -360,6 +352,6 @@ impl From<super::sql::SqliteBackend> for Storage {
 impl From<super::sql::MySqlBackend> for Storage {
     /// In MySQL or MariaDB, [`Batched`](super::Batched), with its index of sessions by user.
     fn from(backend: super::sql::MySqlBackend) -> Self {
-        Self::batched(backend, "mysql", true)
+        Self::batched(backend, "mysql")
     }
 }

@@ -252,7 +252,7 @@ const TO_DRAIN: usize = 230;
 /// `TO_DRAIN` sessions of one user in `old` (so a Redis user index sits beside them), drained
 /// into a memory backend by batches of 100: each moves once, with the time it had left, and
 /// the old backend is left without them.
-async fn drains_every_session<B>(old: B)
+pub(crate) async fn drains_every_session<B>(old: B)
 where
     B: SessionBackend + Clone + Into<Storage>,
 {

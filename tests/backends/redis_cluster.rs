@@ -170,3 +170,16 @@ async fn a_half_migrated_slot_under_concurrent_requests_fails_none() {
     );
     drop(cluster);
 }
+
+/// A `MigratingBackend` from a Cluster drains it master after master: every idle session moves,
+/// with the time it had left.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_moves_every_idle_session_from_a_cluster() {
+    let Some((cluster, backend)) = cluster_backend().await else {
+        return;
+    };
+    crate::migrating::drains_every_session(backend).await;
+    tokio::task::spawn_blocking(move || drop(cluster))
+        .await
+        .unwrap();
+}

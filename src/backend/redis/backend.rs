@@ -405,7 +405,7 @@ impl RedisBackend {
     }
 
     /// Whether it talks to one server (directly or through Sentinel), not a Cluster.
-    pub(crate) fn is_single_node(&self) -> bool {
+    pub(super) fn is_single_node(&self) -> bool {
         self.connection.pool.is_single_node()
     }
 

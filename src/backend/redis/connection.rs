@@ -308,6 +308,38 @@ impl SharedConnection {
         Ok(value)
     }
 
+    /// Runs `cmd`, a read, on the Cluster node at `node` (`host`, `port`), or on any node
+    /// when `node` is `None`; on a single server, on that server.
+    pub(super) async fn query_node<T: FromRedisValue>(
+        &self,
+        cmd: &Cmd,
+        node: Option<&(String, u16)>,
+        doing: &'static str,
+    ) -> Result<T, BackendError> {
+        use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+        self.bounded(doing, async {
+            let mut conn = self.connection().await?;
+            let Connection::Cluster(cluster) = &mut conn else {
+                return send(&mut conn, cmd)
+                    .await
+                    .map_err(|e| self.failed(doing, e));
+            };
+            let routing = match node {
+                Some((host, port)) => SingleNodeRoutingInfo::ByAddress {
+                    host: host.clone(),
+                    port: *port,
+                },
+                None => SingleNodeRoutingInfo::Random,
+            };
+            let value = cluster
+                .route_command(cmd.clone(), RoutingInfo::SingleNode(routing))
+                .await
+                .map_err(|e| self.failed(doing, e))?;
+            redis::from_redis_value(value).map_err(|e| self.failed(doing, RedisError::from(e)))
+        })
+        .await
+    }
+
     /// A failed command as a [`BackendError`], forgetting the connection when it is broken.
     fn failed(&self, doing: &'static str, error: RedisError) -> BackendError {
         self.forget_broken_connection(&error);
