@@ -147,8 +147,9 @@ impl Storage {
     ///
     /// The keys come from the config the storage is given to, at
     /// [`build`](crate::SessionConfigBuilder::build), which refuses a cookie storage sealed
-    /// (cookies have [`private_cookie`](Self::private_cookie)) and a sealed storage given to
-    /// two configs with different secrets.
+    /// (cookies have [`private_cookie`](Self::private_cookie)), a storage sealed twice (or a
+    /// `MigratingBackend` with a sealed side sealed again: seal the sides) and a sealed
+    /// storage given to two configs with different secrets.
     ///
     /// ```
     /// use axum_session_store::backend::{MemoryBackend, Storage};
@@ -169,6 +170,16 @@ impl Storage {
     /// ```
     #[must_use]
     pub fn sealed(mut self) -> Self {
+        if !self.seals.is_empty() {
+            // Sealed twice, or a MigratingBackend with a sealed side: the outer seal would
+            // hide the records the inner one already seals, and a plain side's from both.
+            self.refused = Some(
+                "this storage is sealed already, or holds a sealed one (a MigratingBackend's \
+                 side): seal each backend once, the sides of a MigratingBackend rather than \
+                 the MigratingBackend",
+            );
+            return self;
+        }
         match self.kind {
             StorageKind::Server {
                 backend,

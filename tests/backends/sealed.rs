@@ -295,11 +295,30 @@ async fn a_migrating_backend_seals_a_plain_store_without_logging_anyone_out() {
 }
 
 #[test]
-fn build_refuses_a_sealed_cookie_and_a_sealed_storage_of_two_secrets() {
+fn build_refuses_a_sealed_cookie_a_storage_sealed_twice_and_one_of_two_secrets() {
     for cookie in [Storage::signed_cookie(), Storage::private_cookie()] {
         let refused = SessionConfig::builder()
             .secret_key(SECRET)
             .default_backend(cookie.sealed())
+            .build();
+        assert!(matches!(
+            refused,
+            Err(ConfigError::InvalidSetting {
+                setting: "Storage::sealed",
+                ..
+            })
+        ));
+    }
+    let twice = Storage::from(MemoryBackend::new()).sealed().sealed();
+    let sides = MigratingBackend::new(
+        MemoryBackend::new(),
+        Storage::from(MemoryBackend::new()).sealed(),
+    )
+    .unwrap();
+    for storage in [twice, Storage::from(sides).sealed()] {
+        let refused = SessionConfig::builder()
+            .secret_key(SECRET)
+            .default_backend(storage)
             .build();
         assert!(matches!(
             refused,
