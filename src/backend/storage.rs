@@ -138,7 +138,7 @@ impl Storage {
     ///
     /// Each record has a key of its own, wrapped under the config's secret; a record wrapped
     /// under a [fallback key](crate::SessionConfigBuilder::fallback_keys) is read, and wrapped
-    /// again under the current secret on its next save. A record no configured secret opens,
+    /// again under the current secret by the next request that loads it. A record no configured secret opens,
     /// or one written before sealing was turned on, is a new session (move an existing store's
     /// records with a [`MigratingBackend`](super::MigratingBackend) from the plain storage to
     /// the sealed one, and nobody is logged out). The user index, devices pages and

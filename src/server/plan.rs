@@ -111,7 +111,8 @@ pub(super) fn plan(data: &SessionData, creation: Option<Creation>) -> Option<Pla
         Plan::Regenerate(id, changes())
     } else if let (Some(id), true) = (old.clone(), data.is_modified()) {
         Plan::Apply(id, changes())
-    } else if data.needs_refresh() || store_creation || data.last_seen_due() {
+    } else if data.needs_refresh() || store_creation || data.last_seen_due() || data.needs_reseal()
+    {
         let mut changes = Changes::default();
         if store_creation {
             changes.set.extend(created());

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 use time::{Duration, OffsetDateTime};
 
+use crate::backend::seal::Token;
 use crate::backend::{ChangeLog, Changes};
 use crate::cookie::codec::VerifiedCookie;
 use crate::event::RejectionReason;
@@ -206,6 +207,10 @@ impl SessionData {
                     let mut flags = Flags::default();
                     flags.set(Flag::NeedsResign, verified.signed_with_fallback);
                     flags.set(Flag::NeedsRefresh, refresh);
+                    flags.set(
+                        Flag::NeedsReseal,
+                        meta.seal.as_ref().is_some_and(Token::is_stale),
+                    );
                     flags
                 },
                 creation,
@@ -243,6 +248,7 @@ impl SessionData {
             || self.flags.has(Flag::NeedsResign)
             || self.flags.has(Flag::NeedsRefresh)
             || self.flags.has(Flag::LastSeenDue)
+            || self.flags.has(Flag::NeedsReseal)
     }
 
     /// Records the request's client (`client()` says what is kept of it) at `now` in the
@@ -285,6 +291,11 @@ impl SessionData {
     /// Whether the metadata's last-seen time is due to be written.
     pub(crate) fn last_seen_due(&self) -> bool {
         self.flags.has(Flag::LastSeenDue)
+    }
+
+    /// Whether its sealed record holds something under a fallback secret, to write again.
+    pub(crate) fn needs_reseal(&self) -> bool {
+        self.flags.has(Flag::NeedsReseal)
     }
 
     /// Sets the app's label for the session's device, cut to [`MAX_LABEL_LEN`] bytes.
@@ -470,6 +481,7 @@ impl SessionData {
             Flag::MetaChanged,
             Flag::LastSeenDue,
             Flag::UserSet,
+            Flag::NeedsReseal,
         ]);
         self.changes.reset();
         if let Some(creation) = &mut self.creation {

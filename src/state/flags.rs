@@ -21,6 +21,9 @@ pub(crate) enum Flag {
     LastSeenDue,
     /// The session was tied to a user since it was loaded or last saved.
     UserSet,
+    /// Its sealed record holds something under a fallback secret: write it again (as a
+    /// cookie signed with a fallback key is signed again) although it is unmodified.
+    NeedsReseal,
 }
 
 impl Flag {

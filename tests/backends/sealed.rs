@@ -217,39 +217,41 @@ async fn sqlite_holds_nothing_readable() {
 }
 
 #[tokio::test]
-async fn a_rotated_secret_reads_old_records_and_reseals_them_on_their_next_save() {
+async fn a_rotated_secret_reads_old_records_and_reseals_them_on_their_next_request() {
     let memory = MemoryBackend::new();
-    // Before the rotation.
-    let client = signed_in(layered(Storage::from(memory.clone()).sealed(), SECRET, &[])).await;
-    let mut idle = Client::new(layered(Storage::from(memory.clone()).sealed(), SECRET, &[]));
+    let before = || layered(Storage::from(memory.clone()).sealed(), SECRET, &[]);
+    let writer = signed_in(before()).await;
+    let reader = signed_in(before()).await;
+    let mut idle = Client::new(before());
     idle.get("/set?idle=1").await;
 
-    // The new secret, the old one a fallback: both read, and a save re-seals.
+    // The new secret, the old one a fallback: every record reads; a request that saves and
+    // one that only reads both seal their record's key again, as their cookie is signed again.
     let rotated = layered(
         Storage::from(memory.clone()).sealed(),
         NEW_SECRET,
         &[SECRET],
     );
-    let mut client = redeployed(client, rotated.clone());
-    let (values, devices) = seen(&mut client).await;
+    let mut writer = redeployed(writer, rotated.clone());
+    let (values, devices) = seen(&mut writer).await;
     assert_eq!(values[KEY], VALUE);
-    assert_eq!(
-        devices[0]["label"], LABEL,
-        "listed under the old user key: {devices}"
-    );
-    client.get("/set?after=rotation").await;
-    let mut idle = redeployed(idle, rotated);
-    assert_eq!(dumped(&idle.get("/dump").await)["values"]["idle"], 1);
+    assert_eq!(devices.as_array().map(Vec::len), Some(2), "{devices}");
+    assert_eq!(devices[0]["label"], LABEL, "listed under the old user key");
+    writer.get("/set?after=rotation").await;
+    let mut reader = redeployed(reader, rotated);
+    assert_eq!(dumped(&reader.get("/dump").await)["values"][KEY], VALUE);
 
-    // The old secret gone: the saved session is whole, user index and metadata included; the
-    // idle one, never saved since, is a new session (and no error).
+    // The old secret gone: both are whole, user index and metadata included; the idle one,
+    // never requested since, is a new session (and no error).
     let after = layered(Storage::from(memory.clone()).sealed(), NEW_SECRET, &[]);
-    let mut client = redeployed(client, after.clone());
-    let (values, devices) = seen(&mut client).await;
+    let mut writer = redeployed(writer, after.clone());
+    let (values, devices) = seen(&mut writer).await;
     assert_eq!(values[KEY], VALUE);
     assert_eq!(values["after"], "rotation");
-    assert_eq!(devices.as_array().map(Vec::len), Some(1), "{devices}");
-    assert_eq!(devices[0]["label"], LABEL, "{devices}");
+    assert_eq!(devices.as_array().map(Vec::len), Some(2), "{devices}");
+    assert_eq!(devices[1]["label"], LABEL, "{devices}");
+    let mut reader = redeployed(reader, after.clone());
+    assert_eq!(seen(&mut reader).await.0[KEY], VALUE);
     let mut idle = redeployed(idle, after);
     let reply = idle.get("/dump").await;
     assert_eq!(reply.status, 200);

@@ -39,7 +39,8 @@ const NO_INDEX_ON_CLUSTER: &str = "on a Redis Cluster, whose hash slots keep one
 ///
 /// Each session is one Redis hash under `{prefix}{id}` (the prefix defaults to `"session:"`):
 /// every session key is a field `d:<key>` holding the value's JSON text, and a field `m` holds
-/// the record's creation time (Unix seconds), so that an empty session still exists. Redis
+/// the time the record was written under this key (Unix seconds: created, or moved here by a
+/// [`MigratingBackend`](crate::backend::MigratingBackend)), so that an empty session still exists. Redis
 /// expires the hash itself after the record's TTL: it needs no
 /// [`DeleteExpired`](crate::backend::DeleteExpired).
 ///

@@ -7,3 +7,4 @@ mod record;
 
 pub(crate) use backend::SealedBackend;
 pub(crate) use keys::{KeySlot, RecordKeys};
+pub(crate) use record::Token;

@@ -102,7 +102,7 @@ impl RecordKey {
 
 /// What a request carries of a sealed record it loaded, under [`SEAL_KEY`], back to its save:
 /// the record's key, and what the save must write again under the primary secret.
-pub(super) struct Token {
+pub(crate) struct Token {
     pub(super) key: RecordKey,
     /// `_key` was wrapped under a fallback secret.
     rewrap: bool,
@@ -144,6 +144,14 @@ impl Token {
             user: user.as_str().map(str::to_owned),
             metadata: Some(metadata.clone()).filter(|m| !m.is_null()),
         })
+    }
+
+    /// Whether the record the token `value` came from holds something under a fallback
+    /// secret, which its next save writes again: a request that only read it saves it then,
+    /// as its id cookie is signed again.
+    pub(crate) fn is_stale(value: &Value) -> bool {
+        Self::from_value(value)
+            .is_some_and(|token| token.rewrap || token.user.is_some() || token.metadata.is_some())
     }
 
     /// A token for `key`, with nothing to write again.
