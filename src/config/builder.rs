@@ -115,7 +115,9 @@ impl SessionConfigBuilder {
     }
 
     /// Former secrets that still verify cookies, for key rotation. A cookie verified by one of
-    /// them is signed again with `secret_key` when its response is written.
+    /// them is signed again with `secret_key` when its response is written; a record
+    /// [sealed at rest](crate::backend::Storage::sealed) opened by one is sealed again then
+    /// too. The README's "Rotating keys" gives the steps.
     ///
     /// ```
     /// use axum_session_store::SessionConfig;
