@@ -59,6 +59,7 @@
 // and `test_util`; everything else is the crate's own.
 
 // Leaves.
+mod aead;
 mod cache_headers;
 mod config_error;
 mod conflict;

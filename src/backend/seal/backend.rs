@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::Value;
 use time::Duration;
 
-use super::keys::KeySlot;
+use super::keys::{open_text, KeySlot};
 use super::record::{self, RecordKey, Token, Unopened, KEY_FIELD};
 use crate::backend::changes::Changes;
 use crate::backend::erased::{DynBackend, DynUserIndex};
@@ -170,9 +170,8 @@ impl UserIndex for SealedBackend {
         }
         for session in &mut sessions {
             session.metadata = session.metadata.take().and_then(|sealed| {
-                let (json, _) = keys
-                    .metadata
-                    .open(METADATA_KEY.as_bytes(), sealed.as_str()?)?;
+                let (json, _) =
+                    open_text(&keys.metadata, METADATA_KEY.as_bytes(), sealed.as_str()?)?;
                 serde_json::from_slice(&json).ok()
             });
         }

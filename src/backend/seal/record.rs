@@ -18,7 +18,8 @@ use base64::Engine;
 use hmac::Mac;
 use serde_json::Value;
 
-use super::keys::{Aead, RecordKeys};
+use super::keys::{open_text, seal_text, RecordKeys};
+use crate::aead::AeadRing;
 use crate::backend::changes::Changes;
 use crate::backend::error::BackendError;
 use crate::backend::session_backend::Record;
@@ -34,7 +35,7 @@ const FIELD_PREFIX: &str = "~";
 /// A record's own key.
 pub(super) struct RecordKey {
     bytes: [u8; 64],
-    cipher: Aead,
+    cipher: AeadRing,
     /// Keyed when a field is first named: a load that saves nothing never needs it.
     names: std::cell::OnceCell<HmacSha256>,
 }
@@ -45,7 +46,7 @@ impl RecordKey {
         cipher.copy_from_slice(&bytes[..32]);
         Self {
             bytes,
-            cipher: Aead::one(&cipher),
+            cipher: AeadRing::one(&cipher),
             names: std::cell::OnceCell::new(),
         }
     }
@@ -60,13 +61,13 @@ impl RecordKey {
 
     /// The key `_key` holds, if one of `keys` opens it, and whether that was a fallback.
     pub(super) fn unwrap(keys: &RecordKeys, wrapped: &str) -> Option<(Self, bool)> {
-        let (bytes, fallback) = keys.wrap.open(KEY_FIELD.as_bytes(), wrapped)?;
+        let (bytes, fallback) = open_text(&keys.wrap, KEY_FIELD.as_bytes(), wrapped)?;
         Some((Self::from_bytes(bytes.try_into().ok()?), fallback))
     }
 
     /// The value of `_key`: this key wrapped under the primary secret's.
     fn wrap(&self, keys: &RecordKeys) -> Result<String, BackendError> {
-        keys.wrap.seal(KEY_FIELD.as_bytes(), &self.bytes)
+        seal_text(&keys.wrap, KEY_FIELD.as_bytes(), &self.bytes)
     }
 
     /// The field that holds the session key `key`.
@@ -90,12 +91,12 @@ impl RecordKey {
     fn seal(&self, field: &str, key: &str, value: &Value) -> Result<String, BackendError> {
         let json = serde_json::to_vec(&(key, value))
             .map_err(|error| BackendError::new("could not encode a session value", error))?;
-        self.cipher.seal(field.as_bytes(), &json)
+        seal_text(&self.cipher, field.as_bytes(), &json)
     }
 
     /// The key and value sealed into `field`.
     fn open(&self, field: &str, sealed: &Value) -> Option<(String, Value)> {
-        let (json, _) = self.cipher.open(field.as_bytes(), sealed.as_str()?)?;
+        let (json, _) = open_text(&self.cipher, field.as_bytes(), sealed.as_str()?)?;
         serde_json::from_slice(&json).ok()
     }
 }
@@ -150,8 +151,13 @@ impl Token {
     /// secret, which its next save writes again: a request that only read it saves it then,
     /// as its id cookie is signed again.
     pub(crate) fn is_stale(value: &Value) -> bool {
-        Self::from_value(value)
-            .is_some_and(|token| token.rewrap || token.user.is_some() || token.metadata.is_some())
+        // Read from the token's value, without decoding its key: every load asks.
+        match value.as_array().map(Vec::as_slice) {
+            Some([_, rewrap, user, metadata]) => {
+                rewrap.as_bool() == Some(true) || !user.is_null() || !metadata.is_null()
+            }
+            _ => false,
+        }
     }
 
     /// A token for `key`, with nothing to write again.
@@ -199,7 +205,7 @@ pub(super) fn open(keys: &RecordKeys, stored: Record) -> Result<Record, Unopened
             // Sealed under a secret no longer configured: the metadata is lost, not the session.
             let opened = value
                 .as_str()
-                .and_then(|sealed| keys.metadata.open(METADATA_KEY.as_bytes(), sealed));
+                .and_then(|sealed| open_text(&keys.metadata, METADATA_KEY.as_bytes(), sealed));
             if let Some((metadata, fallback)) = opened.and_then(|(json, fallback)| {
                 Some((serde_json::from_slice::<Value>(&json).ok()?, fallback))
             }) {
@@ -283,7 +289,7 @@ fn entry(
                 .map_err(|error| BackendError::new("could not encode session metadata", error))?;
             vec![(
                 name.to_owned(),
-                keys.metadata.seal(name.as_bytes(), &json)?.into(),
+                seal_text(&keys.metadata, name.as_bytes(), &json)?.into(),
             )]
         }
         _ => {

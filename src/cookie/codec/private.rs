@@ -7,8 +7,6 @@ use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use chacha20poly1305::aead::AeadInPlace;
-use chacha20poly1305::{Key, KeyInit, Tag, XChaCha20Poly1305, XNonce};
 #[cfg(any(test, feature = "test-util"))]
 use serde::Serialize;
 #[cfg(any(test, feature = "test-util"))]
@@ -18,11 +16,10 @@ use time::{Duration, OffsetDateTime};
 #[cfg(any(test, feature = "test-util"))]
 use super::json::to_json;
 use super::verified::{check_age, VerifiedCookie, VerifyError, MAX_COOKIE_VALUE_LEN};
-use crate::key::{derive_bytes, SEALING_PURPOSE};
+use crate::aead::{AeadRing, NONCE_LEN, TAG_LEN};
+use crate::key::SEALING_PURPOSE;
 
-const NONCE_LEN: usize = 24;
 const TIMESTAMP_LEN: usize = 8;
-const TAG_LEN: usize = 16;
 
 /// Encrypts and authenticates cookie values: the client can neither read nor change them.
 ///
@@ -49,8 +46,7 @@ const TAG_LEN: usize = 16;
 /// ```
 #[derive(Clone)]
 pub struct PrivateCookieSerializer {
-    primary: XChaCha20Poly1305,
-    fallbacks: Vec<XChaCha20Poly1305>,
+    keys: AeadRing,
 }
 
 /// The length of the sealed value of `json_len` bytes of JSON.
@@ -58,15 +54,10 @@ pub(crate) fn sealed_len(json_len: usize) -> usize {
     base64::encoded_len(NONCE_LEN + TIMESTAMP_LEN + json_len + TAG_LEN, false).unwrap_or(0)
 }
 
-fn cipher(secret: &[u8]) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(&Key::from(derive_bytes::<32>(secret, SEALING_PURPOSE)))
-}
-
 impl PrivateCookieSerializer {
     pub(crate) fn new(primary: &[u8], fallbacks: &[Vec<u8>]) -> Self {
         Self {
-            primary: cipher(primary),
-            fallbacks: fallbacks.iter().map(|secret| cipher(secret)).collect(),
+            keys: AeadRing::derive(primary, fallbacks, SEALING_PURPOSE),
         }
     }
 
@@ -131,27 +122,9 @@ impl PrivateCookieSerializer {
         sealed_at: OffsetDateTime,
         out: &mut String,
     ) -> Result<(), std::io::Error> {
-        let mut nonce = [0u8; NONCE_LEN];
-        crate::id::fill_random(&mut nonce)?;
-        let mut buffer = Vec::with_capacity(NONCE_LEN + TIMESTAMP_LEN + json.len() + TAG_LEN);
-        buffer.extend_from_slice(&nonce);
-        buffer.extend_from_slice(&sealed_at.unix_timestamp().to_be_bytes());
-        buffer.extend_from_slice(json);
-        let tag = self
-            .primary
-            .encrypt_in_place_detached(
-                &XNonce::from(nonce),
-                name.as_bytes(),
-                &mut buffer[NONCE_LEN..],
-            )
-            .map_err(|_| {
-                std::io::Error::new(
-                    std::io::ErrorKind::InvalidInput,
-                    "the value is too long to encrypt",
-                )
-            })?;
-        buffer.extend_from_slice(&tag);
-        URL_SAFE_NO_PAD.encode_string(buffer, out);
+        let timestamp = sealed_at.unix_timestamp().to_be_bytes();
+        let sealed = self.keys.seal(name.as_bytes(), &[&timestamp, json])?;
+        URL_SAFE_NO_PAD.encode_string(sealed, out);
         Ok(())
     }
 
@@ -215,21 +188,10 @@ impl PrivateCookieSerializer {
         if bytes.len() < NONCE_LEN + TIMESTAMP_LEN + TAG_LEN {
             return Err(VerifyError::Malformed);
         }
-        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
-        let (ciphertext, tag) = sealed.split_at(sealed.len() - TAG_LEN);
-        let nonce = XNonce::from_slice(nonce);
-        let tag = Tag::from_slice(tag);
-        // The cipher decrypts only once the tag verified: a key that fails leaves the buffer
-        // as it was, for the next key to try.
-        let mut plaintext = ciphertext.to_vec();
-        let with_fallback = std::iter::once(&self.primary)
-            .chain(&self.fallbacks)
-            .position(|key| {
-                key.decrypt_in_place_detached(nonce, name.as_bytes(), &mut plaintext, tag)
-                    .is_ok()
-            })
-            .ok_or(VerifyError::BadSignature)?
-            > 0;
+        let (plaintext, with_fallback) = self
+            .keys
+            .open(name.as_bytes(), &bytes)
+            .ok_or(VerifyError::BadSignature)?;
         let (timestamp, json) = plaintext.split_at(TIMESTAMP_LEN);
         let timestamp =
             i64::from_be_bytes(timestamp.try_into().map_err(|_| VerifyError::Malformed)?);
@@ -241,7 +203,7 @@ impl PrivateCookieSerializer {
 impl fmt::Debug for PrivateCookieSerializer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PrivateCookieSerializer")
-            .field("fallbacks", &self.fallbacks.len())
+            .field("fallbacks", &self.keys.fallbacks())
             .finish_non_exhaustive()
     }
 }
@@ -249,6 +211,7 @@ impl fmt::Debug for PrivateCookieSerializer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::derive_bytes;
     use serde_json::json;
 
     fn at(ts: i64) -> OffsetDateTime {
