@@ -81,6 +81,16 @@ impl TwoServers {
         id
     }
 
+    /// A record created through the other server, and cached.
+    async fn warm_record(&mut self) -> SessionId {
+        let id = self.record().await;
+        assert!(
+            warm(&self.cached, &id, &mut self.inspect).await,
+            "the cache never served a hit"
+        );
+        id
+    }
+
     /// Loads `id` through the cache until `done` says so, at most 2 s; how long it took.
     async fn until(
         &self,
@@ -107,11 +117,7 @@ async fn a_cached_load_costs_no_command_and_another_servers_writes_reach_it() {
     let Some(mut servers) = two_servers().await else {
         return;
     };
-    let id = servers.record().await;
-    assert!(
-        warm(&servers.cached, &id, &mut servers.inspect).await,
-        "the cache never served a hit"
-    );
+    let id = servers.warm_record().await;
     let before = servers.hgetalls().await;
     for _ in 0..100 {
         let record = servers.cached.load(&id).await.unwrap().unwrap();
@@ -119,12 +125,7 @@ async fn a_cached_load_costs_no_command_and_another_servers_writes_reach_it() {
     }
     assert_eq!(servers.hgetalls().await - before, 0, "no load read Redis");
 
-    let set = Changes::new().set("n".to_owned(), json!(2));
-    assert!(servers
-        .other
-        .apply(&id, &set, Duration::HOUR)
-        .await
-        .unwrap());
+    set_n(&servers.other, &id, 2).await;
     let changed = servers.until(&id, |n| n == Some(&json!(2))).await;
     servers.other.delete(&id).await.unwrap();
     let deleted = servers.until(&id, |n| n.is_none()).await;
@@ -140,12 +141,7 @@ async fn this_servers_own_writes_are_seen_by_its_next_load_at_once() {
     };
     let id = servers.record().await;
     servers.cached.load(&id).await.unwrap();
-    let set = Changes::new().set("n".to_owned(), json!(3));
-    assert!(servers
-        .cached
-        .apply(&id, &set, Duration::HOUR)
-        .await
-        .unwrap());
+    set_n(&servers.cached, &id, 3).await;
     let record = servers.cached.load(&id).await.unwrap().unwrap();
     assert_eq!(record["n"], json!(3), "no wait for the invalidation");
     servers.cached.delete(&id).await.unwrap();
@@ -174,11 +170,7 @@ async fn a_dropped_cache_connection_flushes_the_cache() {
     let Some(mut servers) = two_servers().await else {
         return;
     };
-    let id = servers.record().await;
-    assert!(
-        warm(&servers.cached, &id, &mut servers.inspect).await,
-        "the cache never served a hit"
-    );
+    let id = servers.warm_record().await;
     // The tracking connection is the one with the `t` flag.
     let clients: String = redis::cmd("CLIENT")
         .arg("LIST")
@@ -205,12 +197,7 @@ async fn a_dropped_cache_connection_flushes_the_cache() {
         .await
         .unwrap();
     // Written while the cache has no connection to hear of it.
-    let set = Changes::new().set("n".to_owned(), json!(4));
-    assert!(servers
-        .other
-        .apply(&id, &set, Duration::HOUR)
-        .await
-        .unwrap());
+    set_n(&servers.other, &id, 4).await;
     servers.until(&id, |n| n == Some(&json!(4))).await;
     // It reconnects, and caches again.
     assert!(
@@ -359,6 +346,23 @@ async fn a_silent_cache_connection_serves_nothing_past_the_bound() {
         healed.elapsed()
     );
     proxy.go_black();
+    // A save sent just as it goes silent waits at most the bound too, and is not lost.
+    let save = Instant::now();
+    set_n(&cached, last, 2).await;
+    let saved_in = save.elapsed();
+    eprintln!("a save on a connection just gone silent took {saved_in:?}");
+    assert!(
+        saved_in <= STALENESS_BOUND + StdDuration::from_millis(500),
+        "a save waited {saved_in:?} for the silent connection"
+    );
+    let mut inspect_save = inspect.clone();
+    let stored: i64 = redis::cmd("HGET")
+        .arg(format!("session:{}", last.as_str()))
+        .arg("d:n")
+        .query_async(&mut inspect_save)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
     let miss = Instant::now();
     assert!(cached.load(missed).await.unwrap().is_some());
     let first_miss = miss.elapsed();
@@ -395,6 +399,12 @@ async fn a_silent_cache_connection_serves_nothing_past_the_bound() {
     other.delete(missed).await.unwrap();
 }
 
+/// Sets `n` to `value` in the record `id` through `backend`, which must find it.
+async fn set_n(backend: &RedisBackend, id: &SessionId, value: i64) {
+    let set = Changes::new().set("n".to_owned(), json!(value));
+    assert!(backend.apply(id, &set, Duration::HOUR).await.unwrap());
+}
+
 /// How many `HGETALL`s the server behind `inspect` has run.
 async fn hgetalls(inspect: &mut redis::aio::MultiplexedConnection) -> u64 {
     let info: String = redis::cmd("INFO")
@@ -426,4 +436,140 @@ async fn warm(
         tokio::time::sleep(StdDuration::from_millis(20)).await;
     }
     false
+}
+
+/// Makes the server behind `inspect` log every command its clients send (not those scripts
+/// run) in its slow log, from now on.
+async fn log_commands(inspect: &mut redis::aio::MultiplexedConnection) {
+    for (parameter, value) in [
+        ("slowlog-log-slower-than", "0"),
+        ("slowlog-max-len", "100000"),
+    ] {
+        let _: () = redis::cmd("CONFIG")
+            .arg("SET")
+            .arg(parameter)
+            .arg(value)
+            .query_async(inspect)
+            .await
+            .unwrap();
+    }
+    let _: () = redis::cmd("SLOWLOG")
+        .arg("RESET")
+        .query_async(inspect)
+        .await
+        .unwrap();
+}
+
+/// How many commands named `command` clients sent since `log_commands` (a script's own
+/// commands, logged from the client `?:0`, are not counted).
+async fn sent(inspect: &mut redis::aio::MultiplexedConnection, command: &str) -> usize {
+    let log: Vec<redis::Value> = redis::cmd("SLOWLOG")
+        .arg("GET")
+        .arg(-1)
+        .query_async(inspect)
+        .await
+        .unwrap();
+    log.into_iter()
+        .filter(|entry| {
+            let redis::Value::Array(fields) = entry else {
+                return false;
+            };
+            let name = match fields.get(3) {
+                Some(redis::Value::Array(args)) => args
+                    .first()
+                    .and_then(|name| redis::from_redis_value::<String>(name.clone()).ok()),
+                _ => None,
+            };
+            let client = fields
+                .get(4)
+                .and_then(|client| redis::from_redis_value::<String>(client.clone()).ok());
+            name.is_some_and(|name| name.eq_ignore_ascii_case(command))
+                && client.is_some_and(|client| client != "?:0")
+        })
+        .count()
+}
+
+/// A request that reads its session and changes it costs one command with the cache on: the
+/// load is a hit, and the save leaves the entry holding what it wrote (not dropped, which made
+/// the next load a second round trip).
+#[tokio::test]
+async fn a_read_modify_write_costs_one_command_and_keeps_its_entry() {
+    let Some(mut servers) = two_servers().await else {
+        return;
+    };
+    let id = servers.warm_record().await;
+    // The first save may re-read what the cache read before (its tracking starts over).
+    set_n(&servers.cached, &id, 1).await;
+    servers.cached.load(&id).await.unwrap();
+    log_commands(&mut servers.inspect).await;
+    for n in 2..22 {
+        let record = servers.cached.load(&id).await.unwrap().unwrap();
+        assert_eq!(record["n"], json!(n - 1));
+        set_n(&servers.cached, &id, n).await;
+    }
+    let saves = sent(&mut servers.inspect, "evalsha").await;
+    let loads = sent(&mut servers.inspect, "hgetall").await;
+    assert_eq!(saves, 20, "20 read-modify-writes sent {saves} scripts");
+    assert_eq!(loads, 0, "a load after this server's own save read Redis");
+    // What the cache serves is what Redis holds.
+    let stored: String = redis::cmd("HGET")
+        .arg(format!("session:{}", id.as_str()))
+        .arg("d:n")
+        .query_async(&mut servers.inspect)
+        .await
+        .unwrap();
+    assert_eq!(stored, "21");
+    // Another server's change still reaches the entry this server's save left.
+    set_n(&servers.other, &id, 100).await;
+    servers.until(&id, |n| n == Some(&json!(100))).await;
+}
+
+/// This server's saves and another server's, racing on one record (and this server's loads
+/// beside them): once the writes are done, the cache comes to serve what Redis holds and keeps
+/// serving it. An own save's entry put in after another server's later change (whose
+/// invalidation it would outlive) would be served for ever: this is the ordering the cache
+/// must keep.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_servers_change_always_wins_over_an_own_save_it_follows() {
+    let Some(mut servers) = two_servers().await else {
+        return;
+    };
+    let id = servers.record().await;
+    let key = format!("session:{}", id.as_str());
+    for round in 0..40 {
+        let own = async {
+            for n in 0..8 {
+                set_n(&servers.cached, &id, round * 100 + n).await;
+                servers.cached.load(&id).await.unwrap();
+            }
+        };
+        let concurrent_own = async {
+            for n in 0..8 {
+                set_n(&servers.cached, &id, round * 100 + 50 + n).await;
+            }
+        };
+        let other = async {
+            for n in 0..4 {
+                set_n(&servers.other, &id, -(round * 100 + n)).await;
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::join!(own, concurrent_own, other);
+        let stored: i64 = redis::cmd("HGET")
+            .arg(&key)
+            .arg("d:n")
+            .query_async(&mut servers.inspect)
+            .await
+            .unwrap();
+        servers.until(&id, |n| n == Some(&json!(stored))).await;
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+        for _ in 0..5 {
+            let record = servers.cached.load(&id).await.unwrap().unwrap();
+            assert_eq!(
+                record["n"],
+                json!(stored),
+                "round {round}: the cache went back"
+            );
+        }
+    }
 }

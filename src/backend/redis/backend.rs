@@ -268,11 +268,16 @@ impl RedisBackend {
     /// reads every record it caches (with its TTL), and Redis tells it, on that connection,
     /// when any record it read changes, expires or is deleted, by any client; the entry goes
     /// then. Opt-in: a cached load costs no round trip, which is what reads on a busy server
-    /// cost most.
+    /// cost most. Saves that change a session go through that connection too (with
+    /// `CLIENT TRACKING ... NOLOOP`, so they bring it no invalidation) and read the record back
+    /// in the same script: the entry then holds what Redis holds after the save, so a request
+    /// that reads its session and changes it costs one round trip.
     ///
     /// What it promises: an entry never outlives its record's TTL; this process's own writes
-    /// drop their entries before they are acknowledged (a request sees what an earlier request
-    /// of this process saved); a change made by another process (a logout on another server)
+    /// update or drop their entries before they are acknowledged (a request sees what an
+    /// earlier request of this process saved), and a save's entry is kept only if nothing else
+    /// touched the record while it was in flight (another process's change, whose invalidation
+    /// came first, always wins); a change made by another process (a logout on another server)
     /// is served stale only until its invalidation arrives, one network hop after Redis ran
     /// the change (BENCHMARKS.md measures the window), never once it has arrived, and never
     /// more than 1 second after Redis ran it, even when the cache's connection went silent (a
@@ -282,8 +287,9 @@ impl RedisBackend {
     /// gives the connection up, and trusts a new one only once it has answered. When the
     /// connection drops, or a read through it fails, the cache is flushed likewise. Until a
     /// connection is trusted (at start, after a failure) loads go to Redis directly, without
-    /// waiting for it; a miss sent just as the connection goes silent waits at most until the
-    /// trust runs out (1 s), then goes to Redis. A read that overlaps any invalidation is not
+    /// waiting for it; a miss or a save sent just as the connection goes silent waits at most
+    /// until the trust runs out (1 s), then goes to Redis through the pool (a save sent again
+    /// that way applies the same changes, which leaves the same record). A read that overlaps any invalidation is not
     /// cached. When `max_entries` are cached, an arbitrary entry makes room for the next; 0
     /// caches nothing.
     ///
@@ -381,7 +387,22 @@ impl RedisBackend {
         Ok(Regenerated::Moved)
     }
 
-    /// Drops the cached `keys` once this process wrote them.
+    /// [`SessionBackend::apply`] of `args` to `key` on the shared connection, without the
+    /// cache (but for dropping the key from it).
+    async fn apply_uncached(&self, key: String, args: &[Vec<u8>]) -> Result<bool, BackendError> {
+        let applied = self
+            .connection
+            .eval(
+                &APPLY,
+                &[&key],
+                args,
+                "applying changes to the session record in Redis",
+            )
+            .await;
+        self.written(&[&key]);
+        applied
+    }
+
     /// The record `id`, read with one `HGETALL`, without the cache.
     pub(super) async fn load_one(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
         let mut cmd = redis::cmd("HGETALL");
@@ -397,6 +418,7 @@ impl RedisBackend {
         parse_record(fields).map(Some)
     }
 
+    /// Drops the cached `keys` once this process wrote them.
     pub(super) fn written(&self, keys: &[&str]) {
         if let Some(cache) = &self.cache {
             for key in keys {
@@ -484,17 +506,23 @@ impl SessionBackend for RedisBackend {
         ttl: Duration,
     ) -> Result<bool, BackendError> {
         let key = self.key(id);
-        let applied = self
-            .connection
-            .eval(
-                &APPLY,
-                &[&key],
-                &change_args(changes, ttl, &self.index_prefix)?,
-                "applying changes to the session record in Redis",
-            )
-            .await;
-        self.written(&[&key]);
-        applied
+        let args = change_args(changes, ttl, &self.index_prefix)?;
+        if let Some(cache) = &self.cache {
+            let item = [(key, args)];
+            if let Some(mut applied) = cache
+                .apply(&item, self.connection.timeout, self.connection.replication)
+                .await
+            {
+                return applied.pop().unwrap_or_else(|| {
+                    Err(BackendError::msg(
+                        "applying changes to the session record in Redis: no reply",
+                    ))
+                });
+            }
+            let [(key, args)] = item;
+            return self.apply_uncached(key, &args).await;
+        }
+        self.apply_uncached(key, &args).await
     }
 
     /// On a single server (or Sentinel's master), one script moves the record, atomically: a

@@ -94,12 +94,12 @@ impl RedisBackend {
         }
         let mut results: Vec<Option<Result<bool, BackendError>>> = vec![None; items.len()];
         let keys: Vec<String> = items.iter().map(|item| self.key(&item.id)).collect();
-        let mut pipeline = redis::pipe();
         let mut sent = Vec::with_capacity(items.len());
+        let mut writes = Vec::with_capacity(items.len());
         for (n, item) in items.iter().enumerate() {
             match change_args(&item.changes, item.ttl, &self.index_prefix) {
                 Ok(args) => {
-                    pipeline.add_command(invocation(&APPLY, &[&keys[n]], &args, true));
+                    writes.push((keys[n].clone(), args));
                     sent.push(n);
                 }
                 Err(error) => results[n] = Some(Err(error)),
@@ -107,6 +107,22 @@ impl RedisBackend {
         }
         if sent.is_empty() {
             return unanswered(results);
+        }
+        if let Some(cache) = &self.cache {
+            let timeout = self.connection.timeout;
+            if let Some(applied) = cache
+                .apply(&writes, timeout, self.connection.replication)
+                .await
+            {
+                for (&n, result) in sent.iter().zip(applied) {
+                    results[n] = Some(result);
+                }
+                return unanswered(results);
+            }
+        }
+        let mut pipeline = redis::pipe();
+        for (key, args) in &writes {
+            pipeline.add_command(invocation(&APPLY, &[key], args, true));
         }
         let applied = self.connection.pipeline(pipeline, true, APPLYING).await;
         self.written(&keys.iter().map(String::as_str).collect::<Vec<_>>());

@@ -21,10 +21,19 @@ use crate::backend::error::BackendError;
 use crate::backend::session_backend::Record;
 use crate::telemetry;
 
+/// How a request on the tracking connection ended without an answer.
+pub(super) enum Unanswered {
+    /// The connection failed or went silent, and is given up: the request may go to Redis
+    /// another way.
+    Lost(BackendError),
+    /// It took longer than the operation's timeout.
+    TimedOut(BackendError),
+}
+
 /// Records read through a tracking connection, with their expiry.
 pub(super) struct LocalCache {
-    shared: Arc<Shared>,
-    max_entries: usize,
+    pub(super) shared: Arc<Shared>,
+    pub(super) max_entries: usize,
     /// The task that connects, turns tracking on and keeps proving the connection alive;
     /// started on first use, and again if its runtime went away.
     watcher: Mutex<Option<JoinHandle<()>>>,
@@ -79,9 +88,7 @@ impl LocalCache {
 
     /// Drops `key` after this process wrote it, so the next read fetches it again.
     pub(super) fn forget(&self, key: &str) {
-        let mut entries = self.shared.lock();
-        entries.records.remove(key);
-        entries.generation += 1;
+        self.shared.lock().forget(key);
     }
 
     /// Drops every entry (after a write whose keys are not known one by one).
@@ -90,20 +97,46 @@ impl LocalCache {
     }
 
     /// Reads `keys` through the tracking connection (one pipeline), and keeps what it read
-    /// unless something was invalidated meanwhile. `None` when the caller must read without
-    /// the cache: the connection is not trusted (then this returns at once), or it failed,
-    /// went silent (then this returns when its trust runs out, at most the staleness bound
-    /// after it went silent) or took longer than `timeout`.
+    /// unless something touched it meanwhile. `None` when the caller must read without the
+    /// cache: the connection is not trusted (then this returns at once), or it failed, went
+    /// silent (then this returns when its trust runs out, at most the staleness bound after it
+    /// went silent) or took longer than `timeout`.
     pub(super) async fn fetch(
         &self,
         keys: &[String],
         timeout: Duration,
     ) -> Option<Vec<Option<Record>>> {
+        let (connection, number) = self.tracking()?;
+        match self
+            .on_tracking(number, timeout, self.read(connection, number, keys))
+            .await
+        {
+            Ok(records) => Some(records),
+            Err(Unanswered::Lost(error) | Unanswered::TimedOut(error)) => {
+                tracing::debug!(%error, "local cache read failed; reading without it");
+                None
+            }
+        }
+    }
+
+    /// The trusted tracking connection and its number, starting the watcher if it does not
+    /// run; `None` while none is trusted.
+    pub(super) fn tracking(&self) -> Option<(MultiplexedConnection, u64)> {
         self.watch();
-        let (connection, number) = self.shared.lock().trusted(Instant::now())?;
+        self.shared.lock().trusted(Instant::now())
+    }
+
+    /// Runs `work` on the tracking connection `number`, for at most `timeout` and no longer
+    /// than the connection stays trusted; when it fails, goes silent or times out, gives the
+    /// connection up (which flushes the cache).
+    pub(super) async fn on_tracking<T>(
+        &self,
+        number: u64,
+        timeout: Duration,
+        work: impl std::future::Future<Output = Result<T, BackendError>>,
+    ) -> Result<T, Unanswered> {
         let deadline = Instant::now() + timeout;
-        let read = self.read(connection, number, keys);
-        let mut read = std::pin::pin!(read);
+        let mut work = std::pin::pin!(work);
         let failure = loop {
             // Wakes when the connection's trust would run out, to see whether it was renewed.
             let wake = {
@@ -113,24 +146,23 @@ impl LocalCache {
                         .tracking
                         .as_ref()
                         .map_or(deadline, |tracking| tracking.trusted_until.min(deadline)),
-                    _ => break BackendError::msg("its connection went silent"),
+                    _ => break Unanswered::Lost(BackendError::msg("its connection went silent")),
                 }
             };
-            match tokio::time::timeout_at(wake.into(), &mut read).await {
-                Ok(Ok(records)) => return Some(records),
-                Ok(Err(error)) => break error,
+            match tokio::time::timeout_at(wake.into(), &mut work).await {
+                Ok(Ok(done)) => return Ok(done),
+                Ok(Err(error)) => break Unanswered::Lost(error),
                 Err(_) if Instant::now() >= deadline => {
-                    break BackendError::msg(format!(
+                    break Unanswered::TimedOut(BackendError::timeout(format!(
                         "Redis did not answer within {} ms",
                         timeout.as_millis()
-                    ))
+                    )))
                 }
                 Err(_) => {}
             }
         };
         self.shared.lock().lose(number);
-        tracing::debug!(error = %failure, "local cache read failed; reading without it");
-        None
+        Err(failure)
     }
 
     /// [`fetch`](Self::fetch)'s read on `connection`, number `number`.
@@ -140,7 +172,11 @@ impl LocalCache {
         number: u64,
         keys: &[String],
     ) -> Result<Vec<Option<Record>>, BackendError> {
-        let generation = self.shared.lock().generation;
+        let (generation, versions) = {
+            let entries = self.shared.lock();
+            let versions: Vec<u64> = keys.iter().map(|key| entries.version(key)).collect();
+            (entries.generation, versions)
+        };
         let mut pipeline = redis::pipe();
         for key in keys {
             pipeline.cmd("HGETALL").arg(key).cmd("PTTL").arg(key);
@@ -171,27 +207,15 @@ impl LocalCache {
             fetched.push((record, ttl));
         }
         let mut entries = self.shared.lock();
-        let current = entries.generation == generation
-            && entries
-                .tracking
-                .as_ref()
-                .is_some_and(|tracking| tracking.number == number);
+        let current = entries.current(number, generation);
         let mut records = Vec::with_capacity(keys.len());
-        for (key, (record, ttl)) in keys.iter().zip(fetched) {
+        for ((key, (record, ttl)), version) in keys.iter().zip(fetched).zip(versions) {
             let ttl = u64::try_from(ttl).ok().filter(|ttl| *ttl > 0);
-            if let (true, Some(record), Some(ttl), true) =
-                (current, &record, ttl, self.max_entries > 0)
-            {
-                if entries.records.len() >= self.max_entries && !entries.records.contains_key(key) {
-                    // Full: an arbitrary entry (the hash order's first) makes room, in O(1).
-                    if let Some(evicted) = entries.records.keys().next().cloned() {
-                        entries.records.remove(&evicted);
-                    }
+            if let (true, Some(record), Some(ttl)) = (current, &record, ttl) {
+                if entries.version(key) == version {
+                    let expires = sent + Duration::from_millis(ttl);
+                    entries.put(key, record.clone(), expires, self.max_entries);
                 }
-                let expires = sent + Duration::from_millis(ttl);
-                entries
-                    .records
-                    .insert(key.clone(), (record.clone(), expires));
             }
             records.push(record);
         }

@@ -66,9 +66,12 @@ async fn connect(shared: &Weak<Shared>) -> Result<Option<u64>, BackendError> {
             .await
             .map_err(|e| BackendError::new("connecting the local cache to Redis", e))?;
         let sent = Instant::now();
+        // NOLOOP: this process's own writes through it bring no invalidation (its saves put
+        // what they wrote in the cache, see `cache_writes`).
         redis::cmd("CLIENT")
             .arg("TRACKING")
             .arg("ON")
+            .arg("NOLOOP")
             .query_async::<()>(&mut connection)
             .await
             .map_err(|e| BackendError::new("turning on CLIENT TRACKING for the local cache", e))?;
@@ -153,14 +156,15 @@ impl AsyncPushSender for Invalidations {
                 match info.data.into_iter().next() {
                     Some(RedisValue::Array(keys)) => {
                         for key in keys {
-                            if let Ok(key) = redis::from_redis_value::<String>(key) {
-                                entries.records.remove(&key);
+                            match redis::from_redis_value::<String>(key) {
+                                Ok(key) => entries.forget(&key),
+                                // Not a key this crate wrote: nothing cached is sure.
+                                Err(_) => entries.flush(),
                             }
                         }
                     }
-                    _ => entries.records.clear(),
+                    _ => entries.flush(),
                 }
-                entries.generation += 1;
             }
             // Invalidations are lost from here on: nothing cached can be trusted.
             PushKind::Disconnection => entries.lose(self.number),

@@ -252,33 +252,22 @@ impl SharedConnection {
     /// replicas than asked fails them all.
     pub(super) async fn pipeline(
         &self,
-        mut pipeline: Pipeline,
+        pipeline: Pipeline,
         writes: bool,
         doing: &'static str,
     ) -> Result<Vec<Result<RedisValue, RedisError>>, BackendError> {
         let replication = self.replication.filter(|_| writes);
-        if let Some(replication) = replication {
-            pipeline.add_command(wait_command(replication));
-        }
-        pipeline.ignore_errors();
         self.bounded(doing, async {
             let mut conn = self.connection().await?;
-            let mut results: Vec<Result<RedisValue, RedisError>> = pipeline
-                .query_async(&mut conn)
+            let (results, replicas) = each_replied(&mut conn, pipeline, replication)
                 .await
                 .map_err(|e| self.failed(doing, e))?;
             for error in results.iter().filter_map(|result| result.as_ref().err()) {
                 self.forget_broken_connection(error);
             }
-            let Some(replication) = replication else {
+            let (Some(replication), Some(replicas)) = (replication, replicas) else {
                 return Ok(results);
             };
-            let replicas = results
-                .pop()
-                .ok_or_else(|| RedisError::from((ErrorKind::Client, "no reply to WAIT")))
-                .and_then(|wait| {
-                    wait.and_then(|value| redis::from_redis_value(value).map_err(RedisError::from))
-                });
             self.replicated(
                 replicas.map(|replicas| (results, replicas)),
                 replication,
@@ -297,14 +286,7 @@ impl SharedConnection {
         doing: &'static str,
     ) -> Result<T, BackendError> {
         let (value, replicas) = acknowledged.map_err(|e| self.failed(doing, e))?;
-        if replicas < replication.replicas {
-            return Err(BackendError::msg(format!(
-                "{doing}: only {replicas} of {} Redis replicas acknowledged the write within \
-                 {} ms; it may be lost in a failover, so it is not reported as saved",
-                replication.replicas,
-                replication.timeout.as_millis()
-            )));
-        }
+        replication.confirmed(replicas, doing)?;
         Ok(value)
     }
 
@@ -376,6 +358,51 @@ async fn acknowledged<T: FromRedisValue>(
     let mut pipeline = redis::pipe();
     pipeline.add_command(cmd.clone()).add_command(wait);
     pipeline.query_async(conn).await
+}
+
+impl Replication {
+    /// Whether `replicas` acknowledging a write is enough; the error that says so when not.
+    pub(super) fn confirmed(self, replicas: usize, doing: &str) -> Result<(), BackendError> {
+        if replicas < self.replicas {
+            return Err(BackendError::msg(format!(
+                "{doing}: only {replicas} of {} Redis replicas acknowledged the write within \
+                 {} ms; it may be lost in a failover, so it is not reported as saved",
+                self.replicas,
+                self.timeout.as_millis()
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Runs the commands of `pipeline` on `conn` in one round trip, each with its own result, and
+/// with `replication`, one `WAIT` after them: the results, and how many replicas acknowledged
+/// (`None` without replication). A broken connection fails them all.
+pub(super) async fn each_replied(
+    conn: &mut impl ConnectionLike,
+    mut pipeline: Pipeline,
+    replication: Option<Replication>,
+) -> Result<
+    (
+        Vec<Result<RedisValue, RedisError>>,
+        Option<Result<usize, RedisError>>,
+    ),
+    RedisError,
+> {
+    if let Some(replication) = replication {
+        pipeline.add_command(wait_command(replication));
+    }
+    pipeline.ignore_errors();
+    let mut results: Vec<Result<RedisValue, RedisError>> = pipeline.query_async(conn).await?;
+    let replicas = replication.map(|_| {
+        results
+            .pop()
+            .ok_or_else(|| RedisError::from((ErrorKind::Client, "no reply to WAIT")))
+            .and_then(|wait| {
+                wait.and_then(|value| redis::from_redis_value(value).map_err(RedisError::from))
+            })
+    });
+    Ok((results, replicas))
 }
 
 /// `WAIT` for `replication`.

@@ -6,6 +6,7 @@ mod batch;
 mod cache;
 mod cache_entries;
 mod cache_watch;
+mod cache_writes;
 mod connection;
 mod fields;
 mod listing;

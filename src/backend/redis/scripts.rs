@@ -177,29 +177,48 @@ end
     };
 }
 
-/// Applies [`Changes`](crate::backend::changes::Changes) to an existing record, then restarts
-/// its TTL, and moves it between user indexes if its user changed.
-///
-/// `KEYS[1]`: the record; `ARGV` as `apply_changes_lua!` says. Returns 0, and changes nothing,
-/// when the key does not exist; else 1.
-pub(super) static APPLY: Lua = Lua::new(concat!(
-    user_of_lua!(),
-    user_index_lua!(),
-    r"local key = KEYS[1]
+/// The Lua that applies [`Changes`](crate::backend::changes::Changes) to the existing record
+/// `key`, then restarts its TTL and moves it between user indexes if its user changed; it
+/// returns 0, having changed nothing, when the key does not exist, and goes on after it when
+/// it applied them.
+macro_rules! apply_lua {
+    () => {
+        concat!(
+            user_of_lua!(),
+            user_index_lua!(),
+            r"local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then
   return 0
 end
 local before = user_of(key)
 ",
-    apply_changes_lua!(),
-    r"redis.call('PEXPIRE', key, ARGV[1])
+            apply_changes_lua!(),
+            r"redis.call('PEXPIRE', key, ARGV[1])
 local after = user_of(key)
 if before ~= after then
   index_remove(before, key)
 end
 index_add(after, key, ARGV[1])
-return 1
 "
+        )
+    };
+}
+
+/// Applies changes to an existing record (`apply_lua!`).
+///
+/// `KEYS[1]`: the record; `ARGV` as `apply_changes_lua!` says. Returns 0, and changes nothing,
+/// when the key does not exist; else 1.
+pub(super) static APPLY: Lua = Lua::new(concat!(apply_lua!(), "return 1\n"));
+
+/// [`APPLY`], then reads the record back in the same step, for the local cache: the reply is
+/// what Redis holds after the write, and the read makes the caller's connection (which tracks
+/// the keys it reads, but not those it writes itself) track the key again.
+///
+/// Returns 0, and changes nothing, when the key does not exist; else `{1, TTL in milliseconds,
+/// the hash's fields and values, flat}`.
+pub(super) static APPLY_AND_READ: Lua = Lua::new(concat!(
+    apply_lua!(),
+    "return {1, redis.call('PTTL', key), redis.call('HGETALL', key)}\n"
 ));
 
 /// Moves a record to a new key on a single server (`regenerate`), in one step: applies the
