@@ -177,6 +177,32 @@ end
     };
 }
 
+/// The Lua function `changes_user()`: whether the changes in `ARGV` (as `apply_changes_lua!`
+/// takes them) may change the record's user (they clear the record, or remove or set
+/// `_user`), so that the record is read again for it only then.
+macro_rules! changes_user_lua {
+    () => {
+        r"local function changes_user()
+  if ARGV[3] == '1' then
+    return true
+  end
+  local removed = tonumber(ARGV[4])
+  for i = 5, 4 + removed do
+    if ARGV[i] == 'd:_user' then
+      return true
+    end
+  end
+  for i = 5 + removed, #ARGV, 2 do
+    if ARGV[i] == 'd:_user' then
+      return true
+    end
+  end
+  return false
+end
+"
+    };
+}
+
 /// The Lua that applies [`Changes`](crate::backend::changes::Changes) to the existing record
 /// `key`, then restarts its TTL and moves it between user indexes if its user changed; it
 /// returns 0, having changed nothing, when the key does not exist, and goes on after it when
@@ -186,6 +212,7 @@ macro_rules! apply_lua {
         concat!(
             user_of_lua!(),
             user_index_lua!(),
+            changes_user_lua!(),
             r"local key = KEYS[1]
 if redis.call('EXISTS', key) == 0 then
   return 0
@@ -194,7 +221,10 @@ local before = user_of(key)
 ",
             apply_changes_lua!(),
             r"redis.call('PEXPIRE', key, ARGV[1])
-local after = user_of(key)
+local after = before
+if changes_user() then
+  after = user_of(key)
+end
 if before ~= after then
   index_remove(before, key)
 end
@@ -214,11 +244,11 @@ pub(super) static APPLY: Lua = Lua::new(concat!(apply_lua!(), "return 1\n"));
 /// what Redis holds after the write, and the read makes the caller's connection (which tracks
 /// the keys it reads, but not those it writes itself) track the key again.
 ///
-/// Returns 0, and changes nothing, when the key does not exist; else `{1, TTL in milliseconds,
-/// the hash's fields and values, flat}`.
+/// Returns 0, and changes nothing, when the key does not exist; else `{1, the TTL it set in
+/// milliseconds, the hash's fields and values, flat}`.
 pub(super) static APPLY_AND_READ: Lua = Lua::new(concat!(
     apply_lua!(),
-    "return {1, redis.call('PTTL', key), redis.call('HGETALL', key)}\n"
+    "return {1, tonumber(ARGV[1]), redis.call('HGETALL', key)}\n"
 ));
 
 /// Moves a record to a new key on a single server (`regenerate`), in one step: applies the
