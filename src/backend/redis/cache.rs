@@ -3,7 +3,8 @@
 //! connection read and tells it, on that connection, when any of them changes, expires or is
 //! deleted; the entry goes then. Entries are served only while that connection is proven alive
 //! (`cache_watch`): a silent connection brings no invalidations, so its cache must not be
-//! trusted for long.
+//! trusted for long. This process's saves go through the same connection and keep their
+//! entries current (`cache_writes`).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
