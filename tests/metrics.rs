@@ -195,7 +195,7 @@ async fn a_scripted_workload_gives_the_documented_metrics_on_every_backend() {
 
     // The Redis local cache: a second read of a session this process wrote is a hit.
     if let Some((redis, _, cleanup)) = servers::shared_redis("metrics_cache").await {
-        let cached = redis.local_cache(&servers::redis_url(), 1_000).unwrap();
+        let cached = redis.local_cache(servers::redis_url(), 1_000).unwrap();
         let config = SessionConfig::builder()
             .secret_key(SECRET)
             .default_backend(cached)

@@ -34,7 +34,7 @@ pub(crate) use error::BackendError;
 pub use memory::{MemoryBackend, WhenFull};
 pub use migrating::MigratingBackend;
 #[cfg(feature = "redis")]
-pub use redis::RedisBackend;
+pub use redis::{CacheServer, RedisBackend};
 pub use session_backend::{Record, Regenerated};
 #[cfg(feature = "mysql")]
 pub use sql::MySqlBackend;

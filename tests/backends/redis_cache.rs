@@ -21,7 +21,7 @@ use time::Duration;
 
 async fn cached_redis() -> Option<Fixture> {
     let (backend, _prefix, cleanup) = servers::shared_redis("cached").await?;
-    let backend = backend.local_cache(&servers::redis_url(), 10_000).unwrap();
+    let backend = backend.local_cache(servers::redis_url(), 10_000).unwrap();
     Some(Fixture::with_cleanup(Arc::new(backend), cleanup).caching_loads())
 }
 
@@ -47,7 +47,7 @@ async fn two_servers() -> Option<TwoServers> {
             .unwrap()
     };
     let cached = RedisBackend::new(pool(redis.url()))
-        .local_cache(&redis.url(), 100)
+        .local_cache(redis.url(), 100)
         .unwrap();
     let other = RedisBackend::new(pool(redis.url()));
     let inspect = redis::Client::open(redis.url())
@@ -212,21 +212,47 @@ async fn a_dropped_cache_connection_flushes_the_cache() {
     drop(servers.redis);
 }
 
+/// A cache must reach what the pool reaches: a Cluster refuses it, a backend behind Sentinel
+/// takes the pool's Sentinel config (not one server's URL, which a failover leaves behind),
+/// and a single server's backend takes its URL (not a Sentinel config).
 #[test]
-fn a_cluster_or_sentinel_backend_refuses_the_cache() {
-    let pool = deadpool_redis::cluster::Config::from_urls(vec!["redis://127.0.0.1:1".to_owned()])
+fn a_cache_that_does_not_match_the_backend_is_refused() {
+    let url = "redis://127.0.0.1:1";
+    let cluster = deadpool_redis::cluster::Config::from_urls(vec![url.to_owned()])
         .create_pool(Some(deadpool_redis::Runtime::Tokio1))
         .unwrap();
-    let error = RedisBackend::cluster(pool)
-        .local_cache("redis://127.0.0.1:1", 10)
+    let error = RedisBackend::cluster(cluster)
+        .local_cache(url, 10)
         .unwrap_err();
     assert!(error.is_unsupported(), "{error}");
-    let pool = deadpool_redis::Config::from_url("redis://127.0.0.1:1")
-        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-        .unwrap();
-    assert!(RedisBackend::new(pool)
-        .local_cache("not a url", 10)
-        .is_err());
+
+    let sentinel_config = deadpool_redis::sentinel::Config::from_urls(
+        vec![url.to_owned()],
+        "mymaster".to_owned(),
+        deadpool_redis::sentinel::SentinelServerType::Master,
+    );
+    let sentinel = || {
+        RedisBackend::sentinel(
+            sentinel_config
+                .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+                .unwrap(),
+        )
+    };
+    let error = sentinel().local_cache(url, 10).unwrap_err();
+    assert!(error.is_unsupported(), "{error}");
+    assert!(sentinel().local_cache(&sentinel_config, 10).is_ok());
+
+    let single = || {
+        RedisBackend::new(
+            deadpool_redis::Config::from_url(url)
+                .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+                .unwrap(),
+        )
+    };
+    let error = single().local_cache(&sentinel_config, 10).unwrap_err();
+    assert!(error.is_unsupported(), "{error}");
+    assert!(single().local_cache("not a url", 10).is_err());
+    assert!(single().local_cache(url.to_owned(), 10).is_ok());
 }
 
 #[tokio::test]
@@ -237,9 +263,7 @@ async fn a_full_cache_makes_room_and_stays_within_its_size() {
     let pool = deadpool_redis::Config::from_url(redis.url())
         .create_pool(Some(deadpool_redis::Runtime::Tokio1))
         .unwrap();
-    let cached = RedisBackend::new(pool)
-        .local_cache(&redis.url(), 2)
-        .unwrap();
+    let cached = RedisBackend::new(pool).local_cache(redis.url(), 2).unwrap();
     let mut inspect = redis::Client::open(redis.url())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -286,7 +310,7 @@ async fn a_silent_cache_connection_serves_nothing_past_the_bound() {
             .unwrap()
     };
     let cached = RedisBackend::new(pool(redis.url()))
-        .local_cache(&format!("redis://{}", proxy.host_port()), 100)
+        .local_cache(format!("redis://{}", proxy.host_port()), 100)
         .unwrap();
     let other = RedisBackend::new(pool(redis.url()));
     let mut inspect = redis::Client::open(redis.url())
@@ -420,7 +444,7 @@ async fn hgetalls(inspect: &mut redis::aio::MultiplexedConnection) -> u64 {
 
 /// Loads `id` through `cached` until a load costs no command (a hit), for at most 5 s;
 /// whether it got there.
-async fn warm(
+pub(crate) async fn warm(
     cached: &RedisBackend,
     id: &SessionId,
     inspect: &mut redis::aio::MultiplexedConnection,
@@ -440,7 +464,7 @@ async fn warm(
 
 /// Makes the server behind `inspect` log every command its clients send (not those scripts
 /// run) in its slow log, from now on.
-async fn log_commands(inspect: &mut redis::aio::MultiplexedConnection) {
+pub(crate) async fn log_commands(inspect: &mut redis::aio::MultiplexedConnection) {
     for (parameter, value) in [
         ("slowlog-log-slower-than", "0"),
         ("slowlog-max-len", "100000"),
@@ -462,7 +486,7 @@ async fn log_commands(inspect: &mut redis::aio::MultiplexedConnection) {
 
 /// How many commands named `command` clients sent since `log_commands` (a script's own
 /// commands, logged from the client `?:0`, are not counted).
-async fn sent(inspect: &mut redis::aio::MultiplexedConnection, command: &str) -> usize {
+pub(crate) async fn sent(inspect: &mut redis::aio::MultiplexedConnection, command: &str) -> usize {
     let log: Vec<redis::Value> = redis::cmd("SLOWLOG")
         .arg("GET")
         .arg(-1)

@@ -8,6 +8,7 @@ use deadpool_redis::redis;
 use time::{Duration, OffsetDateTime};
 
 use super::cache::LocalCache;
+use super::cache_server::{CacheServer, Connector};
 use super::connection::{Pool, Replication, SharedConnection};
 use super::fields::{
     change_args, create_args, delete_args, parse_record, record_fields, ttl_millis,
@@ -264,7 +265,9 @@ impl RedisBackend {
 
     /// Keeps up to `max_entries` records in this process and serves loads from them, kept
     /// coherent by Redis' server-assisted invalidation: a cache of its own connection to
-    /// `url` (the same server as the pool's; RESP3 is turned on) runs `CLIENT TRACKING ON`,
+    /// `server` (see [`CacheServer`]: the URL of the pool's server, or behind Sentinel the
+    /// `deadpool_redis::sentinel::Config` of the pool, whose master it connects to, asking the
+    /// sentinels again after every disconnection; RESP3 is turned on) runs `CLIENT TRACKING ON`,
     /// reads every record it caches (with its TTL), and Redis tells it, on that connection,
     /// when any record it read changes, expires or is deleted, by any client; the entry goes
     /// then. Opt-in: a cached load costs no round trip, which is what reads on a busy server
@@ -293,9 +296,16 @@ impl RedisBackend {
     /// cached. When `max_entries` are cached, an arbitrary entry makes room for the next; 0
     /// caches nothing.
     ///
+    /// Behind Sentinel, a failover ends the cache's connection (the old master dies, or the
+    /// sentinels disconnect its clients as they make it a replica): the cache is flushed, and
+    /// its next connection goes to the master the sentinels name then. A save refused by a
+    /// server that is no longer master (`READONLY`) gives the connection up the same way.
+    ///
     /// # Errors
-    /// `url` is not a valid Redis URL, or the backend is on a Cluster or behind Sentinel,
-    /// where one connection does not see every write of the keys it reads.
+    /// `server` is not a valid Redis URL or Sentinel config, it does not match the backend (a
+    /// URL behind Sentinel, where the master changes, or a Sentinel config for a single
+    /// server), or the backend is on a Cluster, where one connection does not see every write
+    /// of the keys it reads.
     ///
     /// ```
     /// use axum_session_store::backend::RedisBackend;
@@ -306,13 +316,34 @@ impl RedisBackend {
     /// let backend = RedisBackend::new(pool).local_cache(url, 100_000)?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn local_cache(mut self, url: &str, max_entries: usize) -> Result<Self, BackendError> {
-        if !matches!(self.connection.pool, Pool::Single(_)) {
-            return Err(BackendError::unsupported(
-                "a local cache on a Redis Cluster or behind Sentinel (use a single server)",
-            ));
+    pub fn local_cache(
+        mut self,
+        server: impl CacheServer,
+        max_entries: usize,
+    ) -> Result<Self, BackendError> {
+        let connector = server.connector()?;
+        match (&self.connection.pool, &connector) {
+            (Pool::Single(_), Connector::Server(_))
+            | (Pool::Sentinel(_), Connector::Sentinel(_)) => {}
+            (Pool::Single(_), Connector::Sentinel(_)) => {
+                return Err(BackendError::unsupported(
+                    "a local cache through Sentinel for a backend on a single server (give \
+                     the server's URL, or build the backend with RedisBackend::sentinel)",
+                ))
+            }
+            (Pool::Sentinel(_), Connector::Server(_)) => {
+                return Err(BackendError::unsupported(
+                    "a local cache of one server's URL behind Sentinel, where the master \
+                     changes (give the deadpool_redis::sentinel::Config the pool was made from)",
+                ))
+            }
+            (Pool::Cluster(_), _) => {
+                return Err(BackendError::unsupported(
+                    "a local cache on a Redis Cluster (use a single server or Sentinel)",
+                ))
+            }
         }
-        self.cache = Some(Arc::new(LocalCache::new(url, max_entries)?));
+        self.cache = Some(Arc::new(LocalCache::new(connector, max_entries)));
         Ok(self)
     }
 

@@ -10,12 +10,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use deadpool_redis::redis::aio::MultiplexedConnection;
-use deadpool_redis::redis::{
-    self, Client, IntoConnectionInfo, ProtocolVersion, Value as RedisValue,
-};
+use deadpool_redis::redis::{self, Value as RedisValue};
 use tokio::task::JoinHandle;
 
 use super::cache_entries::Shared;
+use super::cache_server::Connector;
 use super::cache_watch::watch;
 use super::fields::parse_record;
 use crate::backend::error::BackendError;
@@ -41,24 +40,12 @@ pub(super) struct LocalCache {
 }
 
 impl LocalCache {
-    /// A cache of at most `max_entries` records, reading through its own RESP3 connection to
-    /// `url` (which must be the server the backend's pool reaches).
-    pub(super) fn new(
-        url: impl IntoConnectionInfo,
-        max_entries: usize,
-    ) -> Result<Self, BackendError> {
-        let info = url
-            .into_connection_info()
-            .map_err(|e| BackendError::new("the local cache's Redis URL is not valid", e))?;
-        let settings = info
-            .redis_settings()
-            .clone()
-            .set_protocol(ProtocolVersion::RESP3);
-        let client = Client::open(info.set_redis_settings(settings))
-            .map_err(|e| BackendError::new("the local cache's Redis URL is not valid", e))?;
+    /// A cache of at most `max_entries` records, reading through its own RESP3 connection,
+    /// which `connector` opens (to the server the backend's pool reaches).
+    pub(super) fn new(connector: Connector, max_entries: usize) -> Self {
         let cache = Self {
             shared: Arc::new(Shared {
-                client,
+                connector,
                 entries: Mutex::default(),
             }),
             max_entries,
@@ -66,7 +53,7 @@ impl LocalCache {
         };
         // Built inside a runtime (as usual), it connects at once, so the first loads can hit.
         cache.watch();
-        Ok(cache)
+        cache
     }
 
     /// The record under `key`, if the cache holds it, it has not expired, and the tracking

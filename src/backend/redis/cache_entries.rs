@@ -9,7 +9,8 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use deadpool_redis::redis::aio::MultiplexedConnection;
-use deadpool_redis::redis::Client;
+
+use super::cache_server::Connector;
 
 use crate::backend::session_backend::Record;
 use crate::telemetry;
@@ -141,7 +142,7 @@ impl Entries {
 
 /// What the cache and the task that watches its connection share.
 pub(super) struct Shared {
-    pub(super) client: Client,
+    pub(super) connector: Connector,
     pub(super) entries: Mutex<Entries>,
 }
 

@@ -59,8 +59,8 @@ async fn connect(shared: &Weak<Shared>) -> Result<Option<u64>, BackendError> {
             shared: shared.clone(),
             number,
         });
-    let client = cache.client.clone();
     let attempt = async {
+        let client = cache.connector.client().await?;
         let mut connection = client
             .get_multiplexed_async_connection_with_config(&config)
             .await

@@ -17,7 +17,7 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, RedisError, Value as RedisValue};
 
 use super::cache::{LocalCache, Unanswered};
-use super::connection::{each_replied, invocation, is_noscript, Replication};
+use super::connection::{each_replied, invocation, is_noscript, is_read_only, Replication};
 use super::fields::parse_record;
 use super::scripts::APPLY_AND_READ;
 use crate::backend::error::BackendError;
@@ -130,6 +130,13 @@ async fn write(
     let (mut results, mut replicas) = each_replied(&mut connection, pipeline, replication)
         .await
         .map_err(lost)?;
+    if let Some(demoted) = results
+        .iter()
+        .find_map(|result| result.as_ref().err().filter(|e| is_read_only(e)))
+    {
+        // A replica now (a failover): the writes go to the master another way.
+        return Err(lost(demoted.clone()));
+    }
     let unknown: Vec<usize> = (0..results.len())
         .filter(|&n| results[n].as_ref().is_err_and(is_noscript))
         .collect();

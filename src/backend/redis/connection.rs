@@ -131,7 +131,7 @@ impl SharedConnection {
             || error.is_io_error()
             || error.is_connection_dropped()
             || error.is_timeout()
-            || error.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly)
+            || is_read_only(error)
         {
             self.forget();
         }
@@ -451,6 +451,11 @@ pub(super) fn invocation(script: &Lua, keys: &[&str], args: &[Vec<u8>], by_sha: 
         cmd.arg(arg.as_slice());
     }
     cmd
+}
+
+/// Whether the server refused a write as a replica (after a failover).
+pub(super) fn is_read_only(error: &RedisError) -> bool {
+    error.kind() == ErrorKind::Server(ServerErrorKind::ReadOnly)
 }
 
 pub(super) fn is_noscript(error: &RedisError) -> bool {

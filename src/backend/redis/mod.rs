@@ -5,6 +5,7 @@ mod backend;
 mod batch;
 mod cache;
 mod cache_entries;
+mod cache_server;
 mod cache_watch;
 mod cache_writes;
 mod connection;
@@ -13,3 +14,4 @@ mod listing;
 mod scripts;
 
 pub use backend::RedisBackend;
+pub use cache_server::CacheServer;
