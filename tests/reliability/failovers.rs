@@ -137,24 +137,7 @@ impl Restartable for SentinelMaster {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "reliability: long-running; .ci/run runs them"]
 async fn a_sentinel_master_killed_under_load_fails_cleanly_and_loses_no_acknowledged_write() {
-    let Some(deployment) = tokio::task::spawn_blocking(RedisSentinel::start)
-        .await
-        .unwrap()
-    else {
-        return;
-    };
-    let backend = sentinel_backend(&deployment);
-    let mut server = SentinelMaster {
-        deployment,
-        killed: None,
-    };
-    restart_under_load(
-        "Sentinel failover",
-        "Redis",
-        config_on(backend),
-        &mut server,
-    )
-    .await;
+    sentinel_failover_under_load("Sentinel failover", |backend, _| backend).await;
 }
 
 /// The same failover with the local cache on and warm: the cache's connection dies with the
@@ -164,26 +147,30 @@ async fn a_sentinel_master_killed_under_load_fails_cleanly_and_loses_no_acknowle
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "reliability: long-running; .ci/run runs them"]
 async fn a_sentinel_failover_with_the_local_cache_warm_loses_nothing_and_serves_nothing_stale() {
+    sentinel_failover_under_load("Sentinel failover, local cache on", |backend, config| {
+        backend.local_cache(config, 10_000).unwrap()
+    })
+    .await;
+}
+
+/// `restart_under_load` of a Sentinel deployment of its own whose master is killed, through
+/// the backend on it that `set_up` makes of a plain one and the pool's config.
+async fn sentinel_failover_under_load(
+    label: &str,
+    set_up: impl FnOnce(RedisBackend, &deadpool_redis::sentinel::Config) -> RedisBackend,
+) {
     let Some(deployment) = tokio::task::spawn_blocking(RedisSentinel::start)
         .await
         .unwrap()
     else {
         return;
     };
-    let backend = sentinel_backend(&deployment)
-        .local_cache(&sentinel_config(&deployment), 10_000)
-        .unwrap();
+    let backend = set_up(sentinel_backend(&deployment), &sentinel_config(&deployment));
     let mut server = SentinelMaster {
         deployment,
         killed: None,
     };
-    restart_under_load(
-        "Sentinel failover, local cache on",
-        "Redis",
-        config_on(backend),
-        &mut server,
-    )
-    .await;
+    restart_under_load(label, "Redis", config_on(backend), &mut server).await;
 }
 
 /// The config of a pool on `deployment`'s master.

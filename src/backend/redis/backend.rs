@@ -418,22 +418,6 @@ impl RedisBackend {
         Ok(Regenerated::Moved)
     }
 
-    /// [`SessionBackend::apply`] of `args` to `key` on the shared connection, without the
-    /// cache (but for dropping the key from it).
-    async fn apply_uncached(&self, key: String, args: &[Vec<u8>]) -> Result<bool, BackendError> {
-        let applied = self
-            .connection
-            .eval(
-                &APPLY,
-                &[&key],
-                args,
-                "applying changes to the session record in Redis",
-            )
-            .await;
-        self.written(&[&key]);
-        applied
-    }
-
     /// The record `id`, read with one `HGETALL`, without the cache.
     pub(super) async fn load_one(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
         let mut cmd = redis::cmd("HGETALL");
@@ -536,10 +520,8 @@ impl SessionBackend for RedisBackend {
         changes: &Changes,
         ttl: Duration,
     ) -> Result<bool, BackendError> {
-        let key = self.key(id);
-        let args = change_args(changes, ttl, &self.index_prefix)?;
+        let item = [(self.key(id), change_args(changes, ttl, &self.index_prefix)?)];
         if let Some(cache) = &self.cache {
-            let item = [(key, args)];
             if let Some(mut applied) = cache
                 .apply(&item, self.connection.timeout, self.connection.replication)
                 .await
@@ -550,10 +532,20 @@ impl SessionBackend for RedisBackend {
                     ))
                 });
             }
-            let [(key, args)] = item;
-            return self.apply_uncached(key, &args).await;
         }
-        self.apply_uncached(key, &args).await
+        // Without the cache, or when its connection failed: through the pool.
+        let [(key, args)] = &item;
+        let applied = self
+            .connection
+            .eval(
+                &APPLY,
+                &[key],
+                args,
+                "applying changes to the session record in Redis",
+            )
+            .await;
+        self.written(&[key]);
+        applied
     }
 
     /// On a single server (or Sentinel's master), one script moves the record, atomically: a
