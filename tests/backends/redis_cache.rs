@@ -218,10 +218,9 @@ async fn a_dropped_cache_connection_flushes_the_cache() {
 #[test]
 fn a_cache_that_does_not_match_the_backend_is_refused() {
     let url = "redis://127.0.0.1:1";
-    let cluster = deadpool_redis::cluster::Config::from_urls(vec![url.to_owned()])
-        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-        .unwrap();
-    let error = RedisBackend::cluster(cluster)
+    let cluster = deadpool_redis::cluster::Config::from_urls(vec![url.to_owned()]);
+    let error = RedisBackend::cluster(&cluster)
+        .unwrap()
         .local_cache(url, 10)
         .unwrap_err();
     assert!(error.is_unsupported(), "{error}");

@@ -8,7 +8,7 @@ use crate::common::UserIds;
 use std::sync::Arc;
 
 use axum_session_store::backend::UserIndex;
-use axum_session_store::backend::{Changes, Record, RedisBackend};
+use axum_session_store::backend::{ApplyItem, Batching, Changes, Record, RedisBackend};
 use axum_session_store::{SessionBackend, SessionId};
 use serde_json::json;
 use time::Duration;
@@ -28,7 +28,9 @@ async fn cluster_backend_under(prefix: String) -> Option<(RedisCluster, RedisBac
     let cluster = tokio::task::spawn_blocking(RedisCluster::start)
         .await
         .unwrap()?;
-    let backend = RedisBackend::cluster(cluster.pool()).key_prefix(prefix);
+    let backend = RedisBackend::cluster(&cluster.config())
+        .unwrap()
+        .key_prefix(prefix);
     Some((cluster, backend))
 }
 
@@ -41,6 +43,17 @@ async fn created(backend: &RedisBackend, record: &Record, count: usize) -> Vec<S
         ids.push(id);
     }
     ids
+}
+
+/// A cluster, a backend on it whose keys carry the hash tag `{tag}` (one slot), 40 records
+/// `{"n": 0}` there, and that slot.
+async fn forty_in_one_slot(tag: &str) -> Option<(RedisCluster, RedisBackend, Vec<SessionId>, u16)> {
+    let prefix = format!("{{{tag}}}:{}:", servers::unique_name("cluster"));
+    let (cluster, backend) = cluster_backend_under(prefix.clone()).await?;
+    let slot = cluster.key_slot(&prefix);
+    let record: Record = serde_json::from_value(json!({"n": 0})).unwrap();
+    let ids = created(&backend, &record, 40).await;
+    Some((cluster, backend, ids, slot))
 }
 
 async fn cluster_fixture() -> Option<Fixture> {
@@ -66,14 +79,7 @@ async fn records_spread_over_every_master_with_the_scripts_on_each() {
     for id in &ids {
         assert_eq!(backend.load(id).await.unwrap().as_ref(), Some(&record));
     }
-    let masters: Vec<u16> = cluster
-        .nodes
-        .iter()
-        .map(|node| node.port)
-        .filter(|&port| {
-            command(port, &["ROLE"]).is_some_and(|role| role.lines().nth(1) == Some("master"))
-        })
-        .collect();
+    let masters = masters(&cluster);
     assert_eq!(masters.len(), 3, "three masters");
     for port in masters {
         let keys = command(port, &["DBSIZE"]).unwrap();
@@ -104,19 +110,11 @@ async fn records_spread_over_every_master_with_the_scripts_on_each() {
 /// backend sends every command behind its own `ASKING`, and no request fails.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_half_migrated_slot_under_concurrent_requests_fails_none() {
-    let prefix = format!("{{halfway}}:{}:", servers::unique_name("cluster"));
-    let Some((cluster, backend)) = cluster_backend_under(prefix.clone()).await else {
+    let Some((cluster, backend, ids, slot)) = forty_in_one_slot("halfway").await else {
         return;
     };
-    let slot = cluster.key_slot(&prefix);
-    let record: Record = serde_json::from_value(json!({"n": 1})).unwrap();
-    let ids = created(&backend, &record, 40).await;
     let backend = Arc::new(backend);
-    let from = cluster.master_of(slot);
-    let to = (0..cluster.nodes.len())
-        .find(|&index| index != from && cluster.master_of_any(index))
-        .expect("another master");
-    let migration = cluster.begin_migration(slot, to);
+    let migration = cluster.begin_migration(slot, cluster.another_master(slot));
     assert_eq!(migration.move_keys(20), 20, "half the keys moved");
 
     let ids = Arc::new(ids);
@@ -168,6 +166,98 @@ async fn a_half_migrated_slot_under_concurrent_requests_fails_none() {
         failures.len(),
         &failures[..failures.len().min(5)]
     );
+    drop(cluster);
+}
+
+/// The masters' ports.
+fn masters(cluster: &RedisCluster) -> Vec<u16> {
+    cluster
+        .nodes
+        .iter()
+        .map(|node| node.port)
+        .filter(|&port| {
+            command(port, &["ROLE"]).is_some_and(|role| role.lines().nth(1) == Some("master"))
+        })
+        .collect()
+}
+
+/// How many times each of `ports` has read from a client socket so far (`INFO stats`): a
+/// pipeline that arrives at once is one read, commands sent one after another one each.
+fn socket_reads(ports: &[u16]) -> Vec<u64> {
+    ports
+        .iter()
+        .map(|&port| {
+            let stats = command(port, &["INFO", "stats"]).unwrap();
+            stats
+                .lines()
+                .find_map(|line| line.strip_prefix("total_reads_processed:"))
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// Sets `n` in every record of `ids` with one batch of saves, and reads it back from every one
+/// with one batch of loads.
+async fn set_all(backend: &RedisBackend, ids: &[SessionId], n: u32) {
+    let changes = Changes::new().set("n", json!(n));
+    let items: Vec<ApplyItem> = ids
+        .iter()
+        .map(|id| ApplyItem::new(id.clone(), changes.clone(), Duration::HOUR))
+        .collect();
+    let applied = backend.apply_many(&items).await;
+    assert!(
+        applied.iter().all(|applied| matches!(applied, Ok(true))),
+        "{applied:?}"
+    );
+    for loaded in backend.load_many(ids).await {
+        assert_eq!(loaded.unwrap().expect("a record").get("n"), Some(&json!(n)));
+    }
+}
+
+/// A batch of saves, then one of loads, go to each master as one pipeline: each master reads
+/// them in one or two socket reads (and perhaps a replica's once-a-second acknowledgement),
+/// where 36 saves sent one after another took some 12 reads on each master.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_goes_to_each_master_as_one_pipeline() {
+    let Some((cluster, backend)) = cluster_backend().await else {
+        return;
+    };
+    let record: Record = serde_json::from_value(json!({"n": 0})).unwrap();
+    let ids = created(&backend, &record, 36).await;
+    let masters = masters(&cluster);
+    // The first batch reads the slot map, connects, and loads the script where it is missing.
+    set_all(&backend, &ids, 1).await;
+
+    let before = socket_reads(&masters);
+    set_all(&backend, &ids, 2).await;
+    let after = socket_reads(&masters);
+    for ((port, before), after) in masters.iter().zip(before).zip(after) {
+        let reads = after - before;
+        assert!(
+            reads <= 6,
+            "master {port}: {reads} reads for a batch of saves and one of loads"
+        );
+    }
+    drop(cluster);
+}
+
+/// A batch across a slot in the middle of a move: the keys still on the old master are
+/// changed in its pipeline, the moved ones (`ASK`) again on their own; once the move is done
+/// (`MOVED`, a stale slot map), the batch goes through again, and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_across_a_moving_slot_loses_nothing() {
+    let Some((cluster, backend, ids, slot)) = forty_in_one_slot("batched").await else {
+        return;
+    };
+    set_all(&backend, &ids, 1).await;
+    let migration = cluster.begin_migration(slot, cluster.another_master(slot));
+    assert_eq!(migration.move_keys(20), 20, "half the keys moved");
+    set_all(&backend, &ids, 2).await;
+    migration.finish();
+    set_all(&backend, &ids, 3).await;
     drop(cluster);
 }
 

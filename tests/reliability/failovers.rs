@@ -36,8 +36,8 @@ async fn cluster_with_one_slot(tag: &str) -> Option<(RedisCluster, RedisBackend,
         .unwrap()?;
     let prefix = format!("{{{tag}}}:{}:", servers::unique_name("sessions"));
     let slot = cluster.key_slot(&prefix);
-    let pool = cluster.pool();
-    let backend = RedisBackend::cluster(pool)
+    let backend = RedisBackend::cluster(&cluster.config())
+        .unwrap()
         .key_prefix(prefix)
         .timeout(OPERATION_TIMEOUT);
     Some((cluster, backend, slot))
@@ -50,9 +50,7 @@ async fn a_cluster_slot_migrated_under_load_fails_no_request() {
         return;
     };
     let from = cluster.master_of(slot);
-    let to = (0..cluster.nodes.len())
-        .find(|&index| index != from && cluster.master_of_any(index))
-        .expect("another master");
+    let to = cluster.another_master(slot);
     disturbance_under_load("Cluster slot migration", config_on(backend), || {
         let moved = cluster.migrate_slot(slot, to);
         assert_eq!(cluster.master_of(slot), to, "the slot moved");

@@ -58,6 +58,8 @@ pub enum Contender {
     OursPostgresUnbatched,
     /// Ours on a Redis Cluster of three masters started for the run.
     OursRedisCluster,
+    /// `OursRedisCluster` with batching off (`max_batch(1)`): what a pipeline per master adds.
+    OursRedisClusterUnbatched,
     /// `OursRedis` with the local cache (`local_cache`, CLIENT TRACKING).
     OursRedisCached,
     /// `OursMemory` with session metadata on (times and user agent).
@@ -80,7 +82,7 @@ pub const OPERATING: [Contender; 4] = [
     Contender::OursMemoryMetrics,
 ];
 
-pub const ALL: [Contender; 13] = [
+pub const ALL: [Contender; 14] = [
     Contender::Bare,
     Contender::ExtraSigned,
     Contender::OursCookie,
@@ -93,6 +95,7 @@ pub const ALL: [Contender; 13] = [
     Contender::OursRedisUnbatched,
     Contender::OursPostgresUnbatched,
     Contender::OursRedisCluster,
+    Contender::OursRedisClusterUnbatched,
     Contender::OursRedisCached,
 ];
 
@@ -111,6 +114,7 @@ impl Contender {
             Contender::OursRedisUnbatched => "ours-redis-unbatched",
             Contender::OursPostgresUnbatched => "ours-postgres-unbatched",
             Contender::OursRedisCluster => "ours-redis-cluster",
+            Contender::OursRedisClusterUnbatched => "ours-redis-cluster-unbatched",
             Contender::OursRedisCached => "ours-redis-cached",
             Contender::OursMemoryMetadata => "ours-memory-metadata",
             Contender::OursMemoryEvents => "ours-memory-events",
@@ -131,6 +135,7 @@ impl Contender {
             Contender::OursRedis
             | Contender::OursRedisUnbatched
             | Contender::OursRedisCluster
+            | Contender::OursRedisClusterUnbatched
             | Contender::OursRedisCached => Some(Contender::TsRedis),
             Contender::OursPostgres | Contender::OursPostgresUnbatched => {
                 Some(Contender::TsPostgres)
@@ -366,7 +371,8 @@ pub async fn prepare(
             };
             ours_redis(servers, &name, cached).await
         }
-        Contender::OursRedisCluster => ours_redis_cluster(servers).await,
+        Contender::OursRedisCluster => ours_redis_cluster(servers, None).await,
+        Contender::OursRedisClusterUnbatched => ours_redis_cluster(servers, Some(1)).await,
         Contender::OursPostgres => ours_postgres(servers, &name, None).await,
         Contender::OursPostgresUnbatched => ours_postgres(servers, &name, Some(1)).await,
     }
@@ -425,14 +431,19 @@ async fn ours_redis(
     })
 }
 
-async fn ours_redis_cluster(servers: &Servers) -> Result<Prepared, String> {
+async fn ours_redis_cluster(
+    servers: &Servers,
+    max_batch: Option<usize>,
+) -> Result<Prepared, String> {
     let cluster = tokio::task::block_in_place(|| Cluster::start(&servers.run_id))?;
     let mut config = deadpool_redis::cluster::Config::from_urls(cluster.urls());
     config.pool = Some(deadpool_redis::PoolConfig::new(servers.redis_pool));
-    let pool = config
-        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-        .map_err(|e| format!("deadpool-redis cluster pool: {e}"))?;
-    let (router, batches) = ours_on(RedisBackend::cluster(pool))?;
+    let mut backend = RedisBackend::cluster(&config).map_err(|e| e.to_string())?;
+    if let Some(max) = max_batch {
+        let limits = backend.batch_limits().max_batch(max);
+        backend = backend.with_batch_limits(limits);
+    }
+    let (router, batches) = ours_on(backend)?;
     Ok(Prepared {
         router,
         cleanup: Cleanup::StopCluster(cluster),

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::cache::LocalCache;
 use super::cache_server::{CacheServer, Connector};
+use super::cluster_nodes::ClusterNodes;
 use super::connection::{Pool, Replication, SharedConnection};
 use super::fields::{
     change_args, create_args, delete_args, parse_record, record_fields, ttl_millis,
@@ -114,25 +115,37 @@ impl RedisBackend {
         Self::on(Pool::Single(pool))
     }
 
-    /// A backend on a Redis Cluster, through `pool`.
+    /// A backend on the Redis Cluster that `config` (deadpool-redis' `cluster` config) reaches,
+    /// through a pool made from it.
     ///
-    /// Every operation touches exactly one key, so no command ever spans hash slots. A move to
-    /// a new id ([`regenerate`](SessionBackend::regenerate)) is two scripts, one per key. A
-    /// user's sessions cannot be listed or revoked: those calls answer
+    /// Every operation touches exactly one key, so no command ever spans hash slots. A batch
+    /// of loads or saves (concurrent requests, see
+    /// [`with_batch_limits`](Self::with_batch_limits)) goes to each master as one pipeline, on
+    /// a connection of the backend's own opened with `config`'s settings (credentials,
+    /// database, TLS); a command a master refuses because its slot moved or is moving goes
+    /// again on its own, through the pool, which follows the redirection. A move to a new id
+    /// ([`regenerate`](SessionBackend::regenerate)) is two scripts, one per key. A user's
+    /// sessions cannot be listed or revoked: those calls answer
     /// [`BackendError::is_unsupported`].
+    ///
+    /// # Errors
+    /// `config` gives no node, both `urls` and `connections`, or a URL that is not valid.
     ///
     /// ```
     /// use axum_session_store::backend::RedisBackend;
     /// use axum_session_store::deadpool_redis::cluster::Config;
-    /// use axum_session_store::deadpool_redis::Runtime;
     ///
     /// let urls = vec!["redis://10.0.0.1:6379".to_owned(), "redis://10.0.0.2:6379".to_owned()];
-    /// let pool = Config::from_urls(urls).create_pool(Some(Runtime::Tokio1))?;
-    /// let backend = RedisBackend::cluster(pool);
+    /// // Making the pool does not connect yet: the first request does.
+    /// let backend = RedisBackend::cluster(&Config::from_urls(urls))?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn cluster(pool: deadpool_redis::cluster::Pool) -> Self {
-        Self::on(Pool::Cluster(pool))
+    pub fn cluster(config: &deadpool_redis::cluster::Config) -> Result<Self, BackendError> {
+        let nodes = ClusterNodes::from_config(config)?;
+        let pool = config
+            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+            .map_err(|e| BackendError::new("the Redis Cluster config is not valid", e))?;
+        Ok(Self::on(Pool::Cluster(pool, Arc::new(nodes))))
     }
 
     /// A backend on the master that Redis Sentinel names, through `pool` (deadpool-redis'
@@ -337,7 +350,7 @@ impl RedisBackend {
                      changes (give the deadpool_redis::sentinel::Config the pool was made from)",
                 ))
             }
-            (Pool::Cluster(_), _) => {
+            (Pool::Cluster(..), _) => {
                 return Err(BackendError::unsupported(
                     "a local cache on a Redis Cluster (use a single server or Sentinel)",
                 ))
@@ -467,7 +480,7 @@ impl fmt::Debug for RedisBackend {
         // Neither the pool nor its manager: their connection info may hold a password.
         let (kind, status) = match &self.connection.pool {
             Pool::Single(pool) => ("single", pool.status()),
-            Pool::Cluster(pool) => ("cluster", pool.status()),
+            Pool::Cluster(pool, _) => ("cluster", pool.status()),
             Pool::Sentinel(pool) => ("sentinel", pool.status()),
         };
         f.debug_struct("RedisBackend")
@@ -588,8 +601,8 @@ impl SessionBackend for RedisBackend {
     }
 }
 
-/// Commands pipeline on the shared connection: a few batches in flight keep it busy. A Cluster
-/// sends each operation on its own (one pipeline cannot span hash slots).
+/// Commands pipeline on the shared connection: a few batches in flight keep it busy. On a
+/// Cluster a batch goes to each master as one pipeline.
 impl Batching for RedisBackend {
     async fn load_many(&self, ids: &[SessionId]) -> Vec<Result<Option<Record>, BackendError>> {
         self.load_batch(ids).await
@@ -600,11 +613,7 @@ impl Batching for RedisBackend {
     }
 
     fn batch_limits(&self) -> BatchLimits {
-        if self.connection.pool.is_single_node() {
-            self.limits
-        } else {
-            self.limits.max_batch(1)
-        }
+        self.limits
     }
 }
 

@@ -3,7 +3,11 @@
 
 use deadpool_redis::redis::{self, RedisError, Value as RedisValue};
 
+use futures_util::future::join_all;
+
 use super::backend::RedisBackend;
+use super::cluster_batch::ByNode;
+use super::cluster_nodes::ClusterNodes;
 use super::connection::{invocation, is_noscript};
 use super::fields::{change_args, parse_record};
 use super::scripts::APPLY;
@@ -14,6 +18,14 @@ use crate::id::SessionId;
 
 const LOADING: &str = "loading session records from Redis";
 const APPLYING: &str = "applying changes to session records in Redis";
+
+/// The record in the fields of an `HGETALL`, `None` when there are none (the marker field
+/// makes every record a non-empty hash).
+fn record(fields: Vec<(Vec<u8>, Vec<u8>)>) -> Result<Option<Record>, BackendError> {
+    (!fields.is_empty())
+        .then(|| parse_record(fields))
+        .transpose()
+}
 
 /// One command's reply as `T`, its error as the operation's.
 fn reply<T: redis::FromRedisValue>(
@@ -28,17 +40,13 @@ fn reply<T: redis::FromRedisValue>(
 
 impl RedisBackend {
     /// [`Batching::load_many`](crate::backend::Batching::load_many): the cached records, and one `HGETALL` per other id, in
-    /// one pipeline (on a Cluster, where a pipeline cannot span slots, one after another).
+    /// one pipeline (on a Cluster, one to each master).
     pub(super) async fn load_batch(
         &self,
         ids: &[SessionId],
     ) -> Vec<Result<Option<Record>, BackendError>> {
-        if !self.connection.pool.is_single_node() {
-            let mut loaded = Vec::with_capacity(ids.len());
-            for id in ids {
-                loaded.push(self.load_one(id).await);
-            }
-            return loaded;
+        if let Some(nodes) = self.connection.pool.cluster_nodes() {
+            return self.load_by_node(nodes, ids).await;
         }
         if ids.is_empty() {
             return Vec::new();
@@ -68,26 +76,42 @@ impl RedisBackend {
         };
         let mut replies = replies.into_iter();
         ids.iter()
-            .map(|_| {
-                let fields: Vec<(Vec<u8>, Vec<u8>)> = reply(replies.next(), LOADING)?;
-                // The marker field makes every record a non-empty hash.
-                (!fields.is_empty())
-                    .then(|| parse_record(fields))
-                    .transpose()
-            })
+            .map(|_| record(reply(replies.next(), LOADING)?))
             .collect()
+    }
+
+    /// [`load_batch`](Self::load_batch) on a Cluster: one `HGETALL` pipeline to each master.
+    async fn load_by_node(
+        &self,
+        nodes: &ClusterNodes,
+        ids: &[SessionId],
+    ) -> Vec<Result<Option<Record>, BackendError>> {
+        if ids.len() < 2 {
+            return join_all(ids.iter().map(|id| self.load_one(id))).await;
+        }
+        let keys: Vec<String> = ids.iter().map(|id| self.key(id)).collect();
+        let commands = keys
+            .iter()
+            .map(|key| redis::cmd("HGETALL").arg(key).clone())
+            .collect();
+        let outcomes = self.by_node(nodes, &keys, commands, false, LOADING).await;
+        join_all(ids.iter().zip(outcomes).map(|(id, outcome)| async move {
+            match outcome {
+                ByNode::Answered(value) => record(reply(Some(Ok(value)), LOADING)?),
+                ByNode::Failed(error) => Err(error),
+                ByNode::Again => self.load_one(id).await,
+            }
+        }))
+        .await
     }
 
     /// [`Batching::apply_many`](crate::backend::Batching::apply_many): the `APPLY` script by its SHA1 for each item, in one
     /// pipeline. Items the server did not know the script for (the first batch after it
-    /// restarted) go again on their own, which loads it. On a Cluster, one after another.
+    /// restarted) go again on their own, which loads it. On a Cluster, one pipeline to each
+    /// master.
     pub(super) async fn apply_batch(&self, items: &[ApplyItem]) -> Vec<Result<bool, BackendError>> {
-        if !self.connection.pool.is_single_node() {
-            let mut applied = Vec::with_capacity(items.len());
-            for item in items {
-                applied.push(self.apply(&item.id, &item.changes, item.ttl).await);
-            }
-            return applied;
+        if let Some(nodes) = self.connection.pool.cluster_nodes() {
+            return self.apply_by_node(nodes, items).await;
         }
         if items.is_empty() {
             return Vec::new();
@@ -146,5 +170,47 @@ impl RedisBackend {
             }
         }
         unanswered(results)
+    }
+
+    /// [`apply_batch`](Self::apply_batch) on a Cluster: one `APPLY` pipeline to each master.
+    async fn apply_by_node(
+        &self,
+        nodes: &ClusterNodes,
+        items: &[ApplyItem],
+    ) -> Vec<Result<bool, BackendError>> {
+        if items.len() < 2 {
+            return join_all(items.iter().map(|item| self.apply_one(item))).await;
+        }
+        let mut results: Vec<Option<Result<bool, BackendError>>> = vec![None; items.len()];
+        let (mut sent, mut keys, mut commands) = (Vec::new(), Vec::new(), Vec::new());
+        for (n, item) in items.iter().enumerate() {
+            match change_args(&item.changes, item.ttl, &self.index_prefix) {
+                Ok(args) => {
+                    let key = self.key(&item.id);
+                    commands.push(invocation(&APPLY, &[&key], &args, true));
+                    keys.push(key);
+                    sent.push(n);
+                }
+                Err(error) => results[n] = Some(Err(error)),
+            }
+        }
+        let outcomes = self.by_node(nodes, &keys, commands, true, APPLYING).await;
+        let applied = join_all(sent.iter().zip(outcomes).map(|(&n, outcome)| async move {
+            match outcome {
+                ByNode::Answered(value) => reply(Some(Ok(value)), APPLYING),
+                ByNode::Failed(error) => Err(error),
+                ByNode::Again => self.apply_one(&items[n]).await,
+            }
+        }))
+        .await;
+        for (&n, result) in sent.iter().zip(applied) {
+            results[n] = Some(result);
+        }
+        unanswered(results)
+    }
+
+    /// `item` applied on its own.
+    async fn apply_one(&self, item: &ApplyItem) -> Result<bool, BackendError> {
+        self.apply(&item.id, &item.changes, item.ttl).await
     }
 }

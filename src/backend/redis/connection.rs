@@ -11,6 +11,7 @@ use deadpool_redis::redis::{
     Value as RedisValue,
 };
 
+use super::cluster_nodes::ClusterNodes;
 use super::scripts::Lua;
 use crate::backend::error::BackendError;
 use crate::backend::timeout::{bounded, DEFAULT_TIMEOUT};
@@ -19,7 +20,8 @@ use crate::backend::timeout::{bounded, DEFAULT_TIMEOUT};
 #[derive(Clone)]
 pub(super) enum Pool {
     Single(deadpool_redis::Pool),
-    Cluster(deadpool_redis::cluster::Pool),
+    /// The pool, and the backend's own connections to each master, for batches.
+    Cluster(deadpool_redis::cluster::Pool, Arc<ClusterNodes>),
     /// The master that the sentinels name, asked again for every new connection.
     Sentinel(deadpool_redis::sentinel::Pool),
 }
@@ -28,7 +30,15 @@ impl Pool {
     /// Whether one connection reaches every key (a single server or a Sentinel's master), so
     /// that a script may touch several.
     pub(super) fn is_single_node(&self) -> bool {
-        !matches!(self, Pool::Cluster(_))
+        !matches!(self, Pool::Cluster(..))
+    }
+
+    /// A Cluster's masters and the connections to them; `None` on a single server.
+    pub(super) fn cluster_nodes(&self) -> Option<&ClusterNodes> {
+        match self {
+            Pool::Cluster(_, nodes) => Some(nodes),
+            Pool::Single(_) | Pool::Sentinel(_) => None,
+        }
     }
 }
 
@@ -111,7 +121,7 @@ impl SharedConnection {
                     .get()
                     .await
                     .map(|conn| Connection::Single(deadpool_redis::Connection::take(conn))),
-                Pool::Cluster(pool) => pool.get().await.map(|conn| {
+                Pool::Cluster(pool, _) => pool.get().await.map(|conn| {
                     Connection::Cluster(deadpool_redis::cluster::Connection::take(conn))
                 }),
                 Pool::Sentinel(pool) => pool.get().await.map(|conn| {

@@ -5,6 +5,7 @@ use deadpool_redis::redis::{self, Value as RedisValue};
 use time::Duration;
 
 use super::backend::RedisBackend;
+use super::cluster_nodes::SlotMap;
 use crate::backend::error::BackendError;
 use crate::backend::listing::{ListRecords, Listed};
 use crate::id::SessionId;
@@ -118,32 +119,8 @@ impl RedisBackend {
             .connection
             .query_node(&redis::cmd("CLUSTER").arg("NODES").clone(), None, DOING)
             .await?;
-        Ok(masters_in(&nodes))
+        Ok(SlotMap::parse(&nodes).masters().to_vec())
     }
-}
-
-/// The masters that serve slots in the text of `CLUSTER NODES`: one node a line, `id
-/// host:port@cport[,hostname] flags master-id ping pong epoch link-state slot...`.
-fn masters_in(nodes: &str) -> Vec<(String, u16)> {
-    let mut masters: Vec<(String, u16)> = nodes
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split_whitespace().collect();
-            let flags = fields.get(2)?.split(',').collect::<Vec<_>>();
-            let usable = flags.contains(&"master")
-                && !flags
-                    .iter()
-                    .any(|flag| matches!(*flag, "fail" | "fail?" | "noaddr" | "handshake"));
-            if !usable || fields.len() < 9 {
-                return None; // a replica, a failed master, or a master without slots
-            }
-            let address = fields.get(1)?.split(['@', ',']).next()?;
-            let (host, port) = address.rsplit_once(':')?;
-            Some((host.to_owned(), port.parse().ok()?)).filter(|(host, _)| !host.is_empty())
-        })
-        .collect();
-    masters.sort();
-    masters
 }
 
 /// `text` matching itself in a `SCAN` pattern.
@@ -160,26 +137,7 @@ fn glob_escaped(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{glob_escaped, masters_in};
-
-    #[test]
-    fn the_masters_that_serve_slots_are_read_from_cluster_nodes() {
-        let nodes = "\
-a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460
-b2 127.0.0.1:7002@17002,node-b master - 0 0 2 connected 5461-10922
-c3 127.0.0.1:7003@17003 master,fail - 0 0 3 disconnected 10923-16383
-d4 127.0.0.1:7004@17004 slave a1 0 0 1 connected
-e5 127.0.0.1:7005@17005 master - 0 0 5 connected
-f6 :0@0 master,noaddr - 0 0 6 disconnected 1-2
-";
-        assert_eq!(
-            masters_in(nodes),
-            [
-                ("127.0.0.1".to_owned(), 7001),
-                ("127.0.0.1".to_owned(), 7002)
-            ]
-        );
-    }
+    use super::glob_escaped;
 
     #[test]
     fn a_prefix_matches_only_itself() {

@@ -8,6 +8,8 @@ mod cache_entries;
 mod cache_server;
 mod cache_watch;
 mod cache_writes;
+mod cluster_batch;
+mod cluster_nodes;
 mod connection;
 mod fields;
 mod listing;

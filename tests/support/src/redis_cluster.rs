@@ -132,11 +132,9 @@ impl RedisCluster {
             .collect()
     }
 
-    /// A client pool on the cluster.
-    pub fn pool(&self) -> deadpool_redis::cluster::Pool {
+    /// A client config of the cluster (a pool is made from it).
+    pub fn config(&self) -> deadpool_redis::cluster::Config {
         deadpool_redis::cluster::Config::from_urls(self.urls())
-            .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-            .expect("a pool on the test cluster")
     }
 
     /// The slot of `key`, as the cluster computes it.
@@ -181,6 +179,14 @@ impl RedisCluster {
         node.child.is_some()
             && command(node.port, &["ROLE"])
                 .is_some_and(|role| role.lines().nth(1) == Some("master"))
+    }
+
+    /// The index of a running master other than the one of `slot`: where to move it.
+    pub fn another_master(&self, slot: u16) -> usize {
+        let from = self.master_of(slot);
+        (0..self.nodes.len())
+            .find(|&index| index != from && self.master_of_any(index))
+            .expect("another master")
     }
 
     /// The port of the master of `slot`, as a running node's `CLUSTER NODES` tells it.
