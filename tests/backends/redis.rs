@@ -615,3 +615,54 @@ async fn a_partition_answers_503_in_time_and_heals() {
     let _fixture = Fixture::with_cleanup(Arc::new(backend.clone()), cleanup);
     partition::answers_503_in_time_and_heals(Arc::new(backend), &proxy, || true).await;
 }
+
+/// Each operation's future stays small on every topology: a request's future holds it, and a
+/// debug build's frames hold a copy of each future they await, so a 33 KB one (what taking a
+/// connection from the pool, which may build a cluster client, made of every operation) took
+/// a test's 2 MB stack. The pool's `get` is on the heap now.
+#[test]
+fn every_operations_future_stays_small() {
+    let url = "redis://127.0.0.1:1";
+    let single = RedisBackend::new(
+        deadpool_redis::Config::from_url(url)
+            .create_pool(Some(Runtime::Tokio1))
+            .unwrap(),
+    );
+    let sentinel = RedisBackend::sentinel(
+        deadpool_redis::sentinel::Config::from_urls(
+            vec![url.to_owned()],
+            "mymaster".to_owned(),
+            deadpool_redis::sentinel::SentinelServerType::Master,
+        )
+        .create_pool(Some(Runtime::Tokio1))
+        .unwrap(),
+    );
+    let cluster = RedisBackend::cluster(&deadpool_redis::cluster::Config::from_urls(vec![
+        url.to_owned()
+    ]))
+    .unwrap();
+    let id = SessionId::generate().unwrap();
+    let record = Record::new();
+    let changes = Changes::new().set("n", json!(1));
+    let items = [axum_session_store::backend::ApplyItem::new(
+        id.clone(),
+        changes.clone(),
+        Duration::HOUR,
+    )];
+    let ids = [id.clone()];
+    for backend in [single, sentinel, cluster] {
+        use axum_session_store::backend::Batching;
+        let sizes = [
+            std::mem::size_of_val(&backend.load(&id)),
+            std::mem::size_of_val(&backend.create(&id, &record, Duration::HOUR)),
+            std::mem::size_of_val(&backend.apply(&id, &changes, Duration::HOUR)),
+            std::mem::size_of_val(&backend.delete(&id)),
+            std::mem::size_of_val(&backend.load_many(&ids)),
+            std::mem::size_of_val(&backend.apply_many(&items)),
+        ];
+        assert!(
+            sizes.iter().all(|&size| size <= 8 * 1024),
+            "{backend:?}: {sizes:?} bytes"
+        );
+    }
+}

@@ -212,9 +212,10 @@ async fn a_dropped_cache_connection_flushes_the_cache() {
     drop(servers.redis);
 }
 
-/// A cache must reach what the pool reaches: a Cluster refuses it, a backend behind Sentinel
-/// takes the pool's Sentinel config (not one server's URL, which a failover leaves behind),
-/// and a single server's backend takes its URL (not a Sentinel config).
+/// A cache must reach what the pool reaches: a backend on a Cluster takes the Cluster's config
+/// (not one server's URL), one behind Sentinel the pool's Sentinel config (not one server's
+/// URL, which a failover leaves behind), and a single server's backend takes its URL (not a
+/// Sentinel or Cluster config).
 #[test]
 fn a_cache_that_does_not_match_the_backend_is_refused() {
     let url = "redis://127.0.0.1:1";
@@ -224,6 +225,8 @@ fn a_cache_that_does_not_match_the_backend_is_refused() {
         .local_cache(url, 10)
         .unwrap_err();
     assert!(error.is_unsupported(), "{error}");
+    let on_cluster = RedisBackend::cluster(&cluster).unwrap();
+    assert!(on_cluster.local_cache(&cluster, 10).is_ok());
 
     let sentinel_config = deadpool_redis::sentinel::Config::from_urls(
         vec![url.to_owned()],
@@ -249,6 +252,8 @@ fn a_cache_that_does_not_match_the_backend_is_refused() {
         )
     };
     let error = single().local_cache(&sentinel_config, 10).unwrap_err();
+    assert!(error.is_unsupported(), "{error}");
+    let error = single().local_cache(&cluster, 10).unwrap_err();
     assert!(error.is_unsupported(), "{error}");
     assert!(single().local_cache("not a url", 10).is_err());
     assert!(single().local_cache(url.to_owned(), 10).is_ok());

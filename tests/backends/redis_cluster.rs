@@ -6,6 +6,7 @@
 
 use crate::common::UserIds;
 use std::sync::Arc;
+use std::time::{Duration as StdDuration, Instant};
 
 use axum_session_store::backend::UserIndex;
 use axum_session_store::backend::{ApplyItem, Batching, Changes, Record, RedisBackend};
@@ -66,6 +67,20 @@ async fn cluster_fixture() -> Option<Fixture> {
 backend_suite_in_one_test!(
     the_backend_suite_on_a_redis_cluster,
     cluster_fixture,
+    without_users
+);
+
+async fn cached_cluster_fixture() -> Option<Fixture> {
+    let (cluster, backend) = cluster_backend().await?;
+    let backend = backend.local_cache(&cluster.config(), 10_000).unwrap();
+    Some(Fixture::with_cleanup(Arc::new(backend), move || {
+        drop(cluster)
+    }))
+}
+
+backend_suite_in_one_test!(
+    the_backend_suite_on_a_redis_cluster_with_the_local_cache,
+    cached_cluster_fixture,
     without_users
 );
 
@@ -202,6 +217,14 @@ fn socket_reads(ports: &[u16]) -> Vec<u64> {
 /// Sets `n` in every record of `ids` with one batch of saves, and reads it back from every one
 /// with one batch of loads.
 async fn set_all(backend: &RedisBackend, ids: &[SessionId], n: u32) {
+    save_all(backend, ids, n).await;
+    for loaded in backend.load_many(ids).await {
+        assert_eq!(loaded.unwrap().expect("a record").get("n"), Some(&json!(n)));
+    }
+}
+
+/// Sets `n` in every record of `ids` with one batch of saves.
+async fn save_all(backend: &RedisBackend, ids: &[SessionId], n: u32) {
     let changes = Changes::new().set("n", json!(n));
     let items: Vec<ApplyItem> = ids
         .iter()
@@ -212,9 +235,6 @@ async fn set_all(backend: &RedisBackend, ids: &[SessionId], n: u32) {
         applied.iter().all(|applied| matches!(applied, Ok(true))),
         "{applied:?}"
     );
-    for loaded in backend.load_many(ids).await {
-        assert_eq!(loaded.unwrap().expect("a record").get("n"), Some(&json!(n)));
-    }
 }
 
 /// A batch of saves, then one of loads, go to each master as one pipeline: each master reads
@@ -258,6 +278,158 @@ async fn a_batch_across_a_moving_slot_loses_nothing() {
     set_all(&backend, &ids, 2).await;
     migration.finish();
     set_all(&backend, &ids, 3).await;
+    drop(cluster);
+}
+
+/// How many `HGETALL`s the masters at `ports` have run, together (`INFO commandstats`).
+fn hgetalls(ports: &[u16]) -> u64 {
+    ports
+        .iter()
+        .map(|&port| {
+            let stats = command(port, &["INFO", "commandstats"]).unwrap();
+            stats
+                .lines()
+                .find_map(|line| line.strip_prefix("cmdstat_hgetall:calls="))
+                .and_then(|rest| rest.split(',').next())
+                .map_or(0, |calls| calls.parse::<u64>().unwrap())
+        })
+        .sum()
+}
+
+/// Loads `ids` through `cached` until a batch of loads costs the masters no `HGETALL` (every
+/// master's cache trusts its connection and holds its keys), at most 5 s.
+async fn warm(cached: &RedisBackend, ids: &[SessionId], masters: &[u16]) {
+    let start = Instant::now();
+    loop {
+        let before = hgetalls(masters);
+        for loaded in cached.load_many(ids).await {
+            loaded.unwrap().expect("a record");
+        }
+        if hgetalls(masters) == before {
+            return;
+        }
+        assert!(
+            start.elapsed() < StdDuration::from_secs(5),
+            "the caches never served every load"
+        );
+        tokio::time::sleep(StdDuration::from_millis(20)).await;
+    }
+}
+
+/// Loads `ids` through `cached` until every record holds `n`, at most 2 s (the staleness
+/// bound is 1 s; an invalidation takes one hop); how long it took.
+async fn until_all(cached: &RedisBackend, ids: &[SessionId], n: u32) -> StdDuration {
+    let start = Instant::now();
+    loop {
+        let loaded = cached.load_many(ids).await;
+        let stale: Vec<_> = loaded
+            .iter()
+            .filter(|loaded| {
+                loaded
+                    .as_ref()
+                    .unwrap()
+                    .as_ref()
+                    .and_then(|record| record.get("n"))
+                    != Some(&json!(n))
+            })
+            .collect();
+        if stale.is_empty() {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < StdDuration::from_secs(2),
+            "the caches kept serving {} stale records, e.g. {:?}",
+            stale.len(),
+            stale[0]
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
+/// With a local cache per master, a batch of loads of cached records costs the masters no
+/// command, and another server's changes (a batch through a backend without the cache)
+/// reach every master's cache.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_master_caches_its_keys_and_another_servers_changes_reach_it() {
+    let Some((cluster, other)) = cluster_backend().await else {
+        return;
+    };
+    let cached = other
+        .clone()
+        .local_cache(&cluster.config(), 10_000)
+        .unwrap();
+    let record: Record = serde_json::from_value(json!({"n": 0})).unwrap();
+    let ids = created(&other, &record, 36).await;
+    let masters = masters(&cluster);
+    warm(&cached, &ids, &masters).await;
+
+    set_all(&other, &ids, 1).await;
+    let changed = until_all(&cached, &ids, 1).await;
+    // Its own saves keep the entries current: the loads that follow cost nothing. (A cache
+    // whose connection a starved machine kept from answering its `PING` in time is flushed,
+    // and misses; one round of five must show it.)
+    let mut misses = Vec::new();
+    for n in 2..7 {
+        save_all(&cached, &ids, n).await;
+        let before = hgetalls(&masters);
+        until_all(&cached, &ids, n).await;
+        misses.push(hgetalls(&masters) - before);
+        if misses.last() == Some(&0) {
+            break;
+        }
+    }
+    assert_eq!(
+        misses.last(),
+        Some(&0),
+        "loads after its own saves read Redis: {misses:?}"
+    );
+    for id in &ids {
+        other.delete(id).await.unwrap();
+    }
+    let start = Instant::now();
+    while cached
+        .load_many(&ids)
+        .await
+        .iter()
+        .any(|loaded| !matches!(loaded, Ok(None)))
+    {
+        assert!(
+            start.elapsed() < StdDuration::from_secs(2),
+            "a deleted record was served"
+        );
+        tokio::task::yield_now().await;
+    }
+    eprintln!(
+        "another server's changes were served stale for {changed:?}; HGETALLs of the loads \
+         after each round of own saves: {misses:?}"
+    );
+    drop(cluster);
+}
+
+/// A slot that moves while its keys are cached: the move deletes them on the old master,
+/// whose cache drops them; reads and saves of moved keys go through the pool, and no cache
+/// serves what another server changed, during the move or after it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_that_moves_under_a_warm_cache_serves_nothing_stale() {
+    let Some((cluster, other, ids, slot)) = forty_in_one_slot("cachedmove").await else {
+        return;
+    };
+    let cached = other
+        .clone()
+        .local_cache(&cluster.config(), 10_000)
+        .unwrap();
+    warm(&cached, &ids, &masters(&cluster)).await;
+    let migration = cluster.begin_migration(slot, cluster.another_master(slot));
+    assert_eq!(migration.move_keys(20), 20, "half the keys moved");
+    set_all(&other, &ids, 1).await;
+    until_all(&cached, &ids, 1).await;
+    set_all(&cached, &ids, 2).await;
+    until_all(&other, &ids, 2).await;
+    migration.finish();
+    set_all(&other, &ids, 3).await;
+    until_all(&cached, &ids, 3).await;
+    set_all(&cached, &ids, 4).await;
+    until_all(&other, &ids, 4).await;
     drop(cluster);
 }
 

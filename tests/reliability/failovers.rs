@@ -101,16 +101,44 @@ impl Restartable for ClusterMaster {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "reliability: long-running; .ci/run runs them"]
 async fn a_cluster_master_killed_under_load_fails_cleanly_and_loses_no_acknowledged_write() {
-    let Some((cluster, backend, slot)) = cluster_with_one_slot("failover").await else {
+    cluster_failover_under_load("Cluster failover", "failover", |backend, _| backend).await;
+}
+
+/// The same failover with the local cache on and warm: the dead master's cache loses its
+/// connection and is flushed, the promoted replica gets a cache of its own, and what the app
+/// reads back after (through the caches) is what the new master holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "reliability: long-running; .ci/run runs them"]
+async fn a_cluster_failover_with_the_local_cache_warm_loses_nothing_and_serves_nothing_stale() {
+    cluster_failover_under_load(
+        "Cluster failover, local cache on",
+        "cached",
+        |backend, config| backend.local_cache(config, 10_000).unwrap(),
+    )
+    .await;
+}
+
+/// `restart_under_load` of a cluster of its own whose master of the test's slot (the hash tag
+/// `{tag}`) is killed, through the backend that `set_up` makes of a plain one (every write
+/// acknowledged by a replica) and the cluster's config.
+async fn cluster_failover_under_load(
+    label: &str,
+    tag: &str,
+    set_up: impl FnOnce(RedisBackend, &deadpool_redis::cluster::Config) -> RedisBackend,
+) {
+    let Some((cluster, backend, slot)) = cluster_with_one_slot(tag).await else {
         return;
     };
-    let backend = backend.wait_for_replicas(1, REPLICA_WAIT);
+    let backend = set_up(
+        backend.wait_for_replicas(1, REPLICA_WAIT),
+        &cluster.config(),
+    );
     let mut server = ClusterMaster {
         cluster,
         slot,
         killed: None,
     };
-    restart_under_load("Cluster failover", "Redis", config_on(backend), &mut server).await;
+    restart_under_load(label, "Redis", config_on(backend), &mut server).await;
 }
 
 /// A Sentinel deployment whose master is killed and replaced by its replica.

@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::cache::LocalCache;
 use super::cache_server::{CacheServer, Connector};
+use super::cluster_cache::MasterCaches;
 use super::cluster_nodes::ClusterNodes;
 use super::connection::{Pool, Replication, SharedConnection};
 use super::fields::{
@@ -96,8 +97,10 @@ pub struct RedisBackend {
     pub(super) index_prefix: String,
     /// How loads and saves are queued.
     limits: BatchLimits,
-    /// Records kept in this process, when asked for.
+    /// Records kept in this process, when asked for (a single server, or behind Sentinel).
     pub(super) cache: Option<Arc<LocalCache>>,
+    /// The same on a Cluster: one cache per master.
+    pub(super) master_caches: Option<Arc<MasterCaches>>,
 }
 
 impl RedisBackend {
@@ -225,6 +228,7 @@ impl RedisBackend {
             index_prefix: String::new(),
             limits: BatchLimits::default().max_in_flight(PIPELINES_IN_FLIGHT),
             cache: None,
+            master_caches: None,
         };
         backend.key_prefix(DEFAULT_PREFIX)
     }
@@ -314,11 +318,17 @@ impl RedisBackend {
     /// its next connection goes to the master the sentinels name then. A save refused by a
     /// server that is no longer master (`READONLY`) gives the connection up the same way.
     ///
+    /// On a Cluster (give the `deadpool_redis::cluster::Config` the backend was made from),
+    /// each master has a cache of its own, with its own connection, holding at most
+    /// `max_entries` of the keys of its slots, under the same rules. A slot that moves away
+    /// takes its entries with it (the move deletes its keys on the old master, which
+    /// invalidates them), and a master that fails flushes its cache as its connection ends; a
+    /// read or save that a master refuses as moved goes to Redis through the pool.
+    ///
     /// # Errors
-    /// `server` is not a valid Redis URL or Sentinel config, it does not match the backend (a
-    /// URL behind Sentinel, where the master changes, or a Sentinel config for a single
-    /// server), or the backend is on a Cluster, where one connection does not see every write
-    /// of the keys it reads.
+    /// `server` is not a valid Redis URL or Sentinel config, or it does not match the backend
+    /// (a URL behind Sentinel, where the master changes, or on a Cluster; a Sentinel or
+    /// Cluster config for a single server).
     ///
     /// ```
     /// use axum_session_store::backend::RedisBackend;
@@ -350,9 +360,21 @@ impl RedisBackend {
                      changes (give the deadpool_redis::sentinel::Config the pool was made from)",
                 ))
             }
+            (Pool::Cluster(_, nodes), Connector::Cluster) => {
+                let caches = MasterCaches::new(nodes.settings().clone(), max_entries);
+                self.master_caches = Some(Arc::new(caches));
+                return Ok(self);
+            }
             (Pool::Cluster(..), _) => {
                 return Err(BackendError::unsupported(
-                    "a local cache on a Redis Cluster (use a single server or Sentinel)",
+                    "a local cache of one server on a Redis Cluster (give the \
+                     deadpool_redis::cluster::Config the backend was made from)",
+                ))
+            }
+            (Pool::Single(_) | Pool::Sentinel(_), Connector::Cluster) => {
+                return Err(BackendError::unsupported(
+                    "a local cache for a Cluster on a backend that is not on one (give the \
+                     server's URL, or the deadpool_redis::sentinel::Config)",
                 ))
             }
         }
@@ -453,6 +475,11 @@ impl RedisBackend {
                 cache.forget(key);
             }
         }
+        if let Some(caches) = &self.master_caches {
+            for key in keys {
+                caches.forget(key);
+            }
+        }
     }
 
     /// Whether it talks to one server (directly or through Sentinel), not a Cluster.
@@ -494,7 +521,7 @@ impl fmt::Debug for RedisBackend {
 
 impl SessionBackend for RedisBackend {
     async fn load(&self, id: &SessionId) -> Result<Option<Record>, BackendError> {
-        if self.cache.is_some() {
+        if self.cache.is_some() || self.master_caches.is_some() {
             // The batch load knows the cache: one path for both.
             return self
                 .load_batch(std::slice::from_ref(id))
@@ -544,6 +571,14 @@ impl SessionBackend for RedisBackend {
                         "applying changes to the session record in Redis: no reply",
                     ))
                 });
+            }
+        }
+        if let (Some(caches), Some(nodes)) =
+            (&self.master_caches, self.connection.pool.cluster_nodes())
+        {
+            let cached = Box::pin(self.apply_cached(nodes, caches, &item)).await;
+            if let Some(Some(applied)) = cached.into_iter().next() {
+                return applied;
             }
         }
         // Without the cache, or when its connection failed: through the pool.

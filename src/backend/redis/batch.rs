@@ -3,6 +3,9 @@
 
 use deadpool_redis::redis::{self, RedisError, Value as RedisValue};
 
+use std::future::Future;
+use std::pin::Pin;
+
 use futures_util::future::join_all;
 
 use super::backend::RedisBackend;
@@ -80,29 +83,47 @@ impl RedisBackend {
             .collect()
     }
 
-    /// [`load_batch`](Self::load_batch) on a Cluster: one `HGETALL` pipeline to each master.
+    /// [`load_batch`](Self::load_batch) on a Cluster: what the masters' local caches hold or
+    /// fetch, when the backend keeps them, and one `HGETALL` pipeline to each master for the
+    /// rest.
     async fn load_by_node(
         &self,
         nodes: &ClusterNodes,
         ids: &[SessionId],
     ) -> Vec<Result<Option<Record>, BackendError>> {
-        if ids.len() < 2 {
-            return join_all(ids.iter().map(|id| self.load_one(id))).await;
-        }
         let keys: Vec<String> = ids.iter().map(|id| self.key(id)).collect();
-        let commands = keys
-            .iter()
-            .map(|key| redis::cmd("HGETALL").arg(key).clone())
-            .collect();
-        let outcomes = self.by_node(nodes, &keys, commands, false, LOADING).await;
-        join_all(ids.iter().zip(outcomes).map(|(id, outcome)| async move {
-            match outcome {
-                ByNode::Answered(value) => record(reply(Some(Ok(value)), LOADING)?),
-                ByNode::Failed(error) => Err(error),
-                ByNode::Again => self.load_one(id).await,
-            }
-        }))
-        .await
+        let mut loaded: Vec<Option<Result<Option<Record>, BackendError>>> =
+            match &self.master_caches {
+                Some(caches) => Box::pin(self.load_cached(nodes, caches, &keys))
+                    .await
+                    .into_iter()
+                    .map(|cached| cached.map(Ok))
+                    .collect(),
+                None => vec![None; ids.len()],
+            };
+        let rest: Vec<usize> = (0..ids.len()).filter(|&n| loaded[n].is_none()).collect();
+        let read = if rest.len() < 2 {
+            join_all(rest.iter().map(|&n| self.load_one(&ids[n]))).await
+        } else {
+            let keys: Vec<String> = rest.iter().map(|&n| keys[n].clone()).collect();
+            let commands = keys
+                .iter()
+                .map(|key| redis::cmd("HGETALL").arg(key).clone())
+                .collect();
+            let outcomes = Box::pin(self.by_node(nodes, &keys, commands, false, LOADING)).await;
+            join_all(rest.iter().zip(outcomes).map(|(&n, outcome)| async move {
+                match outcome {
+                    ByNode::Answered(value) => record(reply(Some(Ok(value)), LOADING)?),
+                    ByNode::Failed(error) => Err(error),
+                    ByNode::Again => self.load_one(&ids[n]).await,
+                }
+            }))
+            .await
+        };
+        for (n, result) in rest.into_iter().zip(read) {
+            loaded[n] = Some(result);
+        }
+        unanswered(loaded)
     }
 
     /// [`Batching::apply_many`](crate::backend::Batching::apply_many): the `APPLY` script by its SHA1 for each item, in one
@@ -172,45 +193,67 @@ impl RedisBackend {
         unanswered(results)
     }
 
-    /// [`apply_batch`](Self::apply_batch) on a Cluster: one `APPLY` pipeline to each master.
+    /// [`apply_batch`](Self::apply_batch) on a Cluster: through the masters' local caches,
+    /// when the backend keeps them, and one `APPLY` pipeline to each master for the rest.
     async fn apply_by_node(
         &self,
         nodes: &ClusterNodes,
         items: &[ApplyItem],
     ) -> Vec<Result<bool, BackendError>> {
-        if items.len() < 2 {
-            return join_all(items.iter().map(|item| self.apply_one(item))).await;
-        }
         let mut results: Vec<Option<Result<bool, BackendError>>> = vec![None; items.len()];
-        let (mut sent, mut keys, mut commands) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut sent, mut writes) = (Vec::new(), Vec::new());
         for (n, item) in items.iter().enumerate() {
             match change_args(&item.changes, item.ttl, &self.index_prefix) {
                 Ok(args) => {
-                    let key = self.key(&item.id);
-                    commands.push(invocation(&APPLY, &[&key], &args, true));
-                    keys.push(key);
+                    writes.push((self.key(&item.id), args));
                     sent.push(n);
                 }
                 Err(error) => results[n] = Some(Err(error)),
             }
         }
-        let outcomes = self.by_node(nodes, &keys, commands, true, APPLYING).await;
-        let applied = join_all(sent.iter().zip(outcomes).map(|(&n, outcome)| async move {
-            match outcome {
-                ByNode::Answered(value) => reply(Some(Ok(value)), APPLYING),
-                ByNode::Failed(error) => Err(error),
-                ByNode::Again => self.apply_one(&items[n]).await,
+        if let Some(caches) = &self.master_caches {
+            let cached = Box::pin(self.apply_cached(nodes, caches, &writes)).await;
+            for (&n, result) in sent.iter().zip(cached) {
+                results[n] = result;
             }
-        }))
-        .await;
-        for (&n, result) in sent.iter().zip(applied) {
-            results[n] = Some(result);
+        }
+        let rest: Vec<usize> = (0..sent.len())
+            .filter(|&w| results[sent[w]].is_none())
+            .collect();
+        let applied = if rest.len() < 2 {
+            join_all(rest.iter().map(|&w| self.apply_one(&items[sent[w]]))).await
+        } else {
+            let keys: Vec<String> = rest.iter().map(|&w| writes[w].0.clone()).collect();
+            let commands = rest
+                .iter()
+                .map(|&w| invocation(&APPLY, &[&writes[w].0], &writes[w].1, true))
+                .collect();
+            let outcomes = Box::pin(self.by_node(nodes, &keys, commands, true, APPLYING)).await;
+            self.written(&keys.iter().map(String::as_str).collect::<Vec<_>>());
+            join_all(rest.iter().zip(outcomes).map(|(&w, outcome)| {
+                let item = &items[sent[w]];
+                async move {
+                    match outcome {
+                        ByNode::Answered(value) => reply(Some(Ok(value)), APPLYING),
+                        ByNode::Failed(error) => Err(error),
+                        ByNode::Again => self.apply_one(item).await,
+                    }
+                }
+            }))
+            .await
+        };
+        for (w, result) in rest.into_iter().zip(applied) {
+            results[sent[w]] = Some(result);
         }
         unanswered(results)
     }
 
-    /// `item` applied on its own.
-    async fn apply_one(&self, item: &ApplyItem) -> Result<bool, BackendError> {
-        self.apply(&item.id, &item.changes, item.ttl).await
+    /// `item` applied on its own, on the heap: a batch holds many of these futures, each as
+    /// deep as a whole save (through the cache, then the pool), which would take the stack.
+    fn apply_one<'a>(
+        &'a self,
+        item: &'a ApplyItem,
+    ) -> Pin<Box<dyn Future<Output = Result<bool, BackendError>> + Send + 'a>> {
+        Box::pin(self.apply(&item.id, &item.changes, item.ttl))
     }
 }

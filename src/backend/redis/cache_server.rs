@@ -1,6 +1,6 @@
 //! [`CacheServer`]: where the local cache opens its own connection, the single server a URL
 //! names or the master that Redis Sentinel names, asked for again on every reconnection, so
-//! that the cache follows a failover.
+//! that the cache follows a failover; or, on a Cluster, each master.
 
 use deadpool_redis::redis::sentinel::{SentinelClient, SentinelServerType};
 use deadpool_redis::redis::{Client, ConnectionInfo, IntoConnectionInfo, ProtocolVersion};
@@ -11,7 +11,9 @@ use crate::backend::error::BackendError;
 /// Where [`RedisBackend::local_cache`](super::RedisBackend::local_cache) opens the cache's own
 /// connection: for a backend on a single server, that server's URL (`&str` or `String`); for
 /// one behind Sentinel, the `deadpool_redis::sentinel::Config` its pool was made from, whose
-/// sentinels the cache asks for the master each time it connects.
+/// sentinels the cache asks for the master each time it connects; for one on a Cluster, the
+/// `deadpool_redis::cluster::Config` it was made from (the cache keeps a connection to each
+/// master, opened with the backend's settings).
 ///
 /// ```
 /// use axum_session_store::backend::RedisBackend;
@@ -30,6 +32,7 @@ impl CacheServer for &str {}
 impl CacheServer for String {}
 impl CacheServer for &String {}
 impl CacheServer for &deadpool_redis::sentinel::Config {}
+impl CacheServer for &deadpool_redis::cluster::Config {}
 
 pub(super) mod sealed {
     use super::Connector;
@@ -94,12 +97,21 @@ impl sealed::Sealed for &deadpool_redis::sentinel::Config {
     }
 }
 
+impl sealed::Sealed for &deadpool_redis::cluster::Config {
+    fn connector(self) -> Result<Connector, BackendError> {
+        // The backend made from this config holds its settings; the masters come from it.
+        Ok(Connector::Cluster)
+    }
+}
+
 /// How the cache reaches the server it connects to.
 pub enum Connector {
     /// A single server.
     Server(Client),
     /// The master the sentinels name now.
     Sentinel(Mutex<SentinelClient>),
+    /// Each master of a Cluster, one cache each, each reaching its master as a `Server`.
+    Cluster,
 }
 
 impl std::fmt::Debug for Connector {
@@ -108,6 +120,7 @@ impl std::fmt::Debug for Connector {
         f.write_str(match self {
             Self::Server(_) => "Connector::Server",
             Self::Sentinel(_) => "Connector::Sentinel",
+            Self::Cluster => "Connector::Cluster",
         })
     }
 }
@@ -127,12 +140,15 @@ impl Connector {
                     .map_err(|e| BackendError::new("asking the sentinels for the master", e))?;
                 resp3(master.get_connection_info().clone())
             }
+            Self::Cluster => Err(BackendError::unsupported(
+                "one local cache for a whole Cluster (each master has its own)",
+            )),
         }
     }
 }
 
 /// A client of `info`'s server that speaks RESP3, which carries the invalidations.
-fn resp3(info: ConnectionInfo) -> Result<Client, BackendError> {
+pub(super) fn resp3(info: ConnectionInfo) -> Result<Client, BackendError> {
     let settings = info
         .redis_settings()
         .clone()

@@ -17,7 +17,7 @@ use deadpool_redis::redis::aio::MultiplexedConnection;
 use deadpool_redis::redis::{self, RedisError, Value as RedisValue};
 
 use super::cache::{LocalCache, Unanswered};
-use super::connection::{each_replied, invocation, is_noscript, is_read_only, Replication};
+use super::connection::{each_replied, invocation, is_noscript, is_redirected, Replication};
 use super::fields::parse_record;
 use super::scripts::APPLY_AND_READ;
 use crate::backend::error::BackendError;
@@ -132,9 +132,10 @@ async fn write(
         .map_err(lost)?;
     if let Some(demoted) = results
         .iter()
-        .find_map(|result| result.as_ref().err().filter(|e| is_read_only(e)))
+        .find_map(|result| result.as_ref().err().filter(|e| is_redirected(e)))
     {
-        // A replica now (a failover): the writes go to the master another way.
+        // A replica now (a failover), or on a Cluster a slot that moved or is moving: the
+        // writes go to the master another way.
         return Err(lost(demoted.clone()));
     }
     let unknown: Vec<usize> = (0..results.len())

@@ -8,14 +8,21 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use deadpool_redis::redis::{self, Cmd, ErrorKind, RedisError, ServerErrorKind, Value};
+use deadpool_redis::redis::{self, Cmd, Value};
 use futures_util::future::join_all;
 
 use super::backend::RedisBackend;
+use super::cache::LocalCache;
+use super::cache_writes::ApplyArgs;
+use super::cluster_cache::MasterCaches;
 use super::cluster_nodes::{Address, ClusterNodes, SlotMap};
-use super::connection::{each_replied, is_noscript, is_read_only};
+use super::connection::{each_replied, is_noscript, is_redirected};
 use crate::backend::error::BackendError;
+use crate::backend::session_backend::Record;
 use crate::backend::timeout::bounded;
+
+const LOADING: &str = "loading session records from Redis";
+const APPLYING: &str = "applying changes to session records in Redis";
 
 /// What became of one command of a batch sent master by master.
 pub(super) enum ByNode {
@@ -43,17 +50,14 @@ impl RedisBackend {
         let Some(map) = self.slot_map(nodes, doing).await else {
             return outcomes;
         };
-        let mut groups: HashMap<usize, (Vec<usize>, redis::Pipeline)> = HashMap::new();
-        for (n, (key, command)) in keys.iter().zip(commands).enumerate() {
-            // A slot no master serves (a failover under way) goes through the cluster client.
-            if let Some(master) = map.master_of(key) {
-                let (members, pipeline) = groups.entry(master).or_default();
-                members.push(n);
-                pipeline.add_command(command);
+        let mut commands: Vec<Option<Cmd>> = commands.into_iter().map(Some).collect();
+        let sent = by_master(&map, keys).into_iter().map(|(address, members)| {
+            let mut pipeline = redis::pipe();
+            for &n in &members {
+                if let Some(command) = commands[n].take() {
+                    pipeline.add_command(command);
+                }
             }
-        }
-        let sent = groups.into_iter().map(|(master, (members, pipeline))| {
-            let address = &map.masters()[master];
             async move {
                 let outcomes = self
                     .node_pipeline(nodes, address, pipeline, writes, doing)
@@ -69,6 +73,95 @@ impl RedisBackend {
         outcomes
     }
 
+    /// Looks `keys` up in their masters' local caches, and fetches the misses through each
+    /// master's tracking connection, all masters at once: each key's record, or `None` when it
+    /// is to be read without the cache (its cache does not trust its connection, or the read
+    /// failed).
+    pub(super) async fn load_cached(
+        &self,
+        nodes: &ClusterNodes,
+        caches: &MasterCaches,
+        keys: &[String],
+    ) -> Vec<Option<Option<Record>>> {
+        let mut found = vec![None; keys.len()];
+        let timeout = self.connection.timeout;
+        let groups = self.by_master_cache(nodes, caches, keys, LOADING).await;
+        let fetched = groups.into_iter().map(|(cache, members)| async move {
+            let (mut hits, mut missed) = (Vec::new(), Vec::new());
+            for n in members {
+                match cache.get(&keys[n]) {
+                    Some(record) => hits.push((n, Some(record))),
+                    None => missed.push(n),
+                }
+            }
+            if !missed.is_empty() {
+                let misses: Vec<String> = missed.iter().map(|&n| keys[n].clone()).collect();
+                if let Some(records) = cache.fetch(&misses, timeout).await {
+                    hits.extend(missed.into_iter().zip(records));
+                }
+            }
+            hits
+        });
+        for hits in join_all(fetched).await {
+            for (n, record) in hits {
+                found[n] = Some(record);
+            }
+        }
+        found
+    }
+
+    /// Applies `writes` through their masters' local caches (one pipeline to each), which
+    /// keep what each write leaves: each write's result, or `None` when it is to go without
+    /// the cache (see [`LocalCache::apply`](super::cache::LocalCache::apply)).
+    pub(super) async fn apply_cached(
+        &self,
+        nodes: &ClusterNodes,
+        caches: &MasterCaches,
+        writes: &[ApplyArgs],
+    ) -> Vec<Option<Result<bool, BackendError>>> {
+        let mut results = vec![None; writes.len()];
+        let keys: Vec<&str> = writes.iter().map(|(key, _)| key.as_str()).collect();
+        let (timeout, replication) = (self.connection.timeout, self.connection.replication);
+        let groups = self.by_master_cache(nodes, caches, &keys, APPLYING).await;
+        let applied = groups.into_iter().map(|(cache, members)| {
+            let group: Vec<ApplyArgs> = members.iter().map(|&n| writes[n].clone()).collect();
+            async move {
+                let applied = cache.apply(&group, timeout, replication).await;
+                (members, applied)
+            }
+        });
+        for (members, applied) in join_all(applied).await {
+            for (n, result) in members.into_iter().zip(applied.into_iter().flatten()) {
+                results[n] = Some(result);
+            }
+        }
+        results
+    }
+
+    /// The indexes of `keys` grouped by the local cache of the master that serves each one's
+    /// slot; a key whose master is not known, or whose cache cannot be made, is in no group.
+    async fn by_master_cache(
+        &self,
+        nodes: &ClusterNodes,
+        caches: &MasterCaches,
+        keys: &[impl AsRef<str>],
+        doing: &'static str,
+    ) -> Vec<(Arc<LocalCache>, Vec<usize>)> {
+        let Some(map) = self.slot_map(nodes, doing).await else {
+            return Vec::new();
+        };
+        by_master(&map, keys)
+            .into_iter()
+            .filter_map(|(address, members)| {
+                let cache = caches
+                    .of(address)
+                    .inspect_err(|error| tracing::debug!("a master's local cache: {error:#}"))
+                    .ok()?;
+                Some((cache, members))
+            })
+            .collect()
+    }
+
     /// The slot map the batches go by, read with `CLUSTER NODES` when there is none; `None`
     /// when it cannot be read now (the batch goes through the cluster client).
     async fn slot_map(&self, nodes: &ClusterNodes, doing: &'static str) -> Option<Arc<SlotMap>> {
@@ -82,7 +175,11 @@ impl RedisBackend {
             .await
             .inspect_err(|error| tracing::debug!("reading the Redis Cluster's slots: {error:#}"))
             .ok()?;
-        Some(nodes.keep_map(SlotMap::parse(&text)))
+        let map = nodes.keep_map(SlotMap::parse(&text));
+        if let Some(caches) = &self.master_caches {
+            caches.keep_only(map.masters());
+        }
+        Some(map)
     }
 
     /// One pipeline to the master at `address`: what became of each of its commands.
@@ -149,19 +246,14 @@ impl RedisBackend {
     }
 }
 
-/// Whether a master refused a command because another node serves its slot now or for this
-/// key (`MOVED`, `ASK`), the slot is in the middle of a move or the Cluster of a failover
-/// (`TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`), or the node is a replica now (`READONLY`).
-fn is_redirected(error: &RedisError) -> bool {
-    is_read_only(error)
-        || matches!(
-            error.kind(),
-            ErrorKind::Server(
-                ServerErrorKind::Moved
-                    | ServerErrorKind::Ask
-                    | ServerErrorKind::TryAgain
-                    | ServerErrorKind::ClusterDown
-                    | ServerErrorKind::MasterDown
-            )
-        )
+/// The indexes of `keys` grouped by the master that serves each one's slot; a key of a slot no
+/// master serves (a failover under way) is in no group.
+fn by_master<'a>(map: &'a SlotMap, keys: &[impl AsRef<str>]) -> HashMap<&'a Address, Vec<usize>> {
+    let mut groups: HashMap<&Address, Vec<usize>> = HashMap::new();
+    for (n, key) in keys.iter().enumerate() {
+        if let Some(master) = map.master_of(key.as_ref()) {
+            groups.entry(&map.masters()[master]).or_default().push(n);
+        }
+    }
+    groups
 }

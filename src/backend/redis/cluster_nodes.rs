@@ -118,6 +118,24 @@ fn crc16(bytes: &[u8]) -> u16 {
     crc
 }
 
+/// `settings` (a node's), at `address`, over TLS if that node was.
+pub(super) fn node_settings(settings: &ConnectionInfo, (host, port): &Address) -> ConnectionInfo {
+    let addr = match settings.addr() {
+        ConnectionAddr::TcpTls {
+            insecure,
+            tls_params,
+            ..
+        } => ConnectionAddr::TcpTls {
+            host: host.clone(),
+            port: *port,
+            insecure: *insecure,
+            tls_params: tls_params.clone(),
+        },
+        _ => ConnectionAddr::Tcp(host.clone(), *port),
+    };
+    settings.clone().set_addr(addr)
+}
+
 /// The Cluster's slot map, once read, and a multiplexed connection to each master batches
 /// went to, opened with the settings (credentials, database, TLS) the pool was given.
 pub(super) struct ClusterNodes {
@@ -196,7 +214,7 @@ impl ClusterNodes {
         if let Some(connection) = self.lock_connections().get(address) {
             return Ok(connection.clone());
         }
-        let client = Client::open(self.settings_for(address))?;
+        let client = Client::open(node_settings(&self.settings, address))?;
         let connection = client.get_multiplexed_async_connection().await?;
         self.lock_connections()
             .insert(address.clone(), connection.clone());
@@ -208,22 +226,9 @@ impl ClusterNodes {
         self.lock_connections().remove(address);
     }
 
-    /// The pool's settings, at `address`, over TLS if the pool's first node was.
-    fn settings_for(&self, (host, port): &Address) -> ConnectionInfo {
-        let addr = match self.settings.addr() {
-            ConnectionAddr::TcpTls {
-                insecure,
-                tls_params,
-                ..
-            } => ConnectionAddr::TcpTls {
-                host: host.clone(),
-                port: *port,
-                insecure: *insecure,
-                tls_params: tls_params.clone(),
-            },
-            _ => ConnectionAddr::Tcp(host.clone(), *port),
-        };
-        self.settings.clone().set_addr(addr)
+    /// The settings (credentials, database, TLS) of the config's first node.
+    pub(super) fn settings(&self) -> &ConnectionInfo {
+        &self.settings
     }
 
     fn lock_map(&self) -> MutexGuard<'_, Option<Arc<SlotMap>>> {

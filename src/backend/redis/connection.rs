@@ -115,20 +115,20 @@ impl SharedConnection {
         if let Some(shared) = self.lock_shared().clone() {
             return Ok(shared);
         }
-        let connection =
-            match &self.pool {
-                Pool::Single(pool) => pool
-                    .get()
-                    .await
-                    .map(|conn| Connection::Single(deadpool_redis::Connection::take(conn))),
-                Pool::Cluster(pool, _) => pool.get().await.map(|conn| {
-                    Connection::Cluster(deadpool_redis::cluster::Connection::take(conn))
-                }),
-                Pool::Sentinel(pool) => pool.get().await.map(|conn| {
-                    Connection::Single(deadpool_redis::sentinel::Connection::take(conn))
-                }),
-            }
-            .map_err(pool_failed)?;
+        // Each pool's `get` (which may connect: a cluster client, the sentinels) is a large
+        // future, and rare: on the heap, so that every operation's future stays small.
+        let connection = match &self.pool {
+            Pool::Single(pool) => Box::pin(pool.get())
+                .await
+                .map(|conn| Connection::Single(deadpool_redis::Connection::take(conn))),
+            Pool::Cluster(pool, _) => Box::pin(pool.get())
+                .await
+                .map(|conn| Connection::Cluster(deadpool_redis::cluster::Connection::take(conn))),
+            Pool::Sentinel(pool) => Box::pin(pool.get())
+                .await
+                .map(|conn| Connection::Single(deadpool_redis::sentinel::Connection::take(conn))),
+        }
+        .map_err(pool_failed)?;
         *self.lock_shared() = Some(connection.clone());
         Ok(connection)
     }
@@ -470,4 +470,21 @@ pub(super) fn is_read_only(error: &RedisError) -> bool {
 
 pub(super) fn is_noscript(error: &RedisError) -> bool {
     error.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
+}
+
+/// Whether a master refused a command because another node serves its slot now or for this
+/// key (`MOVED`, `ASK`), the slot is in the middle of a move or the Cluster of a failover
+/// (`TRYAGAIN`, `CLUSTERDOWN`, `MASTERDOWN`), or the node is a replica now (`READONLY`).
+pub(super) fn is_redirected(error: &RedisError) -> bool {
+    is_read_only(error)
+        || matches!(
+            error.kind(),
+            ErrorKind::Server(
+                ServerErrorKind::Moved
+                    | ServerErrorKind::Ask
+                    | ServerErrorKind::TryAgain
+                    | ServerErrorKind::ClusterDown
+                    | ServerErrorKind::MasterDown
+            )
+        )
 }

@@ -9,6 +9,7 @@ mod cache_server;
 mod cache_watch;
 mod cache_writes;
 mod cluster_batch;
+mod cluster_cache;
 mod cluster_nodes;
 mod connection;
 mod fields;
