@@ -40,7 +40,7 @@ pub(crate) fn record(value: Value) -> Record {
 /// What a backend may add is optional and apart: [`Batching`](crate::backend::Batching) (many
 /// loads or saves in one round trip), [`UserIndex`](crate::backend::UserIndex) (a user's
 /// sessions, listed and revoked) and [`DeleteExpired`](crate::backend::DeleteExpired).
-/// [`test_util::backend_suite`](crate::test_util::backend_suite) (feature `test-util`) checks
+/// `test_util::backend_suite` (feature `test-util`) checks
 /// the contract below; `examples/custom_backend.rs` shows a whole backend.
 ///
 /// # Example

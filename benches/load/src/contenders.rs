@@ -60,6 +60,8 @@ pub enum Contender {
     OursRedisCluster,
     /// `OursRedisCluster` with batching off (`max_batch(1)`): what a pipeline per master adds.
     OursRedisClusterUnbatched,
+    /// `OursRedisCluster` with the local cache (one per master).
+    OursRedisClusterCached,
     /// `OursRedis` with the local cache (`local_cache`, CLIENT TRACKING).
     OursRedisCached,
     /// `OursMemory` with session metadata on (times and user agent).
@@ -82,7 +84,7 @@ pub const OPERATING: [Contender; 4] = [
     Contender::OursMemoryMetrics,
 ];
 
-pub const ALL: [Contender; 14] = [
+pub const ALL: [Contender; 15] = [
     Contender::Bare,
     Contender::ExtraSigned,
     Contender::OursCookie,
@@ -96,6 +98,7 @@ pub const ALL: [Contender; 14] = [
     Contender::OursPostgresUnbatched,
     Contender::OursRedisCluster,
     Contender::OursRedisClusterUnbatched,
+    Contender::OursRedisClusterCached,
     Contender::OursRedisCached,
 ];
 
@@ -115,6 +118,7 @@ impl Contender {
             Contender::OursPostgresUnbatched => "ours-postgres-unbatched",
             Contender::OursRedisCluster => "ours-redis-cluster",
             Contender::OursRedisClusterUnbatched => "ours-redis-cluster-unbatched",
+            Contender::OursRedisClusterCached => "ours-redis-cluster-cached",
             Contender::OursRedisCached => "ours-redis-cached",
             Contender::OursMemoryMetadata => "ours-memory-metadata",
             Contender::OursMemoryEvents => "ours-memory-events",
@@ -136,6 +140,7 @@ impl Contender {
             | Contender::OursRedisUnbatched
             | Contender::OursRedisCluster
             | Contender::OursRedisClusterUnbatched
+            | Contender::OursRedisClusterCached
             | Contender::OursRedisCached => Some(Contender::TsRedis),
             Contender::OursPostgres | Contender::OursPostgresUnbatched => {
                 Some(Contender::TsPostgres)
@@ -371,8 +376,21 @@ pub async fn prepare(
             };
             ours_redis(servers, &name, cached).await
         }
-        Contender::OursRedisCluster => ours_redis_cluster(servers, None).await,
-        Contender::OursRedisClusterUnbatched => ours_redis_cluster(servers, Some(1)).await,
+        Contender::OursRedisCluster => ours_redis_cluster(servers, RedisOptions::default()).await,
+        Contender::OursRedisClusterUnbatched => {
+            let unbatched = RedisOptions {
+                max_batch: Some(1),
+                ..RedisOptions::default()
+            };
+            ours_redis_cluster(servers, unbatched).await
+        }
+        Contender::OursRedisClusterCached => {
+            let cached = RedisOptions {
+                cache: true,
+                ..RedisOptions::default()
+            };
+            ours_redis_cluster(servers, cached).await
+        }
         Contender::OursPostgres => ours_postgres(servers, &name, None).await,
         Contender::OursPostgresUnbatched => ours_postgres(servers, &name, Some(1)).await,
     }
@@ -431,17 +449,19 @@ async fn ours_redis(
     })
 }
 
-async fn ours_redis_cluster(
-    servers: &Servers,
-    max_batch: Option<usize>,
-) -> Result<Prepared, String> {
+async fn ours_redis_cluster(servers: &Servers, options: RedisOptions) -> Result<Prepared, String> {
     let cluster = tokio::task::block_in_place(|| Cluster::start(&servers.run_id))?;
     let mut config = deadpool_redis::cluster::Config::from_urls(cluster.urls());
     config.pool = Some(deadpool_redis::PoolConfig::new(servers.redis_pool));
     let mut backend = RedisBackend::cluster(&config).map_err(|e| e.to_string())?;
-    if let Some(max) = max_batch {
+    if let Some(max) = options.max_batch {
         let limits = backend.batch_limits().max_batch(max);
         backend = backend.with_batch_limits(limits);
+    }
+    if options.cache {
+        backend = backend
+            .local_cache(&config, 100_000)
+            .map_err(|e| e.to_string())?;
     }
     let (router, batches) = ours_on(backend)?;
     Ok(Prepared {

@@ -49,7 +49,7 @@ const USAGE: &str = "usage: load [--duration SECS] [--warmup SECS] [--connection
 [--only NAME,..] [--workloads write,read] [--rounds N] [--max-requests N] [--redis-pool N] [--pg-pool N] \
 [--threads N] [--serve CONTENDER:PORT]
 contenders: bare-axum axum-extra-signed ours-cookie ts-memory ours-memory ts-redis ours-redis \
-ts-postgres ours-postgres ours-redis-unbatched ours-postgres-unbatched ours-redis-cluster ours-redis-cluster-unbatched ours-redis-cached \
+ts-postgres ours-postgres ours-redis-unbatched ours-postgres-unbatched ours-redis-cluster ours-redis-cluster-unbatched ours-redis-cluster-cached ours-redis-cached \
 (--only takes exact names, or substrings: `ours`, `redis`, ..)";
 
 fn parse_args() -> Result<Args, String> {

@@ -127,7 +127,7 @@ impl RedisBackend {
     /// a connection of the backend's own opened with `config`'s settings (credentials,
     /// database, TLS); a command a master refuses because its slot moved or is moving goes
     /// again on its own, through the pool, which follows the redirection. A move to a new id
-    /// ([`regenerate`](SessionBackend::regenerate)) is two scripts, one per key. A user's
+    /// ([`regenerate`](SessionBackend::regenerate)) is three single-key scripts. A user's
     /// sessions cannot be listed or revoked: those calls answer
     /// [`BackendError::is_unsupported`].
     ///
@@ -261,8 +261,7 @@ impl RedisBackend {
     /// (saves) that other requests start meanwhile wait, then go out together as one pipeline
     /// when one is done, each request getting its own result; with
     /// [`wait_for_replicas`](Self::wait_for_replicas), one `WAIT` confirms the whole batch. On
-    /// a Cluster, where one pipeline cannot span hash slots, each goes on its own whatever
-    /// this says.
+    /// a Cluster a batch goes to each master as one pipeline (one `WAIT` each), all at once.
     ///
     /// ```
     /// use axum_session_store::backend::{BatchLimits, Batching, RedisBackend};
@@ -298,8 +297,11 @@ impl RedisBackend {
     /// earlier request of this process saved), and a save's entry is kept only if nothing else
     /// touched the record while it was in flight (another process's change, whose invalidation
     /// came first, always wins); a change made by another process (a logout on another server)
-    /// is served stale only until its invalidation arrives, one network hop after Redis ran
-    /// the change (BENCHMARKS.md measures the window), never once it has arrived, and never
+    /// is served stale only until its invalidation arrives and is handled, one network hop
+    /// after Redis ran the change (BENCHMARKS.md measures the window; a busy process handles
+    /// it later, so a client's next request, sent to this server right after another server
+    /// saved its session, may still read the session as it was: route a session's requests to
+    /// one server where that matters), never once it has been handled, and never
     /// more than 1 second after Redis ran it, even when the cache's connection went silent (a
     /// partition, an expired NAT entry) with nothing to say so: the cache sends a `PING` on it
     /// every 250 ms, serves entries only until 1 s after the last `PING` that was answered was
@@ -576,7 +578,7 @@ impl SessionBackend for RedisBackend {
         if let (Some(caches), Some(nodes)) =
             (&self.master_caches, self.connection.pool.cluster_nodes())
         {
-            let cached = Box::pin(self.apply_cached(nodes, caches, &item)).await;
+            let cached = self.apply_cached(nodes, caches, &item).await;
             if let Some(Some(applied)) = cached.into_iter().next() {
                 return applied;
             }
@@ -652,6 +654,8 @@ impl Batching for RedisBackend {
     }
 }
 
+/// On a Redis Cluster, both answer [`BackendError::is_unsupported`]: one user's sessions live
+/// in many slots, and no script can change them all at once.
 impl UserIndex for RedisBackend {
     async fn user_sessions(
         &self,

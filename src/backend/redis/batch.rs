@@ -2,10 +2,6 @@
 //! one `WAIT` for them all when replicas must confirm).
 
 use deadpool_redis::redis::{self, RedisError, Value as RedisValue};
-
-use std::future::Future;
-use std::pin::Pin;
-
 use futures_util::future::join_all;
 
 use super::backend::RedisBackend;
@@ -94,7 +90,8 @@ impl RedisBackend {
         let keys: Vec<String> = ids.iter().map(|id| self.key(id)).collect();
         let mut loaded: Vec<Option<Result<Option<Record>, BackendError>>> =
             match &self.master_caches {
-                Some(caches) => Box::pin(self.load_cached(nodes, caches, &keys))
+                Some(caches) => self
+                    .load_cached(nodes, caches, &keys)
                     .await
                     .into_iter()
                     .map(|cached| cached.map(Ok))
@@ -110,7 +107,7 @@ impl RedisBackend {
                 .iter()
                 .map(|key| redis::cmd("HGETALL").arg(key).clone())
                 .collect();
-            let outcomes = Box::pin(self.by_node(nodes, &keys, commands, false, LOADING)).await;
+            let outcomes = self.by_node(nodes, &keys, commands, false, LOADING).await;
             join_all(rest.iter().zip(outcomes).map(|(&n, outcome)| async move {
                 match outcome {
                     ByNode::Answered(value) => record(reply(Some(Ok(value)), LOADING)?),
@@ -212,7 +209,7 @@ impl RedisBackend {
             }
         }
         if let Some(caches) = &self.master_caches {
-            let cached = Box::pin(self.apply_cached(nodes, caches, &writes)).await;
+            let cached = self.apply_cached(nodes, caches, &writes).await;
             for (&n, result) in sent.iter().zip(cached) {
                 results[n] = result;
             }
@@ -228,7 +225,7 @@ impl RedisBackend {
                 .iter()
                 .map(|&w| invocation(&APPLY, &[&writes[w].0], &writes[w].1, true))
                 .collect();
-            let outcomes = Box::pin(self.by_node(nodes, &keys, commands, true, APPLYING)).await;
+            let outcomes = self.by_node(nodes, &keys, commands, true, APPLYING).await;
             self.written(&keys.iter().map(String::as_str).collect::<Vec<_>>());
             join_all(rest.iter().zip(outcomes).map(|(&w, outcome)| {
                 let item = &items[sent[w]];
@@ -248,12 +245,8 @@ impl RedisBackend {
         unanswered(results)
     }
 
-    /// `item` applied on its own, on the heap: a batch holds many of these futures, each as
-    /// deep as a whole save (through the cache, then the pool), which would take the stack.
-    fn apply_one<'a>(
-        &'a self,
-        item: &'a ApplyItem,
-    ) -> Pin<Box<dyn Future<Output = Result<bool, BackendError>> + Send + 'a>> {
-        Box::pin(self.apply(&item.id, &item.changes, item.ttl))
+    /// `item` applied on its own.
+    async fn apply_one(&self, item: &ApplyItem) -> Result<bool, BackendError> {
+        self.apply(&item.id, &item.changes, item.ttl).await
     }
 }
