@@ -196,21 +196,22 @@ fn masters(cluster: &RedisCluster) -> Vec<u16> {
         .collect()
 }
 
+/// The number after `prefix` (up to a `,` or the line's end) in the `INFO section` of the
+/// node at `port`; 0 when no line has it (a command never run).
+fn info_number(port: u16, section: &str, prefix: &str) -> u64 {
+    let info = command(port, &["INFO", section]).unwrap();
+    info.lines()
+        .find_map(|line| line.strip_prefix(prefix))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |number| number.trim().parse().unwrap())
+}
+
 /// How many times each of `ports` has read from a client socket so far (`INFO stats`): a
 /// pipeline that arrives at once is one read, commands sent one after another one each.
 fn socket_reads(ports: &[u16]) -> Vec<u64> {
     ports
         .iter()
-        .map(|&port| {
-            let stats = command(port, &["INFO", "stats"]).unwrap();
-            stats
-                .lines()
-                .find_map(|line| line.strip_prefix("total_reads_processed:"))
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap()
-        })
+        .map(|&port| info_number(port, "stats", "total_reads_processed:"))
         .collect()
 }
 
@@ -285,14 +286,7 @@ async fn a_batch_across_a_moving_slot_loses_nothing() {
 fn hgetalls(ports: &[u16]) -> u64 {
     ports
         .iter()
-        .map(|&port| {
-            let stats = command(port, &["INFO", "commandstats"]).unwrap();
-            stats
-                .lines()
-                .find_map(|line| line.strip_prefix("cmdstat_hgetall:calls="))
-                .and_then(|rest| rest.split(',').next())
-                .map_or(0, |calls| calls.parse::<u64>().unwrap())
-        })
+        .map(|&port| info_number(port, "commandstats", "cmdstat_hgetall:calls="))
         .sum()
 }
 

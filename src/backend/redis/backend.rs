@@ -8,7 +8,7 @@ use deadpool_redis::redis;
 use time::{Duration, OffsetDateTime};
 
 use super::cache::LocalCache;
-use super::cache_server::{CacheServer, Connector};
+use super::cache_server::{CacheServer, CacheTarget, Connector};
 use super::cluster_cache::MasterCaches;
 use super::cluster_nodes::ClusterNodes;
 use super::connection::{Pool, Replication, SharedConnection};
@@ -346,40 +346,41 @@ impl RedisBackend {
         server: impl CacheServer,
         max_entries: usize,
     ) -> Result<Self, BackendError> {
-        let connector = server.connector()?;
-        match (&self.connection.pool, &connector) {
-            (Pool::Single(_), Connector::Server(_))
-            | (Pool::Sentinel(_), Connector::Sentinel(_)) => {}
-            (Pool::Single(_), Connector::Sentinel(_)) => {
+        let connector = match (&self.connection.pool, server.target()?) {
+            (Pool::Single(_), CacheTarget::One(connector @ Connector::Server(_)))
+            | (Pool::Sentinel(_), CacheTarget::One(connector @ Connector::Sentinel(_))) => {
+                connector
+            }
+            (Pool::Single(_), CacheTarget::One(Connector::Sentinel(_))) => {
                 return Err(BackendError::unsupported(
                     "a local cache through Sentinel for a backend on a single server (give \
                      the server's URL, or build the backend with RedisBackend::sentinel)",
                 ))
             }
-            (Pool::Sentinel(_), Connector::Server(_)) => {
+            (Pool::Sentinel(_), CacheTarget::One(Connector::Server(_))) => {
                 return Err(BackendError::unsupported(
                     "a local cache of one server's URL behind Sentinel, where the master \
                      changes (give the deadpool_redis::sentinel::Config the pool was made from)",
                 ))
             }
-            (Pool::Cluster(_, nodes), Connector::Cluster) => {
+            (Pool::Cluster(_, nodes), CacheTarget::EachMaster) => {
                 let caches = MasterCaches::new(nodes.settings().clone(), max_entries);
                 self.master_caches = Some(Arc::new(caches));
                 return Ok(self);
             }
-            (Pool::Cluster(..), _) => {
+            (Pool::Cluster(..), CacheTarget::One(_)) => {
                 return Err(BackendError::unsupported(
                     "a local cache of one server on a Redis Cluster (give the \
                      deadpool_redis::cluster::Config the backend was made from)",
                 ))
             }
-            (Pool::Single(_) | Pool::Sentinel(_), Connector::Cluster) => {
+            (Pool::Single(_) | Pool::Sentinel(_), CacheTarget::EachMaster) => {
                 return Err(BackendError::unsupported(
                     "a local cache for a Cluster on a backend that is not on one (give the \
                      server's URL, or the deadpool_redis::sentinel::Config)",
                 ))
             }
-        }
+        };
         self.cache = Some(Arc::new(LocalCache::new(connector, max_entries)));
         Ok(self)
     }

@@ -35,38 +35,39 @@ impl CacheServer for &deadpool_redis::sentinel::Config {}
 impl CacheServer for &deadpool_redis::cluster::Config {}
 
 pub(super) mod sealed {
-    use super::Connector;
+    use super::CacheTarget;
     use crate::backend::error::BackendError;
 
-    /// How a [`CacheServer`](super::CacheServer) becomes a [`Connector`].
+    /// What a [`CacheServer`](super::CacheServer) names: the server one cache connects to,
+    /// or each master of a Cluster.
     pub trait Sealed {
-        fn connector(self) -> Result<Connector, BackendError>;
+        fn target(self) -> Result<CacheTarget, BackendError>;
     }
 }
 
 impl sealed::Sealed for &str {
-    fn connector(self) -> Result<Connector, BackendError> {
+    fn target(self) -> Result<CacheTarget, BackendError> {
         let info = self
             .into_connection_info()
             .map_err(|e| BackendError::new("the local cache's Redis URL is not valid", e))?;
-        resp3(info).map(Connector::Server)
+        Ok(CacheTarget::One(Connector::Server(resp3(info)?)))
     }
 }
 
 impl sealed::Sealed for String {
-    fn connector(self) -> Result<Connector, BackendError> {
-        sealed::Sealed::connector(self.as_str())
+    fn target(self) -> Result<CacheTarget, BackendError> {
+        sealed::Sealed::target(self.as_str())
     }
 }
 
 impl sealed::Sealed for &String {
-    fn connector(self) -> Result<Connector, BackendError> {
-        sealed::Sealed::connector(self.as_str())
+    fn target(self) -> Result<CacheTarget, BackendError> {
+        sealed::Sealed::target(self.as_str())
     }
 }
 
 impl sealed::Sealed for &deadpool_redis::sentinel::Config {
-    fn connector(self) -> Result<Connector, BackendError> {
+    fn target(self) -> Result<CacheTarget, BackendError> {
         let invalid = |e| BackendError::new("the local cache's Sentinel config is not valid", e);
         let master = self.master_name.clone();
         let node = self.node_connection_info.clone().map(Into::into);
@@ -93,15 +94,28 @@ impl sealed::Sealed for &deadpool_redis::sentinel::Config {
                 ),
             }
             .map_err(invalid)?;
-        Ok(Connector::Sentinel(Mutex::new(client)))
+        Ok(CacheTarget::One(Connector::Sentinel(Mutex::new(client))))
     }
 }
 
 impl sealed::Sealed for &deadpool_redis::cluster::Config {
-    fn connector(self) -> Result<Connector, BackendError> {
+    fn target(self) -> Result<CacheTarget, BackendError> {
         // The backend made from this config holds its settings; the masters come from it.
-        Ok(Connector::Cluster)
+        Ok(CacheTarget::EachMaster)
     }
+}
+
+/// Where the caches a [`CacheServer`] asks for connect.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "made once, when the cache is set up, and taken apart at once"
+)]
+pub enum CacheTarget {
+    /// One cache, through this connector.
+    One(Connector),
+    /// A cache per master of the backend's Cluster.
+    EachMaster,
 }
 
 /// How the cache reaches the server it connects to.
@@ -110,8 +124,6 @@ pub enum Connector {
     Server(Client),
     /// The master the sentinels name now.
     Sentinel(Mutex<SentinelClient>),
-    /// Each master of a Cluster, one cache each, each reaching its master as a `Server`.
-    Cluster,
 }
 
 impl std::fmt::Debug for Connector {
@@ -120,7 +132,6 @@ impl std::fmt::Debug for Connector {
         f.write_str(match self {
             Self::Server(_) => "Connector::Server",
             Self::Sentinel(_) => "Connector::Sentinel",
-            Self::Cluster => "Connector::Cluster",
         })
     }
 }
@@ -140,9 +151,6 @@ impl Connector {
                     .map_err(|e| BackendError::new("asking the sentinels for the master", e))?;
                 resp3(master.get_connection_info().clone())
             }
-            Self::Cluster => Err(BackendError::unsupported(
-                "one local cache for a whole Cluster (each master has its own)",
-            )),
         }
     }
 }

@@ -21,9 +21,6 @@ use crate::backend::error::BackendError;
 use crate::backend::session_backend::Record;
 use crate::backend::timeout::bounded;
 
-const LOADING: &str = "loading session records from Redis";
-const APPLYING: &str = "applying changes to session records in Redis";
-
 /// What became of one command of a batch sent master by master.
 pub(super) enum ByNode {
     /// Its master's reply.
@@ -47,7 +44,7 @@ impl RedisBackend {
         doing: &'static str,
     ) -> Vec<ByNode> {
         let mut outcomes: Vec<ByNode> = keys.iter().map(|_| ByNode::Again).collect();
-        let Some(map) = self.slot_map(nodes, doing).await else {
+        let Some(map) = self.slot_map(nodes).await else {
             return outcomes;
         };
         let mut commands: Vec<Option<Cmd>> = commands.into_iter().map(Some).collect();
@@ -85,7 +82,7 @@ impl RedisBackend {
     ) -> Vec<Option<Option<Record>>> {
         let mut found = vec![None; keys.len()];
         let timeout = self.connection.timeout;
-        let groups = self.by_master_cache(nodes, caches, keys, LOADING).await;
+        let groups = self.by_master_cache(nodes, caches, keys).await;
         let fetched = groups.into_iter().map(|(cache, members)| async move {
             let (mut hits, mut missed) = (Vec::new(), Vec::new());
             for n in members {
@@ -122,7 +119,7 @@ impl RedisBackend {
         let mut results = vec![None; writes.len()];
         let keys: Vec<&str> = writes.iter().map(|(key, _)| key.as_str()).collect();
         let (timeout, replication) = (self.connection.timeout, self.connection.replication);
-        let groups = self.by_master_cache(nodes, caches, &keys, APPLYING).await;
+        let groups = self.by_master_cache(nodes, caches, &keys).await;
         let applied = groups.into_iter().map(|(cache, members)| {
             let group: Vec<ApplyArgs> = members.iter().map(|&n| writes[n].clone()).collect();
             async move {
@@ -145,9 +142,8 @@ impl RedisBackend {
         nodes: &ClusterNodes,
         caches: &MasterCaches,
         keys: &[impl AsRef<str>],
-        doing: &'static str,
     ) -> Vec<(Arc<LocalCache>, Vec<usize>)> {
-        let Some(map) = self.slot_map(nodes, doing).await else {
+        let Some(map) = self.slot_map(nodes).await else {
             return Vec::new();
         };
         by_master(&map, keys)
@@ -164,16 +160,16 @@ impl RedisBackend {
 
     /// The slot map the batches go by, read with `CLUSTER NODES` when there is none; `None`
     /// when it cannot be read now (the batch goes through the cluster client).
-    async fn slot_map(&self, nodes: &ClusterNodes, doing: &'static str) -> Option<Arc<SlotMap>> {
+    async fn slot_map(&self, nodes: &ClusterNodes) -> Option<Arc<SlotMap>> {
         if let Some(map) = nodes.map() {
             return Some(map);
         }
         let cluster_nodes = redis::cmd("CLUSTER").arg("NODES").clone();
         let text: String = self
             .connection
-            .query_node(&cluster_nodes, None, doing)
+            .query_node(&cluster_nodes, None, "reading the Redis Cluster's slots")
             .await
-            .inspect_err(|error| tracing::debug!("reading the Redis Cluster's slots: {error:#}"))
+            .inspect_err(|error| tracing::debug!("{error:#}"))
             .ok()?;
         let map = nodes.keep_map(SlotMap::parse(&text));
         if let Some(caches) = &self.master_caches {
